@@ -1,0 +1,42 @@
+"""rtnb — live analytics inside Jupyter.
+
+sources → pipeline → store → views, with a clock, health and latency tiers beside them.
+
+>>> import rtnb
+>>> clock = rtnb.SimClock(start="2024-01-01")
+>>> clock.now()
+Timestamp('2024-01-01 00:00:00')
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    ParameterError,
+    RtnbError,
+    SourceError,
+    SourceUnavailable,
+    StoreError,
+    UnknownNameError,
+)
+from .clock import Clock, SimClock, WallClock
+from .health import Counters, Snapshot, describe_age, freshness
+from .sources._base import Source
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Clock",
+    "Counters",
+    "ParameterError",
+    "RtnbError",
+    "Snapshot",
+    "Source",
+    "SourceError",
+    "SourceUnavailable",
+    "StoreError",
+    "SimClock",
+    "UnknownNameError",
+    "WallClock",
+    "describe_age",
+    "freshness",
+]

@@ -1,0 +1,87 @@
+"""Parsing durations and instants given by users, with errors that name the parameter.
+
+Every time in rtnb is a tz-naive ``pandas.Timestamp`` in UTC at nanosecond resolution,
+and every duration a ``pandas.Timedelta``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+
+from ._errors import ParameterError
+
+DurationLike = Union[str, float, int, pd.Timedelta, _dt.timedelta, np.timedelta64]
+TimeLike = Union[str, pd.Timestamp, _dt.datetime, np.datetime64]
+
+__all__ = ["to_duration", "to_timestamp", "DurationLike", "TimeLike"]
+
+
+def to_duration(
+    value: Any,
+    param: str,
+    *,
+    allow_zero: bool = False,
+    allow_negative: bool = False,
+) -> pd.Timedelta:
+    """A duration from ``"60s"``, ``"5min"``, a number of seconds or a timedelta.
+
+    >>> to_duration("5min", "window")
+    Timedelta('0 days 00:05:00')
+    >>> to_duration(1.5, "tick")
+    Timedelta('0 days 00:00:01.500000')
+    >>> to_duration("-1s", "window")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: window='-1s' is invalid: must be a positive duration
+    """
+    if isinstance(value, bool) or value is None:
+        raise ParameterError(param, value, "not a duration such as '60s' or 1.5 (seconds)")
+    try:
+        if isinstance(value, (int, float, np.integer, np.floating)):
+            if not np.isfinite(value):
+                raise ValueError
+            td = pd.Timedelta(seconds=float(value))
+        else:
+            td = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise ParameterError(
+            param, value, "not a duration such as '60s', '5min' or 1.5 (seconds)"
+        ) from None
+    if td is pd.NaT:
+        raise ParameterError(param, value, "not a duration such as '60s' or 1.5 (seconds)")
+    if td < pd.Timedelta(0) and not allow_negative:
+        raise ParameterError(param, value, "must be a positive duration")
+    if td == pd.Timedelta(0) and not (allow_zero or allow_negative):
+        raise ParameterError(param, value, "must be a positive duration")
+    return td
+
+
+def to_timestamp(value: Any, param: str) -> pd.Timestamp:
+    """An instant, as a tz-naive UTC ``Timestamp`` at nanosecond resolution.
+
+    Timezone-aware values are converted to UTC first.
+
+    >>> to_timestamp("2024-03-01 12:00", "start")
+    Timestamp('2024-03-01 12:00:00')
+    >>> to_timestamp("yesterday-ish", "start")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: start='yesterday-ish' is invalid: not a date and time such as '2024-01-01 09:00'
+    """
+    if isinstance(value, bool) or value is None:
+        raise ParameterError(param, value, "not a date and time such as '2024-01-01 09:00'")
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ParameterError(
+            param, value, "not a date and time such as '2024-01-01 09:00'"
+        ) from None
+    if ts is pd.NaT:
+        raise ParameterError(param, value, "not a date and time such as '2024-01-01 09:00'")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.as_unit("ns")
