@@ -21,6 +21,7 @@ from ._errors import (
 from .clock import Clock, SimClock, WallClock
 from .health import Counters, Snapshot, describe_age, freshness
 from .sources._base import Source
+from .runner import QueueSource, RunError, Runner
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,9 @@ __all__ = [
     "Clock",
     "Counters",
     "ParameterError",
+    "QueueSource",
+    "RunError",
+    "Runner",
     "RtnbError",
     "Snapshot",
     "Source",

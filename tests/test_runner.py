@@ -1,0 +1,224 @@
+"""The runner: simulated stepping, live mode, failures surfaced and nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pandas as pd
+import pytest
+
+import rtnb
+from rtnb import ParameterError, QueueSource, Runner, SimClock, SourceUnavailable, WallClock
+
+
+class Ticks:
+    """One event per whole second of arrival time; optionally down over an interval."""
+
+    name, keys, measures, id_col = "ticks", (), ("value",), None
+
+    def __init__(self, down: tuple[str, str] | None = None, gap: tuple[str, str] | None = None):
+        self.down = tuple(map(pd.Timestamp, down)) if down else None
+        self.gap = tuple(map(pd.Timestamp, gap)) if gap else None
+        self.reads: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+
+    def read(self, start, end):
+        self.reads.append((start, end))
+        if self.down and self.down[0] <= end <= self.down[1]:
+            raise SourceUnavailable("outage")
+        ts = pd.date_range(start.ceil("s"), end, freq="s", inclusive="left")
+        if self.gap:
+            ts = ts[(ts < self.gap[0]) | (ts >= self.gap[1])]
+        return pd.DataFrame({"ts": ts, "arrival": ts, "value": 1.0})
+
+
+def collect(runner):
+    return runner.stream.sink_to_list()
+
+
+def test_run_steps_simulated_time_tick_by_tick():
+    src = Ticks()
+    r = Runner(src, clock=SimClock(start="2024-01-01"), tick="5s")
+    batches = collect(r)
+    r.run("1min")
+    assert r.clock.now() == pd.Timestamp("2024-01-01 00:01:00")
+    assert len(src.reads) == 12
+    assert [len(b) for b in batches] == [5] * 12
+    # contiguous intervals: nothing read twice, nothing skipped
+    assert all(a[1] == b[0] for a, b in zip(src.reads, src.reads[1:]))
+    assert sum(len(b) for b in batches) == 60
+
+
+def test_run_last_step_is_cut_at_duration():
+    r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="7s")
+    batches = collect(r)
+    r.run("20s")
+    assert r.clock.now() == pd.Timestamp("2024-01-01 00:00:20")
+    assert [len(b) for b in batches] == [7, 7, 6]
+
+
+def test_outage_is_surfaced_and_no_event_is_lost():
+    src = Ticks(down=("2024-01-01 00:00:10", "2024-01-01 00:00:30"))
+    r = Runner(src, clock=SimClock(start="2024-01-01"), tick="1s")
+    batches = collect(r)
+    errors = r.errors.sink_to_list()
+    r.run("15s")
+    h = r.health.sources["ticks"]
+    assert h.status == "down"
+    assert h.failures == 6  # reads ending at 10..15 s failed
+    assert errors and errors[-1].kind == "SourceUnavailable" and errors[-1].where == "source"
+    assert not r.health.ok
+    r.run("45s")
+    assert h.status == "up"
+    seen = pd.concat(batches).ts
+    assert len(seen) == 60 and seen.is_unique  # backlog delivered once, nothing lost
+    # the first read after the outage covers the whole missed interval
+    assert any(len(b) > 1 for b in batches)
+
+
+def test_stalled_source_is_shown_as_stalled_then_up():
+    src = Ticks(gap=("2024-01-01 00:00:10", "2024-01-01 00:00:40"))
+    r = Runner(src, clock=SimClock(start="2024-01-01"), tick="1s", stall_after="5s")
+    r.run("20s")
+    assert r.health.sources["ticks"].status == "stalled"
+    r.run("25s")
+    assert r.health.sources["ticks"].status == "up"
+
+
+def test_pipeline_error_is_recorded_and_the_loop_goes_on():
+    r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="1s")
+    calls = []
+
+    def boom(batch):
+        calls.append(len(batch))
+        if len(calls) == 3:
+            raise ValueError("bad stage")
+
+    r.stream.sink(boom)
+    r.run("10s")
+    assert len(calls) == 10
+    assert r.health.error_count == 1
+    err = r.health.errors[-1]
+    assert (err.where, err.kind, err.message) == ("pipeline", "ValueError", "bad stage")
+
+
+def test_sim_frames_are_reproducible_and_capped_by_fps():
+    r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="50ms", fps=10, frames="sim")
+    frames = []
+    r.on_frame(frames.append)
+    r.run("3s")
+    assert len(frames) == 30
+    assert frames[-1] == pd.Timestamp("2024-01-01 00:00:03")
+
+
+def test_wall_frames_never_exceed_fps():
+    # 2,000 ticks run in far less than a wall second per 10 frames: frames are coalesced
+    r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="1ms", fps=10)
+    frames = []
+    r.on_frame(frames.append)
+    w = WallClock()
+    t0 = w.monotonic()
+    r.run("2s")
+    elapsed = w.monotonic() - t0
+    assert 1 <= len(frames) <= elapsed * 10 + 2
+    assert frames[-1] == r.clock.now()  # a final frame shows the end state
+
+
+def test_frame_callback_error_is_recorded():
+    r = Runner(Ticks(), clock=SimClock(), frames="sim", fps=1)
+    r.on_frame(lambda now: 1 / 0)
+    r.run("2s")
+    assert r.health.errors[-1].where == "frame"
+    assert r.health.errors[-1].kind == "ZeroDivisionError"
+
+
+def test_live_mode_with_speedup_pause_and_duration():
+    async def main():
+        clock = SimClock(start="2024-01-01")
+        r = Runner(Ticks(), clock=clock, fps=50)
+        batches = collect(r)
+        frames = []
+        r.on_frame(frames.append)
+        task = r.start(duration=0.4, speedup=100)
+        assert r.state == "running"
+        await asyncio.sleep(0.15)  # let the live task run (this test is about live time)
+        r.pause()
+        paused_at = clock.now()
+        n_paused = len(batches)
+        await asyncio.sleep(0.1)
+        assert clock.now() == paused_at and len(batches) == n_paused  # time stops on pause
+        r.resume()
+        await task
+        return r, clock, batches, frames
+
+    r, clock, batches, frames = asyncio.run(main())
+    assert r.state == "stopped"
+    simulated = (clock.now() - pd.Timestamp("2024-01-01")).total_seconds()
+    assert 15 <= simulated <= 40  # ~0.3 s running x 100, loose for a shared machine
+    assert abs(sum(len(b) for b in batches) - simulated) <= 1  # one event per simulated second
+    assert len(frames) >= 5
+
+
+def test_stop_ends_live_task():
+    async def main():
+        r = Runner(Ticks(), clock=SimClock(), fps=100)
+        task = r.start()
+        await asyncio.sleep(0.05)
+        r.stop()
+        await asyncio.wait_for(task, 2)
+        return r
+
+    assert asyncio.run(main()).state == "stopped"
+
+
+def test_queue_source_hands_over_from_threads():
+    clock = SimClock(start="2024-01-01")
+    q = QueueSource(clock=clock, measures=("value",))
+    r = Runner(q, clock=clock, tick="1s")
+    batches = collect(r)
+
+    def producer(k):
+        for i in range(100):
+            q.push(pd.DataFrame({"ts": [clock.now()], "value": [float(k)]}))
+
+    threads = [threading.Thread(target=producer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    r.run("1s")
+    assert sum(len(b) for b in batches) == 400
+    assert q.pending == 0
+    with pytest.raises(ParameterError, match="batch='list'"):
+        q.push([1, 2])
+
+
+@pytest.mark.parametrize(
+    "kwargs, param",
+    [
+        ({"tick": -1}, "tick"),
+        ({"fps": float("nan")}, "fps"),
+        ({"frames": "gpu"}, "frames"),
+        ({"clock": "now"}, "clock"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(kwargs, param):
+    with pytest.raises(ParameterError) as e:
+        Runner(Ticks(), **kwargs)
+    assert e.value.param == param
+
+
+def test_run_needs_a_simulated_clock_and_speedup_needs_simclock():
+    r = Runner(Ticks(), clock=WallClock())
+    with pytest.raises(ParameterError, match="use start"):
+        r.run("1s")
+    with pytest.raises(ParameterError, match="speedup=60"):
+        r.speedup = 60
+    with pytest.raises(ParameterError):
+        Runner(Ticks()).speedup = 0
+
+
+def test_source_without_read_is_rejected():
+    with pytest.raises(ParameterError, match="no read"):
+        Runner(object())
+    assert isinstance(rtnb.Runner(Ticks()).health, rtnb.runner.RunnerHealth)
