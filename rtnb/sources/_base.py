@@ -37,6 +37,17 @@ class Source(Protocol):
         Numeric measure columns, e.g. ``("amount",)``.
     id_col
         A column that identifies an event (for dropping duplicates), or ``None``.
+
+    Any object with these attributes and ``read`` is a source:
+
+    >>> class Constant:
+    ...     name, keys, measures, id_col = "constant", (), ("value",), None
+    ...     def read(self, start, end):
+    ...         return pd.DataFrame({"ts": [start], "arrival": [start], "value": [1.0]})
+    >>> isinstance(Constant(), Source)
+    True
+    >>> len(Constant().read(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 00:00:01")))
+    1
     """
 
     name: str
