@@ -1,0 +1,164 @@
+"""What every live view shares: polling a store by version at frame time, a frame gate,
+and turning pandas data into the numpy arrays bqplot sends in binary form.
+
+A view never receives events. The runner calls ``view.refresh(now)`` once per frame
+(at most ``fps`` times per wall second); the view asks the store for the metric's
+version and, only when it changed, reads the latest snapshot (and its bounded history)
+and applies every trait change of that frame inside one ``hold_sync()``. The cost per
+frame is therefore views × points, whatever the event rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError
+from ..health import Snapshot
+
+__all__ = ["SnapshotStore", "FrameGate", "StoreView", "time_array", "float_array"]
+
+
+@runtime_checkable
+class SnapshotStore(Protocol):
+    """The part of the store contract a view reads (``rtnb.MemoryStore`` follows it)."""
+
+    def latest(self, metric: str) -> Snapshot | None: ...
+
+    def history(self, metric: str, column: str) -> pd.DataFrame: ...
+
+    def version(self, metric: str) -> int: ...
+
+
+class FrameGate:
+    """Lets at most ``fps`` frames per second through, measured on a monotonic clock.
+
+    The runner already paces ``on_frame`` callbacks; the gate makes the cap hold even
+    when a view is driven by something faster (a user loop, a second runner).
+
+    >>> t = [0.0]
+    >>> gate = FrameGate(fps=10, monotonic=lambda: t[0])
+    >>> gate.ready(), gate.ready()
+    (True, False)
+    >>> t[0] = 0.1
+    >>> gate.ready()
+    True
+    >>> FrameGate(fps=0)
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: fps=0 is invalid: must be a number of frames per second > 0
+    """
+
+    def __init__(self, fps: float = 10, *, monotonic: Callable[[], float] | None = None) -> None:
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
+            raise ParameterError("fps", fps, "must be a number of frames per second > 0")
+        if monotonic is None:
+            from ..clock import WallClock  # the only module allowed to read the time
+
+            monotonic = WallClock().monotonic
+        self.fps = float(fps)
+        self._monotonic = monotonic
+        # A frame may come up to 5% early (timer jitter) and still count as due.
+        self._interval = 0.95 / self.fps
+        self._last: float | None = None
+        self.passed = 0
+        self.skipped = 0
+
+    def ready(self, t: float | None = None) -> bool:
+        """True (and the frame is counted) when enough time has passed since the last one.
+
+        ``t`` is the time in seconds to measure with (default: the monotonic clock).
+        """
+        if t is None:
+            t = self._monotonic()
+        if self._last is not None and t - self._last < self._interval:
+            self.skipped += 1
+            return False
+        self._last = t
+        self.passed += 1
+        return True
+
+    def __repr__(self) -> str:
+        return f"FrameGate(fps={self.fps:g}, passed={self.passed}, skipped={self.skipped})"
+
+
+def time_array(values: Any) -> np.ndarray:
+    """Times as a ``datetime64[ns]`` numpy array (bqplot sends it as binary float64 ms).
+
+    >>> time_array(pd.DatetimeIndex(["2024-01-01 09:00"])).dtype
+    dtype('<M8[ns]')
+    """
+    return np.asarray(pd.DatetimeIndex(values).as_unit("ns").values, dtype="datetime64[ns]")
+
+
+def float_array(values: Any) -> np.ndarray:
+    """Numbers as a contiguous float64 array, missing values as NaN (binary in bqplot).
+
+    >>> float_array(pd.Series([1, None, 3], dtype="Int64"))
+    array([ 1., nan,  3.])
+    """
+    if isinstance(values, (pd.Series, pd.DataFrame)):
+        values = values.astype("float64").to_numpy(na_value=np.nan)
+    return np.ascontiguousarray(np.asarray(values, dtype=np.float64))
+
+
+def check_name(param: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ParameterError(param, value, "must be a non-empty string")
+    return value
+
+
+def check_count(param: str, value: Any, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ParameterError(param, value, f"must be an integer >= {minimum}")
+    return int(value)
+
+
+def check_store(value: Any) -> SnapshotStore:
+    if not isinstance(value, SnapshotStore):
+        raise ParameterError(
+            "store", value, "must be a store with latest(), history() and version() (e.g. rtnb.MemoryStore())"
+        )
+    return value
+
+
+class StoreView:
+    """Mixin of the views: ``refresh(now)`` polls the store and applies changes once.
+
+    Subclasses implement ``_apply(snapshot, now)``, which makes all the trait changes of
+    one frame inside a ``hold_sync()``; views that change with time alone (the
+    freshness badge) also override ``_tick(now)``.
+    """
+
+    store: SnapshotStore
+    metric: str
+
+    def _init_view(self, store: Any, metric: Any) -> None:
+        self.store = check_store(store)
+        self.metric = check_name("metric", metric)
+        self._seen_version: int | None = None
+        self.frames_applied = 0
+
+    def refresh(self, now: pd.Timestamp | None = None) -> bool:
+        """Apply the metric's newest snapshot if the store has a new one; True if it did."""
+        version = self.store.version(self.metric)
+        changed = version != self._seen_version
+        if changed:
+            snap = self.store.latest(self.metric)
+            self._seen_version = version
+            if snap is not None:
+                self._apply(snap, now)
+                self.frames_applied += 1
+            else:
+                changed = False
+        self._tick(now)
+        return changed
+
+    def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
+        raise NotImplementedError
+
+    def _tick(self, now: pd.Timestamp | None) -> None:
+        """Called every frame, new data or not; most views have nothing to do."""

@@ -1,0 +1,168 @@
+"""KpiTile: one number with its unit, its change against a reference period, a sparkline."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import bqplot as bq
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError
+from .._time import DurationLike, to_duration
+from ..health import Snapshot
+from ._base import StoreView, check_count, check_name, float_array, time_array
+
+__all__ = ["KpiTile"]
+
+_COMBINE = ("sum", "mean", "max", "min")
+
+
+def _format_number(value: float | None, decimals: int) -> str:
+    if value is None or not np.isfinite(value):
+        return "—"
+    return f"{value:,.{decimals}f}"
+
+
+def _format_span(td: pd.Timedelta) -> str:
+    s = td.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if s >= size and s % size == 0:
+            return f"{int(s // size)} {unit}"
+    return f"{s:g} s"
+
+
+class KpiTile(StoreView, widgets.VBox):
+    """One number (``column`` of one key, or combined over keys), its unit, its change.
+
+    ``combine`` folds the per-key values when ``key`` is None (``"sum"`` for counts and
+    sums, ``"mean"``, ``"max"``, ``"min"``). The change compares the latest value with
+    the value ``reference`` earlier in event time, from the store's bounded history; the
+    sparkline shows the last ``points`` values.
+
+    >>> import rtnb
+    >>> store = rtnb.MemoryStore()
+    >>> kpi = KpiTile(store, "orders", column="sum", unit="EUR", reference="2s")
+    >>> for i, t in enumerate(pd.date_range("2024-01-01 09:00", periods=3, freq="s")):
+    ...     store.put(rtnb.Snapshot(metric="orders",
+    ...         table=pd.DataFrame({"sum": [100.0 + 10 * i, 50.0]}, index=["FR", "DE"]),
+    ...         window=pd.Timedelta("5min"), watermark=t, newest_event=t, processed_at=t))
+    >>> kpi.refresh(t)
+    True
+    >>> kpi.value, kpi.change
+    (170.0, 0.1333...)
+    >>> KpiTile(store, "orders", column="sum", combine="median")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.UnknownNameError: combine='median' is unknown; choose one of: 'sum', 'mean', 'max', 'min'
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        metric: str,
+        *,
+        column: str,
+        key: Any = None,
+        combine: str = "sum",
+        unit: str = "",
+        reference: DurationLike = "5min",
+        points: int = 120,
+        decimals: int = 0,
+        title: str | None = None,
+    ) -> None:
+        from .._errors import UnknownNameError
+
+        self._init_view(store, metric)
+        self.column = check_name("column", column)
+        if combine not in _COMBINE:
+            raise UnknownNameError("combine", combine, _COMBINE)
+        if not isinstance(unit, str):
+            raise ParameterError("unit", unit, "must be a string such as 'EUR' or ''")
+        self.key = key
+        self.combine = combine
+        self.unit = unit
+        self.reference = to_duration(reference, "reference")
+        self.points = check_count("points", points, minimum=2)
+        self.decimals = check_count("decimals", decimals, minimum=0)
+        self.title = title if title is not None else (f"{metric} · {column}" + (f" · {key}" if key is not None else ""))
+        self.value: float | None = None
+        self.change: float | None = None
+
+        self.label = widgets.HTML(value=self._html())
+        x_sc, y_sc = bq.DateScale(), bq.LinearScale()
+        self.sparkline = bq.Lines(
+            x=np.array([], dtype="datetime64[ns]"),
+            y=np.array([], dtype=np.float64),
+            scales={"x": x_sc, "y": y_sc},
+            colors=["#0072B2"],
+            stroke_width=1.5,
+        )
+        self.spark_figure = bq.Figure(
+            marks=[self.sparkline],
+            axes=[],
+            animation_duration=0,
+            fig_margin={"top": 4, "bottom": 4, "left": 4, "right": 4},
+            layout={"height": "70px", "width": "auto"},
+        )
+        super().__init__(
+            children=[self.label, self.spark_figure],
+            layout={"border": "1px solid #ddd", "padding": "6px", "min_width": "220px"},
+        )
+        self.add_class("rtnb-kpi-tile")
+
+    def _series(self) -> pd.Series:
+        hist = self.store.history(self.metric, self.column)
+        if self.key is not None:
+            if self.key not in hist.columns:
+                return pd.Series([], dtype="float64", index=pd.DatetimeIndex([], dtype="datetime64[ns]"))
+            return pd.to_numeric(hist[self.key], errors="coerce")
+        return hist.apply(pd.to_numeric, errors="coerce").agg(self.combine, axis=1)
+
+    def _current(self, snapshot: Snapshot) -> float | None:
+        table = snapshot.table
+        if self.column not in table.columns:
+            return None
+        values = pd.to_numeric(table[self.column], errors="coerce")
+        if self.key is not None:
+            v = values.get(self.key)
+        else:
+            v = values.agg(self.combine) if len(values.dropna()) else None
+        return None if v is None or pd.isna(v) else float(v)
+
+    def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
+        series = self._series().dropna()
+        self.value = self._current(snapshot)
+        self.change = None
+        if self.value is not None and len(series):
+            before = series[series.index <= series.index[-1] - self.reference]
+            if len(before) and before.iloc[-1] != 0:
+                self.change = (self.value - float(before.iloc[-1])) / abs(float(before.iloc[-1]))
+        tail = series.iloc[-self.points :]
+        self.label.value = self._html()
+        with self.sparkline.hold_sync():
+            self.sparkline.x = time_array(tail.index)
+            self.sparkline.y = float_array(tail)
+
+    def _html(self) -> str:
+        if self.change is None:
+            change, cls = f"no value {_format_span(self.reference)} before", "flat"
+        else:
+            arrow = "▲" if self.change > 0 else ("▼" if self.change < 0 else "■")
+            cls = "up" if self.change > 0 else ("down" if self.change < 0 else "flat")
+            change = f"{arrow} {self.change:+.1%} vs {_format_span(self.reference)} before"
+        colour = {"up": "#009E73", "down": "#D55E00", "flat": "#777"}[cls]
+        return (
+            f'<div class="rtnb-kpi">'
+            f'<div style="font-size:12px;color:#555">{html.escape(self.title)}</div>'
+            f'<span class="rtnb-kpi-value" style="font-size:28px;font-weight:600">'
+            f"{_format_number(self.value, self.decimals)}</span> "
+            f'<span class="rtnb-kpi-unit" style="color:#555">{html.escape(self.unit)}</span>'
+            f'<div class="rtnb-kpi-change {cls}" style="font-size:12px;color:{colour}">{change}</div>'
+            f"</div>"
+        )
+
+    def __repr__(self) -> str:
+        return f"KpiTile(metric={self.metric!r}, column={self.column!r}, value={self.value!r}, unit={self.unit!r})"

@@ -1,0 +1,141 @@
+"""LiveLine: a metric over time, one line per key, from the store's bounded history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import bqplot as bq
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError
+from ..health import Snapshot
+from ._base import StoreView, check_count, check_name, float_array, time_array
+
+__all__ = ["LiveLine", "PALETTE"]
+
+#: Colours of the lines, in key order (colour-blind safe, Okabe–Ito).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+
+class LiveLine(StoreView, bq.Figure):
+    """A metric over time (``DateScale`` x axis): one line per key, with a legend.
+
+    Shows the top ``top_k`` keys by their current value of ``column`` (or the chosen
+    ``keys``), over the last ``points`` snapshots of the store's history: the history
+    rolls over, so the payload per frame is keys × points whatever the run time.
+    ``band=("p05", "p95")`` shades the range between two columns for the first key.
+
+    >>> import rtnb
+    >>> store = rtnb.MemoryStore(history=100)
+    >>> line = LiveLine(store, "orders", column="sum", top_k=2, points=50)
+    >>> for i, t in enumerate(pd.date_range("2024-01-01 09:00", periods=3, freq="s")):
+    ...     store.put(rtnb.Snapshot(metric="orders",
+    ...         table=pd.DataFrame({"sum": [10.0 + i, 5.0, 1.0]}, index=["FR", "DE", "IT"]),
+    ...         window=pd.Timedelta("5min"), watermark=t, newest_event=t, processed_at=t))
+    >>> line.refresh(pd.Timestamp("2024-01-01 09:00:03"))
+    True
+    >>> line.refresh(pd.Timestamp("2024-01-01 09:00:03"))  # no new snapshot: nothing sent
+    False
+    >>> line.lines.labels, line.lines.y.shape, line.lines.x.dtype
+    (['FR', 'DE'], (2, 3), dtype('<M8[ns]'))
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        metric: str,
+        *,
+        column: str,
+        keys: Sequence[Any] | None = None,
+        top_k: int = 5,
+        points: int = 300,
+        band: tuple[str, str] | None = None,
+        title: str | None = None,
+        height: str = "320px",
+    ) -> None:
+        self._init_view(store, metric)
+        self.column = check_name("column", column)
+        self.top_k = check_count("top_k", top_k)
+        self.points = check_count("points", points, minimum=2)
+        if keys is not None:
+            if isinstance(keys, (str, bytes)) or len(keys) == 0:
+                raise ParameterError("keys", keys, "must be a non-empty list of keys, or None for the top keys")
+            keys = list(keys)
+        self.chosen_keys = keys
+        if band is not None:
+            if not (isinstance(band, (tuple, list)) and len(band) == 2 and all(isinstance(c, str) for c in band)):
+                raise ParameterError("band", band, "must be a pair of column names such as ('p05', 'p95')")
+            band = (band[0], band[1])
+        self.band = band
+
+        x_sc, y_sc = bq.DateScale(), bq.LinearScale()
+        self.lines = bq.Lines(
+            x=np.array([], dtype="datetime64[ns]"),
+            y=np.array([], dtype=np.float64),
+            scales={"x": x_sc, "y": y_sc},
+            colors=PALETTE,
+            display_legend=True,
+            labels=[],
+        )
+        marks = [self.lines]
+        self.band_mark: bq.Lines | None = None
+        if band is not None:
+            self.band_mark = bq.Lines(
+                x=np.array([], dtype="datetime64[ns]"),
+                y=np.array([], dtype=np.float64),
+                scales={"x": x_sc, "y": y_sc},
+                fill="between",
+                colors=["#9ecae1"],
+                fill_colors=["#9ecae1"],
+                fill_opacities=[0.35],
+                stroke_width=0.5,
+            )
+            marks.insert(0, self.band_mark)
+        axes = [
+            bq.Axis(scale=x_sc, label="event time"),
+            bq.Axis(scale=y_sc, orientation="vertical", label=column, tick_format=".3s"),
+        ]
+        super().__init__(
+            marks=marks,
+            axes=axes,
+            title=title if title is not None else f"{metric} · {column}",
+            legend_location="top-left",
+            animation_duration=0,
+            fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 20},
+            layout={"height": height, "width": "auto", "min_width": "300px"},
+        )
+
+    def shown_keys(self, snapshot: Snapshot) -> list[Any]:
+        """The keys drawn for ``snapshot``: the chosen ones, or the top ``top_k``."""
+        if self.chosen_keys is not None:
+            return list(self.chosen_keys)
+        table = snapshot.table
+        if self.column not in table.columns or table.empty:
+            return []
+        values = pd.to_numeric(table[self.column], errors="coerce")
+        return list(values.sort_values(ascending=False, kind="stable").index[: self.top_k])
+
+    def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
+        keys = self.shown_keys(snapshot)
+        hist = self.store.history(self.metric, self.column).iloc[-self.points :]
+        x = time_array(hist.index)
+        y = float_array(hist.reindex(columns=keys).T) if keys else np.empty((0, len(x)))
+        with self.lines.hold_sync():
+            self.lines.x = x
+            self.lines.y = y
+            self.lines.labels = [str(k) for k in keys]
+        if self.band_mark is not None and keys:
+            lo = self.store.history(self.metric, self.band[0]).iloc[-self.points :]
+            hi = self.store.history(self.metric, self.band[1]).iloc[-self.points :]
+            first = keys[0]
+            lo_y = lo.reindex(index=hist.index, columns=[first]).iloc[:, 0]
+            hi_y = hi.reindex(index=hist.index, columns=[first]).iloc[:, 0]
+            with self.band_mark.hold_sync():
+                self.band_mark.x = x
+                self.band_mark.y = float_array(pd.concat([lo_y, hi_y], axis=1).T)
+
+    def __repr__(self) -> str:
+        return f"LiveLine(metric={self.metric!r}, column={self.column!r}, keys={list(self.lines.labels)!r})"
+
