@@ -1,0 +1,10 @@
+"""The pipeline: validate → watermark and late data → rolling aggregates → snapshots.
+
+Stages are streamz nodes over micro-batches (pandas DataFrames), never single events.
+"""
+
+from __future__ import annotations
+
+from .schema import Field, Schema, Validation
+
+__all__ = ["Field", "Schema", "Validation"]

@@ -1,0 +1,677 @@
+"""Declared schemas: split every batch into accepted rows and rejected rows with reasons.
+
+A :class:`Schema` is a tuple of :class:`Field` rules (name, dtype, value rules, a
+plausible event-time range). :meth:`Schema.validate` never raises on data: whatever
+comes in (a DataFrame with missing, extra or mixed-type columns, an empty frame, or
+something that is not a DataFrame at all) is split into
+
+- ``accepted`` — the rows that pass every rule, with columns converted to the declared
+  dtypes (``time`` → ``datetime64[ns]``, ``float`` → ``float64``, ``int`` → ``int64``);
+- ``rejected`` — the other rows, *as they came in*, plus two columns: ``reason`` (the
+  human reasons, e.g. ``"amount is NaN"``, joined by ``"; "`` when several rules fail)
+  and ``rule`` (the same without the offending values, for counting per reason).
+
+So ``len(accepted) + len(rejected)`` is always the number of rows received.
+
+Conventions (documented choices):
+
+- **Extra columns** are kept (``extra="keep"``, the default) or dropped
+  (``extra="drop"``).
+- **A batch that is not a DataFrame** is rejected whole with the reason
+  ``"batch is a <type>, not a DataFrame"``. It counts as ``len(batch)`` rows when it is a
+  list, tuple, numpy array or Series (a list of records is that many events), and as one
+  row otherwise (``None``, a dict, a string, a number). The rejected frame has one row
+  per counted row and a ``value`` column with the (shortened) repr of the batch.
+- **A missing required column** rejects every row (``"missing column country"``); a
+  missing optional column is added, filled with missing values.
+- **Object columns** are coerced where possible (``"12.5"`` → 12.5); booleans and bytes
+  are not numbers; numbers are not times.
+
+The clean path is vectorised (numpy masks over whole columns); Python only runs per row
+to write the reasons of rejected rows.
+
+>>> import pandas as pd
+>>> schema = Schema(fields=(
+...     Field(name="ts", dtype="time", max_future="1h"),
+...     Field(name="country", dtype="str"),
+...     Field(name="amount", dtype="float", min=0),
+... ))
+>>> batch = pd.DataFrame({
+...     "ts": ["2024-01-01 09:00", "2024-01-04 09:00", "2024-01-01 09:01"],
+...     "country": ["FR", "DE", "FR"],
+...     "amount": ["12.5", "3", "abc"],
+... })
+>>> out = schema.validate(batch, now=pd.Timestamp("2024-01-01 09:05"))
+>>> out.accepted
+                   ts country  amount
+0 2024-01-01 09:00:00      FR    12.5
+>>> out.accepted.dtypes["ts"], out.accepted.dtypes["amount"]
+(dtype('<M8[ns]'), dtype('float64'))
+>>> list(out.rejected["reason"])
+['ts is 3 days in the future', "amount is not a number: 'abc'"]
+>>> list(out.rejected["rule"])
+['ts is in the future', 'amount is not a number']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError, UnknownNameError
+from .._time import DurationLike, to_duration
+
+__all__ = ["Field", "Schema", "Validation", "DTYPES"]
+
+DTYPES = ("time", "float", "int", "str", "any")
+"""The dtypes a :class:`Field` can declare (``any``: only presence is checked)."""
+
+_NAT = np.iinfo(np.int64).min
+_REPR_MAX = 40
+
+
+@dataclass(frozen=True, kw_only=True)
+class Field:
+    """One column of a schema and the rules its values must follow.
+
+    Parameters
+    ----------
+    name
+        The column name.
+    dtype
+        ``"time"`` (event times, converted to ``datetime64[ns]``, tz-aware values to UTC),
+        ``"float"``, ``"int"``, ``"str"`` (text, e.g. a key) or ``"any"`` (only checked
+        for presence, e.g. an event id).
+    required
+        A missing column rejects every row (True) or is added with missing values (False).
+    nullable
+        Whether missing values (None, NaN, NaT) are allowed.
+    min, max
+        Inclusive bounds for numbers (``min=0`` is "non-negative").
+    finite
+        For floats: reject ``inf`` and ``-inf``.
+    choices
+        For text: the allowed values (categories).
+    max_future, max_age
+        For times: how far after / before the clock's ``now`` a value may be (``None``:
+        no limit). Checked only when :meth:`Schema.validate` is given ``now``.
+
+    >>> Field(name="amount", dtype="float", min=0)
+    Field(name='amount', dtype='float', required=True, nullable=False, min=0, max=None, finite=True, choices=None, max_future=None, max_age=None)
+    >>> Field(name="amount", dtype="decimal")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.UnknownNameError: dtype='decimal' is unknown; choose one of: 'time', 'float', 'int', 'str', 'any'
+    """
+
+    name: str
+    dtype: str
+    required: bool = True
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    finite: bool = True
+    choices: tuple[Any, ...] | None = None
+    max_future: pd.Timedelta | None = None
+    max_age: pd.Timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ParameterError("name", self.name, "must be a non-empty column name")
+        if self.dtype not in DTYPES:
+            raise UnknownNameError("dtype", self.dtype, DTYPES)
+        for p in ("min", "max"):
+            v = getattr(self, p)
+            if v is None:
+                continue
+            if self.dtype not in ("float", "int"):
+                raise ParameterError(p, v, f"only numbers have bounds, not dtype={self.dtype!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or np.isnan(v):
+                raise ParameterError(p, v, "must be a number")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ParameterError("max", self.max, f"must be at least min={self.min}")
+        if self.choices is not None:
+            if self.dtype != "str":
+                raise ParameterError("choices", self.choices, f"only text has choices, not dtype={self.dtype!r}")
+            if isinstance(self.choices, str) or not isinstance(self.choices, Iterable):
+                raise ParameterError("choices", self.choices, "must be a list of allowed values")
+            choices = tuple(self.choices)
+            if not choices:
+                raise ParameterError("choices", self.choices, "must not be empty")
+            object.__setattr__(self, "choices", choices)
+        for p in ("max_future", "max_age"):
+            v = getattr(self, p)
+            if v is None:
+                continue
+            if self.dtype != "time":
+                raise ParameterError(p, v, f"only times have a plausible range, not dtype={self.dtype!r}")
+            object.__setattr__(self, p, to_duration(v, p, allow_zero=True))
+        if not self.required and not self.nullable:
+            # A missing optional column is filled with missing values, so it must allow them.
+            object.__setattr__(self, "nullable", True)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The result of :meth:`Schema.validate`: ``accepted`` rows and ``rejected`` rows.
+
+    ``rejected`` has the rows as they came in plus ``reason`` and ``rule`` columns;
+    ``received`` is the number of rows the batch counted as.
+
+    >>> v = Schema(fields=(Field(name="x", dtype="float"),)).validate(
+    ...     pd.DataFrame({"x": [1.0, float("nan")]}))
+    >>> v.received, len(v.accepted), len(v.rejected)
+    (2, 1, 1)
+    """
+
+    accepted: pd.DataFrame
+    rejected: pd.DataFrame
+
+    @property
+    def received(self) -> int:
+        return len(self.accepted) + len(self.rejected)
+
+
+# A problem found by a rule: which rows, the rule's name, and how to write each reason.
+_Problem = tuple[np.ndarray, str, Callable[[Any], str]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schema:
+    """The columns a batch must have and the rules its values must follow.
+
+    Parameters
+    ----------
+    fields
+        The :class:`Field` rules, checked in order (reasons are written in that order).
+    extra
+        What to do with columns the schema does not name: ``"keep"`` or ``"drop"``.
+
+    >>> s = Schema.infer(time="ts", keys=("country",), measures=("amount",))
+    >>> [(f.name, f.dtype) for f in s.fields]
+    [('ts', 'time'), ('country', 'str'), ('amount', 'float')]
+    >>> s.validate(pd.DataFrame({"ts": ["2024-01-01"], "amount": [1.0]})).rejected["reason"].tolist()
+    ['missing column country']
+    >>> Schema(fields=(Field(name="a", dtype="float"), Field(name="a", dtype="int")))
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: fields='a' is invalid: is declared twice
+    """
+
+    fields: tuple[Field, ...]
+    extra: Literal["keep", "drop"] = "keep"
+    names: tuple[str, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fields, Field):
+            object.__setattr__(self, "fields", (self.fields,))
+        try:
+            fields = tuple(self.fields)
+        except TypeError:
+            raise ParameterError("fields", self.fields, "must be a sequence of Field") from None
+        seen: set[str] = set()
+        for f in fields:
+            if not isinstance(f, Field):
+                raise ParameterError("fields", f, "must be a Field(name=..., dtype=...)")
+            if f.name in seen:
+                raise ParameterError("fields", f.name, "is declared twice")
+            seen.add(f.name)
+        if self.extra not in ("keep", "drop"):
+            raise UnknownNameError("extra", self.extra, ("keep", "drop"))
+        object.__setattr__(self, "fields", fields)
+        object.__setattr__(self, "names", tuple(f.name for f in fields))
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def infer(
+        cls,
+        *,
+        time: str | None = "ts",
+        keys: str | Sequence[str] = (),
+        measures: str | Sequence[str] = (),
+        id_col: str | None = None,
+        non_negative: bool = False,
+        max_future: DurationLike | None = "1h",
+        max_age: DurationLike | None = None,
+        extra: Literal["keep", "drop"] = "keep",
+    ) -> Schema:
+        """The usual schema of an event stream: a time, text keys, finite numeric measures.
+
+        ``max_future`` (default one hour) and ``max_age`` bound the event time around the
+        clock's ``now``; ``non_negative`` adds ``min=0`` to every measure.
+
+        >>> Schema.infer(keys="k", measures="v", id_col="id").names
+        ('ts', 'k', 'v', 'id')
+        """
+        keys = (keys,) if isinstance(keys, str) else tuple(keys)
+        measures = (measures,) if isinstance(measures, str) else tuple(measures)
+        fields: list[Field] = []
+        if time is not None:
+            fields.append(Field(name=time, dtype="time", max_future=max_future, max_age=max_age))
+        fields += [Field(name=k, dtype="str") for k in keys]
+        fields += [
+            Field(name=m, dtype="float", min=0 if non_negative else None) for m in measures
+        ]
+        if id_col is not None and id_col not in {f.name for f in fields}:
+            fields.append(Field(name=id_col, dtype="any"))
+        return cls(fields=tuple(fields), extra=extra)
+
+    @classmethod
+    def from_source(cls, source: Any, **options: Any) -> Schema:
+        """The schema of a :class:`rtnb.Source`: ``ts``, its keys, measures and id column.
+
+        ``options`` are passed to :meth:`infer` (``non_negative``, ``max_future``, ...).
+
+        >>> class Orders:
+        ...     name, keys, measures, id_col = "orders", ("country",), ("amount",), "order_id"
+        >>> Schema.from_source(Orders(), non_negative=True).names
+        ('ts', 'country', 'amount', 'order_id')
+        """
+        return cls.infer(
+            keys=tuple(getattr(source, "keys", ())),
+            measures=tuple(getattr(source, "measures", ())),
+            id_col=getattr(source, "id_col", None),
+            **options,
+        )
+
+    # ------------------------------------------------------------------ validation
+    def validate(self, batch: Any, now: pd.Timestamp | None = None) -> Validation:
+        """Split ``batch`` into accepted and rejected rows; never raises on data.
+
+        ``now`` is the clock's current time, for the fields' ``max_future`` / ``max_age``.
+        """
+        if not isinstance(batch, pd.DataFrame):
+            return Validation(accepted=self.empty(), rejected=_reject_whole(batch))
+        n = len(batch)
+        if not batch.columns.is_unique:
+            dup = batch.columns[batch.columns.duplicated()].unique().tolist()
+            reason = "duplicate column names: " + ", ".join(_short(c) for c in dup)
+            rejected = pd.DataFrame({"value": [_short(batch)] * n}, index=batch.index)
+            return Validation(
+                accepted=self.empty(),
+                rejected=rejected.assign(reason=reason, rule="duplicate column names"),
+            )
+        now_ns = None if now is None else pd.Timestamp(now).as_unit("ns").value
+
+        converted: dict[str, Any] = {}
+        problems: list[_Problem] = []
+        for f in self.fields:
+            if f.name not in batch.columns:
+                if f.required:
+                    problems.append((np.ones(n, dtype=bool), f"missing column {f.name}", _const(f"missing column {f.name}")))
+                else:
+                    converted[f.name] = _missing_column(f, n)
+                continue
+            col = batch[f.name]
+            values, found = _CHECKS[f.dtype](f, col, now_ns)
+            if values is not None:
+                converted[f.name] = values
+            problems += found
+
+        if problems:
+            bad = problems[0][0].copy()
+            for mask, _, _ in problems[1:]:
+                bad |= mask
+        else:
+            bad = None
+
+        out = batch
+        if self.extra == "drop":
+            keep = [c for c in batch.columns if c in set(self.names)]
+            if len(keep) != batch.shape[1]:
+                out = out[keep]
+        if converted:
+            out = out.assign(**converted)
+        if bad is None or not bad.any():
+            return Validation(accepted=out, rejected=_empty_rejected(batch))
+        good = ~bad
+        accepted = out[good]
+        rejected = batch[bad]
+        reasons, rules = _write_reasons(batch, bad, problems)
+        rejected = rejected.assign(reason=reasons, rule=rules)
+        return Validation(accepted=accepted, rejected=rejected)
+
+    def empty(self) -> pd.DataFrame:
+        """An empty frame with the schema's columns and dtypes.
+
+        >>> Schema.infer(keys="k", measures="v").empty().dtypes.astype(str).tolist()
+        ['datetime64[ns]', 'str', 'float64']
+        """
+        return pd.DataFrame({f.name: pd.Series([], dtype=_OUT_DTYPE[f.dtype]) for f in self.fields})
+
+
+_OUT_DTYPE = {"time": "datetime64[ns]", "float": "float64", "int": "int64", "str": "str", "any": object}
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _short(value: Any) -> str:
+    """A value as it appears in a reason: its repr, shortened."""
+    try:
+        r = repr(value)
+    except Exception:  # a broken __repr__ must not break validation
+        r = f"<{type(value).__name__}>"
+    r = " ".join(r.split())
+    return r if len(r) <= _REPR_MAX else r[: _REPR_MAX - 3] + "..."
+
+
+def _const(text: str) -> Callable[[Any], str]:
+    return lambda _v: text
+
+
+def _describe_duration(td: pd.Timedelta) -> str:
+    """A duration in words for a reason: '45 s', '12 min', '2.5 h', '3 days'."""
+    s = abs(td.total_seconds())
+    if s < 60:
+        return f"{s:.3g} s"
+    if s < 3600:
+        return f"{s / 60:.3g} min"
+    if s < 86400:
+        return f"{s / 3600:.3g} h"
+    d = s / 86400
+    return "1 day" if d < 1.05 else f"{d:.3g} days"
+
+
+def _reject_whole(batch: Any) -> pd.DataFrame:
+    """The rejected rows of a batch that is not a DataFrame (see the module docstring)."""
+    if isinstance(batch, (list, tuple, np.ndarray, pd.Series)):
+        try:
+            n = len(batch)
+        except TypeError:  # a 0-d numpy array has no length
+            n = 1
+    else:
+        n = 1
+    kind = type(batch).__name__
+    reason = f"batch is a {kind}, not a DataFrame"
+    return pd.DataFrame(
+        {"value": [_short(batch)] * n, "reason": [reason] * n, "rule": ["batch is not a DataFrame"] * n},
+        dtype=object,
+    )
+
+
+def _empty_rejected(batch: pd.DataFrame) -> pd.DataFrame:
+    return batch.iloc[:0].assign(reason=pd.Series([], dtype=object), rule=pd.Series([], dtype=object))
+
+
+def _missing_column(f: Field, n: int) -> Any:
+    if f.dtype == "time":
+        return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if f.dtype == "float":
+        return np.full(n, np.nan)
+    if f.dtype == "int":
+        return pd.array([pd.NA] * n, dtype="Int64")
+    return pd.Series([None] * n, dtype=object).to_numpy()
+
+
+def _write_reasons(
+    batch: pd.DataFrame, bad: np.ndarray, problems: list[_Problem]
+) -> tuple[list[str], list[str]]:
+    """The reason and rule of each rejected row (Python per rejected row only)."""
+    rows = np.flatnonzero(bad)
+    pos = {r: i for i, r in enumerate(rows)}
+    reasons: list[list[str]] = [[] for _ in rows]
+    rules: list[list[str]] = [[] for _ in rows]
+    for mask, rule, write in problems:
+        for r in np.flatnonzero(mask):
+            i = pos[r]
+            reasons[i].append(write(r))
+            rules[i].append(rule)
+    return ["; ".join(x) for x in reasons], ["; ".join(x) for x in rules]
+
+
+def _raw(col: pd.Series) -> Callable[[int], Any]:
+    values = col.to_numpy(dtype=object) if col.dtype != object else col.to_numpy()
+    return lambda r: values[r]
+
+
+def _is_missing_scalar(v: Any) -> bool:
+    try:
+        return v is None or v is pd.NA or v is pd.NaT or bool(pd.isna(v))
+    except (TypeError, ValueError):  # lists, arrays: not a missing scalar
+        return False
+
+
+# Each check returns (converted values or None when the column is already right, problems).
+
+
+def _check_float(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+    name = f.name
+    raw = _raw(col)
+    problems: list[_Problem] = []
+    dt = col.dtype
+    not_number = None
+    if dt == np.float64:
+        arr, converted = col.to_numpy(), None
+    elif pd.api.types.is_bool_dtype(dt):
+        arr = np.full(len(col), np.nan)
+        converted, not_number = arr, ~col.isna().to_numpy()
+    elif (pd.api.types.is_integer_dtype(dt) or pd.api.types.is_float_dtype(dt)) and not isinstance(
+        dt, pd.CategoricalDtype
+    ):
+        # int64, float32, nullable Int64/Float64: exact conversions to float64.
+        arr = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        converted = arr
+    else:
+        arr, not_number = _coerce_numbers(col)
+        converted = arr
+    missing = np.isnan(arr)
+    if not_number is not None and not_number.any():
+        problems.append((not_number, f"{name} is not a number", lambda r: f"{name} is not a number: {_short(raw(r))}"))
+        missing &= ~not_number
+    if not f.nullable and missing.any():
+        problems.append((missing, f"{name} is missing or NaN", lambda r: f"{name} is NaN" if isinstance(raw(r), (float, np.floating, str)) else f"{name} is missing"))
+    problems += _number_rules(f, arr, raw)
+    return converted, problems
+
+
+def _number_rules(f: Field, arr: np.ndarray, raw: Callable[[int], Any]) -> list[_Problem]:
+    name = f.name
+    problems: list[_Problem] = []
+    if f.finite and f.dtype == "float":
+        inf = np.isinf(arr)
+        if inf.any():
+            problems.append((inf, f"{name} is not finite", lambda r: f"{name} is not finite: {arr[r]}"))
+    with np.errstate(invalid="ignore"):
+        if f.min is not None:
+            low = arr < f.min
+            if low.any():
+                problems.append((low, f"{name} is below the minimum", lambda r: f"{name} is {_short(raw(r))}, below the minimum {f.min}"))
+        if f.max is not None:
+            high = arr > f.max
+            if high.any():
+                problems.append((high, f"{name} is above the maximum", lambda r: f"{name} is {_short(raw(r))}, above the maximum {f.max}"))
+    return problems
+
+
+def _coerce_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Object/str column → float64 array, with a mask of the values that are not numbers.
+
+    Missing values (None, NA, NaN, the text 'nan') become NaN and are not "not numbers".
+    """
+    obj = col.to_numpy(dtype=object)
+    try:
+        arr = pd.to_numeric(pd.Series(obj, dtype=object), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError, OverflowError):
+        arr = np.array([_to_float(v) for v in obj], dtype=np.float64)
+    # Booleans and bytes convert to numbers in pandas, but a flag is not an amount.
+    odd = np.fromiter((isinstance(v, (bool, np.bool_, bytes, bytearray)) for v in obj), dtype=bool, count=len(obj))
+    arr = np.where(odd, np.nan, arr)
+    not_number = np.isnan(arr)
+    for r in np.flatnonzero(not_number):
+        v = obj[r]
+        if odd[r]:
+            continue
+        if _is_missing_scalar(v) or (isinstance(v, str) and v.strip().lower() == "nan"):
+            not_number[r] = False
+    return arr, not_number
+
+
+def _to_float(v: Any) -> float:
+    try:
+        return float(v) if isinstance(v, (int, float, str, np.number)) else np.nan
+    except (TypeError, ValueError, OverflowError):
+        return np.nan
+
+
+def _check_int(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+    name = f.name
+    raw = _raw(col)
+    dt = col.dtype
+    if dt == np.int64:
+        problems = _number_rules(f, col.to_numpy(), raw)
+        return None, problems
+    as_float = Field(name=name, dtype="float", nullable=f.nullable, finite=True)
+    values, problems = _check_float(as_float, col, now_ns)
+    arr = col.to_numpy(dtype=np.float64) if values is None else values
+    with np.errstate(invalid="ignore"):
+        frac = np.isfinite(arr) & (arr != np.round(arr))
+        big = np.isfinite(arr) & (np.abs(arr) >= 2.0**63)
+    if frac.any():
+        problems.append((frac, f"{name} is not a whole number", lambda r: f"{name} is not a whole number: {_short(raw(r))}"))
+    if big.any():
+        problems.append((big, f"{name} is too large", lambda r: f"{name} is too large: {_short(raw(r))}"))
+    problems += _number_rules(f, arr, raw)
+    clean = np.where(np.isfinite(arr) & ~frac & ~big, arr, 0)
+    if f.nullable:
+        out = pd.array(clean.astype(np.int64), dtype="Int64")
+        out[~np.isfinite(arr)] = pd.NA
+        return out, problems
+    return clean.astype(np.int64), problems
+
+
+def _check_str(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+    name = f.name
+    raw = _raw(col)
+    problems: list[_Problem] = []
+    dt = col.dtype
+    if isinstance(dt, pd.StringDtype):
+        missing = col.isna().to_numpy()
+        not_text = None
+    elif dt == object:
+        kind = pd.api.types.infer_dtype(col, skipna=True)
+        missing = col.isna().to_numpy()
+        if kind in ("string", "empty"):
+            not_text = None
+        else:
+            obj = col.to_numpy()
+            not_text = np.fromiter((not isinstance(v, str) for v in obj), dtype=bool, count=len(obj)) & ~missing
+    elif isinstance(dt, pd.CategoricalDtype) and pd.api.types.infer_dtype(dt.categories, skipna=True) == "string":
+        missing = col.isna().to_numpy()
+        not_text = None
+    else:
+        missing = col.isna().to_numpy()
+        not_text = ~missing
+    if not_text is not None and not_text.any():
+        problems.append((not_text, f"{name} is not text", lambda r: f"{name} is not text: {_short(raw(r))}"))
+    if not f.nullable and missing.any():
+        problems.append((missing, f"{name} is missing", _const(f"{name} is missing")))
+    if f.choices is not None:
+        outside = ~col.isin(f.choices).to_numpy() & ~missing
+        if not_text is not None:
+            outside &= ~not_text
+        if outside.any():
+            shown = ", ".join(_short(c) for c in f.choices[:6]) + (", ..." if len(f.choices) > 6 else "")
+            problems.append((outside, f"{name} is not an allowed value", lambda r: f"{name} is {_short(raw(r))}, not one of {shown}"))
+    return None, problems
+
+
+def _check_any(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+    if f.nullable:
+        return None, []
+    missing = col.isna().to_numpy()
+    if missing.any():
+        return None, [(missing, f"{f.name} is missing", _const(f"{f.name} is missing"))]
+    return None, []
+
+
+def _check_time(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+    name = f.name
+    raw = _raw(col)
+    problems: list[_Problem] = []
+    dt = col.dtype
+    converted = None
+    not_time = None
+    if dt == "datetime64[ns]":
+        arr = col.to_numpy()
+    elif isinstance(dt, pd.DatetimeTZDtype) or (isinstance(dt, np.dtype) and dt.kind == "M"):
+        arr, not_time = _times_from_datetimes(col)
+        converted = arr
+    elif dt == object or isinstance(dt, pd.StringDtype):
+        arr, not_time = _coerce_times(col)
+        converted = arr
+    else:  # numbers, booleans, categories: not times
+        arr = np.full(len(col), np.datetime64("NaT"), dtype="datetime64[ns]")
+        not_time = ~col.isna().to_numpy()
+        converted = arr
+    i8 = arr.view(np.int64)
+    nat = i8 == _NAT
+    if not_time is not None and not_time.any():
+        problems.append((not_time, f"{name} is not a time", lambda r: f"{name} is not a time: {_short(raw(r))}"))
+        nat = nat & ~not_time
+    if not f.nullable and nat.any():
+        problems.append((nat, f"{name} is missing", _const(f"{name} is missing")))
+    if now_ns is not None:
+        if f.max_future is not None:
+            future = ~nat & (i8 > now_ns + f.max_future.value)
+            if not_time is not None:
+                future &= ~not_time
+            if future.any():
+                problems.append((future, f"{name} is in the future", lambda r: f"{name} is {_describe_duration(pd.Timedelta(int(i8[r]) - now_ns))} in the future"))
+        if f.max_age is not None:
+            old = ~nat & (i8 < now_ns - f.max_age.value)
+            if not_time is not None:
+                old &= ~not_time
+            if old.any():
+                problems.append((old, f"{name} is too old", lambda r: f"{name} is {_describe_duration(pd.Timedelta(now_ns - int(i8[r])))} old, more than {_describe_duration(f.max_age)}"))
+    return converted, problems
+
+
+def _times_from_datetimes(col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    s = col
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    try:
+        return s.astype("datetime64[ns]").to_numpy(), None
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        return _coerce_times(pd.Series(col.to_numpy(dtype=object), dtype=object))
+
+
+def _coerce_times(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Object/str column → datetime64[ns] array (UTC), with a mask of non-times."""
+    obj = col.to_numpy(dtype=object)
+    out = np.full(len(obj), _NAT, dtype=np.int64)
+    not_time = np.zeros(len(obj), dtype=bool)
+    timey = (str, _dt.datetime, np.datetime64, _dt.date)
+    for r, v in enumerate(obj):  # object path only: sources send datetime64 columns
+        if _is_missing_scalar(v):
+            continue
+        if not isinstance(v, timey):
+            not_time[r] = True
+            continue
+        try:
+            ts = pd.Timestamp(v)
+            if ts is pd.NaT:
+                not_time[r] = True
+                continue
+            if ts.tzinfo is not None:
+                ts = ts.tz_convert("UTC").tz_localize(None)
+            out[r] = ts.as_unit("ns").value
+        except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+            not_time[r] = True
+    return out.view("datetime64[ns]"), not_time
+
+
+_CHECKS: dict[str, Callable[[Field, pd.Series, int | None], tuple[Any, list[_Problem]]]] = {
+    "time": _check_time,
+    "float": _check_float,
+    "int": _check_int,
+    "str": _check_str,
+    "any": _check_any,
+}
