@@ -1,0 +1,735 @@
+"""A store of pre-aggregates on a Redis server, shared between processes.
+
+:class:`RedisStore` follows the same contract as the in-memory store — ``put``,
+``latest``, ``history``, ``metrics``, ``version``, ``close`` — but keeps the data in a
+Redis server, so a second notebook, a web server or a Voila page can read what a
+pipeline writes. Install the extra: ``pip install 'rtnb[redis]'``.
+
+Layout in Redis (``{p}`` is the ``prefix``, one writer per metric)::
+
+    {p}:metrics               SET     the metric names
+    {p}:m:{metric}:latest     STRING  the latest snapshot, one encoded value
+    {p}:m:{metric}:version    STRING  the store version, +1 per put (cheap to poll)
+    {p}:m:{metric}:history    STREAM  one entry per put: newest event time + table,
+                                      trimmed on write to ``history`` entries
+    {p}:m:{metric}:gaps       LIST    JSON notes of history entries that were lost
+
+Each ``put`` is one MULTI/EXEC round trip: the snapshot is one value, so a reader sees
+the whole new snapshot or the previous one, never a mix. Snapshots are encoded
+compactly without pickle (safe to read from a shared server): a JSON header with the
+metadata, dtypes and index, followed by the raw bytes of each numeric column.
+
+When Redis goes away during a run, ``put`` never raises: the store marks itself down
+(``up``, ``status``, ``last_error``, ``failed_writes``), keeps the latest snapshot and
+the pending history entries of each metric in memory (bounded by ``history``), and
+tries again at most every ``retry_every`` of snapshot processing time. Once Redis is
+back, the latest snapshot and the buffered history are written and any history that
+could not be kept is noted in ``gaps``. Reads during an outage answer from what this
+process wrote last. Only connecting in the constructor raises :class:`rtnb.StoreError`
+(naming host and port).
+
+>>> store = RedisStore(url)                       # doctest: +SKIP
+>>> store.put(snapshot)                           # doctest: +SKIP
+>>> RedisStore(url).latest("orders").table        # doctest: +SKIP
+
+The encoding round-trips tables with their dtypes and index:
+
+>>> import pandas as pd
+>>> table = pd.DataFrame({"count": [3, 1], "mean": [2.5, None]},
+...                      index=pd.Index(["FR", "DE"], name="country"))
+>>> decode_frame(encode_frame(table)).equals(table)
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import struct
+from collections import deque
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError, StoreError
+from .._time import DurationLike, to_duration
+from ..health import Counters, Snapshot
+
+__all__ = ["RedisStore", "HistoryGap", "encode_snapshot", "decode_snapshot",
+           "encode_frame", "decode_frame"]
+
+_MAGIC = b"RTNB1"
+_NUMPY_KINDS = frozenset("biufcmM")  # bool, ints, floats, complex, timedelta, datetime
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _label_to_json(label: Any) -> Any:
+    """Column and index labels: str, int, float, bool, None, or tuples of them."""
+    if isinstance(label, tuple):
+        return {"tuple": [_label_to_json(x) for x in label]}
+    if isinstance(label, (np.integer,)):
+        return int(label)
+    if isinstance(label, (np.floating,)):
+        return float(label)
+    if label is None or isinstance(label, (str, int, float, bool)):
+        return label
+    raise StoreError(f"label {label!r} cannot be encoded (use str, int or tuples of them)")
+
+
+def _label_from_json(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return tuple(_label_from_json(x) for x in obj["tuple"])
+    return obj
+
+
+def _value_to_json(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    if isinstance(v, (pd.Timestamp, pd.Timedelta)):
+        return {"ns": int(v.value), "t": "ts" if isinstance(v, pd.Timestamp) else "td",
+                "tz": str(v.tz) if isinstance(v, pd.Timestamp) and v.tz else None}
+    if isinstance(v, (str, int, float, bool)):
+        return v
+    raise TypeError(type(v).__name__)
+
+
+def _value_from_json(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        if obj["t"] == "ts":
+            ts = pd.Timestamp(obj["ns"])
+            return ts.tz_localize("UTC").tz_convert(obj["tz"]) if obj["tz"] else ts
+        return pd.Timedelta(obj["ns"])
+    return obj
+
+
+def _encode_column(name: Any, values: Any, buffers: list[bytes], offset: list[int]) -> dict:
+    """One column (or index level) as a spec; numeric data goes to ``buffers``."""
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in _NUMPY_KINDS:
+        arr = np.ascontiguousarray(np.asarray(values))
+        raw = arr.tobytes()
+        buffers.append(raw)
+        spec = {"kind": "np", "dtype": arr.dtype.str, "off": offset[0], "len": len(raw)}
+        offset[0] += len(raw)
+        return spec
+    if isinstance(dtype, pd.CategoricalDtype):
+        cat = pd.Categorical(values)
+        return {
+            "kind": "cat",
+            "codes": _encode_column(name, cat.codes, buffers, offset),
+            "categories": _encode_column(name, cat.categories, buffers, offset),
+            "ordered": bool(cat.ordered),
+        }
+    try:
+        items = [_value_to_json(v) for v in values]
+    except TypeError as exc:
+        raise StoreError(
+            f"column {name!r} of dtype {dtype} holds a {exc} value, which RedisStore "
+            "cannot encode (use numbers, strings, timestamps or categories)"
+        ) from None
+    return {"kind": "json", "dtype": str(dtype), "values": items}
+
+
+def _decode_column(spec: dict, body: memoryview) -> Any:
+    kind = spec["kind"]
+    if kind == "np":
+        dt = np.dtype(spec["dtype"])
+        raw = body[spec["off"]: spec["off"] + spec["len"]]
+        # copy: the buffer belongs to the Redis reply; tables must be writable values
+        return np.frombuffer(raw, dtype=dt).copy()
+    if kind == "cat":
+        codes = _decode_column(spec["codes"], body)
+        cats = _decode_column(spec["categories"], body)
+        return pd.Categorical.from_codes(codes, categories=cats, ordered=spec["ordered"])
+    values = [_value_from_json(v) for v in spec["values"]]
+    dtype = spec["dtype"]
+    if dtype == "object":
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+    return pd.array(values, dtype=dtype)
+
+
+def _frame_spec(frame: pd.DataFrame, buffers: list[bytes], offset: list[int]) -> dict:
+    index = frame.index
+    levels = [index.get_level_values(i) for i in range(index.nlevels)]
+    cols = frame.columns
+    return {
+        "nrows": len(frame),
+        "multi": isinstance(index, pd.MultiIndex),
+        "index_names": [_label_to_json(n) for n in index.names],
+        "index": [_encode_column(lvl.name, lvl, buffers, offset) for lvl in levels],
+        "labels": [_label_to_json(c) for c in cols],
+        "col_multi": isinstance(cols, pd.MultiIndex),
+        "col_names": [_label_to_json(n) for n in cols.names],
+        "columns": [_encode_column(c, frame.iloc[:, i], buffers, offset)
+                    for i, c in enumerate(cols)],
+    }
+
+
+def _frame_from_spec(spec: dict, body: memoryview) -> pd.DataFrame:
+    names = [_label_from_json(n) for n in spec["index_names"]]
+    levels = [_decode_column(s, body) for s in spec["index"]]
+    if spec["multi"]:
+        index = pd.MultiIndex.from_arrays(levels, names=names)
+    else:
+        index = pd.Index(levels[0], name=names[0])
+    labels = [_label_from_json(c) for c in spec["labels"]]
+    data = {i: _decode_column(s, body) for i, s in enumerate(spec["columns"])}
+    frame = pd.DataFrame(data, index=index)
+    col_names = [_label_from_json(n) for n in spec["col_names"]]
+    if spec["col_multi"]:
+        frame.columns = pd.MultiIndex.from_tuples(labels, names=col_names)
+    else:
+        frame.columns = pd.Index(labels, name=col_names[0], dtype=object if not labels else None)
+    return frame
+
+
+def _pack(header: dict, buffers: list[bytes]) -> bytes:
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return b"".join([_MAGIC, struct.pack("<I", len(head)), head, *buffers])
+
+
+def _unpack(blob: bytes) -> tuple[dict, memoryview]:
+    if not blob.startswith(_MAGIC):
+        raise StoreError("the value read from Redis is not an rtnb snapshot (bad magic)")
+    (n,) = struct.unpack_from("<I", blob, len(_MAGIC))
+    start = len(_MAGIC) + 4
+    header = json.loads(blob[start: start + n])
+    return header, memoryview(blob)[start + n:]
+
+
+def encode_frame(frame: pd.DataFrame) -> bytes:
+    """A DataFrame as compact bytes (dtypes, index and column labels kept, no pickle).
+
+    >>> df = pd.DataFrame({"x": [1.0, 2.0]}, index=pd.Index(["a", "b"], name="k"))
+    >>> decode_frame(encode_frame(df)).equals(df)
+    True
+    """
+    buffers: list[bytes] = []
+    spec = _frame_spec(frame, buffers, [0])
+    return _pack({"frame": spec}, buffers)
+
+
+def decode_frame(blob: bytes) -> pd.DataFrame:
+    """The DataFrame encoded by :func:`encode_frame`.
+
+    >>> decode_frame(encode_frame(pd.DataFrame({"n": [1, 2]}))).n.tolist()
+    [1, 2]
+    """
+    header, body = _unpack(blob)
+    return _frame_from_spec(header["frame"], body)
+
+
+def _ns(ts: Any) -> int | None:
+    return None if ts is None or pd.isna(ts) else int(pd.Timestamp(ts).as_unit("ns").value)
+
+
+def _td_ns(td: Any) -> int | None:
+    return None if td is None or pd.isna(td) else int(pd.Timedelta(td).as_unit("ns").value)
+
+
+def encode_snapshot(snapshot: Snapshot, *, store_version: int = 0) -> bytes:
+    """A :class:`rtnb.Snapshot` as one compact value (what ``RedisStore`` writes).
+
+    >>> snap = Snapshot(metric="orders", table=pd.DataFrame({"count": [3]}, index=["FR"]),
+    ...                 window=pd.Timedelta("60s"), watermark=pd.Timestamp("2024-01-01 09:00"),
+    ...                 newest_event=pd.Timestamp("2024-01-01 09:00"),
+    ...                 processed_at=pd.Timestamp("2024-01-01 09:00:02"),
+    ...                 counters=Counters(received=3, accepted=3), version=7)
+    >>> back = decode_snapshot(encode_snapshot(snap))
+    >>> back.metric, back.version, back.data_age, back.table.loc["FR", "count"]
+    ('orders', 7, Timedelta('0 days 00:00:02'), np.int64(3))
+    """
+    buffers: list[bytes] = []
+    offset = [0]
+    header = {
+        "metric": snapshot.metric,
+        "window": _td_ns(snapshot.window),
+        "watermark": _ns(snapshot.watermark),
+        "newest_event": _ns(snapshot.newest_event),
+        "processed_at": _ns(snapshot.processed_at),
+        "counters": snapshot.counters.as_dict(),
+        "version": int(snapshot.version),
+        "store_version": int(store_version),
+        "table": _frame_spec(snapshot.table, buffers, offset),
+        "series": None if snapshot.series is None
+        else _frame_spec(snapshot.series, buffers, offset),
+    }
+    return _pack(header, buffers)
+
+
+def _snapshot_from(header: dict, body: memoryview) -> Snapshot:
+    def ts(v: int | None) -> pd.Timestamp | None:
+        return None if v is None else pd.Timestamp(v, unit="ns")
+
+    return Snapshot(
+        metric=header["metric"],
+        table=_frame_from_spec(header["table"], body),
+        window=None if header["window"] is None else pd.Timedelta(header["window"], unit="ns"),
+        watermark=ts(header["watermark"]),
+        newest_event=ts(header["newest_event"]),
+        processed_at=ts(header["processed_at"]),
+        counters=Counters(**header["counters"]),
+        series=None if header["series"] is None else _frame_from_spec(header["series"], body),
+        version=header["version"],
+    )
+
+
+def decode_snapshot(blob: bytes) -> Snapshot:
+    """The :class:`rtnb.Snapshot` encoded by :func:`encode_snapshot`.
+
+    >>> decode_snapshot(b"not a snapshot")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.StoreError: the value read from Redis is not an rtnb snapshot (bad magic)
+    """
+    header, body = _unpack(blob)
+    return _snapshot_from(header, body)
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HistoryGap:
+    """History entries of a metric that did not reach Redis (or that Redis lost).
+
+    ``start`` and ``end`` are the newest-event times of the first and last missing
+    entry (``None`` when unknown, e.g. entries lost when the server restarted empty),
+    ``missed`` how many entries, ``reason`` why.
+
+    >>> HistoryGap(metric="orders", start=None, end=None, missed=3, reason="server restarted")
+    HistoryGap(metric='orders', start=None, end=None, missed=3, reason='server restarted')
+    """
+
+    metric: str
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    missed: int
+    reason: str
+
+    def as_json(self) -> str:
+        """The note as JSON (what is kept in Redis under ``{p}:m:{metric}:gaps``)."""
+        return json.dumps({"metric": self.metric, "start": _ns(self.start),
+                           "end": _ns(self.end), "missed": self.missed,
+                           "reason": self.reason})
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> HistoryGap:
+        """The note back from :meth:`as_json`.
+
+        >>> g = HistoryGap(metric="m", start=pd.Timestamp("2024-01-01"), end=None,
+        ...                missed=1, reason="outage")
+        >>> HistoryGap.from_json(g.as_json()) == g
+        True
+        """
+        d = json.loads(text)
+        return cls(metric=d["metric"],
+                   start=None if d["start"] is None else pd.Timestamp(d["start"], unit="ns"),
+                   end=None if d["end"] is None else pd.Timestamp(d["end"], unit="ns"),
+                   missed=d["missed"], reason=d["reason"])
+
+
+@dataclasses.dataclass
+class _Pending:
+    """What one metric still has to write: the latest snapshot and history entries."""
+
+    latest: Snapshot | None
+    history: deque  # (newest_event ns | None, encoded table) not yet in Redis
+    overflow: int = 0
+    overflow_start: pd.Timestamp | None = None
+    overflow_end: pd.Timestamp | None = None
+
+
+@dataclasses.dataclass
+class _HistoryCache:
+    """A reader's decoded copy of one metric's history stream (ids kept to trim)."""
+
+    last_id: bytes = b"0-0"
+    ids: list = dataclasses.field(default_factory=list)
+    times: list = dataclasses.field(default_factory=list)
+    tables: list = dataclasses.field(default_factory=list)
+
+
+def _redis_module() -> Any:
+    try:
+        import redis  # the redis-py client, an optional extra
+    except ImportError:
+        raise StoreError(
+            "RedisStore needs the redis client: pip install 'rtnb[redis]'"
+        ) from None
+    return redis
+
+
+class RedisStore:
+    """The latest snapshot and a bounded history per metric, kept in a Redis server.
+
+    Parameters
+    ----------
+    url
+        ``redis://host:port/db`` of the server (default ``redis://127.0.0.1:6379/0``).
+    history
+        How many past snapshots to keep per metric (trimmed on every write).
+    prefix
+        Key prefix, so several stores (or tests) share one server.
+    retry_every
+        While the server is down, try again at most this often, measured on the
+        ``processed_at`` of the snapshots put (time passed in, never read).
+    timeout
+        Seconds to wait for the server on connect and on each command, so an
+        unreachable server cannot stall the pipeline for long.
+
+    Connecting raises :class:`rtnb.StoreError` naming the address:
+
+    >>> RedisStore("redis://127.0.0.1:1/0")   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.StoreError: cannot reach Redis at 127.0.0.1:1 (redis://127.0.0.1:1/0): ...
+    >>> RedisStore("redis://127.0.0.1:6379/0", history=0)
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: history=0 is invalid: must be a positive integer
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        history: int = 1000,
+        prefix: str = "rtnb",
+        retry_every: DurationLike = "1s",
+        timeout: float = 0.5,
+    ) -> None:
+        if isinstance(history, bool) or not isinstance(history, int) or history < 1:
+            raise ParameterError("history", history, "must be a positive integer")
+        if not isinstance(prefix, str) or not prefix:
+            raise ParameterError("prefix", prefix, "must be a non-empty string")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ParameterError("timeout", timeout, "must be a positive number of seconds")
+        if not isinstance(url, str) or urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
+            raise ParameterError("url", url, "not a Redis URL such as 'redis://127.0.0.1:6379/0'")
+        self.url = url
+        self.history_length = history
+        self.prefix = prefix
+        self.retry_every = to_duration(retry_every, "retry_every", allow_zero=True)
+        parts = urlsplit(url)
+        self.address = f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
+        redis = _redis_module()
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                        redis.exceptions.BusyLoadingError, redis.exceptions.ReadOnlyError)
+        # No client-side retries: a down server must show at once, not after backoffs.
+        self._client = redis.Redis.from_url(
+            url, retry=Retry(NoBackoff(), 0), socket_timeout=timeout,
+            socket_connect_timeout=timeout, health_check_interval=0,
+        )
+        try:
+            self._client.ping()
+        except redis.exceptions.RedisError as exc:
+            self._client.close()
+            raise StoreError(f"cannot reach Redis at {self.address} ({url}): {exc}") from None
+        self.up = True
+        self.last_error: str | None = None
+        self.writes = 0
+        self.failed_writes = 0
+        self.reconnects = 0
+        self.gaps: list[HistoryGap] = []
+        self._down_since: pd.Timestamp | None = None
+        self._last_attempt: pd.Timestamp | None = None
+        self._pending: dict[str, _Pending] = {}
+        self._written: dict[str, Snapshot] = {}   # the last snapshot written per metric
+        self._versions: dict[str, int] = {}       # the store version per metric
+        self._caches: dict[str, _HistoryCache] = {}
+
+    # ---------------------------------------------------------------- status
+
+    @property
+    def status(self) -> str:
+        """``"up"`` or ``"down"`` (the serving layer as a dashboard shows it)."""
+        return "up" if self.up else "down"
+
+    @property
+    def down_since(self) -> pd.Timestamp | None:
+        """The ``processed_at`` of the first snapshot that could not be written."""
+        return self._down_since
+
+    @property
+    def pending(self) -> int:
+        """How many metrics have a snapshot waiting for the server to come back."""
+        return sum(1 for p in self._pending.values() if p.latest is not None)
+
+    def _key(self, metric: str, what: str) -> str:
+        return f"{self.prefix}:m:{metric}:{what}"
+
+    def _mark_down(self, exc: Exception, at: pd.Timestamp | None) -> None:
+        if self.up:
+            self._down_since = at
+        self.up = False
+        self.last_error = f"{type(exc).__name__}: {exc}"
+
+    # ---------------------------------------------------------------- writing
+
+    def put(self, snapshot: Snapshot) -> None:
+        """Store ``snapshot`` as the latest of its metric and append it to the history.
+
+        One round trip when the server is up. When it is down, the snapshot is kept
+        (latest per metric, history up to ``history`` entries) and written later;
+        ``put`` itself never raises for a down server.
+        """
+        if not isinstance(snapshot, Snapshot):
+            raise ParameterError("snapshot", snapshot, "must be an rtnb.Snapshot")
+        metric = snapshot.metric
+        pending = self._pending.get(metric)
+        if pending is None:
+            pending = self._pending[metric] = _Pending(
+                latest=None, history=deque(maxlen=self.history_length))
+        if len(pending.history) == self.history_length:  # the oldest entry falls off
+            t_old = pending.history[0][0]
+            t_old = None if t_old is None else pd.Timestamp(t_old, unit="ns")
+            pending.overflow += 1
+            pending.overflow_start = pending.overflow_start or t_old
+            pending.overflow_end = t_old
+        pending.latest = snapshot
+        pending.history.append((_ns(snapshot.newest_event), encode_frame(snapshot.table)))
+        if metric not in self._versions:
+            self._versions[metric] = self._server_version(metric)
+        self._versions[metric] += 1
+        now = snapshot.processed_at
+        if not self.up and self._last_attempt is not None and \
+                now - self._last_attempt < self.retry_every:
+            self.failed_writes += 1
+            return
+        self._flush(now)
+
+    def _server_version(self, metric: str) -> int:
+        """Where a metric's versions continue from (a writer restarted on old data)."""
+        if not self.up:
+            return 0
+        try:
+            v = self._client.get(self._key(metric, "version"))
+        except self._errors:
+            return 0  # the write that follows notices the outage
+        return 0 if v is None else int(v)
+
+    def retry(self, now: pd.Timestamp | None = None) -> bool:
+        """Try to write what is pending now (e.g. on a frame while no data arrives).
+
+        Returns whether the store is up afterwards.
+        """
+        self._flush(now)
+        return self.up
+
+    def _flush(self, now: pd.Timestamp | None) -> None:
+        self._last_attempt = now
+        was_down = not self.up
+        try:
+            if was_down:
+                self._client.ping()
+                self._note_server_losses()
+            for metric in list(self._pending):
+                self._write(metric)
+        except self._errors as exc:
+            self.failed_writes += 1
+            self._mark_down(exc, now)
+            return
+        if was_down:
+            self.reconnects += 1
+        self.up = True
+        self._down_since = None
+
+    def _note_server_losses(self) -> None:
+        """After an outage: if the server came back without our data, note the gap."""
+        metrics = [m for m in self._written]
+        if not metrics:
+            return
+        pipe = self._client.pipeline(transaction=False)
+        for m in metrics:
+            pipe.get(self._key(m, "version"))
+        for m, v in zip(metrics, pipe.execute()):
+            if v is None:
+                gap = HistoryGap(metric=m, start=None,
+                                 end=self._written[m].newest_event,
+                                 missed=self.history_length,
+                                 reason="the Redis server came back without this metric's "
+                                        "data (restarted without persistence); history "
+                                        "before the outage is lost there")
+                self._record_gap(gap, pipe=None)
+
+    def _record_gap(self, gap: HistoryGap, pipe: Any) -> None:
+        self.gaps.append(gap)
+        target = pipe if pipe is not None else self._client
+        target.rpush(self._key(gap.metric, "gaps"), gap.as_json())
+        target.ltrim(self._key(gap.metric, "gaps"), -100, -1)
+
+    def _write(self, metric: str) -> None:
+        pending = self._pending[metric]
+        if pending.latest is None and not pending.history:
+            return
+        version = self._versions[metric]
+        pipe = self._client.pipeline(transaction=True)  # MULTI ... EXEC: one round trip
+        if pending.overflow:
+            gap = HistoryGap(metric=metric, start=pending.overflow_start,
+                             end=pending.overflow_end, missed=pending.overflow,
+                             reason="Redis was down longer than the history buffer")
+            self.gaps.append(gap)
+            pipe.rpush(self._key(metric, "gaps"), gap.as_json())
+            pipe.ltrim(self._key(metric, "gaps"), -100, -1)
+        for t, blob in pending.history:
+            fields = {"d": blob} if t is None else {"t": str(t), "d": blob}
+            pipe.xadd(self._key(metric, "history"), fields,
+                      maxlen=self.history_length, approximate=False)
+        if pending.latest is not None:
+            blob = encode_snapshot(pending.latest, store_version=version)
+            pipe.set(self._key(metric, "latest"), blob)
+        pipe.set(self._key(metric, "version"), version)
+        pipe.sadd(f"{self.prefix}:metrics", metric)
+        try:
+            pipe.execute()
+        except self._errors:
+            if pending.overflow:
+                self.gaps.pop()  # not written; noted again on the next attempt
+            raise
+        self.writes += 1
+        if pending.latest is not None:
+            self._written[metric] = pending.latest
+        pending.latest = None
+        pending.history.clear()
+        pending.overflow = 0
+        pending.overflow_start = pending.overflow_end = None
+
+    # ---------------------------------------------------------------- reading
+
+    def _local_latest(self, metric: str) -> Snapshot | None:
+        p = self._pending.get(metric)
+        if p is not None and p.latest is not None:
+            return p.latest
+        return self._written.get(metric)
+
+    def latest(self, metric: str) -> Snapshot | None:
+        """The latest snapshot of ``metric`` (``None`` if there is none).
+
+        One GET; during an outage, the latest snapshot this process put.
+        """
+        try:
+            blob = self._client.get(self._key(metric, "latest"))
+        except self._errors as exc:
+            self._mark_down(exc, None)
+            return self._local_latest(metric)
+        if blob is None:
+            return self._local_latest(metric)
+        return decode_snapshot(blob)
+
+    def version(self, metric: str) -> int:
+        """How many snapshots of ``metric`` were put (0 if none); cheap to poll."""
+        try:
+            v = self._client.get(self._key(metric, "version"))
+        except self._errors as exc:
+            self._mark_down(exc, None)
+            return self._versions.get(metric, 0)
+        if v is None:
+            return self._versions.get(metric, 0)
+        return max(int(v), self._versions.get(metric, 0))
+
+    def metrics(self) -> list[str]:
+        """The names of the metrics in the store, sorted."""
+        try:
+            names = {m.decode() for m in self._client.smembers(f"{self.prefix}:metrics")}
+        except self._errors as exc:
+            self._mark_down(exc, None)
+            names = set()
+        return sorted(names | set(self._pending))
+
+    def history_gaps(self, metric: str) -> list[HistoryGap]:
+        """The gaps noted in Redis for ``metric`` (by any writer), oldest first."""
+        try:
+            raw = self._client.lrange(self._key(metric, "gaps"), 0, -1)
+        except self._errors as exc:
+            self._mark_down(exc, None)
+            return [g for g in self.gaps if g.metric == metric]
+        return [HistoryGap.from_json(r) for r in raw]
+
+    def history(self, metric: str, column: str) -> pd.DataFrame:
+        """Past values of ``column``: index newest event time, one column per key.
+
+        Bounded to ``history`` rows. A reader keeps a decoded copy and fetches only
+        the entries written since its last call (one round trip).
+        """
+        cache = self._caches.setdefault(metric, _HistoryCache())
+        key = self._key(metric, "history")
+        try:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.xrange(key, min=b"(" + cache.last_id, max="+")
+            pipe.xrange(key, min="-", max="+", count=1)
+            new, first = pipe.execute()
+        except self._errors as exc:
+            self._mark_down(exc, None)
+            return self._history_frame(cache, column)
+        if not first:
+            cache.ids.clear(), cache.times.clear(), cache.tables.clear()
+            cache.last_id = b"0-0"
+        else:
+            first_id = _stream_id(first[0][0])
+            drop = 0
+            while drop < len(cache.ids) and cache.ids[drop] < first_id:
+                drop += 1
+            if drop:
+                del cache.ids[:drop], cache.times[:drop], cache.tables[:drop]
+        for entry_id, fields in new:
+            t = fields.get(b"t")
+            cache.ids.append(_stream_id(entry_id))
+            cache.times.append(None if t is None else int(t))
+            cache.tables.append(decode_frame(fields[b"d"]))
+            cache.last_id = entry_id
+        excess = len(cache.ids) - self.history_length
+        if excess > 0:
+            del cache.ids[:excess], cache.times[:excess], cache.tables[:excess]
+        return self._history_frame(cache, column)
+
+    def _history_frame(self, cache: _HistoryCache, column: str) -> pd.DataFrame:
+        rows, times = [], []
+        for t, table in zip(cache.times, cache.tables):
+            if t is None or column not in table.columns:
+                continue
+            rows.append(table[column])
+            times.append(t)
+        index = pd.DatetimeIndex(np.asarray(times, dtype="datetime64[ns]"), name="newest_event")
+        if not rows:
+            return pd.DataFrame(index=index)
+        frame = pd.DataFrame(rows)
+        frame.index = index
+        return frame
+
+    # ---------------------------------------------------------------- housekeeping
+
+    def clear(self) -> None:
+        """Delete every key under this store's prefix (tests, notebooks)."""
+        keys = list(self._client.scan_iter(match=f"{self.prefix}:*", count=1000))
+        if keys:
+            self._client.delete(*keys)
+        self._caches.clear()
+        self._written.clear()
+        self._pending.clear()
+        self._versions.clear()
+
+    def close(self) -> None:
+        """Close the connections to the server (pending snapshots are dropped)."""
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return (f"RedisStore({self.url!r}, status={self.status!r}, "
+                f"metrics={len(self._versions)}, failed_writes={self.failed_writes})")
+
+
+def _stream_id(raw: bytes | str) -> tuple[int, int]:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ms, seq = text.split("-")
+    return int(ms), int(seq)

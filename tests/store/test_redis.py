@@ -1,0 +1,302 @@
+"""RedisStore against a real redis-server: contract, atomicity, a second reader, outages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rtnb import Counters, ParameterError, Snapshot, StoreError
+from rtnb.store.redis import (
+    HistoryGap,
+    RedisStore,
+    decode_frame,
+    decode_snapshot,
+    encode_frame,
+    encode_snapshot,
+)
+
+T0 = pd.Timestamp("2024-01-01 09:00")
+
+
+def snap(i: int, metric: str = "orders", keys=("FR", "DE"), **kw) -> Snapshot:
+    """The i-th snapshot of a metric: counts grow by one per snapshot and key."""
+    table = pd.DataFrame(
+        {"count": np.arange(len(keys), dtype="int64") + i,
+         "mean": np.linspace(1.0, 2.0, len(keys)) * i},
+        index=pd.Index(list(keys), name="country"),
+    )
+    return Snapshot(
+        metric=metric, table=table, window=pd.Timedelta("60s"),
+        watermark=T0 + pd.Timedelta(seconds=i - 1),
+        newest_event=T0 + pd.Timedelta(seconds=i),
+        processed_at=T0 + pd.Timedelta(seconds=i, milliseconds=500),
+        counters=Counters(received=i, accepted=i), version=i, **kw,
+    )
+
+
+def assert_same(a: Snapshot, b: Snapshot) -> None:
+    pd.testing.assert_frame_equal(a.table, b.table)
+    for f in ("metric", "window", "watermark", "newest_event", "processed_at",
+              "counters", "version"):
+        assert getattr(a, f) == getattr(b, f), f
+    if a.series is None:
+        assert b.series is None
+    else:
+        pd.testing.assert_frame_equal(a.series, b.series)
+
+
+# ------------------------------------------------------------------ encoding (no server)
+
+
+@pytest.mark.parametrize("frame", [
+    pd.DataFrame({"n": [1, 2], "x": [0.5, np.nan], "ok": [True, False]},
+                 index=pd.Index(["a", "b"], name="k")),
+    pd.DataFrame({"n": pd.array([1, None], dtype="Int64"),
+                  "s": pd.Series(["u", None], dtype="str"),
+                  "c": pd.Categorical(["lo", "hi"], categories=["lo", "hi"], ordered=True),
+                  "t": pd.to_datetime(["2024-01-01", None]).as_unit("ns"),
+                  "d": pd.to_timedelta(["1s", "2min"]).as_unit("ns"),
+                  "o": np.array([1, "x"], dtype=object),
+                  "z": np.array([np.nan, None], dtype=object)},
+                 index=pd.MultiIndex.from_tuples([("FR", 1), ("DE", 2)], names=["c", "n"])),
+    pd.DataFrame({("amount", "sum"): [1.0], ("amount", "max"): [2.0]}, index=[7]),
+    pd.DataFrame({"count": pd.Series([], dtype="int64")},
+                 index=pd.Index([], dtype="str", name="country")),
+])
+def test_frames_round_trip_with_dtypes_and_index(frame):
+    pd.testing.assert_frame_equal(decode_frame(encode_frame(frame)), frame)
+
+
+def test_snapshot_round_trips_with_series_and_none_times():
+    series = pd.DataFrame({"count": [1, 2]},
+                          index=pd.DatetimeIndex(["2024-01-01", "2024-01-01 00:01"]).as_unit("ns"))
+    s = snap(3, series=series)
+    assert_same(decode_snapshot(encode_snapshot(s)), s)
+    empty = Snapshot(metric="m", table=pd.DataFrame({"count": pd.Series([], dtype="int64")}),
+                     window=None, watermark=None, newest_event=None, processed_at=T0)
+    back = decode_snapshot(encode_snapshot(empty))
+    assert back.newest_event is None and back.window is None and back.data_age is None
+
+
+def test_encoding_refuses_python_objects_with_the_column_name():
+    frame = pd.DataFrame({"weird": [object()]})
+    with pytest.raises(StoreError, match="column 'weird'"):
+        encode_frame(frame)
+
+
+def test_encoding_is_compact():
+    # 100 keys x 5 float aggregates: raw floats plus a small header, far below JSON text
+    frame = pd.DataFrame(np.random.default_rng(0).random((100, 5)),
+                         columns=["count", "sum", "mean", "min", "max"],
+                         index=pd.Index([f"k{i}" for i in range(100)], name="key"))
+    assert len(encode_frame(frame)) < 100 * 5 * 8 + 2500
+    assert len(encode_frame(frame)) < len(frame.to_json())
+
+
+# ------------------------------------------------------------------ configuration
+
+
+def test_unreachable_server_is_a_clear_error_naming_host_and_port(redis_server):
+    port = redis_server.port
+    redis_server.stop()
+    with pytest.raises(StoreError, match=f"cannot reach Redis at 127.0.0.1:{port}"):
+        RedisStore(redis_server.url)
+
+
+@pytest.mark.parametrize("kw, param", [
+    ({"history": 0}, "history"), ({"history": 2.5}, "history"),
+    ({"prefix": ""}, "prefix"), ({"timeout": 0}, "timeout"),
+    ({"retry_every": "soon"}, "retry_every"),
+])
+def test_invalid_parameters_name_the_parameter(kw, param):
+    with pytest.raises(ParameterError) as err:
+        RedisStore("redis://127.0.0.1:1/0", **kw)
+    assert err.value.param == param
+
+
+def test_a_non_redis_url_is_a_parameter_error():
+    with pytest.raises(ParameterError, match="url='http://x'"):
+        RedisStore("http://x")
+
+
+# ------------------------------------------------------------------ the store contract
+
+
+def test_put_latest_version_metrics(redis_server):
+    store = RedisStore(redis_server.url, prefix="t")
+    assert store.latest("orders") is None and store.version("orders") == 0
+    assert store.metrics() == []
+    for i in range(1, 4):
+        store.put(snap(i))
+    store.put(snap(1, metric="signups"))
+    assert_same(store.latest("orders"), snap(3))
+    assert store.version("orders") == 3 and store.version("signups") == 1
+    assert store.metrics() == ["orders", "signups"]
+    assert store.writes == 4 and store.up and store.status == "up"
+
+
+def test_history_is_bounded_and_indexed_by_newest_event(redis_server):
+    store = RedisStore(redis_server.url, prefix="t", history=5)
+    for i in range(1, 9):
+        store.put(snap(i))
+    h = store.history("orders", "count")
+    assert list(h.index) == [T0 + pd.Timedelta(seconds=i) for i in range(4, 9)]
+    assert h.index.dtype == "datetime64[ns]"
+    assert list(h.columns) == ["FR", "DE"]
+    assert h["FR"].tolist() == [4, 5, 6, 7, 8] and h["DE"].tolist() == [5, 6, 7, 8, 9]
+    # trimmed on write: the server itself holds only `history` entries
+    assert store._client.xlen("t:m:orders:history") == 5
+
+
+def test_history_reader_fetches_new_entries_and_follows_trimming(redis_server):
+    writer = RedisStore(redis_server.url, prefix="t", history=4)
+    reader = RedisStore(redis_server.url, prefix="t", history=4)
+    writer.put(snap(1))
+    writer.put(snap(2, keys=("FR",)))
+    h = reader.history("orders", "mean")
+    assert h.shape == (2, 2) and np.isnan(h.loc[T0 + pd.Timedelta(seconds=2), "DE"])
+    for i in range(3, 8):
+        writer.put(snap(i))
+    h = reader.history("orders", "count")
+    assert h["FR"].tolist() == [4, 5, 6, 7]
+    assert reader.history("orders", "no_such_column").empty
+    assert reader.history("no_such_metric", "count").empty
+
+
+def test_another_process_reads_what_a_pipeline_wrote(redis_server):
+    store = RedisStore(redis_server.url, prefix="shared")
+    store.put(snap(5))
+    code = (
+        "from rtnb.store.redis import RedisStore\n"
+        f"s = RedisStore({redis_server.url!r}, prefix='shared')\n"
+        "snap = s.latest('orders')\n"
+        "print(s.version('orders'), snap.version, snap.table.loc['DE', 'count'],"
+        " s.history('orders', 'count')['FR'].tolist())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.split() == ["1", "5", "6", "[5]"]
+
+
+def test_one_put_is_one_round_trip_and_readers_never_see_a_mix(redis_server):
+    store = RedisStore(redis_server.url, prefix="t")
+    store.put(snap(1))
+    store._client.execute_command("CLIENT", "SETNAME", "writer")
+    before = _calls(store)
+    store.put(snap(2))
+    calls = _calls(store) - before
+    # MULTI, SET latest, SET version, XADD, SADD, EXEC: one pipelined transaction
+    assert calls["multi"] == 1 and calls["exec"] == 1
+    assert_same(decode_snapshot(store._client.get("t:m:orders:latest")), snap(2))
+
+
+def _calls(store: RedisStore) -> pd.Series:
+    stats = store._client.info("commandstats")
+    return pd.Series({k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()},
+                     dtype="int64").reindex(["multi", "exec"], fill_value=0)
+
+
+def test_a_writer_restarting_continues_the_version(redis_server):
+    RedisStore(redis_server.url, prefix="t").put(snap(1))
+    again = RedisStore(redis_server.url, prefix="t")
+    again.put(snap(2))
+    assert again.version("orders") == 2
+
+
+def test_put_refuses_what_is_not_a_snapshot(redis_server):
+    store = RedisStore(redis_server.url, prefix="t")
+    with pytest.raises(ParameterError, match="snapshot"):
+        store.put({"count": 3})
+
+
+def test_clear_removes_only_this_prefix(redis_server):
+    a = RedisStore(redis_server.url, prefix="a")
+    b = RedisStore(redis_server.url, prefix="b")
+    a.put(snap(1))
+    b.put(snap(1))
+    a.clear()
+    assert a.metrics() == [] and b.metrics() == ["orders"]
+
+
+# ------------------------------------------------------------------ outages
+
+
+def test_redis_dropping_mid_run_loses_nothing_and_resumes(redis_server):
+    store = RedisStore(redis_server.url, prefix="t", history=50, retry_every="2.5s")
+    for i in range(1, 4):
+        store.put(snap(i))
+    redis_server.stop()
+
+    store.put(snap(4))                      # no crash: marked down, snapshot kept
+    assert not store.up and store.status == "down"
+    assert "ConnectionError" in store.last_error
+    assert store.down_since == snap(4).processed_at
+    assert store.failed_writes == 1 and store.pending == 1
+    store.put(snap(5))                      # within retry_every: not even tried
+    assert store.failed_writes == 2
+    # a dashboard in this process still reads the latest pipeline state
+    assert_same(store.latest("orders"), snap(5))
+    assert store.version("orders") == 5
+
+    redis_server.start()                    # back, empty (no persistence)
+    store.put(snap(6))                      # 2 s after the failed attempt: not yet
+    assert not store.up
+    store.put(snap(7))                      # 3 s after: retried, everything written
+    assert store.up and store.status == "up" and store.reconnects == 1
+    assert store.pending == 0
+
+    reader = RedisStore(redis_server.url, prefix="t")
+    assert_same(reader.latest("orders"), snap(7))
+    assert reader.version("orders") == 7
+    # the snapshots put during the outage were buffered and written on resume
+    assert reader.history("orders", "count")["FR"].tolist() == [4, 5, 6, 7]
+    # what the server lost when it restarted empty is noted, here and for readers
+    gaps = reader.history_gaps("orders")
+    assert len(gaps) == 1 and "without persistence" in gaps[0].reason
+    assert gaps[0].end == snap(3).newest_event
+    assert store.gaps == gaps
+
+
+def test_outage_longer_than_the_history_buffer_notes_the_gap(redis_server):
+    store = RedisStore(redis_server.url, prefix="t", history=3, retry_every=0)
+    store.put(snap(1))
+    redis_server.stop()
+    for i in range(2, 8):
+        store.put(snap(i))
+    assert store.failed_writes == 6
+    redis_server.start()
+    store.put(snap(8))
+    assert store.up
+    h = store.history("orders", "count")
+    assert h["FR"].tolist() == [6, 7, 8]
+    overflow = [g for g in store.history_gaps("orders") if "buffer" in g.reason]
+    assert overflow == [HistoryGap(metric="orders", start=snap(2).newest_event,
+                                   end=snap(5).newest_event, missed=4,
+                                   reason="Redis was down longer than the history buffer")]
+
+
+def test_retry_writes_pending_snapshots_without_a_new_put(redis_server):
+    store = RedisStore(redis_server.url, prefix="t")
+    store.put(snap(1))
+    redis_server.stop()
+    store.put(snap(2))
+    assert store.retry(snap(2).processed_at) is False
+    redis_server.start()
+    assert store.retry(snap(3).processed_at) is True
+    assert_same(RedisStore(redis_server.url, prefix="t").latest("orders"), snap(2))
+
+
+def test_reads_during_an_outage_answer_from_this_process(redis_server):
+    reader = RedisStore(redis_server.url, prefix="t")
+    writer = RedisStore(redis_server.url, prefix="t")
+    writer.put(snap(1))
+    assert reader.history("orders", "count")["FR"].tolist() == [1]
+    redis_server.stop()
+    assert reader.latest("orders") is None      # a pure reader has nothing local
+    assert not reader.up
+    assert reader.history("orders", "count")["FR"].tolist() == [1]  # its cached copy
+    assert reader.metrics() == [] and reader.version("orders") == 0
