@@ -21,7 +21,8 @@ class LiveBars(StoreView, bq.Figure):
     ``top_k`` whatever the number of keys.
 
     >>> import rtnb
-    >>> store = rtnb.MemoryStore()
+    >>> from rtnb.store import MemoryStore
+    >>> store = MemoryStore()
     >>> bars = LiveBars(store, "orders", column="count", top_k=2)
     >>> t = pd.Timestamp("2024-01-01 09:00")
     >>> store.put(rtnb.Snapshot(metric="orders",
@@ -29,7 +30,7 @@ class LiveBars(StoreView, bq.Figure):
     ...     window=pd.Timedelta("5min"), watermark=t, newest_event=t, processed_at=t))
     >>> bars.refresh(t)
     True
-    >>> list(bars.bars.x), bars.bars.y
+    >>> bars.bars.x.tolist(), bars.bars.y
     (['DE', 'IT'], array([9., 5.]))
     """
 
@@ -59,7 +60,7 @@ class LiveBars(StoreView, bq.Figure):
             marks=[self.bars],
             axes=[
                 bq.Axis(scale=x_sc),
-                bq.Axis(scale=y_sc, orientation="vertical", label=column, tick_format=".3s"),
+                bq.Axis(scale=y_sc, side="left", label=column, tick_format=".3s"),
             ],
             title=title if title is not None else f"{metric} · {column} by key",
             animation_duration=0,

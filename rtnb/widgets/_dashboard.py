@@ -11,6 +11,7 @@ import pandas as pd
 
 from .._errors import ParameterError
 from ._base import FrameGate
+from ._bars import LiveBars  # noqa: F401  (used in the example)
 from ._freshness import FreshnessBadge
 
 __all__ = ["Dashboard"]
@@ -25,9 +26,10 @@ class Dashboard(widgets.VBox):
     the event rate of a simulated source (any source with a settable ``rate``).
 
     >>> import rtnb
-    >>> store = rtnb.MemoryStore()
-    >>> badge = rtnb.FreshnessBadge(store, "orders", limit="5s")
-    >>> bars = rtnb.LiveBars(store, "orders", column="count")
+    >>> from rtnb.store import MemoryStore
+    >>> store = MemoryStore()
+    >>> badge = FreshnessBadge(store, "orders", limit="5s")
+    >>> bars = LiveBars(store, "orders", column="count")
     >>> t = [0.0]
     >>> dash = Dashboard([badge, bars], title="Orders", monotonic=lambda: t[0])
     >>> dash.views == [badge, bars], badge in dash.header.children
@@ -38,7 +40,7 @@ class Dashboard(widgets.VBox):
     ...     window=None, watermark=now, newest_event=now, processed_at=now))
     >>> dash.refresh(now), dash.refresh(now)   # the second frame comes too early
     (2, 0)
-    >>> list(bars.bars.x)
+    >>> bars.bars.x.tolist()
     ['DE', 'FR']
     """
 

@@ -51,7 +51,8 @@ class ErrorPanel(StoreView, widgets.HTML):
     and shown at the next frame, so stream errors are surfaced, never passed silently.
 
     >>> import rtnb
-    >>> store = rtnb.MemoryStore()
+    >>> from rtnb.store import MemoryStore
+    >>> store = MemoryStore()
     >>> panel = ErrorPanel(store, "orders", last=3)
     >>> t = pd.Timestamp("2024-01-01 09:00")
     >>> store.put(rtnb.Snapshot(metric="orders", table=pd.DataFrame({"count": [1]}),

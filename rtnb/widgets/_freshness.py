@@ -32,7 +32,8 @@ class FreshnessBadge(StoreView, widgets.HTML):
     (its latency tier); ``stale_after`` defaults to three times the limit.
 
     >>> import rtnb
-    >>> store = rtnb.MemoryStore()
+    >>> from rtnb.store import MemoryStore
+    >>> store = MemoryStore()
     >>> badge = FreshnessBadge(store, "orders", limit="5s")
     >>> badge.state, badge.age_text
     ('stale', 'no data yet')

@@ -43,7 +43,8 @@ class KpiTile(StoreView, widgets.VBox):
     sparkline shows the last ``points`` values.
 
     >>> import rtnb
-    >>> store = rtnb.MemoryStore()
+    >>> from rtnb.store import MemoryStore
+    >>> store = MemoryStore()
     >>> kpi = KpiTile(store, "orders", column="sum", unit="EUR", reference="2s")
     >>> for i, t in enumerate(pd.date_range("2024-01-01 09:00", periods=3, freq="s")):
     ...     store.put(rtnb.Snapshot(metric="orders",

@@ -28,7 +28,8 @@ class LiveLine(StoreView, bq.Figure):
     ``band=("p05", "p95")`` shades the range between two columns for the first key.
 
     >>> import rtnb
-    >>> store = rtnb.MemoryStore(history=100)
+    >>> from rtnb.store import MemoryStore
+    >>> store = MemoryStore(history=100)
     >>> line = LiveLine(store, "orders", column="sum", top_k=2, points=50)
     >>> for i, t in enumerate(pd.date_range("2024-01-01 09:00", periods=3, freq="s")):
     ...     store.put(rtnb.Snapshot(metric="orders",
@@ -95,7 +96,7 @@ class LiveLine(StoreView, bq.Figure):
             marks.insert(0, self.band_mark)
         axes = [
             bq.Axis(scale=x_sc, label="event time"),
-            bq.Axis(scale=y_sc, orientation="vertical", label=column, tick_format=".3s"),
+            bq.Axis(scale=y_sc, side="left", label=column, tick_format=".3s"),
         ]
         super().__init__(
             marks=marks,
