@@ -53,9 +53,10 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from .._errors import ParameterError, StoreError
+from .._errors import ParameterError, StoreError, UnknownNameError
 from .._time import DurationLike, to_duration
 from ..health import Counters, Snapshot
+from .memory import _history_frame
 
 __all__ = ["RedisStore", "HistoryGap", "encode_snapshot", "decode_snapshot",
            "encode_frame", "decode_frame"]
@@ -356,6 +357,7 @@ class _HistoryCache:
     ids: list = dataclasses.field(default_factory=list)
     times: list = dataclasses.field(default_factory=list)
     tables: list = dataclasses.field(default_factory=list)
+    frames: dict = dataclasses.field(default_factory=dict)  # column -> DataFrame
 
 
 def _redis_module() -> Any:
@@ -449,6 +451,8 @@ class RedisStore:
         self._written: dict[str, Snapshot] = {}   # the last snapshot written per metric
         self._versions: dict[str, int] = {}       # the store version per metric
         self._caches: dict[str, _HistoryCache] = {}
+        self._last_entry: dict[str, tuple[int, bytes]] = {}  # (time, stream id) written
+        self._closed = False
 
     # ---------------------------------------------------------------- status
 
@@ -485,21 +489,29 @@ class RedisStore:
         (latest per metric, history up to ``history`` entries) and written later;
         ``put`` itself never raises for a down server.
         """
+        self._check_open()
         if not isinstance(snapshot, Snapshot):
-            raise ParameterError("snapshot", snapshot, "must be an rtnb.Snapshot")
+            raise ParameterError("snapshot", type(snapshot).__name__, "must be an rtnb.Snapshot")
         metric = snapshot.metric
         pending = self._pending.get(metric)
         if pending is None:
             pending = self._pending[metric] = _Pending(
                 latest=None, history=deque(maxlen=self.history_length))
-        if len(pending.history) == self.history_length:  # the oldest entry falls off
-            t_old = pending.history[0][0]
-            t_old = None if t_old is None else pd.Timestamp(t_old, unit="ns")
+        if len(pending.history) == self.history_length and \
+                _ns(snapshot.newest_event) not in (None, pending.history[-1][0]):
+            # the oldest buffered entry falls off
+            t_old = pd.Timestamp(pending.history[0][0], unit="ns")
             pending.overflow += 1
             pending.overflow_start = pending.overflow_start or t_old
             pending.overflow_end = t_old
         pending.latest = snapshot
-        pending.history.append((_ns(snapshot.newest_event), encode_frame(snapshot.table)))
+        t = _ns(snapshot.newest_event)
+        if t is not None:  # same contract as MemoryStore: no event, no history entry
+            entry = (t, encode_frame(snapshot.table))
+            if pending.history and pending.history[-1][0] == t:
+                pending.history[-1] = entry  # same event time: the newer answer wins
+            else:
+                pending.history.append(entry)
         if metric not in self._versions:
             self._versions[metric] = self._server_version(metric)
         self._versions[metric] += 1
@@ -583,9 +595,12 @@ class RedisStore:
             self.gaps.append(gap)
             pipe.rpush(self._key(metric, "gaps"), gap.as_json())
             pipe.ltrim(self._key(metric, "gaps"), -100, -1)
+        hist_key = self._key(metric, "history")
+        last = self._last_entry.get(metric)
+        if pending.history and last is not None and last[0] == pending.history[0][0]:
+            pipe.xdel(hist_key, last[1])  # same event time as the entry in Redis: replace it
         for t, blob in pending.history:
-            fields = {"d": blob} if t is None else {"t": str(t), "d": blob}
-            pipe.xadd(self._key(metric, "history"), fields,
+            pipe.xadd(hist_key, {"t": str(t), "d": blob},
                       maxlen=self.history_length, approximate=False)
         if pending.latest is not None:
             blob = encode_snapshot(pending.latest, store_version=version)
@@ -593,12 +608,15 @@ class RedisStore:
         pipe.set(self._key(metric, "version"), version)
         pipe.sadd(f"{self.prefix}:metrics", metric)
         try:
-            pipe.execute()
+            replies = pipe.execute()
         except self._errors:
             if pending.overflow:
                 self.gaps.pop()  # not written; noted again on the next attempt
             raise
         self.writes += 1
+        if pending.history:
+            added = [r for r in replies if isinstance(r, bytes) and b"-" in r]
+            self._last_entry[metric] = (pending.history[-1][0], added[-1])
         if pending.latest is not None:
             self._written[metric] = pending.latest
         pending.latest = None
@@ -619,6 +637,7 @@ class RedisStore:
 
         One GET; during an outage, the latest snapshot this process put.
         """
+        self._check_open()
         try:
             blob = self._client.get(self._key(metric, "latest"))
         except self._errors as exc:
@@ -630,6 +649,7 @@ class RedisStore:
 
     def version(self, metric: str) -> int:
         """How many snapshots of ``metric`` were put (0 if none); cheap to poll."""
+        self._check_open()
         try:
             v = self._client.get(self._key(metric, "version"))
         except self._errors as exc:
@@ -641,6 +661,7 @@ class RedisStore:
 
     def metrics(self) -> list[str]:
         """The names of the metrics in the store, sorted."""
+        self._check_open()
         try:
             names = {m.decode() for m in self._client.smembers(f"{self.prefix}:metrics")}
         except self._errors as exc:
@@ -650,6 +671,7 @@ class RedisStore:
 
     def history_gaps(self, metric: str) -> list[HistoryGap]:
         """The gaps noted in Redis for ``metric`` (by any writer), oldest first."""
+        self._check_open()
         try:
             raw = self._client.lrange(self._key(metric, "gaps"), 0, -1)
         except self._errors as exc:
@@ -663,6 +685,7 @@ class RedisStore:
         Bounded to ``history`` rows. A reader keeps a decoded copy and fetches only
         the entries written since its last call (one round trip).
         """
+        self._check_open()
         cache = self._caches.setdefault(metric, _HistoryCache())
         key = self._key(metric, "history")
         try:
@@ -672,8 +695,10 @@ class RedisStore:
             new, first = pipe.execute()
         except self._errors as exc:
             self._mark_down(exc, None)
-            return self._history_frame(cache, column)
+            return self._history_frame(metric, cache, column)
+        changed = bool(new)
         if not first:
+            changed = changed or bool(cache.ids)
             cache.ids.clear(), cache.times.clear(), cache.tables.clear()
             cache.last_id = b"0-0"
         else:
@@ -682,36 +707,44 @@ class RedisStore:
             while drop < len(cache.ids) and cache.ids[drop] < first_id:
                 drop += 1
             if drop:
+                changed = True
                 del cache.ids[:drop], cache.times[:drop], cache.tables[:drop]
         for entry_id, fields in new:
-            t = fields.get(b"t")
+            t = int(fields[b"t"])
+            if cache.times and cache.times[-1] == t:  # a replaced entry: the newer wins
+                del cache.ids[-1], cache.times[-1], cache.tables[-1]
             cache.ids.append(_stream_id(entry_id))
-            cache.times.append(None if t is None else int(t))
+            cache.times.append(t)
             cache.tables.append(decode_frame(fields[b"d"]))
             cache.last_id = entry_id
         excess = len(cache.ids) - self.history_length
         if excess > 0:
             del cache.ids[:excess], cache.times[:excess], cache.tables[:excess]
-        return self._history_frame(cache, column)
+        if changed:
+            cache.frames.clear()
+        return self._history_frame(metric, cache, column)
 
-    def _history_frame(self, cache: _HistoryCache, column: str) -> pd.DataFrame:
-        rows, times = [], []
-        for t, table in zip(cache.times, cache.tables):
-            if t is None or column not in table.columns:
-                continue
-            rows.append(table[column])
-            times.append(t)
-        index = pd.DatetimeIndex(np.asarray(times, dtype="datetime64[ns]"), name="newest_event")
-        if not rows:
-            return pd.DataFrame(index=index)
-        frame = pd.DataFrame(rows)
-        frame.index = index
+    def _history_frame(self, metric: str, cache: _HistoryCache, column: str) -> pd.DataFrame:
+        """The same pivot as MemoryStore's, cached until new entries arrive."""
+        frame = cache.frames.get(column)
+        if frame is not None:
+            return frame
+        if not cache.tables:
+            return pd.DataFrame(
+                index=pd.DatetimeIndex([], name="newest_event", dtype="datetime64[ns]"))
+        if not any(column in tbl.columns for tbl in cache.tables):
+            raise UnknownNameError("column", column, list(cache.tables[-1].columns),
+                                   reason=f"not an aggregate of metric {metric!r}")
+        entries = [(pd.Timestamp(t, unit="ns"), tbl) for t, tbl in zip(cache.times, cache.tables)]
+        frame = _history_frame(entries, column, None)
+        cache.frames[column] = frame
         return frame
 
     # ---------------------------------------------------------------- housekeeping
 
     def clear(self) -> None:
         """Delete every key under this store's prefix (tests, notebooks)."""
+        self._check_open()
         keys = list(self._client.scan_iter(match=f"{self.prefix}:*", count=1000))
         if keys:
             self._client.delete(*keys)
@@ -719,10 +752,20 @@ class RedisStore:
         self._written.clear()
         self._pending.clear()
         self._versions.clear()
+        self._last_entry.clear()
 
     def close(self) -> None:
-        """Close the connections to the server (pending snapshots are dropped)."""
+        """Close the connections; later reads and writes raise :class:`rtnb.StoreError`.
+
+        Snapshots still pending (Redis down) are dropped; the pipeline's in-memory
+        state is not affected.
+        """
         self._client.close()
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"the RedisStore for {self.address} is closed")
 
     def __repr__(self) -> str:
         return (f"RedisStore({self.url!r}, status={self.status!r}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -9,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rtnb import Counters, ParameterError, Snapshot, StoreError
+from rtnb import Counters, ParameterError, Snapshot, StoreError, UnknownNameError
+from rtnb.store import MemoryStore, Store
 from rtnb.store.redis import (
     HistoryGap,
     RedisStore,
@@ -146,7 +148,7 @@ def test_history_is_bounded_and_indexed_by_newest_event(redis_server):
     h = store.history("orders", "count")
     assert list(h.index) == [T0 + pd.Timedelta(seconds=i) for i in range(4, 9)]
     assert h.index.dtype == "datetime64[ns]"
-    assert list(h.columns) == ["FR", "DE"]
+    assert list(h.columns) == ["DE", "FR"] and h.columns.name == "country"
     assert h["FR"].tolist() == [4, 5, 6, 7, 8] and h["DE"].tolist() == [5, 6, 7, 8, 9]
     # trimmed on write: the server itself holds only `history` entries
     assert store._client.xlen("t:m:orders:history") == 5
@@ -163,8 +165,45 @@ def test_history_reader_fetches_new_entries_and_follows_trimming(redis_server):
         writer.put(snap(i))
     h = reader.history("orders", "count")
     assert h["FR"].tolist() == [4, 5, 6, 7]
-    assert reader.history("orders", "no_such_column").empty
+    with pytest.raises(UnknownNameError, match="'no_such_column' is unknown"):
+        reader.history("orders", "no_such_column")
     assert reader.history("no_such_metric", "count").empty
+
+
+def test_follows_the_store_contract_exactly_like_memory_store(redis_server):
+    """The same puts give the same answers from Redis and from memory."""
+    redis_store = RedisStore(redis_server.url, prefix="t", history=4)
+    memory = MemoryStore(history=4)
+    assert isinstance(redis_store, Store)
+    same_time = dataclasses.replace(snap(3), table=snap(30).table, version=4)
+    no_event = dataclasses.replace(snap(1), newest_event=None, metric="signups")
+    for s in [snap(1), snap(2, keys=("FR", "IT")), snap(3), same_time, no_event,
+              snap(4, keys=("DE",)), snap(5), snap(6)]:
+        redis_store.put(s)
+        memory.put(s)
+        for column in ("count", "mean"):
+            pd.testing.assert_frame_equal(redis_store.history("orders", column),
+                                          memory.history("orders", column))
+        assert redis_store.metrics() == memory.metrics()
+        for m in memory.metrics():
+            assert redis_store.version(m) == memory.version(m)
+            assert_same(redis_store.latest(m), memory.latest(m))
+    pd.testing.assert_frame_equal(redis_store.history("signups", "count"),
+                                  memory.history("signups", "count"))
+    # a fresh reader (no cache) agrees too, and a replaced entry was replaced on the server
+    fresh = RedisStore(redis_server.url, prefix="t", history=4)
+    pd.testing.assert_frame_equal(fresh.history("orders", "count"),
+                                  memory.history("orders", "count"))
+    assert redis_store._client.xlen("t:m:orders:history") == 4
+
+
+def test_reads_and_writes_after_close_raise(redis_server):
+    store = RedisStore(redis_server.url, prefix="t")
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.latest("orders")
+    with pytest.raises(StoreError, match="closed"):
+        store.put(snap(1))
 
 
 def test_another_process_reads_what_a_pipeline_wrote(redis_server):
@@ -179,7 +218,7 @@ def test_another_process_reads_what_a_pipeline_wrote(redis_server):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
-    assert out.stdout.split() == ["1", "5", "6", "[5]"]
+    assert out.stdout.split() == ["1", "5", "6", "[5.0]"]
 
 
 def test_one_put_is_one_round_trip_and_readers_never_see_a_mix(redis_server):
