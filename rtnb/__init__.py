@@ -22,10 +22,20 @@ from .clock import Clock, SimClock, WallClock
 from .health import Counters, Snapshot, describe_age, freshness
 from .sources._base import Source
 from .runner import QueueSource, RunError, Runner
+from .pipeline import DeadLetter, Field, Pipeline, Schema, Validation, pipeline
+from .store import MemoryStore, Store
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "pipeline",
+    "Validation",
+    "Store",
+    "Schema",
+    "Pipeline",
+    "MemoryStore",
+    "Field",
+    "DeadLetter",
     "Clock",
     "Counters",
     "ParameterError",

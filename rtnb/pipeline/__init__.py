@@ -5,6 +5,7 @@ Stages are streamz nodes over micro-batches (pandas DataFrames), never single ev
 
 from __future__ import annotations
 
+from .graph import DeadLetter, Pipeline, pipeline
 from .schema import Field, Schema, Validation
 
-__all__ = ["Field", "Schema", "Validation"]
+__all__ = ["DeadLetter", "Field", "Pipeline", "Schema", "Validation", "pipeline"]

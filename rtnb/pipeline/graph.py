@@ -1,0 +1,481 @@
+"""The usual streamz graph: batches → validate → aggregate → snapshot → store.
+
+:func:`pipeline` builds it in one line from a :class:`rtnb.Runner` (or any streamz
+``Stream`` of DataFrames); :class:`Pipeline` is the graph itself. Every element is a
+micro-batch, never a single event. The nodes are ordinary streamz streams, so a user can
+attach their own ``map``/``sink``:
+
+``batches``
+    the input (the runner's ``stream``);
+``validated``
+    the accepted rows of every batch, converted to the schema's dtypes (empty when
+    every row of a batch was rejected);
+``rejected``
+    the dead-letter stream: rejected rows as they came in, with ``reason`` and ``rule``;
+``late``
+    rows older than the watermark minus the allowed lateness (kept out of the
+    aggregates, never silently dropped);
+``snapshots``
+    one :class:`rtnb.Snapshot` after every batch, also put into the ``store``;
+``errors``
+    a :class:`rtnb.runner.RunError` for each exception a stage raised.
+
+Failures never escape into the runner and are never silent: a stage that raises is
+reported on ``errors`` (and on the runner's ``errors`` stream), and the rows it was
+handling are counted as rejected with the reason ``"<stage> failed: ..."``. The
+pipeline's counters conserve rows after every batch:
+``received = accepted + rejected + late + duplicates``.
+
+>>> import pandas as pd, streamz, rtnb
+>>> from rtnb.pipeline.graph import Pipeline
+>>> class CountPerKey:
+...     '''A tiny aggregate for the example: events per key, ever.'''
+...     def __init__(self):
+...         self.table, self.n = pd.DataFrame({"count": []}), 0
+...     def update(self, batch):
+...         self.n += len(batch)
+...         add = batch.groupby("country").size().rename("count").to_frame()
+...         self.table = self.table.add(add, fill_value=0)
+...     def snapshot(self, processed_at=None):
+...         return rtnb.Snapshot(metric="orders", table=self.table, window=None,
+...             watermark=None, newest_event=None, processed_at=processed_at,
+...             counters=rtnb.Counters(received=self.n, accepted=self.n))
+>>> batches = streamz.Stream()
+>>> pipe = Pipeline(batches, aggregate=CountPerKey(),
+...                 schema=rtnb.Schema.infer(keys="country", measures="amount"),
+...                 clock=rtnb.SimClock(start="2024-01-01 09:00"))
+>>> batches.emit(pd.DataFrame({"ts": pd.to_datetime(["2024-01-01 08:59"] * 3),
+...                            "country": ["FR", "FR", None], "amount": [1.0, -2.0, 3.0]}))
+>>> pipe.latest().table
+         count
+country
+FR         2.0
+>>> pipe.counters
+Counters(received=3, accepted=2, rejected=1, late=0, duplicates=0)
+>>> pipe.dead_letter.counts
+rule
+country is missing    1
+Name: rows, dtype: int64
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamz
+
+from .._errors import ParameterError
+from ..clock import Clock
+from ..health import Counters, Snapshot
+from ..runner import RunError
+from ..store import MemoryStore, Store
+from .schema import Schema
+
+__all__ = ["Pipeline", "DeadLetter", "pipeline"]
+
+_AUTO = "auto"
+
+
+class DeadLetter:
+    """The recent rejected rows (bounded) and a total count per rule, for error panels.
+
+    >>> dl = DeadLetter(keep=2)
+    >>> dl.add(pd.DataFrame({"amount": ["abc", None, -1],
+    ...                      "reason": ["amount is not a number: 'abc'", "amount is missing", "amount is -1, below the minimum 0"],
+    ...                      "rule": ["amount is not a number", "amount is missing", "amount is below the minimum"]}))
+    >>> dl.total, len(dl.rows)
+    (3, 2)
+    >>> dl.last_reasons()
+    ['amount is missing', 'amount is -1, below the minimum 0']
+    >>> int(dl.counts["amount is not a number"])
+    1
+    """
+
+    def __init__(self, keep: int = 1000) -> None:
+        if isinstance(keep, bool) or not isinstance(keep, (int, np.integer)) or keep < 1:
+            raise ParameterError("keep", keep, "must be a positive number of rows")
+        self.keep = int(keep)
+        self.total = 0
+        self._frames: deque[pd.DataFrame] = deque()
+        self._kept = 0
+        self._counts: dict[str, int] = {}
+
+    def add(self, rejected: pd.DataFrame) -> None:
+        """Record rejected rows (a frame with ``reason`` and ``rule`` columns)."""
+        n = len(rejected)
+        if not n:
+            return
+        self.total += n
+        for rule, k in rejected["rule"].value_counts(sort=False).items():
+            self._counts[rule] = self._counts.get(rule, 0) + int(k)
+        if n > self.keep:
+            rejected = rejected.iloc[n - self.keep :]
+        self._frames.append(rejected)
+        self._kept += len(rejected)
+        while self._kept - len(self._frames[0]) >= self.keep:
+            self._kept -= len(self._frames.popleft())
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """The most recent rejected rows (at most ``keep``), oldest first."""
+        if not self._frames:
+            return pd.DataFrame({"reason": pd.Series([], dtype=object), "rule": pd.Series([], dtype=object)})
+        frame = pd.concat(list(self._frames), ignore_index=True) if len(self._frames) > 1 else self._frames[0]
+        return frame.iloc[-self.keep :]
+
+    @property
+    def counts(self) -> pd.Series:
+        """Rows rejected per rule since the start, most frequent first."""
+        s = pd.Series(self._counts, dtype="int64", name="rows")
+        s.index.name = "rule"
+        return s.sort_values(ascending=False, kind="stable")
+
+    def last_reasons(self, n: int = 10) -> list[str]:
+        """The reasons of the ``n`` newest rejected rows, oldest first."""
+        return [str(r) for r in self.rows["reason"].iloc[-n:]]
+
+    def __repr__(self) -> str:
+        return f"DeadLetter(total={self.total}, kept={min(self._kept, self.keep)}, rules={len(self._counts)})"
+
+
+class Pipeline:
+    """A streamz graph from batches to snapshots in a store (see the module docstring).
+
+    Parameters
+    ----------
+    batches
+        A streamz ``Stream`` of DataFrames (e.g. ``runner.stream``).
+    aggregate
+        What turns accepted rows into a snapshot: an object with ``update(batch)`` and
+        ``snapshot(processed_at=None) -> Snapshot`` (usually :class:`rtnb.Rolling`).
+        Its snapshots' counters give the accepted, late and duplicate rows.
+    schema
+        The :class:`Schema` each batch is validated against; ``None`` skips validation
+        (every DataFrame row goes to the aggregate; non-DataFrames are still rejected).
+    store
+        Where snapshots are put (default: a new :class:`rtnb.MemoryStore`).
+    clock
+        Gives ``now`` for plausible event times and the snapshots' processing time.
+    metric
+        The metric name in the store (default: the aggregate's snapshot metric).
+    dead_letter
+        How many recent rejected rows the :class:`DeadLetter` keeps.
+    errors_to
+        Another stream that also receives the errors (``pipeline()`` passes the
+        runner's ``errors``).
+
+    A stage that raises does not stop the stream; its rows are counted as rejected:
+
+    >>> import rtnb
+    >>> class Broken:
+    ...     def update(self, batch): raise RuntimeError("disk full")
+    ...     def snapshot(self, processed_at=None):
+    ...         return rtnb.Snapshot(metric="x", table=pd.DataFrame(), window=None, watermark=None,
+    ...                              newest_event=None, processed_at=processed_at)
+    >>> batches = streamz.Stream()
+    >>> pipe = Pipeline(batches, aggregate=Broken(), clock=rtnb.SimClock(), metric="x")
+    >>> errors = pipe.errors.sink_to_list()
+    >>> batches.emit(pd.DataFrame({"v": [1.0, 2.0]}))
+    >>> errors[0].describe()
+    '2024-01-01 00:00:00 pipeline x: aggregate: RuntimeError: disk full'
+    >>> pipe.counters, pipe.dead_letter.last_reasons(1)
+    (Counters(received=2, accepted=0, rejected=2, late=0, duplicates=0), ['aggregate failed: RuntimeError: disk full'])
+    """
+
+    def __init__(
+        self,
+        batches: streamz.Stream,
+        *,
+        aggregate: Any,
+        schema: Schema | None = None,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        metric: str | None = None,
+        dead_letter: int = 1000,
+        errors_to: streamz.Stream | None = None,
+    ) -> None:
+        if not isinstance(batches, streamz.Stream):
+            raise ParameterError("batches", batches, "must be a streamz.Stream of DataFrames (e.g. runner.stream)")
+        for method in ("update", "snapshot"):
+            if not callable(getattr(aggregate, method, None)):
+                raise ParameterError("aggregate", aggregate, f"has no {method}() method; use rtnb.Rolling")
+        if schema is not None and not isinstance(schema, Schema):
+            raise ParameterError("schema", schema, "must be an rtnb.Schema or None")
+        if store is None:
+            store = MemoryStore()
+        elif not isinstance(store, Store):
+            raise ParameterError("store", store, "must follow the rtnb.store.Store protocol (e.g. rtnb.MemoryStore())")
+        if clock is not None and not callable(getattr(clock, "now", None)):
+            raise ParameterError("clock", clock, "has no now() method; use rtnb.SimClock or rtnb.WallClock")
+        if metric is not None and (not isinstance(metric, str) or not metric):
+            raise ParameterError("metric", metric, "must be a non-empty name")
+        self.aggregate = aggregate
+        self.schema = schema
+        self.store = store
+        self.clock = clock
+        self.metric = metric
+        self.dead_letter = DeadLetter(keep=dead_letter)
+        self._errors_to = errors_to
+
+        self._received = 0
+        self._rejected = 0  # by validation and by failed stages
+        self._inner = Counters()  # the aggregate's counters at its last snapshot
+        self._last_late = 0
+        self._snapshot_metric: str | None = None
+
+        self.batches = batches
+        self.rejected = streamz.Stream(stream_name="rejected")
+        self.late = streamz.Stream(stream_name="late")
+        self.errors = streamz.Stream(stream_name="errors")
+        self.validated = batches.map(self._validate_stage, stream_name="validate")
+        self.snapshots = self.validated.map(self._aggregate_stage, stream_name="aggregate").filter(
+            lambda s: s is not None
+        )
+        self._store_sink = self.snapshots.sink(self._store_stage)
+
+    # ------------------------------------------------------------------ stages
+    def _now(self) -> pd.Timestamp | None:
+        return None if self.clock is None else self.clock.now()
+
+    def _validate_stage(self, batch: Any) -> pd.DataFrame:
+        if self.schema is not None:
+            schema = self.schema
+        else:
+            schema = _PASS_THROUGH
+        try:
+            out = schema.validate(batch, now=self._now())
+        except Exception as exc:  # a bug in a rule must not lose the batch
+            self._report("validate", exc)
+            rejected = _fail_rows(batch, f"validation failed: {type(exc).__name__}: {exc}", "validation failed")
+            self._received += len(rejected)
+            self._reject(rejected)
+            return _empty_like(batch)
+        self._received += out.received
+        if len(out.rejected):
+            self._rejected += len(out.rejected)
+            self._emit_rejected(out.rejected)
+        return out.accepted
+
+    def _aggregate_stage(self, accepted: pd.DataFrame) -> Snapshot | None:
+        if len(accepted):
+            try:
+                self.aggregate.update(accepted)
+            except Exception as exc:
+                self._report("aggregate", exc)
+                self._reject(_fail_rows(accepted, f"aggregate failed: {type(exc).__name__}: {exc}", "aggregate failed"))
+        try:
+            snap = self.aggregate.snapshot(processed_at=self._now())
+        except Exception as exc:
+            self._report("snapshot", exc)
+            return None
+        self._inner = snap.counters
+        self._snapshot_metric = snap.metric
+        self._emit_late(snap.counters.late)
+        return dataclasses.replace(snap, counters=self.counters, metric=self.name)
+
+    def _store_stage(self, snap: Snapshot) -> None:
+        try:
+            self.store.put(snap)
+        except Exception as exc:
+            self._report("store", exc)
+
+    # ------------------------------------------------------------------ helpers
+    def _reject(self, rejected: pd.DataFrame) -> None:
+        self._rejected += len(rejected)
+        self._emit_rejected(rejected)
+
+    def _emit_rejected(self, rejected: pd.DataFrame) -> None:
+        self.dead_letter.add(rejected)
+        try:
+            self.rejected.emit(rejected)
+        except Exception as exc:  # a user's sink on the dead-letter stream failed
+            self._report("rejected sink", exc)
+
+    def _emit_late(self, late_total: int) -> None:
+        new = late_total - self._last_late
+        self._last_late = late_total
+        if new <= 0 or not self.late.downstreams:
+            return
+        rows = _late_rows(self.aggregate)
+        try:
+            self.late.emit(rows.iloc[-new:] if rows is not None else pd.DataFrame(index=range(new)))
+        except Exception as exc:
+            self._report("late sink", exc)
+
+    def _report(self, stage: str, exc: BaseException) -> None:
+        now = self._now()
+        err = RunError(
+            at=now if now is not None else pd.Timestamp(0),
+            where="pipeline",
+            name=f"{self.name}: {stage}",
+            kind=type(exc).__name__,
+            message=str(exc),
+        )
+        for stream in (self.errors, self._errors_to):
+            if stream is None:
+                continue
+            try:
+                stream.emit(err)
+            except Exception:  # an error sink that fails must not hide the first error
+                pass
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def name(self) -> str:
+        """The metric name the snapshots are stored under."""
+        if self.metric is not None:
+            return self.metric
+        if self._snapshot_metric:
+            return self._snapshot_metric
+        return str(getattr(self.aggregate, "metric", None) or "metric")
+
+    @property
+    def counters(self) -> Counters:
+        """Rows of the whole pipeline: received = accepted + rejected + late + duplicates."""
+        c = self._inner
+        return Counters(
+            received=self._received,
+            accepted=c.accepted,
+            rejected=self._rejected + c.rejected,
+            late=c.late,
+            duplicates=c.duplicates,
+        )
+
+    def latest(self) -> Snapshot | None:
+        """The newest snapshot in the store (``None`` before the first batch)."""
+        return self.store.latest(self.name)
+
+    def history(self, column: str) -> pd.DataFrame:
+        """The store's history of one aggregate column (one column per key)."""
+        return self.store.history(self.name, column)
+
+    def close(self) -> None:
+        """Disconnect from the input stream (e.g. before building a new pipeline)."""
+        self.validated.destroy()
+
+    def __repr__(self) -> str:
+        return f"Pipeline(metric={self.name!r}, counters={self.counters!r})"
+
+
+_PASS_THROUGH = Schema(fields=())
+
+
+def _fail_rows(batch: Any, reason: str, rule: str) -> pd.DataFrame:
+    if isinstance(batch, pd.DataFrame):
+        return batch.assign(reason=reason, rule=rule)
+    return pd.DataFrame({"value": [repr(batch)[:40]], "reason": [reason], "rule": [rule]})
+
+
+def _empty_like(batch: Any) -> pd.DataFrame:
+    return batch.iloc[:0] if isinstance(batch, pd.DataFrame) else pd.DataFrame()
+
+
+def _late_rows(aggregate: Any) -> pd.DataFrame | None:
+    """The late rows an aggregate keeps for inspection, if it exposes them."""
+    for attr in ("late_rows", "late"):
+        rows = getattr(aggregate, attr, None)
+        if callable(rows):
+            try:
+                rows = rows()
+            except TypeError:
+                continue
+        if isinstance(rows, pd.DataFrame):
+            return rows
+    return None
+
+
+def pipeline(
+    source: Any,
+    *,
+    metric: str | Sequence[str],
+    by: str | Sequence[str] | None = None,
+    window: Any = "5min",
+    aggs: Sequence[str] = ("count", "sum", "mean"),
+    lateness: Any = "2s",
+    kind: str = "exact",
+    resolution: Any = None,
+    schema: Schema | None | str = _AUTO,
+    store: Store | None = None,
+    name: str | None = None,
+    id_col: str | None = _AUTO,
+    time_col: str = "ts",
+    clock: Clock | None = None,
+    dead_letter: int = 1000,
+) -> Pipeline:
+    """Build source → validate → aggregate → store in one line.
+
+    ``source`` is a :class:`rtnb.Runner` (its ``stream``, ``clock`` and ``errors`` are
+    used) or a streamz ``Stream`` of DataFrames. ``metric`` is the measure column(s) to
+    aggregate; ``by``, ``window``, ``aggs``, ``lateness``, ``kind`` and ``resolution``
+    are passed to :class:`rtnb.Rolling`. ``name`` is the metric's name in the store
+    (default: ``metric``). ``schema`` defaults to :meth:`Schema.infer` from what the
+    metric needs (time, ``by`` keys, ``metric`` measures, the id column); pass
+    ``schema=None`` to skip validation. ``id_col`` defaults to the runner's sources'
+    id column (when they agree), used to drop duplicates.
+
+    >>> import rtnb
+    >>> class Ticks:
+    ...     name, keys, measures, id_col = "ticks", ("k",), ("value",), None
+    ...     def read(self, start, end):
+    ...         ts = pd.date_range(start.ceil("s"), end, freq="s", inclusive="left")
+    ...         return pd.DataFrame({"ts": ts, "arrival": ts, "k": "a", "value": 2.0})
+    >>> runner = rtnb.Runner(Ticks(), clock=rtnb.SimClock(start="2024-01-01"), tick="10s")
+    >>> pipe = rtnb.pipeline(runner, metric="value", by="k", window="60s", lateness="0s")
+    >>> runner.run("2min")
+    >>> pipe.latest().table[["count", "sum"]]
+       count    sum
+    k
+    a     60  120.0
+    >>> pipe.counters.conserved, pipe.store.version("value")
+    (True, 12)
+    """
+    if isinstance(source, streamz.Stream):
+        batches, errors_to = source, None
+    elif isinstance(getattr(source, "stream", None), streamz.Stream):
+        batches, errors_to = source.stream, getattr(source, "errors", None)
+        if clock is None:
+            clock = getattr(source, "clock", None)
+    else:
+        raise ParameterError("source", source, "must be an rtnb.Runner or a streamz.Stream of DataFrames")
+    measures = (metric,) if isinstance(metric, str) else tuple(metric)
+    if not measures or not all(isinstance(m, str) and m for m in measures):
+        raise ParameterError("metric", metric, "must be a measure column name (or several)")
+    keys: tuple[str, ...] = () if by is None else ((by,) if isinstance(by, str) else tuple(by))
+    if id_col == _AUTO:
+        ids = {getattr(s, "id_col", None) for s in getattr(source, "sources", ())}
+        id_col = ids.pop() if len(ids) == 1 else None
+    if name is None:
+        name = measures[0] if len(measures) == 1 else "+".join(measures)
+    if isinstance(schema, str) and schema == _AUTO:
+        schema = Schema.infer(time=time_col, keys=keys, measures=measures, id_col=id_col)
+
+    from .rolling import Rolling  # built by its own module; imported here to keep layers light
+
+    aggregate = Rolling(
+        window=window,
+        by=by,
+        value=metric,
+        aggs=tuple(aggs),
+        lateness=lateness,
+        kind=kind,
+        resolution=resolution,
+        id_col=id_col,
+        time_col=time_col,
+        metric=name,
+        clock=clock,
+    )
+    return Pipeline(
+        batches,
+        aggregate=aggregate,
+        schema=schema,
+        store=store,
+        clock=clock,
+        metric=name,
+        dead_letter=dead_letter,
+        errors_to=errors_to,
+    )
