@@ -1,0 +1,629 @@
+"""Replay a real data set — a DataFrame, a CSV or a Parquet file — as a live source.
+
+>>> import pandas as pd
+>>> import rtnb
+>>> orders = pd.DataFrame({
+...     "time": pd.to_datetime(["2011-09-01 08:00", "2011-09-01 08:01", "2011-09-01 08:03"]),
+...     "country": ["UK", "FR", "UK"],
+...     "amount": [10.0, 4.5, 7.25],
+... })
+>>> src = rtnb.replay(orders, time_col="time", speed=60, start="2024-01-01 00:00")
+>>> src.read(pd.Timestamp("2024-01-01 00:00"), pd.Timestamp("2024-01-01 00:00:02"))
+                   ts             arrival                time country  amount
+0 2024-01-01 00:00:00 2024-01-01 00:00:00 2011-09-01 08:00:00      UK   10.00
+1 2024-01-01 00:00:01 2024-01-01 00:00:01 2011-09-01 08:01:00      FR    4.50
+
+At ``speed=60`` a minute of data arrives in a second; ``ts`` is on the clock's timeline
+and the data's own ``time`` column is kept as it was.
+
+How data time maps to clock time
+--------------------------------
+Let ``t_i`` be the event time of row ``i`` (the ``time_col``, parsed to
+``datetime64[ns]``), rows numbered in *emission order* (below), and ``t_0`` the event
+time of the first row emitted. The replay is anchored at clock time ``A``: the
+``start=`` given, or else the ``start`` of the first :meth:`Replay.read` call.
+
+- **Arrival.** Row ``i`` arrives at ``A + (m_i - t_0) / speed``, where ``m_i`` is the
+  newest event time among rows ``0..i`` (the running maximum). Clock time elapsed is
+  data time elapsed divided by ``speed``; the first row arrives exactly at ``A``.
+- **Event time, ``rebase=True``** (default): ``ts = A + (t_i - t_0) / speed`` — the
+  event time moved onto the clock's timeline and compressed like arrivals, so that
+  *data age* = processing time − newest ``ts`` is honest under a ``SimClock`` or a
+  ``WallClock`` (zero for an in-order row read the instant it arrives). Under
+  ``speed=60`` an hour of data spans one minute of ``ts``: windows declared on ``ts``
+  are in clock time. The original time column is kept, unchanged, under its own name
+  (renamed ``ts_original`` if it was itself called ``ts``).
+- **Event time, ``rebase=False``**: ``ts`` is the original event time ``t_i``.
+  Arrivals are still on the clock's timeline, so data age then mixes two timelines;
+  use it to window on the data's own time.
+
+Offsets are computed in integer nanoseconds (exactly, for a whole-number ``speed``;
+rounded to the nanosecond otherwise).
+
+Emission order: sorted or declared disorder
+-------------------------------------------
+- ``sort=True`` (default): rows are put in event-time order first (a stable sort, so
+  rows with equal times keep their file order). Then ``m_i = t_i``: every row arrives
+  at its own (rebased) event time, ``ts == arrival``, nothing is late.
+- ``sort=False`` — *declared disorder*: rows are emitted in the order of the data (file
+  order). A row whose event time is older than a row emitted before it arrives
+  together with the newest row so far (``m_i > t_i``), so it is late by
+  ``(m_i - t_i) / speed`` of clock time relative to the newest event — exactly as much
+  as it was out of order in the data. ``ts`` may then lie before ``A`` (a row older
+  than the first row). Arrival times never go back, so batches are in arrival order.
+
+Reading
+-------
+:meth:`Replay.read` returns the rows whose arrival is in ``[start, end)``, with ``ts``
+and ``arrival`` first (both ``datetime64[ns]``), then the data's columns. The answer
+depends only on the interval (and the anchor), so any split into reads gives the same
+rows. ``position`` counts the rows delivered up to the furthest ``end`` read,
+``exhausted`` says the last one has been. With ``loop=True`` the data plays again and
+again: cycle ``k`` is shifted by ``k`` periods, a period being the data's span plus one
+median step between distinct event times (divided by ``speed`` on the clock); a
+``cycle`` column numbers the cycles, and a ``rebase=False`` ``ts`` is shifted by whole
+data periods so that it keeps increasing.
+
+Files are read once, when the replay is made, so a bad file or a bad time column
+raises at once: :class:`~rtnb.ParameterError` / :class:`~rtnb.UnknownNameError` for
+a wrong parameter (naming it and the value, listing the columns),
+:class:`~rtnb.SourceError` for data that cannot be read or used (naming the file or the
+column and the rows at fault). No row is ever dropped silently.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError, SourceError, UnknownNameError
+from .._time import TimeLike, to_timestamp
+
+__all__ = ["Replay", "replay", "CSV_SUFFIXES", "PARQUET_SUFFIXES"]
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+DataLike = Union[pd.DataFrame, str, "os.PathLike[str]"]
+
+# A string/categorical column with more distinct values than this is text or an id,
+# not a dimension one would group by.
+_MAX_KEY_CARDINALITY = 100
+_SHOWN_BAD_ROWS = 5
+
+
+class Replay:
+    """A data set replayed in event-time order at any speed, as a :class:`~rtnb.Source`.
+
+    Make one with :func:`replay`; the module docstring gives the exact time mapping.
+
+    Attributes
+    ----------
+    name, keys, measures, id_col
+        The :class:`~rtnb.Source` attributes (keys and measures inferred or given).
+    time_col
+        The data's event-time column.
+    rows
+        How many rows one pass replays.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"t": pd.to_datetime(["2020-05-01 10:00:00", "2020-05-01 10:00:10",
+    ...                                          "2020-05-01 10:00:05"]), "v": [1, 2, 3]})
+    >>> src = Replay(df, time_col="t", speed=10, sort=False)
+    >>> src.read(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 00:00:05"))[["ts", "arrival", "v"]]
+                           ts             arrival  v
+    0 2024-01-01 00:00:00.000 2024-01-01 00:00:00  1
+    1 2024-01-01 00:00:01.000 2024-01-01 00:00:01  2
+    2 2024-01-01 00:00:00.500 2024-01-01 00:00:01  3
+    >>> src.position, src.rows, src.exhausted
+    (3, 3, True)
+    """
+
+    def __init__(
+        self,
+        data: DataLike,
+        *,
+        time_col: str | None = None,
+        speed: float = 1.0,
+        sort: bool = True,
+        start: TimeLike | None = None,
+        rebase: bool = True,
+        loop: bool = False,
+        keys: Iterable[str] | str | None = None,
+        measures: Iterable[str] | str | None = None,
+        id_col: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.speed = _check_speed(speed)
+        self.sort = _check_flag(sort, "sort")
+        self.rebase = _check_flag(rebase, "rebase")
+        self.loop = _check_flag(loop, "loop")
+        self._start = None if start is None else to_timestamp(start, "start")
+
+        frame, default_name = _read_data(data)
+        self.time_col = _pick_time_col(frame, time_col)
+        times = _parse_times(frame[self.time_col], self.time_col)
+        frame = frame.assign(**{self.time_col: times})
+        frame, self.time_col = _free_batch_names(frame, self.time_col, self.rebase)
+
+        columns = list(frame.columns)
+        self.id_col = _check_id_col(id_col, columns)
+        if self.loop and self.id_col is not None:
+            raise ParameterError(
+                "loop", loop,
+                f"cannot loop with id_col={self.id_col!r}: every cycle repeats the ids, "
+                "so a pipeline would drop the repeats as duplicates; pass id_col=None",
+            )
+        if self.loop and len(frame) == 0:
+            raise ParameterError("loop", loop, "the data has no rows to loop over")
+        skip = {self.time_col, self.id_col}
+        self.keys = _columns("keys", keys, columns) if keys is not None else _infer_keys(frame, skip)
+        self.measures = (
+            _columns("measures", measures, columns)
+            if measures is not None
+            else _infer_measures(frame, skip | set(self.keys))
+        )
+        self.name = _check_name(name if name is not None else default_name)
+
+        t_ns = frame[self.time_col].to_numpy(dtype="datetime64[ns]").view("int64")
+        if self.sort:
+            order = np.argsort(t_ns, kind="stable")
+            frame = frame.take(order)
+            t_ns = t_ns[order]
+        self._frame = frame.reset_index(drop=True)
+        self._t_ns = t_ns
+        self.rows = len(t_ns)
+
+        t0 = int(t_ns[0]) if self.rows else 0
+        newest = np.maximum.accumulate(t_ns) if self.rows else t_ns
+        self._t0 = t0
+        self._span_ns = int(newest[-1]) - t0 if self.rows else 0
+        self._arr_off = self._scale(newest - t0)
+        self._ts_off = self._scale(t_ns - t0) if self.rebase else None
+        self._last_off = int(self._arr_off[-1]) if self.rows else 0
+        if self.loop:
+            self._data_period = self._span_ns + _median_step(t_ns)
+            self._period = max(int(self._scale(np.array([self._data_period]))[0]), self._last_off + 1)
+
+        self._anchor: pd.Timestamp | None = None
+        self._furthest: pd.Timestamp | None = None
+
+    # -- the Source protocol -------------------------------------------------------------
+
+    def read(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """The rows whose arrival time is in ``[start, end)``, in arrival order.
+
+        The first call anchors the replay at ``start`` unless ``start=`` was given.
+
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"ts": pd.date_range("2020-01-01", periods=4, freq="1min"), "v": range(4)})
+        >>> src = replay(df, speed=60, start="2024-01-01")
+        >>> t = pd.Timestamp("2024-01-01")
+        >>> len(src.read(t, t + pd.Timedelta("2s"))), len(src.read(t + pd.Timedelta("2s"), t + pd.Timedelta("1h")))
+        (2, 2)
+        >>> src.read(t, t + pd.Timedelta("2s"))["ts_original"].tolist()
+        [Timestamp('2020-01-01 00:00:00'), Timestamp('2020-01-01 00:01:00')]
+        """
+        start = to_timestamp(start, "start")
+        end = to_timestamp(end, "end")
+        if end < start:
+            raise ParameterError("end", end, f"is before start={start}")
+        if self._anchor is None:
+            self._anchor = self._start if self._start is not None else start
+        if self._furthest is None or end > self._furthest:
+            self._furthest = end
+        lo = (start - self._anchor).value
+        hi = (end - self._anchor).value
+        if not self.loop:
+            return self._batch(*self._slice(lo, hi), cycle=0)
+        parts = []
+        if hi > 0:
+            for k in range(max(0, lo // self._period), (hi - 1) // self._period + 1):
+                shift = k * self._period
+                i, j = self._slice(lo - shift, hi - shift)
+                if j > i:
+                    parts.append(self._batch(i, j, cycle=k))
+        if not parts:
+            return self._batch(0, 0, cycle=0)
+        return pd.concat(parts) if len(parts) > 1 else parts[0]
+
+    # -- progress --------------------------------------------------------------------------
+
+    @property
+    def anchor(self) -> pd.Timestamp | None:
+        """The clock time the first row arrives at (``None`` until known).
+
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"ts": [pd.Timestamp("2020-01-01")]})
+        >>> src = replay(df)
+        >>> src.anchor is None
+        True
+        >>> _ = src.read(pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-02"))
+        >>> src.anchor, replay(df, start="2024-06-01").anchor
+        (Timestamp('2024-03-01 00:00:00'), Timestamp('2024-06-01 00:00:00'))
+        """
+        return self._anchor if self._anchor is not None else self._start
+
+    @property
+    def position(self) -> int:
+        """How many rows have been delivered, up to the furthest ``end`` read so far.
+
+        Counts every cycle when looping.
+
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"ts": pd.date_range("2020-01-01", periods=10, freq="1s")})
+        >>> src = replay(df, start="2024-01-01")
+        >>> _ = src.read(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 00:00:04"))
+        >>> src.position
+        4
+        """
+        anchor = self.anchor
+        if self._furthest is None or anchor is None:
+            return 0
+        hi = (self._furthest - anchor).value
+        if not self.loop:
+            return int(np.searchsorted(self._arr_off, hi, side="left"))
+        if hi <= 0:
+            return 0
+        k = (hi - 1) // self._period
+        return int(k * self.rows + np.searchsorted(self._arr_off, hi - k * self._period, side="left"))
+
+    @property
+    def exhausted(self) -> bool:
+        """True once every row has been delivered (never, when looping).
+
+        >>> import pandas as pd
+        >>> src = replay(pd.DataFrame({"ts": [pd.Timestamp("2020-01-01")]}), start="2024-01-01")
+        >>> src.exhausted, len(src.read(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 00:00:01"))), src.exhausted
+        (False, 1, True)
+        """
+        return not self.loop and self.position >= self.rows
+
+    @property
+    def span(self) -> pd.Timedelta:
+        """Data time from the first row emitted to the newest event time.
+
+        >>> import pandas as pd
+        >>> replay(pd.DataFrame({"ts": pd.to_datetime(["2020-01-01", "2020-01-02"])})).span
+        Timedelta('1 days 00:00:00')
+        """
+        return pd.Timedelta(self._span_ns, unit="ns")
+
+    @property
+    def duration(self) -> pd.Timedelta:
+        """Clock time one pass lasts: from the first arrival to the last (``span / speed``).
+
+        A run must read a little past ``anchor + duration`` to receive the last row.
+
+        >>> import pandas as pd
+        >>> replay(pd.DataFrame({"ts": pd.to_datetime(["2020-01-01", "2020-01-02"])}), speed=3600).duration
+        Timedelta('0 days 00:00:24')
+        """
+        return pd.Timedelta(self._last_off, unit="ns")
+
+    def data_time(self, now: pd.Timestamp) -> pd.Timestamp | None:
+        """The data's own time the replay has reached at clock time ``now``.
+
+        ``None`` before the anchor is known. When looping, the time within the current
+        cycle.
+
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"ts": pd.date_range("2020-01-01", periods=3, freq="1h")})
+        >>> replay(df, speed=3600, start="2024-01-01").data_time(pd.Timestamp("2024-01-01 00:00:01"))
+        Timestamp('2020-01-01 01:00:00')
+        """
+        anchor = self.anchor
+        if anchor is None:
+            return None
+        elapsed = (to_timestamp(now, "now") - anchor).value
+        if self.loop:
+            elapsed %= self._period
+        return pd.Timestamp(self._t0 + int(round(elapsed * self.speed)), unit="ns")
+
+    def __repr__(self) -> str:
+        return (
+            f"Replay(name={self.name!r}, rows={self.rows}, speed={self.speed:g}, "
+            f"sort={self.sort}, position={self.position})"
+        )
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _scale(self, offsets: np.ndarray) -> np.ndarray:
+        """Data-time offsets (int64 ns) to clock-time offsets (int64 ns)."""
+        if float(self.speed).is_integer():
+            return np.floor_divide(offsets, int(self.speed))
+        return np.round(offsets / self.speed).astype("int64")
+
+    def _slice(self, lo: int, hi: int) -> tuple[int, int]:
+        i = int(np.searchsorted(self._arr_off, lo, side="left"))
+        j = int(np.searchsorted(self._arr_off, hi, side="left"))
+        return i, max(i, j)
+
+    def _batch(self, i: int, j: int, *, cycle: int) -> pd.DataFrame:
+        anchor = self._anchor.value  # type: ignore[union-attr]
+        shift = cycle * self._period if self.loop else 0
+        if self.rebase:
+            ts = anchor + shift + self._ts_off[i:j]  # type: ignore[index]
+        else:
+            ts = self._t_ns[i:j] + (cycle * self._data_period if self.loop else 0)
+        arrival = anchor + shift + self._arr_off[i:j]
+        out = self._frame.iloc[i:j]
+        out.insert(0, "ts", ts.view("datetime64[ns]"))
+        out.insert(1, "arrival", arrival.view("datetime64[ns]"))
+        if self.loop:
+            out.insert(2, "cycle", np.full(j - i, cycle, dtype="int64"))
+        return out
+
+
+def replay(
+    data: DataLike,
+    *,
+    time_col: str | None = None,
+    speed: float = 1.0,
+    sort: bool = True,
+    start: TimeLike | None = None,
+    rebase: bool = True,
+    loop: bool = False,
+    keys: Iterable[str] | str | None = None,
+    measures: Iterable[str] | str | None = None,
+    id_col: str | None = None,
+    name: str | None = None,
+) -> Replay:
+    """Replay a DataFrame, a CSV or a Parquet file as a :class:`~rtnb.Source`.
+
+    Parameters
+    ----------
+    data
+        A DataFrame, or the path of a ``.csv`` (optionally ``.gz``/``.bz2``/``.xz``/``.zip``)
+        or ``.parquet`` file (Parquet needs pyarrow: ``pip install 'rtnb[parquet]'``).
+    time_col
+        The event-time column. By default ``ts`` if there is one, else the only
+        datetime column. Strings are parsed; tz-aware times are converted to UTC.
+    speed
+        Speed-up: clock time elapsed = data time elapsed / ``speed`` (``3600``: an hour
+        of data per second). Must be > 0.
+    sort
+        ``True``: replay in event-time order. ``False``: declared disorder — replay in
+        the data's order; out-of-order rows arrive late (see the module docstring).
+    start
+        The clock time the first row arrives at; default: the start of the first read.
+    rebase
+        Rewrite ``ts`` onto the clock's timeline (default) or keep the data's times.
+    loop
+        Play the data again and again (needs ``id_col=None``).
+    keys, measures
+        Key (dimension) and measure columns. Inferred by default: keys are string,
+        categorical or boolean columns with at most 100 distinct values; measures are
+        the other numeric columns.
+    id_col
+        A column identifying each row, or ``None``.
+    name
+        The source's name; default: the file's name without suffix, or ``"replay"``.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"when": ["2021-03-01 09:00:00", "2021-03-01 10:00:00"], "shop": ["A", "B"],
+    ...                    "sales": [3.0, 5.0]})
+    >>> src = replay(df, time_col="when", speed=3600, start="2024-01-01")
+    >>> src.keys, src.measures, src.duration
+    (('shop',), ('sales',), Timedelta('0 days 00:00:01'))
+    >>> replay(df, time_col="date")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.UnknownNameError: time_col='date' is unknown (not a column of the data); choose one of: 'when', 'shop', 'sales'
+    >>> replay(df, time_col="when", speed=0)
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: speed=0 is invalid: must be a number > 0 (2 replays twice as fast as the data)
+    """
+    return Replay(
+        data,
+        time_col=time_col,
+        speed=speed,
+        sort=sort,
+        start=start,
+        rebase=rebase,
+        loop=loop,
+        keys=keys,
+        measures=measures,
+        id_col=id_col,
+        name=name,
+    )
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _check_speed(speed: Any) -> float:
+    ok = isinstance(speed, (int, float, np.integer, np.floating)) and not isinstance(speed, bool)
+    if not ok or not math.isfinite(speed) or speed <= 0:
+        raise ParameterError("speed", speed, "must be a number > 0 (2 replays twice as fast as the data)")
+    return float(speed)
+
+
+def _check_flag(value: Any, param: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(param, value, "must be True or False")
+    return bool(value)
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise ParameterError("name", name, "must be a non-empty string")
+    return name
+
+
+def _read_data(data: Any) -> tuple[pd.DataFrame, str]:
+    """The data as a DataFrame, and a default name for the source."""
+    if isinstance(data, pd.DataFrame):
+        return data, "replay"
+    if not isinstance(data, (str, os.PathLike)):
+        raise ParameterError(
+            "data", type(data).__name__, "must be a DataFrame or the path of a CSV or Parquet file"
+        )
+    path = Path(data)
+    lower = path.name.lower()
+    suffix = next((s for s in CSV_SUFFIXES + PARQUET_SUFFIXES if lower.endswith(s)), None)
+    if suffix is None:
+        raise ParameterError(
+            "data", str(data), f"unsupported file type {''.join(path.suffixes) or '(none)'!r}",
+            choices=CSV_SUFFIXES + PARQUET_SUFFIXES,
+        )
+    if not path.exists():
+        raise SourceError(f"data={str(data)!r} cannot be read: no such file")
+    if path.is_dir():
+        raise SourceError(f"data={str(data)!r} cannot be read: it is a directory")
+    name = path.name[: -len(suffix)] or "replay"
+    if suffix in PARQUET_SUFFIXES:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise SourceError(
+                f"data={str(data)!r} cannot be read: Parquet needs pyarrow "
+                "(pip install 'rtnb[parquet]')"
+            ) from None
+    try:
+        if suffix in PARQUET_SUFFIXES:
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path)
+    except Exception as exc:  # any reader failure is "this file cannot be read"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SourceError(f"data={str(data)!r} cannot be read: {reason}") from exc
+    return frame, name
+
+
+def _pick_time_col(frame: pd.DataFrame, time_col: Any) -> str:
+    columns = list(frame.columns)
+    if time_col is None:
+        if "ts" in columns:
+            return "ts"
+        dated = [c for c in columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+        if len(dated) == 1:
+            return dated[0]
+        found = f"{len(dated)} datetime columns" if dated else "no datetime column"
+        raise ParameterError(
+            "time_col", None,
+            f"give the event-time column (there is no 'ts' and {found}); the columns are: "
+            + ", ".join(repr(c) for c in columns),
+        )
+    if not isinstance(time_col, str) or time_col not in columns:
+        raise UnknownNameError("time_col", time_col, columns, reason="not a column of the data")
+    return time_col
+
+
+def _parse_times(values: pd.Series, col: str) -> pd.Series:
+    """The time column as tz-naive UTC ``datetime64[ns]``; bad or missing times raise."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values
+        if getattr(values.dtype, "tz", None) is not None:
+            parsed = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        bad = pd.Series(False, index=values.index)
+    elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        raise ParameterError(
+            "time_col", col,
+            f"holds numbers ({values.dtype}), not times; convert them first, e.g. "
+            f"df[{col!r}] = pd.to_datetime(df[{col!r}], unit='s')",
+        )
+    else:
+        text = values.astype("object")
+        with np.errstate(all="ignore"):
+            parsed = pd.to_datetime(text, utc=True, errors="coerce")
+            bad = parsed.isna() & text.notna()
+            if bad.any():  # mixed formats: try each value on its own
+                retry = pd.to_datetime(text[bad], utc=True, errors="coerce", format="mixed")
+                parsed = parsed.where(~bad, retry)
+                bad = parsed.isna() & text.notna()
+        parsed = parsed.dt.tz_localize(None)
+    if bad.any():
+        raise SourceError(
+            f"time_col={col!r}: {int(bad.sum())} values are not dates and times, e.g. "
+            + _show_rows(values, bad)
+        )
+    missing = parsed.isna()
+    if missing.any():
+        raise SourceError(
+            f"time_col={col!r}: {int(missing.sum())} rows have no time, e.g. "
+            + _show_rows(values, missing)
+            + "; drop or fill them before replaying"
+        )
+    try:
+        return parsed.astype("datetime64[ns]")
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime) as exc:
+        raise SourceError(f"time_col={col!r}: times out of range for nanoseconds: {exc}") from exc
+
+
+def _show_rows(values: pd.Series, mask: pd.Series) -> str:
+    positions = np.flatnonzero(mask.to_numpy())[:_SHOWN_BAD_ROWS]
+    return ", ".join(f"row {p}: {values.iloc[p]!r}" for p in positions)
+
+
+def _free_batch_names(frame: pd.DataFrame, time_col: str, rebase: bool) -> tuple[pd.DataFrame, str]:
+    """Rename data columns that ``ts``/``arrival`` would overwrite to ``<name>_original``."""
+    renames = {}
+    if "arrival" in frame.columns:
+        renames["arrival"] = "arrival_original"
+    if "ts" in frame.columns and (time_col != "ts" or rebase):
+        renames["ts"] = "ts_original"
+    for old, new in renames.items():
+        if new in frame.columns:
+            raise SourceError(
+                f"the data has both {old!r} and {new!r} columns; the replay writes {old!r} "
+                f"and would keep the data's {old!r} as {new!r}: rename one of them"
+            )
+    if not renames:
+        return frame, time_col
+    return frame.rename(columns=renames), renames.get(time_col, time_col)
+
+
+def _check_id_col(id_col: Any, columns: list[str]) -> str | None:
+    if id_col is None:
+        return None
+    if not isinstance(id_col, str) or id_col not in columns:
+        raise UnknownNameError("id_col", id_col, columns, reason="not a column of the data")
+    return id_col
+
+
+def _columns(param: str, names: Iterable[str] | str, columns: list[str]) -> tuple[str, ...]:
+    chosen = (names,) if isinstance(names, str) else tuple(names)
+    for n in chosen:
+        if n not in columns:
+            raise UnknownNameError(param, n, columns, reason="not a column of the data")
+    return chosen
+
+
+def _infer_keys(frame: pd.DataFrame, skip: set[Any]) -> tuple[str, ...]:
+    keys = []
+    for col in frame.columns:
+        if col in skip or col in ("ts_original", "arrival_original"):
+            continue
+        s = frame[col]
+        dimension_like = (
+            isinstance(s.dtype, pd.CategoricalDtype)
+            or pd.api.types.is_bool_dtype(s)
+            or pd.api.types.is_string_dtype(s)
+        )
+        if dimension_like and s.nunique(dropna=True) <= _MAX_KEY_CARDINALITY:
+            keys.append(col)
+    return tuple(keys)
+
+
+def _infer_measures(frame: pd.DataFrame, skip: set[Any]) -> tuple[str, ...]:
+    return tuple(
+        col
+        for col in frame.columns
+        if col not in skip
+        and pd.api.types.is_numeric_dtype(frame[col])
+        and not pd.api.types.is_bool_dtype(frame[col])
+    )
+
+
+def _median_step(t_ns: np.ndarray) -> int:
+    """One typical step between distinct event times (1 s if all times are equal)."""
+    steps = np.diff(np.unique(t_ns))
+    return int(np.median(steps)) if len(steps) else 1_000_000_000
