@@ -61,9 +61,11 @@ class FrameGate:
             monotonic = WallClock().monotonic
         self.fps = float(fps)
         self._monotonic = monotonic
-        # A frame may come up to 5% early (timer jitter) and still count as due.
-        self._interval = 0.95 / self.fps
-        self._last: float | None = None
+        self._interval = 1.0 / self.fps
+        # A frame may come up to 5% early (timer jitter) and still count as due; the
+        # next one is due a full interval later, so over any run the cap holds.
+        self._early = 0.05 * self._interval
+        self._next: float | None = None
         self.passed = 0
         self.skipped = 0
 
@@ -74,10 +76,10 @@ class FrameGate:
         """
         if t is None:
             t = self._monotonic()
-        if self._last is not None and t - self._last < self._interval:
+        if self._next is not None and t < self._next - self._early:
             self.skipped += 1
             return False
-        self._last = t
+        self._next = (t if self._next is None else max(self._next, t)) + self._interval
         self.passed += 1
         return True
 

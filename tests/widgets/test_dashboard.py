@@ -1,0 +1,147 @@
+"""The dashboard: a composite widget refreshing its views once per frame, with controls."""
+
+from __future__ import annotations
+
+import ipywidgets
+import numpy as np
+import pandas as pd
+import pytest
+
+import rtnb
+from rtnb.widgets import Dashboard, ErrorPanel, FreshnessBadge, KpiTile, LiveBars, LiveLine
+
+
+class Orders:
+    """``rate`` events per second (settable), keys FR/DE/IT, arrival == event time."""
+
+    name, keys, measures, id_col = "orders", ("country",), ("amount",), None
+
+    def __init__(self, rate: float):
+        self.rate = rate
+
+    def read(self, start, end):
+        n = int(round((end - start).total_seconds() * self.rate))
+        ts = start + (end - start) * (np.arange(n) / max(n, 1))
+        ts = pd.DatetimeIndex(ts).as_unit("ns")
+        return pd.DataFrame({"ts": ts, "arrival": ts, "country": np.array(["FR", "DE", "IT"])[(ts.asi8 // 1_000_000) % 3],
+                             "amount": np.ones(n)})
+
+
+def wire(runner, store):
+    """A minimal aggregation: one snapshot per batch (the real pipeline does more)."""
+    totals = {}
+
+    def on_batch(batch):
+        for k, v in batch.groupby("country")["amount"].sum().items():
+            totals[k] = totals.get(k, 0.0) + v
+        t = batch["ts"].max()
+        store.put(rtnb.Snapshot(metric="orders", table=pd.DataFrame({"sum": totals}), window=None,
+                                watermark=t, newest_event=t, processed_at=runner.clock.now(),
+                                counters=rtnb.Counters(received=len(batch), accepted=len(batch))))
+
+    runner.stream.sink(on_batch)
+
+
+def views(store):
+    return [
+        FreshnessBadge(store, "orders", limit="2s"),
+        LiveLine(store, "orders", column="sum", points=100),
+        LiveBars(store, "orders", column="sum"),
+        KpiTile(store, "orders", column="sum"),
+        ErrorPanel(store, "orders"),
+    ]
+
+
+@pytest.mark.parametrize("rate", [100, 10_000])
+def test_messages_follow_the_frame_rate_not_the_event_rate(rate, sent):
+    store = rtnb.store.MemoryStore(history=1000)
+    runner = rtnb.Runner(Orders(rate), clock=rtnb.SimClock(start="2024-01-01"), tick="10ms", fps=10, frames="sim")
+    wire(runner, store)
+    dash = Dashboard(views(store), runner=runner)
+    line = dash.views[1]
+    sent.clear()
+    runner.run("5s")  # 500 batches, 500 snapshots
+    assert store.version("orders") == 500
+    # 10 frames per simulated second: one message per frame for the line's mark.
+    assert dash.frames == 50
+    assert sent.count(line.lines) == 50
+    assert line.lines.y.shape == (3, 100)  # bounded to `points`, whatever the run time
+
+
+def test_dashboard_owns_its_views_in_a_grid_with_badges_on_top():
+    store = rtnb.store.MemoryStore()
+    vs = views(store)
+    dash = Dashboard(vs, columns=3, title="Orders")
+    assert isinstance(dash, ipywidgets.VBox)
+    assert dash.children == (dash.header, dash.controls, dash.grid)
+    assert vs[0] in dash.header.children and vs[0] not in dash.grid.children
+    assert list(dash.grid.children) == vs[1:]
+    assert "repeat(3" in dash.grid.layout.grid_template_columns
+
+
+def test_frame_gate_caps_frames_per_second_whatever_calls_it():
+    store = rtnb.store.MemoryStore()
+    t = [0.0]
+    dash = Dashboard(views(store), fps=10, monotonic=lambda: t[0])
+    for i in range(1000):  # 1000 calls over 2 s
+        t[0] = i * 0.002
+        dash.refresh(pd.Timestamp("2024-01-01"))
+    assert dash.frames == 21  # at 0, 0.1, ..., 2.0 (up to 5% early): never more than 10/s
+    assert dash.gate.skipped == 1000 - 21
+
+
+def test_badge_turns_stale_when_the_source_stalls_and_fresh_when_it_resumes():
+    store = rtnb.store.MemoryStore()
+    src = Orders(100)
+    runner = rtnb.Runner(src, clock=rtnb.SimClock(start="2024-01-01"), tick="100ms", fps=10, frames="sim")
+    wire(runner, store)
+    dash = Dashboard(views(store), runner=runner, source=src)
+    badge = dash.views[0]
+    runner.run("3s")
+    assert badge.state == "fresh"
+    src.rate = 0  # a stall: no events arrive
+    runner.run("2s")
+    assert badge.state == "late"
+    runner.run("4.1s")
+    assert badge.state == "stale"
+    src.rate = 100
+    runner.run("0.2s")
+    assert badge.state == "fresh"
+
+
+def test_controls_pause_speed_up_and_rate_drive_the_runner_and_source():
+    store = rtnb.store.MemoryStore()
+    src = Orders(100)
+    runner = rtnb.Runner(src, clock=rtnb.SimClock(start="2024-01-01"))
+    dash = Dashboard(views(store), runner=runner, source=src)
+    runner.health.state = "running"  # as during a live run
+    dash.pause_button.value = True
+    assert runner.state == "paused" and dash.pause_button.description == "Resume"
+    dash.pause_button.value = False
+    assert runner.state == "running"
+    dash.speedup_slider.value = 100.0
+    assert runner.speedup == 100.0
+    dash.rate_slider.value = 1000.0
+    assert src.rate == 1000.0
+    assert not dash.rate_slider.disabled and not dash.speedup_slider.disabled
+
+
+def test_controls_without_a_rate_or_a_simulated_clock_are_disabled():
+    store = rtnb.store.MemoryStore()
+    runner = rtnb.Runner([], clock=rtnb.WallClock())
+    dash = Dashboard(views(store), runner=runner)
+    assert dash.rate_slider.disabled and dash.speedup_slider.disabled
+    assert not dash.pause_button.disabled
+    dash.detach()
+    assert dash.runner is None and runner._frame_callbacks == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, param",
+    [({"views": []}, "views"), ({"views": ["a chart"]}, "views"), ({"columns": 0}, "columns"), ({"fps": -1}, "fps")],
+)
+def test_invalid_dashboard_parameters(kwargs, param):
+    args = {"views": views(rtnb.store.MemoryStore()), **kwargs}
+    with pytest.raises(rtnb.ParameterError) as err:
+        Dashboard(args.pop("views"), **args)
+    assert err.value.param == param
