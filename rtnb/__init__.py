@@ -21,13 +21,20 @@ from ._errors import (
 from .clock import Clock, SimClock, WallClock
 from .health import Counters, Snapshot, describe_age, freshness
 from .sources._base import Source
+from .sources.replay import Replay, replay
+from . import datasets
 from .runner import QueueSource, RunError, Runner
 from .pipeline import DeadLetter, Field, Pipeline, Schema, Validation, pipeline
 from .store import MemoryStore, Store
+from .store.redis import RedisStore  # the redis client is imported on first use
+from .store.raw import DuckDBBaseline, SQLiteBaseline
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "RedisStore",
+    "SQLiteBaseline",
+    "DuckDBBaseline",
     "pipeline",
     "Validation",
     "Store",
@@ -40,6 +47,8 @@ __all__ = [
     "Counters",
     "ParameterError",
     "QueueSource",
+    "Replay",
+    "replay",
     "RunError",
     "Runner",
     "RtnbError",
