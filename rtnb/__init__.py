@@ -28,15 +28,10 @@ from .pipeline import DeadLetter, Field, Pipeline, Schema, Validation, pipeline
 from .store import MemoryStore, Store
 from .store.redis import RedisStore  # the redis client is imported on first use
 from .store.raw import DuckDBBaseline, SQLiteBaseline
-from .store.redis import RedisStore  # the redis client is imported on first use
-from .store.raw import DuckDBBaseline, SQLiteBaseline
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "RedisStore",
-    "SQLiteBaseline",
-    "DuckDBBaseline",
     "RedisStore",
     "SQLiteBaseline",
     "DuckDBBaseline",
