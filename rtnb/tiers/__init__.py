@@ -1,0 +1,55 @@
+"""The tiers lab: latency tiers, delivery patterns, their simulation, cost and advice.
+
+- :mod:`~rtnb.tiers._tiers` — :class:`Tier` objects and :func:`classify`;
+- :mod:`~rtnb.tiers.delivery` — patterns (batch refresh, polling, SSE, WebSocket) and
+  :func:`simulate`, vectorised in virtual time;
+- :mod:`~rtnb.tiers.cost` — :class:`CostModel` with the published figures as defaults;
+- :mod:`~rtnb.tiers.advisor` — :func:`advise` (the decision-change test and the
+  implementation checklist) and :func:`break_even`.
+
+Nothing here imports ipywidgets or bqplot: plots live in notebooks and rtnb.widgets.
+
+>>> from rtnb import tiers
+>>> tiers.classify("30s").name
+'real_time'
+"""
+
+from __future__ import annotations
+
+from ._tiers import TIER_NAMES, TIERS, Tier, classify, get_tier
+from .delivery import (
+    LOAD_COLUMNS,
+    PATTERN_NAMES,
+    BatchRefresh,
+    Polling,
+    ServerSentEvents,
+    Simulation,
+    WebSocketPush,
+    Workload,
+    compare,
+    get_pattern,
+    pattern_for,
+    simulate,
+    simulate_tiers,
+)
+
+__all__ = [
+    "BatchRefresh",
+    "LOAD_COLUMNS",
+    "PATTERN_NAMES",
+    "Polling",
+    "ServerSentEvents",
+    "Simulation",
+    "TIERS",
+    "TIER_NAMES",
+    "Tier",
+    "WebSocketPush",
+    "Workload",
+    "classify",
+    "compare",
+    "get_pattern",
+    "get_tier",
+    "pattern_for",
+    "simulate",
+    "simulate_tiers",
+]
