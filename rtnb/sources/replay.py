@@ -150,7 +150,9 @@ class Replay:
         self.time_col = _pick_time_col(frame, time_col)
         times = _parse_times(frame[self.time_col], self.time_col)
         frame = frame.assign(**{self.time_col: times})
-        frame, self.time_col = _free_batch_names(frame, self.time_col, self.rebase)
+        frame, self.time_col = _free_batch_names(
+            frame, self.time_col, keep_ts=not self.rebase and not self.loop
+        )
 
         columns = list(frame.columns)
         self.id_col = _check_id_col(id_col, columns)
@@ -354,6 +356,8 @@ class Replay:
             ts = self._t_ns[i:j] + (cycle * self._data_period if self.loop else 0)
         arrival = anchor + shift + self._arr_off[i:j]
         out = self._frame.iloc[i:j]
+        if "ts" in out.columns:  # the data's own ``ts``, kept as is (rebase=False)
+            out = out.drop(columns="ts")
         out.insert(0, "ts", ts.view("datetime64[ns]"))
         out.insert(1, "arrival", arrival.view("datetime64[ns]"))
         if self.loop:
@@ -563,12 +567,17 @@ def _show_rows(values: pd.Series, mask: pd.Series) -> str:
     return ", ".join(f"row {p}: {values.iloc[p]!r}" for p in positions)
 
 
-def _free_batch_names(frame: pd.DataFrame, time_col: str, rebase: bool) -> tuple[pd.DataFrame, str]:
-    """Rename data columns that ``ts``/``arrival`` would overwrite to ``<name>_original``."""
+def _free_batch_names(
+    frame: pd.DataFrame, time_col: str, keep_ts: bool
+) -> tuple[pd.DataFrame, str]:
+    """Rename data columns that ``ts``/``arrival`` would overwrite to ``<name>_original``.
+
+    ``keep_ts``: the batch's ``ts`` is the data's own ``ts`` column, which then stays.
+    """
     renames = {}
     if "arrival" in frame.columns:
         renames["arrival"] = "arrival_original"
-    if "ts" in frame.columns and (time_col != "ts" or rebase):
+    if "ts" in frame.columns and not (time_col == "ts" and keep_ts):
         renames["ts"] = "ts_original"
     for old, new in renames.items():
         if new in frame.columns:
