@@ -16,5 +16,6 @@ from ._error_panel import ErrorPanel
 from ._freshness import FreshnessBadge
 from ._kpi import KpiTile
 from ._line import LiveLine
+from ._quick import dashboard
 
-__all__ = ["Dashboard", "ErrorPanel", "FreshnessBadge", "FrameGate", "KpiTile", "LiveBars", "LiveLine"]
+__all__ = ["Dashboard", "ErrorPanel", "FreshnessBadge", "FrameGate", "KpiTile", "LiveBars", "LiveLine", "dashboard"]
