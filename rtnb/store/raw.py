@@ -184,12 +184,13 @@ class _RawBaseline:
         if ts.dtype.kind != "M":
             raise ParameterError("batch", str(ts.dtype), "its 'ts' column must be datetime64")
         out = {"ts": ts.to_numpy().astype("datetime64[ns]").view("int64")}
+        # keys stay pandas strings (DuckDB scans them as Arrow); SQLite converts below
         for k in self.keys:
-            out[k] = batch[k].astype("str").to_numpy(dtype=object, na_value=None)
+            out[k] = batch[k].astype("str").array
         for m in self.measures:
             out[m] = pd.to_numeric(batch[m], errors="coerce").to_numpy(dtype="float64",
                                                                       na_value=np.nan)
-        return pd.DataFrame(out)
+        return pd.DataFrame(out, index=pd.RangeIndex(len(batch)))
 
     def _after_insert(self, prepared: pd.DataFrame) -> None:
         if len(prepared):
@@ -296,10 +297,14 @@ class SQLiteBaseline(_RawBaseline):
     def insert(self, batch: pd.DataFrame) -> int:
         """Append a batch of raw events; returns the number of rows inserted."""
         prepared = self._prepare(batch)
-        cols = [prepared[c].tolist() for c in prepared.columns]
-        for m in self.measures:  # SQLite stores NaN as NULL; keep it explicit
-            i = list(prepared.columns).index(m)
-            cols[i] = [None if v != v else v for v in cols[i]]
+        cols = [prepared["ts"].tolist()]
+        cols += [prepared[k].to_numpy(dtype=object, na_value=None).tolist() for k in self.keys]
+        for m in self.measures:  # NaN as NULL, so COUNT/AVG skip it like pandas does
+            values = prepared[m].to_numpy()
+            col = values.tolist()
+            if np.isnan(values).any():
+                col = [None if v != v else v for v in col]
+            cols.append(col)
         with self._db:
             self._db.executemany(self._insert_sql, zip(*cols))
             self._rows += len(prepared)
