@@ -297,12 +297,19 @@ class Schema:
                 accepted=self.empty(),
                 rejected=rejected.assign(reason=reason, rule="duplicate column names"),
             )
+        if n == 0:  # nothing to check: the schema's columns (and kept extras), empty
+            empty = self.empty()
+            if self.extra == "keep":
+                extras = [c for c in batch.columns if c not in set(self.names)]
+                empty = pd.concat([empty, batch.iloc[:0][extras].reset_index(drop=True)], axis=1)
+            return Validation(accepted=empty, rejected=_NO_REJECTS)
         now_ns = None if now is None else pd.Timestamp(now).as_unit("ns").value
+        columns = set(batch.columns)
 
         converted: dict[str, Any] = {}
         problems: list[_Problem] = []
         for f in self.fields:
-            if f.name not in batch.columns:
+            if f.name not in columns:
                 if f.required:
                     problems.append((np.ones(n, dtype=bool), f"missing column {f.name}", _const(f"missing column {f.name}")))
                 else:
@@ -397,7 +404,20 @@ def _reject_whole(batch: Any) -> pd.DataFrame:
 
 
 def _empty_rejected(batch: pd.DataFrame) -> pd.DataFrame:
-    return batch.iloc[:0].assign(reason=pd.Series([], dtype=object), rule=pd.Series([], dtype=object))
+    # Shared and tiny: building an empty frame with the batch's columns would cost more
+    # than validating a clean batch. Copy-on-write keeps the shared frame unchanged.
+    return _NO_REJECTS
+
+
+_NO_REJECTS = pd.DataFrame({"reason": pd.Series([], dtype=object), "rule": pd.Series([], dtype=object)})
+
+
+def _isna(col: pd.Series) -> np.ndarray:
+    """Missing values of a column as a numpy mask (fast for Arrow-backed text)."""
+    arr = col.array
+    if isinstance(arr, pd.api.extensions.ExtensionArray):
+        return np.asarray(arr.isna(), dtype=bool)
+    return pd.isna(col.to_numpy())
 
 
 def _missing_column(f: Field, n: int) -> Any:
@@ -427,8 +447,15 @@ def _write_reasons(
 
 
 def _raw(col: pd.Series) -> Callable[[int], Any]:
-    values = col.to_numpy(dtype=object) if col.dtype != object else col.to_numpy()
-    return lambda r: values[r]
+    """The value at row ``r`` as it came in (converted to objects only when asked)."""
+    cache: list[np.ndarray] = []
+
+    def value(r: int) -> Any:
+        if not cache:
+            cache.append(col.to_numpy(dtype=object))
+        return cache[0][r]
+
+    return value
 
 
 def _is_missing_scalar(v: Any) -> bool:
@@ -451,7 +478,7 @@ def _check_float(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, lis
         arr, converted = col.to_numpy(), None
     elif pd.api.types.is_bool_dtype(dt):
         arr = np.full(len(col), np.nan)
-        converted, not_number = arr, ~col.isna().to_numpy()
+        converted, not_number = arr, ~_isna(col)
     elif (pd.api.types.is_integer_dtype(dt) or pd.api.types.is_float_dtype(dt)) and not isinstance(
         dt, pd.CategoricalDtype
     ):
@@ -474,17 +501,23 @@ def _check_float(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, lis
 def _number_rules(f: Field, arr: np.ndarray, raw: Callable[[int], Any]) -> list[_Problem]:
     name = f.name
     problems: list[_Problem] = []
+    skip = None
     if f.finite and f.dtype == "float":
         inf = np.isinf(arr)
         if inf.any():
             problems.append((inf, f"{name} is not finite", lambda r: f"{name} is not finite: {arr[r]}"))
+            skip = inf  # one reason is enough for an infinity
     with np.errstate(invalid="ignore"):
         if f.min is not None:
             low = arr < f.min
+            if skip is not None:
+                low &= ~skip
             if low.any():
                 problems.append((low, f"{name} is below the minimum", lambda r: f"{name} is {_short(raw(r))}, below the minimum {f.min}"))
         if f.max is not None:
             high = arr > f.max
+            if skip is not None:
+                high &= ~skip
             if high.any():
                 problems.append((high, f"{name} is above the maximum", lambda r: f"{name} is {_short(raw(r))}, above the maximum {f.max}"))
     return problems
@@ -552,21 +585,21 @@ def _check_str(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
     problems: list[_Problem] = []
     dt = col.dtype
     if isinstance(dt, pd.StringDtype):
-        missing = col.isna().to_numpy()
+        missing = _isna(col)
         not_text = None
     elif dt == object:
         kind = pd.api.types.infer_dtype(col, skipna=True)
-        missing = col.isna().to_numpy()
+        missing = _isna(col)
         if kind in ("string", "empty"):
             not_text = None
         else:
             obj = col.to_numpy()
             not_text = np.fromiter((not isinstance(v, str) for v in obj), dtype=bool, count=len(obj)) & ~missing
     elif isinstance(dt, pd.CategoricalDtype) and pd.api.types.infer_dtype(dt.categories, skipna=True) == "string":
-        missing = col.isna().to_numpy()
+        missing = _isna(col)
         not_text = None
     else:
-        missing = col.isna().to_numpy()
+        missing = _isna(col)
         not_text = ~missing
     if not_text is not None and not_text.any():
         problems.append((not_text, f"{name} is not text", lambda r: f"{name} is not text: {_short(raw(r))}"))
@@ -585,7 +618,7 @@ def _check_str(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
 def _check_any(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
     if f.nullable:
         return None, []
-    missing = col.isna().to_numpy()
+    missing = _isna(col)
     if missing.any():
         return None, [(missing, f"{f.name} is missing", _const(f"{f.name} is missing"))]
     return None, []
@@ -608,7 +641,7 @@ def _check_time(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list
         converted = arr
     else:  # numbers, booleans, categories: not times
         arr = np.full(len(col), np.datetime64("NaT"), dtype="datetime64[ns]")
-        not_time = ~col.isna().to_numpy()
+        not_time = ~_isna(col)
         converted = arr
     i8 = arr.view(np.int64)
     nat = i8 == _NAT
@@ -634,13 +667,20 @@ def _check_time(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list
 
 
 def _times_from_datetimes(col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    """Datetime column of another unit or time zone → datetime64[ns] (UTC)."""
     s = col
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    try:
-        return s.astype("datetime64[ns]").to_numpy(), None
-    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
-        return _coerce_times(pd.Series(col.to_numpy(dtype=object), dtype=object))
+    arr = s.to_numpy()
+    unit, _ = np.datetime_data(arr.dtype)
+    per = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}.get(unit)
+    if per is not None:
+        i8 = arr.view(np.int64)
+        valid = i8 != _NAT
+        # numpy wraps around silently on overflow: check the range first.
+        if per == 1 or not valid.any() or np.abs(i8[valid]).max() < np.iinfo(np.int64).max // per:
+            return arr.astype("datetime64[ns]"), None
+    return _coerce_times(pd.Series(col.to_numpy(dtype=object), dtype=object))
 
 
 def _coerce_times(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
