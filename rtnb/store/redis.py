@@ -45,7 +45,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import socket
 import struct
+import subprocess
+import tempfile
 from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,8 +62,8 @@ from .._time import DurationLike, to_duration
 from ..health import Counters, Snapshot
 from .memory import _history_frame
 
-__all__ = ["RedisStore", "HistoryGap", "encode_snapshot", "decode_snapshot",
-           "encode_frame", "decode_frame"]
+__all__ = ["RedisStore", "HistoryGap", "LocalRedisServer", "encode_snapshot",
+           "decode_snapshot", "encode_frame", "decode_frame"]
 
 _MAGIC = b"RTNB1"
 _NUMPY_KINDS = frozenset("biufcmM")  # bool, ints, floats, complex, timedelta, datetime
@@ -776,3 +780,101 @@ def _stream_id(raw: bytes | str) -> tuple[int, int]:
     text = raw.decode() if isinstance(raw, bytes) else raw
     ms, seq = text.split("-")
     return int(ms), int(seq)
+
+
+class LocalRedisServer:
+    """A throw-away ``redis-server`` on a free loopback port (tests, notebooks, benchmarks).
+
+    No persistence (``--save '' --appendonly no``), its files in a temporary
+    directory. ``start()`` returns once the server accepts connections (it reads the
+    server's log, no polling); ``stop()`` kills it, as a crash would, so an outage can be
+    played and the server started again on the same port. Use it as a context manager.
+    Needs the ``redis-server`` program (Debian package ``redis-server``).
+
+    >>> with LocalRedisServer() as server:                  # doctest: +SKIP
+    ...     store = RedisStore(server.url)
+    >>> LocalRedisServer(port=0)
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: port=0 is invalid: must be a TCP port (1-65535) or None for a free one
+    """
+
+    def __init__(self, port: int | None = None, *, executable: str = "redis-server") -> None:
+        if port is not None and (isinstance(port, bool) or not isinstance(port, int)
+                                 or not 0 < port < 65536):
+            raise ParameterError("port", port, "must be a TCP port (1-65535) or None for a free one")
+        self.executable = executable
+        self.port = port if port is not None else _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+        self._dir: tempfile.TemporaryDirectory | None = None
+
+    @staticmethod
+    def available(executable: str = "redis-server") -> bool:
+        """Whether the ``redis-server`` program is installed.
+
+        >>> isinstance(LocalRedisServer.available(), bool)
+        True
+        """
+        return shutil.which(executable) is not None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return None if self.process is None else self.process.pid
+
+    def start(self) -> LocalRedisServer:
+        """Start the server; returns once it accepts connections."""
+        if self.process is not None:
+            return self
+        if not self.available(self.executable):
+            raise StoreError(f"{self.executable!r} is not installed (Debian package "
+                             "redis-server); cannot start a local Redis")
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="rtnb-redis-")
+        self.process = subprocess.Popen(
+            [self.executable, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--daemonize", "no",
+             "--dir", self._dir.name, "--loglevel", "notice"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        log = []
+        for line in self.process.stdout:  # the server says when it is ready
+            log.append(line)
+            if "Ready to accept connections" in line:
+                self.process.stdout.close()  # the log is not read further
+                return self
+        self.process.wait()
+        self.process = None
+        raise StoreError(f"redis-server did not start on port {self.port}:\n" + "".join(log[-10:]))
+
+    def stop(self) -> None:
+        """Kill the server and wait until it has exited."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def close(self) -> None:
+        """Stop the server and remove its directory."""
+        self.stop()
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+    def __enter__(self) -> LocalRedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "running" if self.process is not None else "stopped"
+        return f"LocalRedisServer({self.url!r}, {state})"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

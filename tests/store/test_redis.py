@@ -339,3 +339,12 @@ def test_reads_during_an_outage_answer_from_this_process(redis_server):
     assert not reader.up
     assert reader.history("orders", "count")["FR"].tolist() == [1]  # its cached copy
     assert reader.metrics() == [] and reader.version("orders") == 0
+
+
+def test_local_server_stops_and_starts_again_on_the_same_port(redis_server):
+    port, pid = redis_server.port, redis_server.pid
+    redis_server.stop()
+    assert redis_server.pid is None and "stopped" in repr(redis_server)
+    redis_server.start()
+    assert redis_server.port == port and redis_server.pid != pid
+    RedisStore(redis_server.url).put(snap(1))
