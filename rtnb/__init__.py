@@ -23,8 +23,10 @@ from .health import Counters, Snapshot, describe_age, freshness
 from .sources._base import Source
 from .sources.replay import Replay, replay
 from . import datasets
+from . import tiers
 from .runner import QueueSource, RunError, Runner
 from .pipeline import DeadLetter, Field, Pipeline, Schema, Validation, pipeline
+from .pipeline import Buckets, QuantileSketch, Rolling
 from .store import MemoryStore, Store
 from .store.redis import RedisStore  # the redis client is imported on first use
 from .store.raw import DuckDBBaseline, SQLiteBaseline
@@ -32,6 +34,9 @@ from .store.raw import DuckDBBaseline, SQLiteBaseline
 __version__ = "0.1.0"
 
 __all__ = [
+    "Buckets",
+    "QuantileSketch",
+    "Rolling",
     "RedisStore",
     "SQLiteBaseline",
     "DuckDBBaseline",

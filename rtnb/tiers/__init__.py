@@ -17,6 +17,19 @@ Nothing here imports ipywidgets or bqplot: plots live in notebooks and rtnb.widg
 from __future__ import annotations
 
 from ._tiers import TIER_NAMES, TIERS, Tier, classify, get_tier
+from .advisor import (
+    DECISION_CHANGE_AGE,
+    EXAMPLES,
+    ChecklistItem,
+    Metric,
+    Recommendation,
+    advise,
+    advise_many,
+    break_even,
+    break_even_curve,
+    tier_costs,
+)
+from .cost import PUBLISHED, CostEstimate, CostModel, Range
 from .delivery import (
     LOAD_COLUMNS,
     PATTERN_NAMES,
@@ -35,6 +48,20 @@ from .delivery import (
 
 __all__ = [
     "BatchRefresh",
+    "ChecklistItem",
+    "CostEstimate",
+    "CostModel",
+    "DECISION_CHANGE_AGE",
+    "EXAMPLES",
+    "Metric",
+    "PUBLISHED",
+    "Range",
+    "Recommendation",
+    "advise",
+    "advise_many",
+    "break_even",
+    "break_even_curve",
+    "tier_costs",
     "LOAD_COLUMNS",
     "PATTERN_NAMES",
     "Polling",

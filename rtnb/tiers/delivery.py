@@ -528,7 +528,9 @@ class Simulation:
     ``ages`` is a (viewers x slices) matrix of data ages in seconds, one at a random
     instant of each ``resolution`` slice (NaN: nothing to show yet); ``loads`` a
     DataFrame per slice with :data:`LOAD_COLUMNS`. Summaries: ``age_mean``,
-    ``age_p50``, ``age_p95``, ``age_max`` (seconds), ``load_mean``/``load_peak`` and,
+    ``age_p50``, ``age_p95``, ``age_max`` (seconds), ``load_mean``/``load_peak``,
+    ``requests_peak_1s`` (the busiest second of connection attempts for push patterns,
+    where reconnect storms last seconds; the busiest slice for pull patterns) and,
     with a ``limit``, ``within_limit`` and ``limit_kept``.
 
     >>> sim = simulate(20.0, ServerSentEvents(drop_rate=0), viewers=10, hours=1)
@@ -549,6 +551,7 @@ class Simulation:
     loads: pd.DataFrame
     limit: float | None = None
     target: float = 0.99
+    requests_peak_1s: float = 0.0
     _screen: Any = None
 
     # ---- data age
@@ -636,6 +639,7 @@ class Simulation:
         for c, v in self.load_mean.items():
             row[c] = v
             row[c.replace("_per_s", "") + "_peak" + ("_per_s" if c.endswith("_per_s") else "")] = peak[c]
+        row["requests_peak_1s"] = self.requests_peak_1s
         if self.limit is not None:
             row["within_limit"] = self.within_limit
             row["limit_kept"] = self.limit_kept
@@ -737,12 +741,12 @@ def simulate(
     t = (np.arange(M) + rng.random((int(viewers), M))) * w  # one instant per slice
     edges = np.arange(M + 1) * w
     run = _simulate_push if p.push else _simulate_pull
-    ages, end_ages, loads, screen = run(wl, p, int(viewers), T, t, edges, down, downtime, rng)
+    ages, end_ages, loads, screen, peak_1s = run(wl, p, int(viewers), T, t, edges, down, downtime, rng)
     index = pd.DatetimeIndex(t0 + pd.to_timedelta(edges[:-1], unit="s"), name="time").as_unit("ns")
     loads_df = pd.DataFrame(loads, index=index)[list(LOAD_COLUMNS)]
     return Simulation(pattern=pattern, workload=wl, viewers=int(viewers), hours=hours, start=t0,
                       resolution=w, ages=ages, end_ages=end_ages, loads=loads_df, limit=lim,
-                      target=float(target), _screen=screen)
+                      target=float(target), requests_peak_1s=peak_1s, _screen=screen)
 
 
 def _simulate_pull(wl, p, V, T, t, edges, down, downtime, rng):
@@ -792,7 +796,7 @@ def _simulate_pull(wl, p, V, T, t, edges, down, downtime, rng):
         a = _ordered_newest(wl, _cutoff(_read_time(polls + L, p), p), rng)
         return polls + 2 * L, a
 
-    return ages, end_ages, loads, screen
+    return ages, end_ages, loads, screen, float(requests.max())
 
 
 def _down_fraction(edges, down, downtime):
@@ -887,7 +891,11 @@ def _simulate_push(wl, p, V, T, t, edges, down, downtime, rng):
         asof = _ordered_newest(wl, _cutoff(np.floor(sent_at / c) * c, p), rng)
         return shown, asof
 
-    return ages, end_ages, loads, screen
+    # Reconnect storms last seconds: the peak over 1-second bins, on top of the baseline.
+    peak = 0.0
+    if attempts.size:
+        peak = float(np.bincount(np.floor(attempts[(attempts >= 0) & (attempts < T)]).astype(np.int64)).max(initial=0))
+    return ages, end_ages, loads, screen, peak
 
 
 def _mean_disconnected(edges, a, r):

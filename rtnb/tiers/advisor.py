@@ -1,0 +1,451 @@
+"""Which tier a metric needs: the decision-change test, break-even and a checklist.
+
+:func:`advise` takes a metric's description (:class:`Metric`: the maximum acceptable
+data age, how fast anyone can respond to a change, the decision it feeds and what a
+minute of delay is worth) and recommends a tier and a delivery pattern, with reasons,
+the cost range and the implementation checklist. The rules, in order:
+
+1. **Decision-change test** — "what would I do differently if this were 10 minutes old
+   instead of 1 second?" Nothing, when the response to a change takes longer than 10
+   minutes: then data fresher than the response time is wasted, and the effective maximum
+   age becomes the response time.
+2. **Classify** the effective maximum age into the cheapest tier that meets it
+   (:func:`~rtnb.tiers.classify`).
+3. **Break-even, near-real-time polling evaluated first** — with a value of a minute
+   of delay, a faster tier must pay for itself against the next slower one: value per
+   minute x minutes of data age saved >= extra cost per year (low end). Otherwise the
+   advisor steps down and says why.
+
+The decision follows the inputs, never the metric's name; :data:`EXAMPLES` is a
+catalogue of the metrics of the published guidance with realistic inputs.
+
+>>> advise(EXAMPLES["fraud_alerts"]).tier.name
+'real_time'
+>>> advise(max_age="1D", response_time="7D").tier.name
+'batch'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError
+from .._time import DurationLike, to_duration
+from ._tiers import TIER_NAMES, Tier, classify, get_tier
+from .cost import CostEstimate, CostModel, Range
+from .delivery import Pattern, Simulation, pattern_for, simulate
+
+__all__ = [
+    "Metric",
+    "EXAMPLES",
+    "ChecklistItem",
+    "Recommendation",
+    "advise",
+    "advise_many",
+    "break_even",
+    "break_even_curve",
+    "tier_costs",
+    "DECISION_CHANGE_AGE",
+]
+
+#: The decision-change test compares data this old with data one second old.
+DECISION_CHANGE_AGE = pd.Timedelta("10min")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metric:
+    """What the advisor needs to know about a metric.
+
+    ``max_age`` — the oldest data anyone may act on; ``response_time`` — how fast the
+    response to a change can happen (a machine: seconds; an on-call engineer: minutes;
+    a weekly review: a week); ``decision`` — the decision it feeds, in words;
+    ``value_per_minute`` — what one minute less of data age is worth per year to that
+    decision, in money (None: unknown, no break-even check); ``viewers`` and
+    ``event_rate`` — for the load-driven costs; ``budget_per_year``,
+    ``source_latency`` (how soon events are captured at the source; None: not
+    confirmed) and ``degradation`` (what viewers see when the pipeline is late or down)
+    — for the checklist.
+
+    >>> Metric(name="orders", max_age="5min", response_time="10min").max_age
+    Timedelta('0 days 00:05:00')
+    >>> Metric(name="orders", max_age="5min", response_time="10min", viewers=-1)
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: viewers=-1 is invalid: must be an integer >= 1
+    """
+
+    name: str = "metric"
+    max_age: pd.Timedelta
+    response_time: pd.Timedelta
+    decision: str = ""
+    value_per_minute: float | None = None
+    viewers: int = 50
+    event_rate: float = 10.0
+    budget_per_year: float | None = None
+    source_latency: pd.Timedelta | None = None
+    degradation: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "max_age", to_duration(self.max_age, "max_age"))
+        object.__setattr__(self, "response_time", to_duration(self.response_time, "response_time"))
+        if self.source_latency is not None:
+            object.__setattr__(self, "source_latency",
+                               to_duration(self.source_latency, "source_latency", allow_zero=True))
+        for name in ("value_per_minute", "budget_per_year"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0):
+                raise ParameterError(name, v, "must be a number >= 0 or None")
+        if isinstance(self.viewers, bool) or not isinstance(self.viewers, (int, np.integer)) or self.viewers < 1:
+            raise ParameterError("viewers", self.viewers, "must be an integer >= 1")
+        if isinstance(self.event_rate, bool) or not isinstance(self.event_rate, (int, float)) or not self.event_rate > 0:
+            raise ParameterError("event_rate", self.event_rate, "must be > 0 events per second")
+
+
+def _m(name: str, max_age: str, response: str, decision: str, value: float, viewers: int,
+       rate: float, source: str | None = None, degradation: str | None = None) -> Metric:
+    return Metric(name=name, max_age=max_age, response_time=response, decision=decision,
+                  value_per_minute=value, viewers=viewers, event_rate=rate,
+                  source_latency=source, degradation=degradation)
+
+
+#: The metrics of the published guidance, with realistic inputs (values are yearly
+#: money per minute of data age saved, illustrative orders of magnitude).
+EXAMPLES: dict[str, Metric] = {m.name: m for m in (
+    _m("fraud_alerts", "10s", "30s", "block a card or hold a transaction before more fraud goes through",
+       250_000, 20, 50.0, "1s", "fall back to rule-based blocking at the payment gateway"),
+    _m("system_health", "30s", "1min", "page on-call, fail over, scale out",
+       100_000, 30, 200.0, "5s", "alert on missing heartbeats; show the last good value as stale"),
+    _m("manufacturing_floor", "10s", "2min", "stop the line or retune a machine before scrap piles up",
+       150_000, 15, 100.0, "1s", "local PLC alarms keep working; dashboard shows stale badge"),
+    _m("live_broadcast_audience", "15s", "1min", "switch content, insert ads, scale the CDN during the show",
+       50_000, 40, 500.0, "5s", "show the last count with its age"),
+    _m("saas_signups", "15min", "30min", "fix a broken signup flow or pause a campaign",
+       2_000, 20, 0.05),
+    _m("support_ticket_volume", "5min", "15min", "move agents between queues",
+       5_000, 30, 0.2),
+    _m("ecommerce_order_rate", "5min", "10min", "roll back a release or fix checkout when orders drop",
+       10_000, 50, 2.0),
+    _m("weekly_revenue", "1D", "7D", "weekly business review", 0, 20, 2.0),
+    _m("monthly_growth", "1D", "30D", "monthly planning and board reporting", 0, 10, 0.05),
+    _m("marketing_attribution", "1D", "1D", "move budget between channels", 0, 10, 1.0),
+    _m("customer_satisfaction", "1D", "7D", "change support processes", 0, 15, 0.01),
+)}
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One item of the implementation checklist: done, or what is left to do.
+
+    >>> ChecklistItem("Degradation strategy", False, "decide what viewers see").mark
+    '[ ]'
+    """
+
+    item: str
+    done: bool
+    note: str
+
+    @property
+    def mark(self) -> str:
+        """``[x]`` when done, ``[ ]`` when not."""
+        return "[x]" if self.done else "[ ]"
+
+    def __str__(self) -> str:
+        return f"{self.mark} {self.item}: {self.note}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recommendation:
+    """The advisor's answer for one metric.
+
+    ``tier`` and ``pattern`` to build; ``reasons`` in order; ``decision_changes``
+    (the decision-change test); ``cost`` of the tier (build, monthly, total);
+    ``extra_per_year`` over the next slower tier; ``break_even_value`` — the value of a
+    minute of delay (per year) from which the tier pays for itself against it;
+    ``checklist``; ``age`` — the simulated data age of the pattern.
+
+    >>> r = advise(EXAMPLES["weekly_revenue"])
+    >>> r.tier.name, r.decision_changes, r.as_row()["pattern"]
+    ('batch', False, 'batch_refresh')
+    >>> print(r.checklist[0])
+    [x] Latency requirement per metric: max age 1 d, response within 7 d
+    """
+
+    metric: Metric
+    tier: Tier
+    pattern: Pattern
+    reasons: tuple[str, ...]
+    decision_changes: bool
+    cost: CostEstimate
+    extra_per_year: Range | None
+    break_even_value: Range | None
+    checklist: tuple[ChecklistItem, ...]
+    age: dict[str, float] = field(default_factory=dict)
+
+    def as_row(self) -> dict[str, Any]:
+        """One row for a table."""
+        return {
+            "metric": self.metric.name,
+            "max_age": self.metric.max_age,
+            "response_time": self.metric.response_time,
+            "decision_changes": self.decision_changes,
+            "tier": self.tier.name,
+            "pattern": self.pattern.name,
+            "age_p95_s": self.age.get("p95"),
+            "build": f"${self.cost.build}",
+            "monthly": f"${self.cost.monthly}",
+            "break_even_per_min": None if self.break_even_value is None else f"${self.break_even_value}",
+            "todo": sum(not c.done for c in self.checklist),
+            "why": self.reasons[-1],
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{self.metric.name}: {self.tier.label} via {self.pattern.name}"]
+        lines += [f"  - {r}" for r in self.reasons]
+        lines.append(f"  cost: {self.cost:,.0f}")
+        lines += [f"  {c}" for c in self.checklist]
+        return "\n".join(lines)
+
+
+def _s(td: pd.Timedelta) -> float:
+    return float(td / pd.Timedelta("1s"))
+
+
+def _fmt(td: pd.Timedelta) -> str:
+    s = _s(td)
+    for unit, n in (("d", 86_400), ("h", 3600), ("min", 60), ("s", 1)):
+        if s >= n:
+            return f"{s / n:.3g} {unit}"
+    return f"{s * 1000:.3g} ms"
+
+
+def break_even(extra_per_year: Range | float | tuple[float, float], minutes_saved: float) -> Range:
+    """The value of a minute of delay (per year) from which a faster tier pays off:
+    extra cost per year / minutes of data age saved.
+
+    >>> break_even(Range(3_000, 12_000), minutes_saved=1.5)
+    Range(low=2000.0, high=8000.0)
+    >>> break_even(1000, 0)
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: minutes_saved=0 is invalid: must be > 0 (the faster tier must save time)
+    """
+    if isinstance(minutes_saved, bool) or not isinstance(minutes_saved, (int, float)) or not minutes_saved > 0:
+        raise ParameterError("minutes_saved", minutes_saved, "must be > 0 (the faster tier must save time)")
+    return Range.of(extra_per_year, "extra_per_year") / minutes_saved
+
+
+def break_even_curve(
+    extra_per_year: Range | float | tuple[float, float],
+    minutes_saved: float,
+    values: Iterable[float] | None = None,
+) -> pd.DataFrame:
+    """Data for the break-even plot: for each value of a minute of delay, the yearly
+    value of the minutes saved against the extra cost (low and high).
+
+    >>> df = break_even_curve((3_000, 12_000), 1.5, values=[0, 2_000, 8_000])
+    >>> df["pays_low"].tolist(), df["pays_high"].tolist()
+    ([False, True, True], [False, False, True])
+    """
+    be = break_even(extra_per_year, minutes_saved)
+    extra = Range.of(extra_per_year)
+    v = np.linspace(0, 2.5 * be.high if be.high > 0 else 1.0, 51) if values is None else np.asarray(list(values), float)
+    value = v * minutes_saved
+    return pd.DataFrame({
+        "value_per_minute": v,
+        "yearly_value": value,
+        "extra_low": extra.low,
+        "extra_high": extra.high,
+        "pays_low": value >= extra.low,
+        "pays_high": value >= extra.high,
+    })
+
+
+def tier_costs(
+    workload: Any = 10.0,
+    *,
+    viewers: int = 50,
+    hours: float = 1.0,
+    cost: CostModel | None = None,
+    tiers: Iterable[str] = TIER_NAMES,
+    patterns: Mapping[str, Pattern] | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Per tier: its pattern, simulated data age and loads, and its cost ranges.
+
+    ``patterns`` overrides a tier's usual pattern (e.g. a 10-second polling interval
+    for near-real-time). Options as for :func:`~rtnb.tiers.simulate`.
+
+    >>> df = tier_costs(5.0, viewers=100, hours=0.5)
+    >>> df.index.tolist()
+    ['batch', 'near_real_time', 'real_time', 'sub_second']
+    >>> bool((df["age_p95_s"].diff().dropna() < 0).all())   # faster tiers, younger data
+    True
+    """
+    cost = cost or CostModel()
+    patterns = dict(patterns or {})
+    rows = []
+    for name in tiers:
+        t = get_tier(name)
+        pat = patterns.get(t.name) or pattern_for(t)
+        sim = simulate(workload, pat, viewers=viewers, hours=hours, **options)
+        est = cost.estimate(t, sim)
+        row = {"tier": t.name, "pattern": pat.name, "age_p50_s": sim.age_p50, "age_p95_s": sim.age_p95,
+               "age_max_s": sim.age_max}
+        row.update(sim.load_mean)
+        row["requests_peak_1s"] = sim.requests_peak_1s
+        row.update({k: v for k, v in est.as_row().items() if k != "tier"})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("tier")
+
+
+def _checklist(m: Metric, tier: Tier, nrt_note: str, cost: CostEstimate, extra: Range | None) -> tuple[ChecklistItem, ...]:
+    items = [
+        ChecklistItem("Latency requirement per metric", True,
+                      f"max age {_fmt(m.max_age)}, response within {_fmt(m.response_time)}"),
+        ChecklistItem("Near-real-time polling evaluated first", True, nrt_note),
+    ]
+    yearly = cost.per_year
+    if m.budget_per_year is None:
+        items.append(ChecklistItem("Budget", False, f"approve ${yearly:,.0f} per year "
+                                   f"(build amortised over {cost.horizon_years:g} years + running)"))
+    else:
+        ok = yearly.high <= m.budget_per_year
+        items.append(ChecklistItem("Budget", ok, f"${yearly:,.0f} per year against a budget of "
+                                   f"${m.budget_per_year:,.0f}" + ("" if ok else ": over budget at the high end")))
+    if m.source_latency is None:
+        items.append(ChecklistItem("Event capture confirmed at the source", False,
+                                   f"confirm the source emits events well within {_fmt(tier.slowest_age)}"))
+    else:
+        ok = m.source_latency < tier.slowest_age
+        items.append(ChecklistItem("Event capture confirmed at the source", ok,
+                                   f"events captured within {_fmt(m.source_latency)}"
+                                   + ("" if ok else f": too slow for {tier.label} ({_fmt(tier.slowest_age)})")))
+    if m.degradation:
+        items.append(ChecklistItem("Degradation strategy", True, m.degradation))
+    else:
+        items.append(ChecklistItem("Degradation strategy", False,
+                                   "decide what viewers see when the pipeline is late or down "
+                                   "(a freshness badge, the last good value, a fallback to batch)"))
+    return tuple(items)
+
+
+def advise(metric: Metric | None = None, *, cost: CostModel | None = None, seed: int = 0,
+           **fields: Any) -> Recommendation:
+    """Recommend a tier and pattern for a metric (a :class:`Metric`, or its fields).
+
+    >>> r = advise(name="orders", max_age="5min", response_time="10min", value_per_minute=10_000)
+    >>> r.tier.name, r.pattern.name, r.decision_changes
+    ('near_real_time', 'polling', True)
+    >>> advise(max_age="30s", response_time="1min", value_per_minute=10).tier.name   # does not pay
+    'near_real_time'
+    >>> advise(max_age="30s", response_time="1min", value_per_minute=10, tier="x")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: tier='x' is invalid: is not a field of Metric; fields: name, max_age, response_time, decision, value_per_minute, viewers, event_rate, budget_per_year, source_latency, degradation
+    """
+    if metric is None:
+        names = list(Metric.__dataclass_fields__)
+        for k in fields:
+            if k not in names:
+                raise ParameterError(k, fields[k], "is not a field of Metric; fields: " + ", ".join(names))
+        metric = Metric(**fields)
+    elif fields:
+        raise ParameterError("fields", sorted(fields), "give either a Metric or its fields, not both")
+    if not isinstance(metric, Metric):
+        raise ParameterError("metric", metric, "must be a Metric")
+    cost = cost or CostModel()
+    m = metric
+    reasons: list[str] = []
+
+    changes = m.response_time <= DECISION_CHANGE_AGE
+    effective = m.max_age
+    if changes:
+        reasons.append(f"Decision-change test: the response can happen within {_fmt(m.response_time)}, "
+                       f"so data {_fmt(DECISION_CHANGE_AGE)} old instead of 1 s would change what is done.")
+    else:
+        effective = max(m.max_age, m.response_time)
+        reasons.append(f"Decision-change test: the response takes {_fmt(m.response_time)}, so data "
+                       f"{_fmt(DECISION_CHANGE_AGE)} old instead of 1 s changes nothing; "
+                       f"data fresher than {_fmt(effective)} would be wasted.")
+    tier = classify(effective)
+    reasons.append(f"A maximum age of {_fmt(effective)} is met by {tier.label} "
+                   f"({_fmt(tier.fastest_age)}-{_fmt(tier.slowest_age)}).")
+
+    sims: dict[str, Simulation] = {}
+
+    def sim(t: Tier) -> Simulation:
+        if t.name not in sims:
+            sims[t.name] = simulate(m.event_rate, pattern_for(t), viewers=m.viewers, hours=1.0,
+                                    resolution="1min", seed=seed)
+        return sims[t.name]
+
+    def step(t: Tier) -> tuple[Tier, float, Range]:
+        slower = get_tier(TIER_NAMES[TIER_NAMES.index(t.name) - 1])
+        saved = (pattern_for(slower).expected_age() - pattern_for(t).expected_age()) / pd.Timedelta("1min")
+        extra = cost.extra(t, slower, sim(t), sim(slower)).per_year
+        return slower, float(saved), extra
+
+    extra = be = None
+    nrt_note = "not needed: the tier is batch"
+    if tier.name != "batch":
+        while True:
+            slower, saved, extra = step(tier)
+            be = break_even(extra, saved) if extra.high > 0 else Range(0, 0)
+            if tier.name == "near_real_time":
+                every = _fmt(pattern_for(tier).interval)
+                nrt_note = (f"chosen: polling every {every} meets {_fmt(effective)}" if effective >= tier.fastest_age
+                            else f"chosen although polling every {every} does not meet {_fmt(effective)}: "
+                            "the faster tier does not pay at the value given")
+            elif slower.name == "near_real_time" and nrt_note.startswith("not needed"):
+                nrt_note = (f"near-real-time polling gives ~{_fmt(pattern_for(slower).expected_age())} "
+                            f"mean age; {tier.label} saves {saved:.2g} min for ${extra:,.0f} more per year")
+            if m.value_per_minute is None:
+                reasons.append(f"No value of a minute of delay given: {tier.label} pays off above "
+                               f"${be:,.0f} per minute per year; give one to check.")
+                break
+            value = m.value_per_minute * saved
+            if value >= extra.high:
+                reasons.append(f"{tier.label} pays for itself: {saved:.3g} min saved x ${m.value_per_minute:,.0f} "
+                               f"= ${value:,.0f}/year >= ${extra.high:,.0f}/year extra over {slower.label}.")
+                break
+            if value >= extra.low:
+                reasons.append(f"{tier.label} pays for itself only at the low end of its cost: ${value:,.0f}/year "
+                               f"against ${extra:,.0f}/year extra over {slower.label}.")
+                break
+            reasons.append(f"{tier.label} does not pay: {saved:.3g} min saved x ${m.value_per_minute:,.0f} = "
+                           f"${value:,.0f}/year < ${extra.low:,.0f}/year extra over {slower.label}; "
+                           f"step down to {slower.label} (or relax the {_fmt(m.max_age)} requirement).")
+            tier = slower
+            if tier.name == "batch":
+                extra = be = None
+                break
+
+    pattern = pattern_for(tier)
+    s = sim(tier)
+    est = cost.estimate(tier, s)
+    reasons.append(f"Recommended: {tier.label} via {pattern.name}, data age p95 "
+                   f"{_fmt(pd.Timedelta(seconds=s.age_p95))}, ${est.build:,.0f} to build and "
+                   f"${est.monthly:,.0f}/month.")
+    return Recommendation(
+        metric=m, tier=tier, pattern=pattern, reasons=tuple(reasons), decision_changes=changes,
+        cost=est, extra_per_year=extra, break_even_value=be,
+        checklist=_checklist(m, tier, nrt_note, est, extra),
+        age={"p50": s.age_p50, "p95": s.age_p95, "max": s.age_max},
+    )
+
+
+def advise_many(metrics: Iterable[Metric] | Mapping[str, Metric] | None = None, *,
+                cost: CostModel | None = None) -> pd.DataFrame:
+    """The advisor applied to a list of metrics (default: :data:`EXAMPLES`), as a table.
+
+    >>> sorted(advise_many()["tier"].value_counts().items())
+    [('batch', 4), ('near_real_time', 3), ('real_time', 4)]
+    """
+    items = EXAMPLES.values() if metrics is None else (
+        metrics.values() if isinstance(metrics, Mapping) else metrics)
+    return pd.DataFrame([advise(m, cost=cost).as_row() for m in items]).set_index("metric")
