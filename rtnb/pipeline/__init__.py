@@ -7,5 +7,8 @@ from __future__ import annotations
 
 from .graph import DeadLetter, Pipeline, pipeline
 from .schema import Field, Schema, Validation
+from ._buckets import Buckets
+from .rolling import Rolling, RollingConfig
+from .sketch import QuantileSketch
 
-__all__ = ["DeadLetter", "Field", "Pipeline", "Schema", "Validation", "pipeline"]
+__all__ = ["Buckets", "QuantileSketch", "Rolling", "RollingConfig", "DeadLetter", "Field", "Pipeline", "Schema", "Validation", "pipeline"]
