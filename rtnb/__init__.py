@@ -24,6 +24,7 @@ from .sources._base import Source
 from .sources.replay import Replay, replay
 from . import datasets
 from . import tiers
+from . import tiers
 from .runner import QueueSource, RunError, Runner
 from .pipeline import DeadLetter, Field, Pipeline, Schema, Validation, pipeline
 from .pipeline import Buckets, QuantileSketch, Rolling
