@@ -24,10 +24,8 @@ from .sources._base import Source
 from .sources.replay import Replay, replay
 from . import datasets
 from . import tiers
-from . import tiers
 from .runner import QueueSource, RunError, Runner
 from .pipeline import DeadLetter, Field, Pipeline, Schema, Validation, pipeline
-from .pipeline import Buckets, QuantileSketch, Rolling
 from .store import MemoryStore, Store
 from .store.redis import RedisStore  # the redis client is imported on first use
 from .store.raw import DuckDBBaseline, SQLiteBaseline
@@ -35,9 +33,6 @@ from .store.raw import DuckDBBaseline, SQLiteBaseline
 __version__ = "0.1.0"
 
 __all__ = [
-    "Buckets",
-    "QuantileSketch",
-    "Rolling",
     "RedisStore",
     "SQLiteBaseline",
     "DuckDBBaseline",
