@@ -1,0 +1,674 @@
+"""Simulated workloads: seeded, seasonal, bursty event streams with injectable faults.
+
+``simulate(name, ...)`` makes a source from the catalogue (see :func:`scenarios`) that
+follows the :class:`rtnb.Source` protocol: ``read(start, end)`` returns the events whose
+*arrival* time is in ``[start, end)``, in arrival order.
+
+>>> src = simulate("ecommerce_orders", rate=50, seed=1)
+>>> batch = src.read(pd.Timestamp("2024-01-01 12:00"), pd.Timestamp("2024-01-01 12:01"))
+>>> list(batch.columns)
+['ts', 'arrival', 'event_id', 'country', 'channel', 'amount', 'items', 'fault']
+>>> len(batch) > 1000, bool((batch.arrival >= batch.ts).all())
+(True, True)
+
+How events are made
+-------------------
+Event time is cut into fixed blocks (a power of two seconds, 1 s to 1024 s, chosen so
+a block holds about 32k events at the source's rate). Each block has its own random
+generators, seeded from ``(seed, block)`` with :class:`numpy.random.SeedSequence`, and
+is generated in one vectorised pass: per second a Poisson count from the seasonal
+intensity ``rate x daily(t) x weekly(t) x bursts(t)``, uniform times within the second,
+then the scenario's values, ingest delays and faults. Rows are then selected by arrival.
+So the same seed gives the same events **whatever the batch boundaries** (read an hour
+in 1 s steps, in 7.3 s steps or in one piece: the concatenated frames are identical).
+Only the last blocks are cached.
+
+Delivery
+--------
+A clean event arrives ``ts + d`` after it happened, ``d`` gamma-distributed (shape 2)
+with mean ``ingest_delay`` (default 200 ms), capped at 5 x that mean (the *ingest
+cap*, 1 s by default). Faults (:class:`Faults`) add late events, duplicates, malformed
+rows, stalls and outages; every injected row is marked in the ``fault`` column.
+
+Batches
+-------
+Columns: ``ts``, ``arrival`` (``datetime64[ns]``), ``event_id`` (``int64``, unique per
+event; a duplicate repeats it), the scenario's keys (categoricals with a fixed set of
+categories), its measures (``float64``, or ``int64`` for counts) and ``fault``
+(categorical: ``""`` for a clean row, else the fault kind). A malformed row changes its
+batch's dtypes the way real data does: a missing or non-finite count makes that
+column ``float64``, a string in a measure makes it ``object``.
+
+Rate changes
+------------
+``source.rate`` can be set while the source runs (a dashboard slider): the new rate
+applies to events from the next whole second after the latest ``read`` end; events
+already delivered or in flight are kept. Determinism is promised for a fixed rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError, SourceUnavailable, UnknownNameError
+from .._time import DurationLike, TimeLike, to_duration, to_timestamp
+from ._faults import (
+    BAD_TIMESTAMP,
+    CLEAN,
+    DUPLICATE,
+    FAULT_LABELS,
+    LATE,
+    MISSING,
+    NON_FINITE,
+    WRONG_TYPE,
+    Faults,
+    Intervals,
+)
+from ._scenarios import CATALOGUE, EXTRA, SECOND, BurstHit, Draw, Scenario, key_table
+
+__all__ = ["simulate", "scenarios", "SimulatedSource", "Scenario", "Faults", "Catalogue"]
+
+_DAY = 86_400 * SECOND
+_MAX_RATE = 1e6
+_TARGET_PER_BLOCK = 32_768
+_MAX_BLOCK_S = 1024
+_END = np.iinfo(np.int64).max
+_ID_BITS = 28  # event_id = (first second of the block) << 28 | index in the block
+_TS, _ARR, _ID, _FAULT, _FIELD = 0, 1, 2, 3, 4  # rows of a block's int64 matrix
+_FAULT_DTYPE = pd.CategoricalDtype(list(FAULT_LABELS))
+
+
+# ---------------------------------------------------------------- catalogue
+
+
+class Catalogue(Mapping):
+    """The scenarios, by name: a read-only mapping of name to :class:`Scenario`.
+
+    >>> cat = scenarios()
+    >>> "trading_ticks" in cat, len(cat)
+    (True, 9)
+    >>> cat["support_queue"].measures
+    ('wait_s', 'handle_s')
+    >>> cat.table().loc["ad_spend", "keys"]
+    'campaign, platform'
+    >>> cat["shop"]
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.UnknownNameError: scenario='shop' is unknown; choose one of: 'ad_spend', 'broadcast_audience', 'ecommerce_orders', 'fraud_alerts', 'manufacturing_floor', 'saas_signups', 'support_queue', 'system_health', 'trading_ticks'
+    """
+
+    def __init__(self, entries: Mapping[str, Scenario]) -> None:
+        self._entries = dict(sorted(entries.items()))
+
+    def __getitem__(self, name: str) -> Scenario:
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            raise UnknownNameError("scenario", name, list(self._entries)) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def table(self) -> pd.DataFrame:
+        """One row per scenario: description, default rate, keys, measures, parameters."""
+        rows = [
+            {
+                "scenario": s.name,
+                "description": s.description,
+                "default_rate": s.default_rate,
+                "keys": ", ".join(s.keys),
+                "measures": ", ".join(s.measures),
+                "params": ", ".join(f"{p.name}={p.default!r}" for p in s.params),
+                "bursts": ", ".join(b.name for b in s.bursts),
+            }
+            for s in self._entries.values()
+        ]
+        return pd.DataFrame(rows).set_index("scenario")
+
+    def __repr__(self) -> str:
+        width = max(map(len, self._entries))
+        lines = [f"{len(self)} scenarios (rtnb.scenarios()[name].describe() for details):"]
+        lines += [f"  {n:<{width}}  {s.description}" for n, s in self._entries.items()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return self.table().to_html()
+
+
+_CATALOGUE = Catalogue(CATALOGUE)
+
+
+def scenarios() -> Catalogue:
+    """The catalogue of simulated workloads (a mapping of name to :class:`Scenario`).
+
+    >>> list(scenarios())
+    ['ad_spend', 'broadcast_audience', 'ecommerce_orders', 'fraud_alerts', 'manufacturing_floor', 'saas_signups', 'support_queue', 'system_health', 'trading_ticks']
+    >>> print(scenarios()["saas_signups"].describe())  # doctest: +ELLIPSIS
+    saas_signups: sign-ups to a SaaS product (default rate 0.5/s)
+      columns: ts, arrival, event_id, fault, and
+        plan (key, category): plan chosen
+    ...
+    """
+    return _CATALOGUE
+
+
+# ---------------------------------------------------------------- the source
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """A stretch of event time generated at one rate: ts in [start, end)."""
+
+    start: int
+    end: int
+    rate: float
+    block_s: int
+
+
+class _Block:
+    __slots__ = ("data", "arrival", "valid_from", "max_arrival")
+
+    def __init__(self, data: np.ndarray, valid_from: int) -> None:
+        self.data = data
+        self.arrival = data[_ARR]
+        self.valid_from = valid_from
+        self.max_arrival = int(self.arrival[-1]) if data.shape[1] else -_END
+
+
+def _block_seconds(rate: float) -> int:
+    want = _TARGET_PER_BLOCK / rate
+    return int(min(max(2 ** round(math.log2(want)), 1), _MAX_BLOCK_S)) if want >= 1 else 1
+
+
+def _check_rate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError("rate", value, "must be a number of events per second > 0")
+    v = float(value)
+    if not (0 < v <= _MAX_RATE):  # rejects NaN
+        raise ParameterError("rate", value, f"must be > 0 and at most {_MAX_RATE:g} events per second")
+    return v
+
+
+class SimulatedSource:
+    """A simulated workload following the :class:`rtnb.Source` protocol.
+
+    Made by :func:`simulate`; see the module documentation for how events are made
+    and delivered.
+
+    >>> src = simulate("system_health", rate=500, seed=3, faults={"late": 0.1})
+    >>> src.name, src.keys, src.id_col
+    ('system_health', ('host', 'service'), 'event_id')
+    >>> b = src.read("2024-01-01 10:00", "2024-01-01 10:00:10")
+    >>> sorted(set(b.fault))
+    ['', 'late']
+    >>> src.rate = 1000            # takes effect from the next whole second
+    >>> src
+    SimulatedSource('system_health', rate=1000, seed=3, start='2024-01-01T00:00:00', faults=Faults(late=0.1))
+    """
+
+    id_col = "event_id"
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        rate: float,
+        seed: int,
+        faults: Faults,
+        start: pd.Timestamp,
+        ingest_delay: pd.Timedelta,
+        bursts: float,
+        params: Mapping[str, Any],
+    ) -> None:
+        self.scenario = scenario
+        self.name = scenario.name
+        self.keys = scenario.keys
+        self.measures = scenario.measures
+        self.seed = seed
+        self.faults = faults
+        self.start = start
+        self.ingest_delay = ingest_delay
+        self.bursts = bursts
+        self.params = dict(params)
+        self._origin = start.value
+        self._ingest_mean = ingest_delay.value
+        self._cap = 5 * self._ingest_mean
+        self._lookback = self._cap + (faults.max_delay.value if (faults.late or faults.duplicates) else 0)
+        self._intervals = Intervals.resolve(faults, start)
+        cats = scenario.categories(self.params)
+        self._categories = {k: cats[k][0] for k in scenario.keys}
+        self._key_dtypes = {k: pd.CategoricalDtype(list(cats[k][0])) for k in scenario.keys}
+        self._tables = {k: key_table(cats[k][1]) for k in scenario.keys}
+        self._fields = ("ts", *scenario.keys, *scenario.measures)
+        self._is_int = tuple(m in scenario.integer_measures for m in scenario.measures)
+        daily = np.asarray(scenario.daily, dtype=float)
+        daily = daily / daily.mean()
+        self._daily = np.append(daily, daily[0])
+        weekly = np.asarray(scenario.weekly, dtype=float)
+        self._weekly = weekly / weekly.mean()
+        self._max_burst = max((b.minutes[1] for b in scenario.bursts), default=0) * 60 * SECOND
+        extra = EXTRA.get(scenario.name)
+        self._extra = extra(self.params, seed, self._origin // SECOND) if extra else {}
+        self._segments = [_Segment(self._origin, _END, rate, _block_seconds(rate))]
+        self._cache: dict[tuple[int, int, int], _Block] = {}
+        self._days: dict[int, list[BurstHit]] = {}
+        self._read_end = self._origin
+        if faults.late and faults.max_delay.value <= self._cap:
+            raise ParameterError(
+                "max_delay", faults.max_delay,
+                f"must exceed the ingest cap {pd.Timedelta(self._cap)} (5 x ingest_delay) so that "
+                "late events arrive after newer ones",
+            )
+
+    # -- the protocol ------------------------------------------------------------------
+
+    @property
+    def rate(self) -> float:
+        """Mean events per second of event time (before bursts); settable while running."""
+        return self._segments[-1].rate
+
+    @rate.setter
+    def rate(self, value: float) -> None:
+        rate = _check_rate(value)
+        t = -(-max(self._read_end, self._origin) // SECOND) * SECOND  # next whole second
+        segs = [s for s in self._segments if s.start < t]
+        if segs:
+            last = segs[-1]
+            segs[-1] = _Segment(last.start, t, last.rate, last.block_s)
+        segs.append(_Segment(max(t, self._origin), _END, rate, _block_seconds(rate)))
+        self._segments = segs
+        self._cache.clear()
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        """Column dtypes of a clean batch."""
+        return self.scenario.dtypes
+
+    def read(self, start: TimeLike, end: TimeLike) -> pd.DataFrame:
+        """Events that arrived in ``[start, end)``, in arrival order.
+
+        Raises :class:`rtnb.SourceUnavailable` when the whole interval lies inside an
+        outage (the held-back events arrive when it ends).
+
+        >>> src = simulate("trading_ticks", seed=0, faults={"outages": [("1h", "10min")]})
+        >>> len(src.read("2024-01-01 14:00", "2024-01-01 14:00:01")) > 0
+        True
+        >>> src.read("2024-01-01 01:02", "2024-01-01 01:03")
+        Traceback (most recent call last):
+        ...
+        rtnb._errors.SourceUnavailable: source 'trading_ticks' is unavailable (simulated outage 2024-01-01 01:00:00 to 2024-01-01 01:10:00); held-back events arrive when it ends
+        """
+        s = self._ns(start, "start")
+        e = self._ns(end, "end")
+        if e < s:
+            raise ParameterError("end", pd.Timestamp(e), f"is before start {pd.Timestamp(s)}")
+        down = self._intervals.down(s, e)
+        if down is not None:
+            raise SourceUnavailable(
+                f"source {self.name!r} is unavailable (simulated outage {pd.Timestamp(down[0])} "
+                f"to {pd.Timestamp(down[1])}); held-back events arrive when it ends"
+            )
+        self._read_end = max(self._read_end, e)
+        if e == s:
+            return self._frame(np.empty((self._nrows, 0), dtype=np.int64))
+        ts_lo = max(self._intervals.earliest(s) - self._lookback, self._origin)
+        ts_hi = self._intervals.earliest(e)  # events with ts >= this cannot arrive before e
+        parts = []
+        keep: dict[tuple[int, int, int], _Block] = {}
+        for seg in self._segments:
+            lo, hi = max(ts_lo, seg.start), min(ts_hi, seg.end)
+            if lo >= hi:
+                continue
+            width = seg.block_s * SECOND
+            for k in range(lo // width, (hi - 1) // width + 1):
+                key = (seg.start, seg.end, k)
+                blk = self._cache.get(key)
+                if blk is None or blk.valid_from > s:
+                    blk = _Block(self._generate(seg, k), -_END)
+                i, j = np.searchsorted(blk.arrival, (s, e))
+                if j > i:
+                    parts.append(blk.data[:, i:j])
+                if blk.max_arrival >= e:
+                    if j > 0 and 2 * j >= blk.data.shape[1]:  # consumed most: keep the rest only
+                        blk = _Block(blk.data[:, j:].copy(), e)
+                    keep[key] = blk
+        self._cache = keep
+        if not parts:
+            data = np.empty((self._nrows, 0), dtype=np.int64)
+        elif len(parts) == 1:
+            data = parts[0].copy()
+        else:
+            data = np.concatenate(parts, axis=1)
+            data = data[:, np.argsort(data[_ARR], kind="stable")]
+        return self._frame(data)
+
+    def describe(self) -> str:
+        """The scenario's description with this source's settings.
+
+        >>> print(simulate("fraud_alerts", seed=2).describe().splitlines()[0])
+        fraud_alerts: alerts raised by a card-fraud detection system (default rate 5/s)
+        """
+        lines = [self.scenario.describe()]
+        lines.append(
+            f"  this source: rate={self.rate:g}/s, seed={self.seed}, start={self.start}, "
+            f"ingest_delay={self.ingest_delay}, bursts x{self.bursts:g}"
+        )
+        lines.append(f"  parameters: {self.params}")
+        lines.append(f"  faults: {_faults_repr(self.faults)}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"SimulatedSource({self.name!r}, rate={self.rate:g}, seed={self.seed}, "
+            f"start={self.start.isoformat()!r}, faults={_faults_repr(self.faults)})"
+        )
+
+    # -- generation --------------------------------------------------------------------
+
+    @property
+    def _nrows(self) -> int:
+        return 5 + len(self.keys) + len(self.measures)
+
+    @staticmethod
+    def _ns(value: Any, param: str) -> int:
+        if isinstance(value, pd.Timestamp) and value.tzinfo is None:
+            return value.value
+        return to_timestamp(value, param).value
+
+    def _rng(self, block_s: int, k: int, stream: int) -> np.random.Generator:
+        ss = np.random.SeedSequence(self.seed, spawn_key=(block_s, k, stream))
+        return np.random.Generator(np.random.PCG64(ss))
+
+    def _profile(self, t: np.ndarray) -> np.ndarray:
+        """Seasonal factor (mean 1 over a week) at times ``t`` (int64 ns)."""
+        hour = (t % _DAY) / (3600 * SECOND)
+        weekday = (t // _DAY + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+        return np.interp(hour, np.arange(25), self._daily) * self._weekly[weekday]
+
+    def _day_hits(self, day: int) -> list[BurstHit]:
+        hits = self._days.get(day)
+        if hits is not None:
+            return hits
+        hits = []
+        if self.bursts > 0:
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(0xB0, day))))
+            for kind in self.scenario.bursts:
+                count = rng.poisson(kind.per_day * self.bursts)
+                starts = day * _DAY + (rng.random(count) * _DAY).astype(np.int64)
+                minutes = kind.minutes[0] + rng.random(count) * (kind.minutes[1] - kind.minutes[0])
+                for b, m in zip(starts, minutes):
+                    target = -1
+                    if kind.target:
+                        cats = self._categories[kind.target]
+                        if kind.target_value is not None:
+                            target = cats.index(kind.target_value) if kind.target_value in cats else -1
+                        else:
+                            target = int(self._tables[kind.target][rng.integers(0, len(self._tables[kind.target]))])
+                    hits.append(BurstHit(kind, int(b), int(b) + int(m * 60 * SECOND), target))
+        if len(self._days) > 64:
+            self._days.clear()
+        self._days[day] = hits
+        return hits
+
+    def _hits(self, t0: int, t1: int) -> list[BurstHit]:
+        out = []
+        for day in range((t0 - self._max_burst) // _DAY, (t1 - 1) // _DAY + 1):
+            out += [h for h in self._day_hits(day) if h.start < t1 and h.end > t0]
+        return out
+
+    @staticmethod
+    def _burst_factor(t: np.ndarray, hits: list[BurstHit]) -> np.ndarray:
+        f = np.ones(len(t))
+        for h in hits:
+            if h.kind.intensity == 1.0:
+                continue
+            ramp = max((h.end - h.start) // 10, 1)
+            shape = np.clip(np.minimum(t - h.start, h.end - t) / ramp, 0.0, 1.0)
+            f *= 1.0 + (h.kind.intensity - 1.0) * shape
+        return f
+
+    def _generate(self, seg: _Segment, k: int) -> np.ndarray:
+        """The block ``k`` of segment ``seg`` as an int64 matrix sorted by arrival."""
+        width = seg.block_s
+        t0, t1 = k * width * SECOND, (k + 1) * width * SECOND
+        lo, hi = max(t0, seg.start, self._origin), min(t1, seg.end)
+        rng = self._rng(width, k, 0)
+        secs = np.arange(k * width, (k + 1) * width, dtype=np.int64) * SECOND
+        hits = self._hits(t0, t1)
+        lam = seg.rate * self._profile(secs + SECOND // 2) * self._burst_factor(secs + SECOND // 2, hits)
+        counts = rng.poisson(lam)
+        n = int(counts.sum())
+        ts = np.repeat(secs, counts) + (rng.random(n) * SECOND).astype(np.int64)
+        if self._ingest_mean:
+            d = (rng.standard_exponential(n) + rng.standard_exponential(n)) * (self._ingest_mean / 2)
+            arrival = ts + np.minimum(d, self._cap).astype(np.int64)
+        else:
+            arrival = ts.copy()
+        values = self.scenario.generate(
+            Draw(self._rng(width, k, 1), ts, self.params, self._tables, hits, self._profile,
+                 self.seed, t0 // SECOND, t1 // SECOND, self._extra)
+        )
+        m = self._nrows
+        data = np.empty((m, n), dtype=np.int64)
+        data[_TS] = ts
+        data[_ARR] = arrival
+        data[_ID] = (max(lo, t0) // SECOND << _ID_BITS) + np.arange(n, dtype=np.int64)
+        data[_FAULT] = CLEAN
+        data[_FIELD] = 0
+        row = 5
+        for key in self.keys:
+            data[row] = values[key]
+            row += 1
+        for measure, is_int in zip(self.measures, self._is_int):
+            v = values[measure]
+            data[row] = v.astype(np.int64) if is_int else np.ascontiguousarray(v, dtype=np.float64).view(np.int64)
+            row += 1
+        if self.faults.any_row_faults:
+            data = self._inject(data, self._rng(width, k, 2))
+        if lo > t0 or hi < t1:
+            true_ts = data[_ID] & ((1 << _ID_BITS) - 1)  # index into ts (before faults)
+            keep = (ts[true_ts] >= lo) & (ts[true_ts] < hi)
+            data = data[:, keep]
+        data = self._duplicate(data)
+        arr, label = self._intervals.hold(data[_ARR])
+        if label.any():
+            data[_ARR] = arr
+            clean = data[_FAULT] == CLEAN
+            data[_FAULT] = np.where(clean & (label > 0), label, data[_FAULT])
+        return data[:, np.argsort(data[_ARR])]
+
+    def _inject(self, data: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Mark and apply row faults (duplicates are copied later, after clipping)."""
+        f = self.faults
+        n = data.shape[1]
+        shares = [s for _, s in f.malformed_kinds]
+        cuts = np.cumsum([f.late, f.duplicates, *(f.malformed * s for s in shares)])
+        kinds = np.array([LATE, DUPLICATE, MISSING, WRONG_TYPE, NON_FINITE, BAD_TIMESTAMP, CLEAN])
+        fault = kinds[np.searchsorted(cuts, rng.random(n), side="right")]
+        data[_FAULT] = fault
+        late = np.flatnonzero(fault == LATE)
+        span = f.max_delay.value - self._cap
+        data[_ARR, late] = data[_TS, late] + self._cap + 1 + (rng.random(len(late)) * span).astype(np.int64)
+        nm = len(self.measures)
+        first_measure = 1 + len(self.keys)
+        rows = np.flatnonzero(fault == MISSING)
+        data[_FIELD, rows] = rng.integers(0, len(self._fields), len(rows)) * 4
+        rows = np.flatnonzero(fault == WRONG_TYPE)
+        data[_FIELD, rows] = (first_measure + rng.integers(0, nm, len(rows))) * 4
+        rows = np.flatnonzero(fault == NON_FINITE)
+        data[_FIELD, rows] = (first_measure + rng.integers(0, nm, len(rows))) * 4 + rng.integers(0, 3, len(rows))
+        rows = np.flatnonzero(fault == BAD_TIMESTAMP)
+        days = (1 + rng.random(len(rows)) * 3649) * _DAY
+        sign = np.where(rng.random(len(rows)) < 0.5, -1, 1)
+        data[_TS, rows] = data[_TS, rows] + (sign * days).astype(np.int64)
+        # duplicate delays are drawn here, in a fixed order, and kept in the field row
+        rows = np.flatnonzero(fault == DUPLICATE)
+        data[_FIELD, rows] = 1 + (rng.random(len(rows)) * f.max_delay.value).astype(np.int64)
+        return data
+
+    def _duplicate(self, data: np.ndarray) -> np.ndarray:
+        """Append the second delivery of every event marked as a duplicate."""
+        if not self.faults.duplicates:
+            return data
+        rows = np.flatnonzero(data[_FAULT] == DUPLICATE)
+        if not len(rows):
+            return data
+        copies = data[:, rows]
+        copies[_ARR] += copies[_FIELD]
+        copies[_FIELD] = 0
+        data[_FAULT, rows] = CLEAN  # the first delivery is the clean original
+        data[_FIELD, rows] = 0
+        return np.concatenate([data, copies], axis=1)
+
+    # -- batches -----------------------------------------------------------------------
+
+    def _frame(self, data: np.ndarray) -> pd.DataFrame:
+        cols: dict[str, Any] = {
+            "ts": data[_TS].view("M8[ns]"),
+            "arrival": data[_ARR].view("M8[ns]"),
+            "event_id": data[_ID],
+        }
+        row = 5
+        for key in self.keys:
+            cols[key] = data[row]
+            row += 1
+        for measure, is_int in zip(self.measures, self._is_int):
+            cols[measure] = data[row] if is_int else data[row].view(np.float64)
+            row += 1
+        fault = data[_FAULT]
+        bad = np.flatnonzero((fault >= MISSING) & (fault <= NON_FINITE))
+        if len(bad):
+            self._corrupt(cols, fault[bad], data[_FIELD, bad], bad)
+        for key in self.keys:
+            cols[key] = pd.Categorical.from_codes(
+                cols[key].astype(np.int16), dtype=self._key_dtypes[key], validate=False
+            )
+        cols["fault"] = pd.Categorical.from_codes(fault.astype(np.int8), dtype=_FAULT_DTYPE, validate=False)
+        return pd.DataFrame(cols, copy=False)
+
+    def _corrupt(self, cols: dict, kind: np.ndarray, field: np.ndarray, rows: np.ndarray) -> None:
+        """Apply missing fields, wrong types and non-finite values to the batch's columns."""
+        which, variant = field // 4, field % 4
+        for j in np.unique(which):
+            name = self._fields[j]
+            sel = which == j
+            r, kd, var = rows[sel], kind[sel], variant[sel]
+            if name == "ts":
+                col = cols["ts"].copy()
+                col[r] = np.datetime64("NaT")
+                cols["ts"] = col
+            elif name in self.keys:
+                col = cols[name].copy()
+                col[r] = -1
+                cols[name] = col
+            elif (kd == WRONG_TYPE).any():
+                col = cols[name].astype(object)
+                for i, k, v in zip(r, kd, var):
+                    if k == WRONG_TYPE:
+                        col[i] = str(col[i])
+                    elif k == MISSING:
+                        col[i] = np.nan
+                    else:
+                        col[i] = (np.nan, np.inf, -np.inf)[v]
+                cols[name] = col
+            else:
+                col = cols[name].astype(np.float64)
+                col[r] = np.where(kd == MISSING, np.nan, np.array([np.nan, np.inf, -np.inf])[var])
+                cols[name] = col
+
+
+def _faults_repr(f: Faults) -> str:
+    default = Faults()
+    parts = []
+    for name in ("late", "duplicates", "malformed", "malformed_kinds", "max_delay", "stalls", "outages"):
+        v = getattr(f, name)
+        if v != getattr(default, name):
+            parts.append(f"{name}={v!r}" if name != "max_delay" else f"max_delay='{v}'")
+    return f"Faults({', '.join(parts)})"
+
+
+def simulate(
+    name: str,
+    *,
+    rate: float | None = None,
+    seed: int = 0,
+    faults: Faults | Mapping[str, Any] | None = None,
+    start: TimeLike = "2024-01-01",
+    ingest_delay: DurationLike = "200ms",
+    bursts: float = 1.0,
+    **params: Any,
+) -> SimulatedSource:
+    """A simulated source of the scenario ``name`` (see :func:`scenarios`).
+
+    Parameters
+    ----------
+    name
+        The scenario, e.g. ``"ecommerce_orders"``.
+    rate
+        Mean events per second of event time, over a week (the daily and weekly profile
+        modulate it; bursts come on top). Default: the scenario's own rate.
+    seed
+        Same seed, same events, whatever the batch boundaries (for a fixed rate).
+    faults
+        A :class:`Faults` or a dict of its fields (default: none).
+    start
+        Event time begins here (default ``2024-01-01``, a Monday, as
+        ``rtnb.SimClock``); reading earlier gives empty batches.
+    ingest_delay
+        Mean delay between an event and its arrival (gamma, capped at 5 x the mean);
+        ``0`` delivers every clean event at its event time.
+    bursts
+        Scales how often bursts happen (``0`` turns them off, ``2`` doubles them).
+    **params
+        The scenario's own parameters (see ``scenarios()[name].params``).
+
+    >>> src = simulate("manufacturing_floor", rate=200, seed=7, lines=2, bursts=0)
+    >>> b = src.read("2024-01-02 09:00", "2024-01-02 09:01")
+    >>> sorted(b.line.cat.categories)
+    ['L1', 'L2']
+    >>> simulate("shop")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.UnknownNameError: scenario='shop' is unknown; choose one of: 'ad_spend', 'broadcast_audience', 'ecommerce_orders', 'fraud_alerts', 'manufacturing_floor', 'saas_signups', 'support_queue', 'system_health', 'trading_ticks'
+    >>> simulate("trading_ticks", rate=-5)
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: rate=-5 is invalid: must be > 0 and at most 1e+06 events per second
+    >>> simulate("trading_ticks", tickers=5)
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.UnknownNameError: trading_ticks parameter='tickers' is unknown; choose one of: 'symbols', 'volatility'
+    """
+    scenario = _CATALOGUE[name]
+    rate = scenario.default_rate if rate is None else _check_rate(rate)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError("seed", seed, "must be an integer >= 0")
+    faults = Faults.coerce(faults)
+    start_ts = to_timestamp(start, "start")
+    if not pd.Timestamp("1970-01-01") <= start_ts < pd.Timestamp("2200-01-01"):
+        raise ParameterError("start", start, "must be between 1970 and 2200")
+    ingest = to_duration(ingest_delay, "ingest_delay", allow_zero=True)
+    if ingest > pd.Timedelta("1h"):
+        raise ParameterError("ingest_delay", ingest_delay, "must be at most 1 hour")
+    if isinstance(bursts, bool) or not isinstance(bursts, (int, float)) or not (0 <= bursts <= 100):
+        raise ParameterError("bursts", bursts, "must be a frequency factor in [0, 100]")
+    resolved = scenario.defaults()
+    choices = list(resolved)
+    for key, value in params.items():
+        if key not in resolved:
+            raise UnknownNameError(f"{name} parameter", key, choices)
+    for p in scenario.params:
+        resolved[p.name] = p.check(params.get(p.name, p.default))
+    return SimulatedSource(
+        scenario, rate=rate, seed=int(seed), faults=faults, start=start_ts,
+        ingest_delay=ingest, bursts=float(bursts), params=resolved,
+    )
