@@ -47,13 +47,13 @@ def dashboard(
 
     >>> import pandas as pd, rtnb
     >>> orders = pd.DataFrame({"time": pd.date_range("2024-01-01", periods=600, freq="s"),
-    ...                        "country": ["FR", "DE", "IT"] * 200, "amount": 1.0})
+    ...                        "country": ["IT", "DE", "FR"] * 200, "amount": [1.0, 2.0, 3.0] * 200})
     >>> src = rtnb.replay(orders, time_col="time", start="2024-01-01")
     >>> dash = rtnb.dashboard(src, metric="amount", by="country", window="1min",
     ...                       clock=rtnb.SimClock(start="2024-01-01"))
     >>> dash.runner.run("2min")        # simulated time; dash.start(30) runs live
     >>> dash.views[1].lines.labels     # the line chart shows the top keys
-    ['DE', 'FR', 'IT']
+    ['FR', 'DE', 'IT']
     >>> dash.views[0].state, dash.pipeline.counters.conserved
     ('fresh', True)
     """
