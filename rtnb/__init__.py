@@ -27,12 +27,20 @@ from . import tiers
 from .runner import QueueSource, RunError, Runner
 from .pipeline import DeadLetter, Field, Pipeline, Schema, Validation, pipeline
 from .store import MemoryStore, Store
+from .widgets import Dashboard, ErrorPanel, FreshnessBadge, KpiTile, LiveBars, LiveLine, dashboard
 from .store.redis import RedisStore  # the redis client is imported on first use
 from .store.raw import DuckDBBaseline, SQLiteBaseline
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Dashboard",
+    "ErrorPanel",
+    "FreshnessBadge",
+    "KpiTile",
+    "LiveBars",
+    "LiveLine",
+    "dashboard",
     "RedisStore",
     "SQLiteBaseline",
     "DuckDBBaseline",
