@@ -194,6 +194,7 @@ class Replay:
             self._period = max(int(self._scale(np.array([self._data_period]))[0]), self._last_off + 1)
 
         self._anchor: pd.Timestamp | None = None
+        self._prepared: pd.DataFrame | None = None
         self._furthest: pd.Timestamp | None = None
 
     # -- the Source protocol -------------------------------------------------------------
@@ -348,21 +349,28 @@ class Replay:
         return i, max(i, j)
 
     def _batch(self, i: int, j: int, *, cycle: int) -> pd.DataFrame:
-        anchor = self._anchor.value  # type: ignore[union-attr]
-        shift = cycle * self._period if self.loop else 0
-        if self.rebase:
-            ts = anchor + shift + self._ts_off[i:j]  # type: ignore[index]
-        else:
-            ts = self._t_ns[i:j] + (cycle * self._data_period if self.loop else 0)
-        arrival = anchor + shift + self._arr_off[i:j]
-        out = self._frame.iloc[i:j]
-        if "ts" in out.columns:  # the data's own ``ts``, kept as is (rebase=False)
-            out = out.drop(columns="ts")
-        out.insert(0, "ts", ts.view("datetime64[ns]"))
-        out.insert(1, "arrival", arrival.view("datetime64[ns]"))
-        if self.loop:
-            out.insert(2, "cycle", np.full(j - i, cycle, dtype="int64"))
+        if self._prepared is None:
+            self._prepared = self._prepare()
+        out = self._prepared.iloc[i:j]
+        if cycle:
+            shift = pd.Timedelta(cycle * self._period, unit="ns")
+            ts_shift = shift if self.rebase else pd.Timedelta(cycle * self._data_period, unit="ns")
+            out = out.assign(ts=out["ts"] + ts_shift, arrival=out["arrival"] + shift, cycle=cycle)
         return out
+
+    def _prepare(self) -> pd.DataFrame:
+        """The data with ``ts`` and ``arrival`` (cycle 0) in front, once the anchor is known.
+
+        Built once, so that a read is a binary search and a slice (inserting columns
+        into every batch would cost ten times more).
+        """
+        anchor = self._anchor.value  # type: ignore[union-attr]
+        ts = anchor + self._ts_off if self.rebase else self._t_ns  # type: ignore[operator]
+        front = {"ts": ts.view("datetime64[ns]"), "arrival": (anchor + self._arr_off).view("datetime64[ns]")}
+        if self.loop:
+            front["cycle"] = np.zeros(self.rows, dtype="int64")
+        data = self._frame.drop(columns="ts") if "ts" in self._frame.columns else self._frame
+        return pd.concat([pd.DataFrame(front, index=data.index), data], axis=1)
 
 
 def replay(
