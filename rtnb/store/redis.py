@@ -187,7 +187,7 @@ def _frame_from_spec(spec: dict, body: memoryview) -> pd.DataFrame:
         index = pd.Index(levels[0], name=names[0])
     labels = [_label_from_json(c) for c in spec["labels"]]
     data = {i: _decode_column(s, body) for i, s in enumerate(spec["columns"])}
-    frame = pd.DataFrame(data, index=index)
+    frame = pd.DataFrame(data, index=index, copy=False)  # the arrays are fresh copies
     col_names = [_label_from_json(n) for n in spec["col_names"]]
     if spec["col_multi"]:
         frame.columns = pd.MultiIndex.from_tuples(labels, names=col_names)
@@ -456,6 +456,7 @@ class RedisStore:
         self._versions: dict[str, int] = {}       # the store version per metric
         self._caches: dict[str, _HistoryCache] = {}
         self._last_entry: dict[str, tuple[int, bytes]] = {}  # (time, stream id) written
+        self._decoded: dict[str, tuple[bytes, Snapshot]] = {}  # metric -> last read
         self._closed = False
 
     # ---------------------------------------------------------------- status
@@ -639,7 +640,9 @@ class RedisStore:
     def latest(self, metric: str) -> Snapshot | None:
         """The latest snapshot of ``metric`` (``None`` if there is none).
 
-        One GET; during an outage, the latest snapshot this process put.
+        One GET. A snapshot already decoded is not decoded again while the stored value
+        is unchanged, so a server answering many viewers decodes once per update.
+        During an outage: the latest snapshot this process put.
         """
         self._check_open()
         try:
@@ -649,7 +652,12 @@ class RedisStore:
             return self._local_latest(metric)
         if blob is None:
             return self._local_latest(metric)
-        return decode_snapshot(blob)
+        cached = self._decoded.get(metric)
+        if cached is not None and cached[0] == blob:
+            return cached[1]  # unchanged since the last read: snapshots are values
+        snapshot = decode_snapshot(blob)
+        self._decoded[metric] = (blob, snapshot)
+        return snapshot
 
     def version(self, metric: str) -> int:
         """How many snapshots of ``metric`` were put (0 if none); cheap to poll."""
@@ -753,6 +761,7 @@ class RedisStore:
         if keys:
             self._client.delete(*keys)
         self._caches.clear()
+        self._decoded.clear()
         self._written.clear()
         self._pending.clear()
         self._versions.clear()
