@@ -298,6 +298,9 @@ def tier_costs(
                "age_max_s": sim.age_max}
         row.update(sim.load_mean)
         row["requests_peak_1s"] = sim.requests_peak_1s
+        if sim.limit is not None:
+            row["within_limit"] = sim.within_limit
+            row["limit_kept"] = sim.limit_kept
         row.update({k: v for k, v in est.as_row().items() if k != "tier"})
         rows.append(row)
     return pd.DataFrame(rows).set_index("tier")
