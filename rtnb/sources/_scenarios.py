@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -247,6 +247,10 @@ class Draw:
             hit_mask = m if hit_mask is None else (hit_mask | m)
         return hit_mask
 
+    def sample(self, table: np.ndarray) -> np.ndarray:
+        """Values drawn from a quantile table (see :func:`quantile_table`)."""
+        return table[self.rng.integers(0, _TABLE, self.n, dtype=np.uint16)]
+
     def lognormal(self, mean: float, sigma: float) -> np.ndarray:
         """Lognormal values with the given *mean* (not median)."""
         return self.rng.lognormal(math.log(mean) - sigma * sigma / 2, sigma, self.n)
@@ -286,6 +290,76 @@ def key_table(weights: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(w), dtype=np.int16), slots)
 
 
+_P_MID = (np.arange(_TABLE) + 0.5) / _TABLE
+
+
+def quantile_table(x: np.ndarray, cdf: np.ndarray) -> np.ndarray:
+    """65536 evenly spaced quantiles of a distribution given on a grid (``x``, ``cdf``).
+
+    Drawing ``table[uniform 16-bit integer]`` samples the distribution at a resolution
+    of 1/65536 in probability: far cheaper than numpy's beta or Pareto samplers, for
+    bounded values and counts. Continuous heavy tails (amounts) use numpy's samplers.
+
+    >>> t = quantile_table(np.array([0.0, 1.0]), np.array([0.0, 1.0]))  # uniform on [0, 1]
+    >>> round(float(t.mean()), 6), float(t.min()) > 0
+    (0.5, True)
+    """
+    return np.interp(_P_MID, cdf, x)
+
+
+def count_table(survival: np.ndarray) -> np.ndarray:
+    """A quantile table of a count ``k >= 0`` given ``P(K > k)`` for k = 0, 1, ...
+
+    >>> np.bincount(count_table(np.array([0.5, 0.0])))[:2] / (1 << 16)  # P(0) = P(1) = 1/2
+    array([0.5, 0.5])
+    """
+    cdf = 1.0 - np.asarray(survival, dtype=float)
+    return np.minimum(np.searchsorted(cdf, _P_MID, side="right"), len(cdf) - 1).astype(np.int64)
+
+
+def _lomax_counts(alpha: float, scale: float, cap: int) -> np.ndarray:
+    """Table of ``floor(Pareto(alpha) x scale)`` (numpy's Lomax), capped at ``cap``."""
+    k = np.arange(cap + 1, dtype=float)
+    surv = (1.0 + (k + 1.0) / scale) ** -alpha  # P(floor(X) > k) = P(X >= k + 1)
+    surv[-1] = 0.0
+    return count_table(surv)
+
+
+def _beta_table(a: float, b: float) -> np.ndarray:
+    x = np.linspace(0.0, 1.0, 100_001)
+    pdf = x ** (a - 1) * (1 - x) ** (b - 1)
+    cdf = np.concatenate(([0.0], np.cumsum((pdf[1:] + pdf[:-1]) / 2)))
+    return quantile_table(x, cdf / cdf[-1])
+
+
+def _poisson_table(lam: float) -> np.ndarray:
+    k = np.arange(64)
+    pmf = np.exp(-lam + k * math.log(lam) - np.array([math.lgamma(i + 1) for i in k])) if lam > 0 else (k == 0) * 1.0
+    return count_table(np.clip(1.0 - np.cumsum(pmf), 0.0, 1.0))
+
+
+def poisson(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
+    """Poisson counts; exact below a mean of 100, normal approximation above (fast).
+
+    >>> c = poisson(np.random.default_rng(0), np.array([0.0, 3.0, 1e6]))
+    >>> int(c[0]), abs(int(c[2]) - 10**6) < 10_000
+    (0, True)
+    """
+    out = np.empty(len(lam), dtype=np.int64)
+    big = lam >= 100.0
+    small = ~big
+    out[small] = rng.poisson(lam[small])
+    lb = lam[big]
+    out[big] = np.maximum(np.rint(lb + np.sqrt(lb) * rng.standard_normal(len(lb))), 0)
+    return out
+
+
+_BETA_2_5 = _beta_table(2.0, 5.0)
+_ITEMS = _lomax_counts(2.2, 1.6, 99) + 1
+_ITEMS_POW = np.arange(101, dtype=float) ** 0.8
+_LOT_SIZES = np.maximum(_lomax_counts(1.3, 60.0, 1_000_000), 1)
+
+
 def _names(prefix: str, n: int, width: int = 2) -> tuple[str, ...]:
     return tuple(f"{prefix}{i:0{width}d}" for i in range(1, n + 1))
 
@@ -312,9 +386,9 @@ def _ecommerce(d: Draw):
     country = d.key("country")
     d.steer("influencer_post", country)
     channel = d.key("channel")
-    items = np.minimum((d.rng.pareto(2.2, d.n) * 1.6).astype(np.int64) + 1, 100)
+    items = d.sample(_ITEMS)  # 1 + Pareto, capped at 100
     unit = d.lognormal(d.params["mean_amount"] / 1.9, 0.9)
-    amount = unit * items**0.8
+    amount = unit * _ITEMS_POW[items]
     _effect(d.during("flash_sale"), amount, 0.75)
     return {"country": country, "channel": channel, "amount": np.round(amount, 2), "items": items}
 
@@ -336,7 +410,7 @@ def _saas(d: Draw):
     source = d.key("source")
     d.steer("product_launch", source)
     d.steer("newsletter", source)
-    seats = np.minimum(1 + (d.rng.pareto(1.6, d.n) * (d.params["mean_seats"] - 1) * 0.6).astype(np.int64), 5000)
+    seats = 1 + d.sample(d.extra["seats"])  # 1 + Pareto(1.6), capped at 5000
     seats = np.where(plan == 0, 1, seats)  # free plans are single-seat
     seats = np.where(plan == 4, seats * 10, seats)  # enterprise deals are bigger
     mrr = np.round(seats * _PRICE[plan], 2)
@@ -399,7 +473,7 @@ def _fraud(d: Draw):
     mcc = d.key("merchant_category")
     amount = (d.rng.pareto(d.params["amount_alpha"], d.n) + 1.0) * 15.0
     amount = np.minimum(amount, 50_000.0)
-    score = d.rng.beta(2.0, 5.0, d.n)
+    score = d.sample(_BETA_2_5)
     if testing is not None:  # card testers probe with tiny amounts; models score them high
         amount[testing] = 0.5 + d.rng.random(int(testing.sum())) * 4.5
         score[testing] = np.minimum(score[testing] + 0.45, 1.0)
@@ -424,7 +498,7 @@ def _health(d: Draw):
     p_err = np.full(d.n, d.params["error_rate"])
     _effect(hit, latency, 6.0)
     _effect(hit, p_err, 30.0)
-    cpu = d.rng.beta(2.0, 5.0, d.n) * 100.0
+    cpu = d.sample(_BETA_2_5) * 100.0
     deploy = d.during("deploy")
     if deploy is not None:
         cpu[deploy] = np.minimum(cpu[deploy] + 25.0, 100.0)
@@ -440,22 +514,25 @@ def _factory_categories(p):
             "machine": (machines, np.full(len(machines), 1.0 / len(machines)))}
 
 
+_HOURS = np.arange(25, dtype=float)
+_AMBIENT = 2.0 * np.sin((_HOURS - 9.0) / 24.0 * 2 * np.pi)
+
+
 def _factory(d: Draw):
     per = d.params["machines_per_line"]
     machine = d.key("machine")
     line = machine // per  # a machine belongs to one line
     faulty = d.steer("machine_fault", machine)
-    hour = (d.ts % _DAY) / (3600 * SECOND)
-    ambient = 2.0 * np.sin((hour - 9.0) / 24.0 * 2 * np.pi)  # the hall warms up by day
+    hour = (d.ts % _DAY) * (1.0 / (3600 * SECOND))
+    ambient = np.interp(hour, _HOURS, _AMBIENT)  # the hall warms up by day
     offset = (np.arange(machine.max(initial=0) + 1) % 7 - 3) * 1.2  # each machine runs a bit differently
     temperature = 62.0 + ambient + offset[machine] + d.rng.normal(0.0, 1.5, d.n)
     vibration = d.rng.lognormal(math.log(2.5), 0.4, d.n)
-    lam = np.full(d.n, d.params["defect_rate"])
+    defects = d.sample(d.extra["defects"])
     if faulty is not None:
         temperature[faulty] += 15.0
         vibration[faulty] *= 4.0
-        lam[faulty] *= 10.0
-    defects = d.rng.poisson(lam)
+        defects[faulty] = d.rng.poisson(d.params["defect_rate"] * 10.0, int(faulty.sum()))
     return {"line": line, "machine": machine, "temperature": np.round(temperature, 2),
             "vibration": np.round(vibration, 3), "defects": defects}
 
@@ -483,9 +560,10 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _hash_normal(seed: int, syms: np.ndarray, node: int) -> np.ndarray:
+def _hash_normal(seed: int, syms: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Standard normals keyed by (seed, symbol, node), shape ``syms x nodes``."""
     h = _mix(_mix(np.full(len(syms), seed, dtype=np.uint64)) ^ syms.astype(np.uint64))
-    h1 = _mix(h ^ np.uint64(node))
+    h1 = _mix(h[:, None] ^ nodes.astype(np.uint64)[None, :])
     h2 = _mix(h1)
     u1 = ((h1 >> np.uint64(11)).astype(np.float64) + 1.0) * 2.0**-53
     u2 = (h2 >> np.uint64(11)).astype(np.float64) * 2.0**-53
@@ -495,29 +573,38 @@ def _hash_normal(seed: int, syms: np.ndarray, node: int) -> np.ndarray:
 _LEVELS = 36  # the walk is defined on [0, 2**36) seconds since 1970 (to year 4147)
 
 
-def brownian_at(seed: int, syms: np.ndarray, t: int) -> np.ndarray:
-    """A standard Brownian motion per symbol at whole second ``t``, in random access.
+def brownian_at(seed: int, syms: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """A standard Brownian motion per symbol at whole ``seconds``, in random access.
 
     Lévy's midpoint construction: the value at a dyadic point is the mean of its
-    interval's ends plus a normal seeded by (seed, symbol, point), so any time can be
-    computed without the past, and the same time always gives the same value.
+    interval's ends plus a normal keyed by (seed, symbol, point), so any second can be
+    computed without the past, and the same second always gives the same value.
+    Returns an array ``len(syms) x len(seconds)``.
 
-    >>> syms = np.arange(3)
-    >>> np.array_equal(brownian_at(7, syms, 1_700_000_000), brownian_at(7, syms, 1_700_000_000))
+    >>> syms, t = np.arange(3), np.array([0, 1_700_000_000, 1_700_000_001])
+    >>> w = brownian_at(7, syms, t)
+    >>> w.shape, bool((w[:, 0] == 0).all())
+    ((3, 3), True)
+    >>> np.array_equal(w[:, 1:], brownian_at(7, syms, t[1:]))
     True
-    >>> brownian_at(7, syms, 0)
-    array([0., 0., 0.])
     """
-    a, b = 0, 1 << _LEVELS
-    wa = np.zeros(len(syms))
-    wb = math.sqrt(b) * _hash_normal(seed, syms, b)
-    while a != t and b - a > 1:
+    t = np.asarray(seconds, dtype=np.int64)[None, :]
+    shape = (len(syms), t.shape[1])
+    a = np.zeros(shape, dtype=np.int64)
+    b = np.full(shape, 1 << _LEVELS, dtype=np.int64)
+    wa = np.zeros(shape)
+    wb = math.sqrt(1 << _LEVELS) * _hash_normal(seed, syms, np.array([1 << _LEVELS]))
+    wb = np.broadcast_to(wb, shape).copy()
+    for _ in range(_LEVELS):
         m = (a + b) >> 1
-        wm = 0.5 * (wa + wb) + math.sqrt((b - a) / 4.0) * _hash_normal(seed, syms, m)
-        if t < m:
-            b, wb = m, wm
-        else:
-            a, wa = m, wm
+        # every element of a column follows the same path; key the normals per column
+        z = _hash_normal(seed, syms, m[0])
+        wm = 0.5 * (wa + wb) + np.sqrt((b - a) / 4.0) * z
+        left = t < m
+        b = np.where(left, m, b)
+        wb = np.where(left, wm, wb)
+        a = np.where(left, a, m)
+        wa = np.where(left, wa, wm)
     return wa
 
 
@@ -526,16 +613,13 @@ def _trading(d: Draw):
     d.steer("news", symbol)
     side = d.key("side")
     n_sym = len(d.extra["symbol_prices"])
-    syms = np.arange(n_sym)
-    width = d.t1 - d.t0
-    w0 = brownian_at(d.seed, syms, d.t0)
-    w1 = brownian_at(d.seed, syms, d.t1)
-    # Brownian bridge on the block's whole seconds, then on each event's fraction of a second
-    steps = d.rng.standard_normal((n_sym, width))
-    free = np.concatenate([np.zeros((n_sym, 1)), np.cumsum(steps, axis=1)], axis=1)
-    frac_grid = np.arange(width + 1) / width
-    grid = w0[:, None] + free - frac_grid[None, :] * (free[:, -1:] - (w1 - w0)[:, None])
-    rel = d.ts - d.t0 * SECOND
+    if d.n == 0:
+        return {"symbol": symbol, "side": side, "price": np.zeros(0), "size": np.zeros(0, np.int64)}
+    # exact Brownian values at whole seconds, a Brownian bridge within each second
+    g0 = int(d.ts.min()) // SECOND
+    g1 = int(d.ts.max()) // SECOND + 1
+    grid = brownian_at(d.seed, np.arange(n_sym), np.arange(g0, g1 + 1))
+    rel = d.ts - g0 * SECOND
     sec = rel // SECOND
     frac = (rel - sec * SECOND) / SECOND
     w = grid[symbol, sec] * (1.0 - frac) + grid[symbol, sec + 1] * frac
@@ -543,7 +627,7 @@ def _trading(d: Draw):
     sigma = d.params["volatility"] / math.sqrt(365.25 * 86_400)
     log_ref = d.extra["symbol_log_ref"]
     price = d.extra["symbol_prices"][symbol] * np.exp(sigma * (w - log_ref[symbol]))
-    size = np.maximum((d.rng.pareto(1.3, d.n) * 60.0).astype(np.int64), 1)
+    size = d.sample(_LOT_SIZES)  # Pareto(1.3) x 60 shares
     round_lot = d.rng.random(d.n) < 0.35
     size[round_lot] = np.maximum(size[round_lot] // 100, 1) * 100
     return {"symbol": symbol, "side": side, "price": np.round(price, 2), "size": size}
@@ -551,7 +635,7 @@ def _trading(d: Draw):
 
 def _trading_extra(p, seed, origin_s):
     syms = np.arange(p["symbols"])
-    return {"symbol_prices": _PRICES[: p["symbols"]], "symbol_log_ref": brownian_at(seed, syms, origin_s)}
+    return {"symbol_prices": _PRICES[: p["symbols"]], "symbol_log_ref": brownian_at(seed, syms, np.array([origin_s]))[:, 0]}
 
 
 _REGIONS = ("NA", "EU", "APAC", "LATAM", "MEA")
@@ -574,7 +658,7 @@ def _broadcast(d: Draw):
         viewers[live] *= 5.0
         joins_mean[live] *= 3.0
     return {"channel": channel, "region": region, "viewers": viewers.astype(np.int64),
-            "joins": d.rng.poisson(joins_mean), "leaves": d.rng.poisson(leaves_mean)}
+            "joins": poisson(d.rng, joins_mean), "leaves": poisson(d.rng, leaves_mean)}
 
 
 def _P(name, default, doc, lo=0.0, hi=math.inf, integer=False):
@@ -747,4 +831,15 @@ CATALOGUE: Mapping[str, Scenario] = MappingProxyType({s.name: s for s in [
         categories=_broadcast_categories, generate=_broadcast),
 ]})
 
-EXTRA: Mapping[str, Callable[..., dict]] = MappingProxyType({"trading_ticks": _trading_extra})
+def _saas_extra(p, seed, origin_s):
+    return {"seats": _lomax_counts(1.6, (p["mean_seats"] - 1) * 0.6 + 1e-9, 4999)}
+
+
+def _factory_extra(p, seed, origin_s):
+    return {"defects": _poisson_table(p["defect_rate"])}
+
+
+#: per-scenario tables computed once per source: f(params, seed, origin second) -> dict
+EXTRA: Mapping[str, Callable[..., dict]] = MappingProxyType(
+    {"trading_ticks": _trading_extra, "saas_signups": _saas_extra, "manufacturing_floor": _factory_extra}
+)

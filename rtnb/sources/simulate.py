@@ -189,6 +189,16 @@ def _block_seconds(rate: float) -> int:
     return int(min(max(2 ** round(math.log2(want)), 1), _MAX_BLOCK_S)) if want >= 1 else 1
 
 
+def _gamma2_table(mean: int, cap: int) -> np.ndarray:
+    """Delays (ns) at 65536 evenly spaced quantiles of a gamma(2) of mean ``mean``, capped."""
+    if mean == 0:
+        return np.zeros(1, dtype=np.int64)
+    x = np.linspace(0.0, 12.0, 200_001)
+    cdf = 1.0 - np.exp(-x) * (1.0 + x)  # gamma(shape 2, scale 1)
+    q = np.interp((np.arange(1 << 16) + 0.5) / (1 << 16), cdf, x)
+    return np.minimum(q * (mean / 2.0), cap).astype(np.int64)
+
+
 def _check_rate(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ParameterError("rate", value, "must be a number of events per second > 0")
@@ -242,7 +252,10 @@ class SimulatedSource:
         self._origin = start.value
         self._ingest_mean = ingest_delay.value
         self._cap = 5 * self._ingest_mean
-        self._lookback = self._cap + (faults.max_delay.value if (faults.late or faults.duplicates) else 0)
+        # a block holds events by clean arrival; late events and duplicates arrive up to
+        # max_delay after it
+        self._lookback = faults.max_delay.value if (faults.late or faults.duplicates) else 0
+        self._delays = _gamma2_table(self._ingest_mean, self._cap)
         self._intervals = Intervals.resolve(faults, start)
         cats = scenario.categories(self.params)
         self._categories = {k: cats[k][0] for k in scenario.keys}
@@ -348,7 +361,7 @@ class SimulatedSource:
             data = parts[0].copy()
         else:
             data = np.concatenate(parts, axis=1)
-            data = data[:, np.argsort(data[_ARR], kind="stable")]
+            data = np.take(data, np.argsort(data[_ARR], kind="stable"), axis=1)
         return self._frame(data)
 
     def describe(self) -> str:
@@ -437,31 +450,37 @@ class SimulatedSource:
         return f
 
     def _generate(self, seg: _Segment, k: int) -> np.ndarray:
-        """The block ``k`` of segment ``seg`` as an int64 matrix sorted by arrival."""
+        """Block ``k`` of segment ``seg`` as an int64 matrix (one row per column), sorted
+        by arrival. A block holds the events whose clean arrival is in its interval."""
         width = seg.block_s
         t0, t1 = k * width * SECOND, (k + 1) * width * SECOND
         lo, hi = max(t0, seg.start, self._origin), min(t1, seg.end)
         rng = self._rng(width, k, 0)
-        secs = np.arange(k * width, (k + 1) * width, dtype=np.int64) * SECOND
-        hits = self._hits(t0, t1)
-        lam = seg.rate * self._profile(secs + SECOND // 2) * self._burst_factor(secs + SECOND // 2, hits)
-        counts = rng.poisson(lam)
-        n = int(counts.sum())
-        ts = np.repeat(secs, counts) + (rng.random(n) * SECOND).astype(np.int64)
+        mids = np.arange(k * width, (k + 1) * width, dtype=np.int64) * SECOND + SECOND // 2
+        hits = self._hits(t0 - self._cap, t1)
+        lam = seg.rate * self._profile(mids) * self._burst_factor(mids, hits)
+        # a Poisson process in operational time (cumulative intensity), mapped back to
+        # time: arrivals come out sorted, with no sort
+        cum = np.concatenate(([0.0], np.cumsum(lam)))
+        total = float(cum[-1])
+        op = np.cumsum(rng.standard_exponential(int(total + 6 * math.sqrt(total) + 16)))
+        while op[-1] < total:  # about once in a billion blocks
+            op = np.concatenate([op, op[-1] + np.cumsum(rng.standard_exponential(int(total * 0.1) + 16))])
+        op = op[: int(np.searchsorted(op, total))]
+        n = len(op)
+        clean = t0 + np.interp(op, cum, np.arange(width + 1, dtype=np.float64) * SECOND).astype(np.int64)
         if self._ingest_mean:
-            d = (rng.standard_exponential(n) + rng.standard_exponential(n)) * (self._ingest_mean / 2)
-            arrival = ts + np.minimum(d, self._cap).astype(np.int64)
+            ts = clean - self._delays[rng.integers(0, len(self._delays), n, dtype=np.uint16)]
         else:
-            arrival = ts.copy()
+            ts = clean
         values = self.scenario.generate(
             Draw(self._rng(width, k, 1), ts, self.params, self._tables, hits, self._profile,
                  self.seed, t0 // SECOND, t1 // SECOND, self._extra)
         )
-        m = self._nrows
-        data = np.empty((m, n), dtype=np.int64)
+        data = np.empty((self._nrows, n), dtype=np.int64)
         data[_TS] = ts
-        data[_ARR] = arrival
-        data[_ID] = (max(lo, t0) // SECOND << _ID_BITS) + np.arange(n, dtype=np.int64)
+        data[_ARR] = clean
+        data[_ID] = (lo // SECOND << _ID_BITS) + np.arange(n, dtype=np.int64)
         data[_FAULT] = CLEAN
         data[_FIELD] = 0
         row = 5
@@ -470,24 +489,43 @@ class SimulatedSource:
             row += 1
         for measure, is_int in zip(self.measures, self._is_int):
             v = values[measure]
-            data[row] = v.astype(np.int64) if is_int else np.ascontiguousarray(v, dtype=np.float64).view(np.int64)
+            data[row] = v if is_int else np.ascontiguousarray(v, dtype=np.float64).view(np.int64)
             row += 1
+        moved = None
         if self.faults.any_row_faults:
-            data = self._inject(data, self._rng(width, k, 2))
-        if lo > t0 or hi < t1:
-            true_ts = data[_ID] & ((1 << _ID_BITS) - 1)  # index into ts (before faults)
-            keep = (ts[true_ts] >= lo) & (ts[true_ts] < hi)
+            moved = self._inject(data, self._rng(width, k, 2))
+        if lo > t0 or hi < t1 or t0 - self._cap < self._origin:
+            keep = (clean >= lo) & (clean < hi) & (ts >= self._origin)
             data = data[:, keep]
-        data = self._duplicate(data)
+            moved = moved[keep] if moved is not None else None
+        if self.faults.duplicates:
+            data, moved = self._duplicate(data, moved)
         arr, label = self._intervals.hold(data[_ARR])
         if label.any():
             data[_ARR] = arr
-            clean = data[_FAULT] == CLEAN
-            data[_FAULT] = np.where(clean & (label > 0), label, data[_FAULT])
-        return data[:, np.argsort(data[_ARR])]
+            held = label > 0
+            data[_FAULT] = np.where(held & (data[_FAULT] == CLEAN), label, data[_FAULT])
+            moved = held if moved is None else (moved | held)
+        if moved is None or not moved.any():
+            return data
+        # rows that kept their clean arrival are in order; merge the moved ones in
+        arr = data[_ARR]
+        stay, mv = np.flatnonzero(~moved), np.flatnonzero(moved)
+        mv = mv[np.argsort(arr[mv], kind="stable")]
+        pos = np.searchsorted(arr[stay], arr[mv], side="right") + np.arange(len(mv))
+        order = np.empty(len(arr), dtype=np.int64)
+        slot = np.zeros(len(arr), dtype=bool)
+        slot[pos] = True
+        order[pos] = mv
+        order[~slot] = stay
+        return np.take(data, order, axis=1)
 
     def _inject(self, data: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Mark and apply row faults (duplicates are copied later, after clipping)."""
+        """Mark and apply row faults; returns the mask of rows whose arrival moved.
+
+        Duplicates are only marked here (their delay kept in the field row); the copies
+        are made by :meth:`_duplicate`, after the block is clipped.
+        """
         f = self.faults
         n = data.shape[1]
         shares = [s for _, s in f.malformed_kinds]
@@ -495,9 +533,10 @@ class SimulatedSource:
         kinds = np.array([LATE, DUPLICATE, MISSING, WRONG_TYPE, NON_FINITE, BAD_TIMESTAMP, CLEAN])
         fault = kinds[np.searchsorted(cuts, rng.random(n), side="right")]
         data[_FAULT] = fault
-        late = np.flatnonzero(fault == LATE)
+        late = fault == LATE
+        rows = np.flatnonzero(late)
         span = f.max_delay.value - self._cap
-        data[_ARR, late] = data[_TS, late] + self._cap + 1 + (rng.random(len(late)) * span).astype(np.int64)
+        data[_ARR, rows] = data[_TS, rows] + self._cap + 1 + (rng.random(len(rows)) * span).astype(np.int64)
         nm = len(self.measures)
         first_measure = 1 + len(self.keys)
         rows = np.flatnonzero(fault == MISSING)
@@ -510,24 +549,23 @@ class SimulatedSource:
         days = (1 + rng.random(len(rows)) * 3649) * _DAY
         sign = np.where(rng.random(len(rows)) < 0.5, -1, 1)
         data[_TS, rows] = data[_TS, rows] + (sign * days).astype(np.int64)
-        # duplicate delays are drawn here, in a fixed order, and kept in the field row
         rows = np.flatnonzero(fault == DUPLICATE)
         data[_FIELD, rows] = 1 + (rng.random(len(rows)) * f.max_delay.value).astype(np.int64)
-        return data
+        return late
 
-    def _duplicate(self, data: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _duplicate(data: np.ndarray, moved: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Append the second delivery of every event marked as a duplicate."""
-        if not self.faults.duplicates:
-            return data
         rows = np.flatnonzero(data[_FAULT] == DUPLICATE)
         if not len(rows):
-            return data
+            return data, moved
         copies = data[:, rows]
         copies[_ARR] += copies[_FIELD]
         copies[_FIELD] = 0
         data[_FAULT, rows] = CLEAN  # the first delivery is the clean original
         data[_FIELD, rows] = 0
-        return np.concatenate([data, copies], axis=1)
+        moved = np.concatenate([moved, np.ones(len(rows), dtype=bool)])
+        return np.concatenate([data, copies], axis=1), moved
 
     # -- batches -----------------------------------------------------------------------
 
