@@ -394,7 +394,7 @@ def pipeline(
     *,
     metric: str | Sequence[str],
     by: str | Sequence[str] | None = None,
-    window: Any = "5min",
+    window: Any = None,
     aggs: Sequence[str] = ("count", "sum", "mean"),
     lateness: Any = "2s",
     kind: str = "exact",
@@ -406,17 +406,20 @@ def pipeline(
     time_col: str = "ts",
     clock: Clock | None = None,
     dead_letter: int = 1000,
+    **options: Any,
 ) -> Pipeline:
     """Build source → validate → aggregate → store in one line.
 
     ``source`` is a :class:`rtnb.Runner` (its ``stream``, ``clock`` and ``errors`` are
     used) or a streamz ``Stream`` of DataFrames. ``metric`` is the measure column(s) to
     aggregate; ``by``, ``window``, ``aggs``, ``lateness``, ``kind`` and ``resolution``
-    are passed to :class:`rtnb.Rolling`. ``name`` is the metric's name in the store
+    are passed to :class:`rtnb.Rolling` (``window`` defaults to five minutes, except for
+    sessions). ``name`` is the metric's name in the store
     (default: ``metric``). ``schema`` defaults to :meth:`Schema.infer` from what the
     metric needs (time, ``by`` keys, ``metric`` measures, the id column); pass
     ``schema=None`` to skip validation. ``id_col`` defaults to the runner's sources'
-    id column (when they agree), used to drop duplicates.
+    id column (when they agree), used to drop duplicates. Other ``options`` (``every``,
+    ``gap``, ``series``, ``keep_late``, ...) go to :class:`rtnb.Rolling` as they are.
 
     >>> import rtnb
     >>> class Ticks:
@@ -456,8 +459,10 @@ def pipeline(
 
     from .rolling import Rolling  # built by its own module; imported here to keep layers light
 
+    if window is None and kind != "session":
+        window = "5min"  # sessions have a gap instead of a window
     aggregate = Rolling(
-        window=window,
+        window,
         by=by,
         value=metric,
         aggs=tuple(aggs),
@@ -468,6 +473,7 @@ def pipeline(
         time_col=time_col,
         metric=name,
         clock=clock,
+        **options,
     )
     return Pipeline(
         batches,

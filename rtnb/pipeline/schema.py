@@ -69,8 +69,8 @@ from .._time import DurationLike, to_duration
 
 __all__ = ["Field", "Schema", "Validation", "DTYPES"]
 
-DTYPES = ("time", "float", "int", "str", "any")
-"""The dtypes a :class:`Field` can declare (``any``: only presence is checked)."""
+DTYPES = ("time", "float", "int", "str", "id", "any")
+"""The dtypes a :class:`Field` can declare (``id``: present and hashable; ``any``: present)."""
 
 _NAT = np.iinfo(np.int64).min
 _REPR_MAX = 40
@@ -86,8 +86,9 @@ class Field:
         The column name.
     dtype
         ``"time"`` (event times, converted to ``datetime64[ns]``, tz-aware values to UTC),
-        ``"float"``, ``"int"``, ``"str"`` (text, e.g. a key) or ``"any"`` (only checked
-        for presence, e.g. an event id).
+        ``"float"``, ``"int"``, ``"str"`` (text, e.g. a key), ``"id"`` (an event id:
+        present and a hashable scalar such as a number or text, not a list) or ``"any"``
+        (only checked for presence).
     required
         A missing column rejects every row (True) or is added with missing values (False).
     nullable
@@ -107,7 +108,7 @@ class Field:
     >>> Field(name="amount", dtype="decimal")
     Traceback (most recent call last):
     ...
-    rtnb._errors.UnknownNameError: dtype='decimal' is unknown; choose one of: 'time', 'float', 'int', 'str', 'any'
+    rtnb._errors.UnknownNameError: dtype='decimal' is unknown; choose one of: 'time', 'float', 'int', 'str', 'id', 'any'
     """
 
     name: str
@@ -259,7 +260,7 @@ class Schema:
             Field(name=m, dtype="float", min=0 if non_negative else None) for m in measures
         ]
         if id_col is not None and id_col not in {f.name for f in fields}:
-            fields.append(Field(name=id_col, dtype="any"))
+            fields.append(Field(name=id_col, dtype="id"))
         return cls(fields=tuple(fields), extra=extra)
 
     @classmethod
@@ -353,7 +354,7 @@ class Schema:
         return pd.DataFrame({f.name: pd.Series([], dtype=_OUT_DTYPE[f.dtype]) for f in self.fields})
 
 
-_OUT_DTYPE = {"time": "datetime64[ns]", "float": "float64", "int": "int64", "str": "str", "any": object}
+_OUT_DTYPE = {"time": "datetime64[ns]", "float": "float64", "int": "int64", "str": "str", "id": object, "any": object}
 
 
 # ---------------------------------------------------------------------- helpers
@@ -624,6 +625,28 @@ def _check_any(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
     return None, []
 
 
+def _check_id(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+    _, problems = _check_any(f, col, now_ns)
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) in ("string", "integer", "empty"):
+        return None, problems
+    raw = _raw(col)
+    odd = np.fromiter((not _hashable_scalar(v) for v in col.to_numpy()), dtype=bool, count=len(col))
+    odd &= ~_isna(col)
+    if odd.any():
+        problems.append((odd, f"{f.name} is not a valid id", lambda r: f"{f.name} is not a valid id: {_short(raw(r))}"))
+    return None, problems
+
+
+def _hashable_scalar(v: Any) -> bool:
+    if isinstance(v, (list, dict, set, tuple, np.ndarray, pd.Series, pd.DataFrame)):
+        return False  # containers: not an event id (a tuple may hold a list, too)
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
 def _check_time(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
     name = f.name
     raw = _raw(col)
@@ -713,5 +736,6 @@ _CHECKS: dict[str, Callable[[Field, pd.Series, int | None], tuple[Any, list[_Pro
     "float": _check_float,
     "int": _check_int,
     "str": _check_str,
+    "id": _check_id,
     "any": _check_any,
 }

@@ -96,6 +96,7 @@ def test_object_key_columns_of_text_are_accepted():
         ("ts", pd.Timestamp("2024-01-04 12:00"), "ts is 3 days in the future"),
         ("ts", pd.Timestamp("2023-12-25 12:00"), "ts is 7 days old, more than 1 day"),
         ("order_id", None, "order_id is missing"),
+        ("order_id", [3], "order_id is not a valid id: [3]"),
     ],
 )
 def test_each_rule_rejects_the_bad_row_with_its_reason(column, value, reason):
@@ -237,7 +238,7 @@ def test_from_source_uses_its_keys_measures_and_id():
     schema = Schema.from_source(Orders())
     assert [(f.name, f.dtype) for f in schema.fields] == [
         ("ts", "time"), ("country", "str"), ("channel", "str"),
-        ("amount", "float"), ("items", "float"), ("order_id", "any"),
+        ("amount", "float"), ("items", "float"), ("order_id", "id"),
     ]
 
 
@@ -303,6 +304,7 @@ def test_fuzzed_batches_never_raise_and_every_row_is_accounted_for(case):
         assert np.isfinite(acc["amount"]).all() and (acc["amount"] >= 0).all()
         assert acc["country"].map(lambda v: isinstance(v, str)).all()
         assert acc["order_id"].notna().all()
+        assert acc["order_id"].map(lambda v: not isinstance(v, (list, dict))).all()
 
 
 @settings(max_examples=60, deadline=None)
