@@ -22,6 +22,7 @@ from .clock import Clock, SimClock, WallClock
 from .health import Counters, Snapshot, describe_age, freshness
 from .sources._base import Source
 from .sources.replay import Replay, replay
+from .sources.simulate import Faults, Scenario, SimulatedSource, scenarios, simulate
 from . import datasets
 from . import tiers
 from .runner import QueueSource, RunError, Runner
@@ -71,4 +72,9 @@ __all__ = [
     "WallClock",
     "describe_age",
     "freshness",
+    "Faults",
+    "Scenario",
+    "SimulatedSource",
+    "scenarios",
+    "simulate",
 ]

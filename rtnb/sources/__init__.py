@@ -2,5 +2,15 @@
 
 from ._base import Source
 from .replay import Replay, replay
+from .simulate import Faults, Scenario, SimulatedSource, scenarios, simulate
 
-__all__ = ["Replay", "Source", "replay"]
+__all__ = [
+    "Faults",
+    "Replay",
+    "Scenario",
+    "SimulatedSource",
+    "Source",
+    "replay",
+    "scenarios",
+    "simulate",
+]
