@@ -140,18 +140,18 @@ class Replay:
         id_col: str | None = None,
         name: str | None = None,
     ) -> None:
-        self.speed = _check_speed(speed)
-        self.sort = _check_flag(sort, "sort")
-        self.rebase = _check_flag(rebase, "rebase")
-        self.loop = _check_flag(loop, "loop")
+        # read-only after construction: the offsets below are computed from them
+        self._speed = _check_speed(speed)
+        self._sort = _check_flag(sort, "sort")
+        self._rebase = _check_flag(rebase, "rebase")
+        self._loop = _check_flag(loop, "loop")
         self._start = None if start is None else to_timestamp(start, "start")
 
         frame, default_name = _read_data(data)
-        self.time_col = _pick_time_col(frame, time_col)
-        times = _parse_times(frame[self.time_col], self.time_col)
-        frame = frame.assign(**{self.time_col: times})
-        frame, self.time_col = _free_batch_names(
-            frame, self.time_col, keep_ts=not self.rebase and not self.loop
+        col = _pick_time_col(frame, time_col)
+        frame = frame.assign(**{col: _parse_times(frame[col], col)})
+        frame, self._time_col = _free_batch_names(
+            frame, col, keep_ts=not self.rebase and not self.loop
         )
 
         columns = list(frame.columns)
@@ -178,9 +178,9 @@ class Replay:
             order = np.argsort(t_ns, kind="stable")
             frame = frame.take(order)
             t_ns = t_ns[order]
-        self._frame = frame.reset_index(drop=True)
+        self._frame: pd.DataFrame | None = frame.reset_index(drop=True)
         self._t_ns = t_ns
-        self.rows = len(t_ns)
+        self._rows = len(t_ns)
 
         t0 = int(t_ns[0]) if self.rows else 0
         newest = np.maximum.accumulate(t_ns) if self.rows else t_ns
@@ -235,6 +235,38 @@ class Replay:
         if not parts:
             return self._batch(0, 0, cycle=0)
         return pd.concat(parts) if len(parts) > 1 else parts[0]
+
+    # -- settings (read-only) ------------------------------------------------------------
+
+    @property
+    def speed(self) -> float:
+        """The speed-up: clock time elapsed = data time elapsed / ``speed``."""
+        return self._speed
+
+    @property
+    def sort(self) -> bool:
+        """True: replayed in event-time order; False: in the data's order (declared disorder)."""
+        return self._sort
+
+    @property
+    def rebase(self) -> bool:
+        """True: ``ts`` is on the clock's timeline; False: ``ts`` is the data's own time."""
+        return self._rebase
+
+    @property
+    def loop(self) -> bool:
+        """True: the data plays again and again."""
+        return self._loop
+
+    @property
+    def time_col(self) -> str:
+        """The data's event-time column, as named in the batches."""
+        return self._time_col
+
+    @property
+    def rows(self) -> int:
+        """How many rows one pass replays."""
+        return self._rows
 
     # -- progress --------------------------------------------------------------------------
 
@@ -369,7 +401,11 @@ class Replay:
         front = {"ts": ts.view("datetime64[ns]"), "arrival": (anchor + self._arr_off).view("datetime64[ns]")}
         if self.loop:
             front["cycle"] = np.zeros(self.rows, dtype="int64")
-        data = self._frame.drop(columns="ts") if "ts" in self._frame.columns else self._frame
+        data = self._frame
+        assert data is not None  # prepared once; the anchor never changes
+        if "ts" in data.columns:  # the data's own ``ts`` (rebase=False), taken as is
+            data = data.drop(columns="ts")
+        self._frame = None  # the prepared frame replaces it
         return pd.concat([pd.DataFrame(front, index=data.index), data], axis=1)
 
 

@@ -351,3 +351,14 @@ def test_an_empty_frame_replays_nothing_and_is_exhausted():
     out = src.read(T, FAR)
     assert out.empty and src.exhausted and src.rows == 0
     assert out["ts"].dtype == "datetime64[ns]"
+
+
+def test_settings_are_read_only_and_batches_do_not_share_state():
+    src = rtnb.replay(orders(5), time_col="when", speed=60)
+    with pytest.raises(AttributeError):
+        src.speed = 1  # offsets were computed from it
+    first = src.read(T, FAR)
+    first.loc[first.index[0], "amount"] = -1.0
+    first["ts"] = T
+    again = src.read(T, FAR)
+    assert (again["amount"] > 0).all() and again["ts"].is_unique
