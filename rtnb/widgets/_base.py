@@ -10,7 +10,7 @@ frame is therefore views × points, whatever the event rate.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -19,7 +19,7 @@ import pandas as pd
 from .._errors import ParameterError
 from ..health import Snapshot
 
-__all__ = ["SnapshotStore", "FrameGate", "StoreView", "time_array", "float_array"]
+__all__ = ["SnapshotStore", "FrameGate", "StoreView", "TimeRing", "time_array", "float_array"]
 
 
 @runtime_checkable
@@ -164,3 +164,83 @@ class StoreView:
 
     def _tick(self, now: pd.Timestamp | None) -> None:
         """Called every frame, new data or not; most views have nothing to do."""
+
+
+class TimeRing:
+    """A bounded time series per key: the newest ``capacity`` points, oldest dropped.
+
+    A view appends the newest snapshot's values once per frame (O(keys)), instead of
+    re-reading the store's whole history every frame (O(history × keys)); the store's
+    history fills it once, when the view first sees the metric. An append at the same
+    time as the last point replaces it, as the store does.
+
+    >>> ring = TimeRing(capacity=3)
+    >>> for i in range(5):
+    ...     ring.append(pd.Timestamp("2024-01-01") + pd.Timedelta(seconds=i), {"FR": float(i), "DE": 1.0})
+    >>> x, y = ring.arrays(["FR", "IT"])
+    >>> len(x), y
+    (3, array([[ 2.,  3.,  4.],
+           [nan, nan, nan]]))
+    >>> ring.last_before(pd.Timestamp("2024-01-01 00:00:03"), "FR")
+    3.0
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = check_count("capacity", capacity)
+        self._t = np.zeros(self.capacity, dtype="datetime64[ns]")
+        self._cols: dict[Any, np.ndarray] = {}
+        self._n = 0  # points ever appended
+
+    def __len__(self) -> int:
+        return min(self._n, self.capacity)
+
+    @property
+    def last_time(self) -> pd.Timestamp | None:
+        """The time of the newest point, or None when empty."""
+        return pd.Timestamp(self._t[(self._n - 1) % self.capacity]) if self._n else None
+
+    def append(self, t: pd.Timestamp, values: dict[Any, float]) -> None:
+        """Add a point: ``values`` maps key -> value (keys absent are NaN)."""
+        t64 = np.datetime64(pd.Timestamp(t).as_unit("ns").asm8, "ns")
+        if self._n and self._t[(self._n - 1) % self.capacity] == t64:
+            self._n -= 1  # same time as the newest point: the newer answer wins
+        i = self._n % self.capacity
+        self._t[i] = t64
+        for key, col in self._cols.items():
+            col[i] = values.get(key, np.nan)
+        for key, v in values.items():
+            if key not in self._cols:
+                col = np.full(self.capacity, np.nan)
+                col[i] = v
+                self._cols[key] = col
+        self._n += 1
+        if i == 0 and self._n > self.capacity:  # once per lap: forget keys no longer seen
+            for key in [k for k, c in self._cols.items() if np.isnan(c).all()]:
+                del self._cols[key]
+
+    def fill(self, history: pd.DataFrame) -> None:
+        """Append the rows of a store history (index time, one column per key)."""
+        tail = history.iloc[-self.capacity :]
+        for t, row in zip(tail.index, tail.to_numpy(dtype=np.float64, na_value=np.nan)):
+            self.append(t, {k: v for k, v in zip(tail.columns, row) if not np.isnan(v)})
+
+    def _order(self) -> np.ndarray:
+        n = len(self)
+        return np.arange(self._n - n, self._n) % self.capacity
+
+    def arrays(self, keys: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Times (``datetime64[ns]``) and a (keys × points) float64 array, oldest first."""
+        order = self._order()
+        nan = np.full(len(order), np.nan)
+        y = np.array([self._cols[k][order] if k in self._cols else nan for k in keys], dtype=np.float64)
+        return self._t[order].copy(), y.reshape(len(keys), len(order))
+
+    def last_before(self, t: pd.Timestamp, key: Any) -> float | None:
+        """The newest non-NaN value of ``key`` at a time <= ``t``; None if there is none."""
+        if key not in self._cols:
+            return None
+        order = self._order()
+        times, vals = self._t[order], self._cols[key][order]
+        ok = (times <= np.datetime64(pd.Timestamp(t).as_unit("ns").asm8, "ns")) & ~np.isnan(vals)
+        idx = np.flatnonzero(ok)
+        return float(vals[idx[-1]]) if len(idx) else None

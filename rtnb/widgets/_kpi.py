@@ -13,7 +13,8 @@ import pandas as pd
 from .._errors import ParameterError
 from .._time import DurationLike, to_duration
 from ..health import Snapshot
-from ._base import StoreView, check_count, check_name, float_array, time_array
+from .._errors import UnknownNameError
+from ._base import StoreView, TimeRing, check_count, check_name, float_array
 
 __all__ = ["KpiTile"]
 
@@ -39,8 +40,9 @@ class KpiTile(StoreView, widgets.VBox):
 
     ``combine`` folds the per-key values when ``key`` is None (``"sum"`` for counts and
     sums, ``"mean"``, ``"max"``, ``"min"``). The change compares the latest value with
-    the value ``reference`` earlier in event time, from the store's bounded history; the
-    sparkline shows the last ``points`` values.
+    the value ``reference`` earlier in event time; the sparkline shows the last
+    ``points`` frames. Both come from the view's own bounded series (filled once from
+    the store's history, then one point per frame), so a frame costs O(keys).
 
     >>> import rtnb
     >>> from rtnb.store import MemoryStore
@@ -91,6 +93,10 @@ class KpiTile(StoreView, widgets.VBox):
         self.title = title if title is not None else (f"{metric} · {column}" + (f" · {key}" if key is not None else ""))
         self.value: float | None = None
         self.change: float | None = None
+        self.spark = TimeRing(self.points)
+        # Values a reference period back: at most 256 points, spaced reference / 128.
+        self._past = TimeRing(256)
+        self._past_step = self.reference / 128
 
         self.label = widgets.HTML(value=self._html())
         x_sc, y_sc = bq.DateScale(), bq.LinearScale()
@@ -114,16 +120,7 @@ class KpiTile(StoreView, widgets.VBox):
         )
         self.add_class("rtnb-kpi-tile")
 
-    def _series(self) -> pd.Series:
-        hist = self.store.history(self.metric, self.column)
-        if self.key is not None:
-            if self.key not in hist.columns:
-                return pd.Series([], dtype="float64", index=pd.DatetimeIndex([], dtype="datetime64[ns]"))
-            return pd.to_numeric(hist[self.key], errors="coerce")
-        return hist.apply(pd.to_numeric, errors="coerce").agg(self.combine, axis=1)
-
-    def _current(self, snapshot: Snapshot) -> float | None:
-        table = snapshot.table
+    def _combined(self, table: pd.DataFrame) -> float | None:
         if self.column not in table.columns:
             return None
         values = pd.to_numeric(table[self.column], errors="coerce")
@@ -133,19 +130,43 @@ class KpiTile(StoreView, widgets.VBox):
             v = values.agg(self.combine) if len(values.dropna()) else None
         return None if v is None or pd.isna(v) else float(v)
 
+    def _record(self, t: pd.Timestamp, value: float | None) -> None:
+        if value is None:
+            return
+        self.spark.append(t, {0: value})
+        last = self._past.last_time
+        if last is None or t - last >= self._past_step:
+            self._past.append(t, {0: value})
+
+    def _fill(self) -> None:
+        try:
+            hist = self.store.history(self.metric, self.column)
+        except UnknownNameError:
+            return
+        if self.key is not None:
+            series = hist[self.key] if self.key in hist.columns else pd.Series([], dtype="float64")
+        else:
+            series = hist.apply(pd.to_numeric, errors="coerce").agg(self.combine, axis=1)
+        for t, v in series.dropna().items():
+            self._record(t, float(v))
+
     def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
-        series = self._series().dropna()
-        self.value = self._current(snapshot)
+        if len(self.spark) == 0:  # first sight of the metric: start from the store's history
+            self._fill()
+        self.value = self._combined(snapshot.table)
+        t = snapshot.newest_event
+        if t is not None:
+            self._record(t, self.value)
         self.change = None
-        if self.value is not None and len(series):
-            before = series[series.index <= series.index[-1] - self.reference]
-            if len(before) and before.iloc[-1] != 0:
-                self.change = (self.value - float(before.iloc[-1])) / abs(float(before.iloc[-1]))
-        tail = series.iloc[-self.points :]
+        if self.value is not None and t is not None:
+            before = self._past.last_before(t - self.reference, 0)
+            if before:  # None or 0: no change to show
+                self.change = (self.value - before) / abs(before)
+        x, y = self.spark.arrays([0])
         self.label.value = self._html()
         with self.sparkline.hold_sync():
-            self.sparkline.x = time_array(tail.index)
-            self.sparkline.y = float_array(tail)
+            self.sparkline.x = x
+            self.sparkline.y = float_array(y[0])
 
     def _html(self) -> str:
         if self.change is None:

@@ -11,7 +11,8 @@ import pandas as pd
 
 from .._errors import ParameterError
 from ..health import Snapshot
-from ._base import StoreView, check_count, check_name, float_array, time_array
+from .._errors import UnknownNameError
+from ._base import StoreView, TimeRing, check_count, check_name, float_array
 
 __all__ = ["LiveLine", "PALETTE"]
 
@@ -23,9 +24,11 @@ class LiveLine(StoreView, bq.Figure):
     """A metric over time (``DateScale`` x axis): one line per key, with a legend.
 
     Shows the top ``top_k`` keys by their current value of ``column`` (or the chosen
-    ``keys``), over the last ``points`` snapshots of the store's history: the history
-    rolls over, so the payload per frame is keys × points whatever the run time.
-    ``band=("p05", "p95")`` shades the range between two columns for the first key.
+    ``keys``), over the last ``points`` frames: the view fills its own bounded history
+    (rollover) from the store's history once, then appends the newest snapshot at each
+    frame, so a frame costs O(keys) in the kernel and keys × points in the payload,
+    whatever the event rate and the run time. ``band=("p05", "p95")`` shades the range
+    between two columns for the first key.
 
     >>> import rtnb
     >>> from rtnb.store import MemoryStore
@@ -70,6 +73,8 @@ class LiveLine(StoreView, bq.Figure):
                 raise ParameterError("band", band, "must be a pair of column names such as ('p05', 'p95')")
             band = (band[0], band[1])
         self.band = band
+        self.ring = TimeRing(self.points)
+        self._band_rings = (TimeRing(self.points), TimeRing(self.points)) if band is not None else None
 
         x_sc, y_sc = bq.DateScale(), bq.LinearScale()
         self.lines = bq.Lines(
@@ -118,24 +123,35 @@ class LiveLine(StoreView, bq.Figure):
         values = pd.to_numeric(table[self.column], errors="coerce")
         return list(values.sort_values(ascending=False, kind="stable").index[: self.top_k])
 
+    def _record(self, ring: TimeRing, column: str, snapshot: Snapshot) -> None:
+        if len(ring) == 0:  # first sight of the metric: start from the store's history
+            try:
+                ring.fill(self.store.history(self.metric, column))
+            except UnknownNameError:
+                pass
+        t = snapshot.newest_event
+        if t is not None and column in snapshot.table.columns:
+            values = pd.to_numeric(snapshot.table[column], errors="coerce").dropna()
+            ring.append(t, dict(zip(values.index, values.to_numpy(dtype=np.float64))))
+
     def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
+        self._record(self.ring, self.column, snapshot)
         keys = self.shown_keys(snapshot)
-        hist = self.store.history(self.metric, self.column).iloc[-self.points :]
-        x = time_array(hist.index)
-        y = float_array(hist.reindex(columns=keys).T) if keys else np.empty((0, len(x)))
+        x, y = self.ring.arrays(keys)
         with self.lines.hold_sync():
             self.lines.x = x
             self.lines.y = y
             self.lines.labels = [str(k) for k in keys]
-        if self.band_mark is not None and keys:
-            lo = self.store.history(self.metric, self.band[0]).iloc[-self.points :]
-            hi = self.store.history(self.metric, self.band[1]).iloc[-self.points :]
-            first = keys[0]
-            lo_y = lo.reindex(index=hist.index, columns=[first]).iloc[:, 0]
-            hi_y = hi.reindex(index=hist.index, columns=[first]).iloc[:, 0]
-            with self.band_mark.hold_sync():
-                self.band_mark.x = x
-                self.band_mark.y = float_array(pd.concat([lo_y, hi_y], axis=1).T)
+        if self._band_rings is not None:
+            lo, hi = self._band_rings
+            self._record(lo, self.band[0], snapshot)
+            self._record(hi, self.band[1], snapshot)
+            if keys:
+                bx, lo_y = lo.arrays(keys[:1])
+                _, hi_y = hi.arrays(keys[:1])
+                with self.band_mark.hold_sync():
+                    self.band_mark.x = bx
+                    self.band_mark.y = float_array(np.vstack([lo_y, hi_y]))
 
     def __repr__(self) -> str:
         return f"LiveLine(metric={self.metric!r}, column={self.column!r}, keys={list(self.lines.labels)!r})"

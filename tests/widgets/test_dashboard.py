@@ -45,7 +45,7 @@ def wire(runner, store):
 def views(store):
     return [
         FreshnessBadge(store, "orders", limit="2s"),
-        LiveLine(store, "orders", column="sum", points=100),
+        LiveLine(store, "orders", column="sum", points=20),
         LiveBars(store, "orders", column="sum"),
         KpiTile(store, "orders", column="sum"),
         ErrorPanel(store, "orders"),
@@ -65,7 +65,7 @@ def test_messages_follow_the_frame_rate_not_the_event_rate(rate, sent):
     # 10 frames per simulated second: one message per frame for the line's mark.
     assert dash.frames == 50
     assert sent.count(line.lines) == 50
-    assert line.lines.y.shape == (3, 100)  # bounded to `points`, whatever the run time
+    assert line.lines.y.shape == (3, 20)  # bounded to `points`, whatever the run time
 
 
 def test_dashboard_owns_its_views_in_a_grid_with_badges_on_top():

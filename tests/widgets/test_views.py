@@ -77,6 +77,29 @@ def test_line_history_is_bounded_and_payload_does_not_grow_with_run_time(store, 
     assert sent.buffer_bytes(line.lines) == first  # same keys × points, same bytes
 
 
+def test_views_read_the_store_history_once_then_only_the_latest_snapshot(store, monkeypatch, snap):
+    line = LiveLine(store, "orders", column="sum", points=50)
+    kpi = KpiTile(store, "orders", column="sum", reference="10s")
+
+    def put(second):  # FR's sum is the second, DE's is 1
+        store.put(snap(t=T0 + pd.Timedelta(seconds=second), values={"FR": float(second), "DE": 1.0}))
+
+    for second in range(30):
+        put(second)
+    reads = []
+    real = store.history
+    monkeypatch.setattr(store, "history", lambda m, c: reads.append(c) or real(m, c))
+    for second in range(30, 70):  # one new snapshot per frame
+        put(second)
+        line.refresh(T0)
+        kpi.refresh(T0)
+    assert reads == ["sum", "sum"]  # one fill per view, then O(keys) per frame
+    assert line.lines.y.shape == (2, 50)  # 30 from the history + 40 frames, bounded to 50
+    np.testing.assert_array_equal(line.lines.y[0], np.arange(20.0, 70.0))
+    assert kpi.value == 69.0 + 1.0
+    assert kpi.change == pytest.approx(70.0 / 60.0 - 1)
+
+
 def test_line_band_shades_quantile_range_of_first_key(store, snap):
     line = LiveLine(store, "orders", column="sum", keys=["FR"], band=("p05", "p95"))
     for i in range(4):
