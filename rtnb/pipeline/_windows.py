@@ -88,8 +88,12 @@ class Totals:
             absum += float(np.abs(v).sum())
         self._account(codes.size, absum, sign)
 
-    def add_groups(self, n: np.ndarray, s: np.ndarray, m2: np.ndarray | None, sign: int) -> None:
-        """Add (or take away) whole groups, one per key: counts, sums and M2."""
+    def add_groups(self, n: np.ndarray, s: np.ndarray, m2: np.ndarray | None, sign: int,
+                   absum: float) -> None:
+        """Add (or take away) whole groups, one per key: counts, sums and M2.
+
+        ``absum`` is the sum of the absolute values of the groups' rows (error bound).
+        """
         k = n.shape[0]
         self.n[:k] += sign * n
         self.s[:k] += sign * s
@@ -103,8 +107,7 @@ class Totals:
             dm = s / safe - c
             self.d1[:k] += sign * (s - n[:, None] * c)
             self.d2[:k] += sign * (m2 + n[:, None] * dm * dm)
-        # magnitudes of groups are bounded by |sum| only from below; use it as estimate
-        self._account(int(n.sum()), float(np.abs(s).sum()), sign)
+        self._account(int(n.sum()), absum, sign)
 
     def _account(self, rows: int, absum: float, sign: int) -> None:
         if sign > 0:
@@ -134,7 +137,7 @@ class Totals:
         big &= np.abs(off) > 1e-12 * np.abs(self.c[ok]) + 1e-300
         return bool(big.any())
 
-    def rebuild(self, st: Stats) -> None:
+    def rebuild(self, st: Stats, absum: float) -> None:
         """Exact totals from pre-aggregates of the live rows (one group per key)."""
         k = st.groups
         self.grow(k)
@@ -152,7 +155,7 @@ class Totals:
         dm = st.s / np.maximum(n, 1)[:, None] - c
         self.d1[:k] = st.s - n[:, None] * c
         self.d2[:k] = st.m2 + n[:, None] * dm * dm
-        self.live_abs = float(st.s.__abs__().sum()) if st.groups else 0.0
+        self.live_abs = absum
         self.ev_n = 0
         self.ev_abs = 0.0
 
@@ -335,7 +338,7 @@ class ExactWindow:
     def rebuild(self) -> None:
         _, codes, vals = self.live_rows()
         st = stats_from_rows(codes, self.totals.keys, vals, minmax=False)
-        self.totals.rebuild(st)
+        self.totals.rebuild(st, float(np.abs(vals).sum()))
 
     def present(self) -> np.ndarray:
         return np.flatnonzero(self.totals.n > 0)
@@ -422,6 +425,10 @@ class BucketRing:
         self.pm2 = grow(None if first else self.pm2, 0.0)
         self.pmn = grow(None if first else self.pmn, np.inf)
         self.pmx = grow(None if first else self.pmx, -np.inf)
+        pabs = np.zeros(c)
+        if not first:
+            pabs[: self.pabs.size] = self.pabs
+        self.pabs = pabs
         self.kcap = kc
         if c > c_old:
             self.free.extend(range(c - 1, c_old - 1, -1))
@@ -453,6 +460,7 @@ class BucketRing:
         self.pm2[s] = 0.0
         self.pmn[s] = np.inf
         self.pmx[s] = -np.inf
+        self.pabs[s] = 0.0
         self.sk.pop(s, None)
         self.free.append(s)
 
@@ -524,7 +532,8 @@ class BucketRing:
         n = self.pn[s, :k]
         if not n.any():
             return
-        self.totals.add_groups(n, self.ps[s, :k], self.pm2[s, :k] if self.needs.std else None, -1)
+        self.totals.add_groups(n, self.ps[s, :k], self.pm2[s, :k] if self.needs.std else None, -1,
+                               float(self.pabs[s]))
         if self.sketch is not None:
             g, m, kk, c = self._slot_sketch(s)
             self.sketch.add_entries(g, m, kk, c, self.n_keys, -1)
@@ -543,6 +552,7 @@ class BucketRing:
         G = len(ub) * k
         needs = self.needs
         st = stats_from_rows(gid, G, vals, minmax=needs.minmax, m2=needs.std)
+        self.pabs[slots] += np.bincount(lb, weights=np.abs(vals).sum(axis=1), minlength=len(ub))
         touched = np.flatnonzero(st.n)
         sl = slots[touched // k]
         kk = touched % k
@@ -577,14 +587,14 @@ class BucketRing:
                 if len(parts) > 64:
                     self._slot_sketch(s)
 
-    def _stats_of(self, buckets: list[int]) -> Stats:
+    def _stats_of(self, buckets: list[int], sketch: bool = True) -> Stats:
         """Pre-aggregates per (bucket position, key) for the given live buckets."""
         k = self.n_keys
         slots = np.array([self.slot_of[b] for b in buckets], dtype=np.int64)
         st = Stats(self.pn[slots, :k].reshape(-1), self.ps[slots, :k].reshape(-1, self.m),
                    self.pm2[slots, :k].reshape(-1, self.m), self.pmn[slots, :k].reshape(-1, self.m),
                    self.pmx[slots, :k].reshape(-1, self.m), None)
-        if self.needs.sketch:
+        if self.needs.sketch and sketch:
             parts = []
             for i, s in enumerate(slots.tolist()):
                 g, m, kk, c = self._slot_sketch(s)
@@ -601,21 +611,24 @@ class BucketRing:
         i1 = bisect.bisect_left(self.order, hi)
         return self.order[i0:i1]
 
-    def per_key(self, buckets: list[int]) -> Stats:
+    def per_key(self, buckets: list[int], sketch: bool = True) -> Stats:
         k = self.n_keys
-        st = self._stats_of(buckets)
+        st = self._stats_of(buckets, sketch=sketch)
         target = np.tile(np.arange(k), len(buckets))
         return combine(st, target, k)
 
     def rebuild(self) -> None:
+        k = self.n_keys
         hi = self.order[-1] + 1 if self.order else 0
-        st = self.per_key(self.window_buckets(self.win_lo, hi)) if self.order else None
-        if st is None or not self.needs.std:
-            k = self.n_keys
-            if st is None:
-                st = Stats(np.zeros(k, dtype=np.int64), np.zeros((k, self.m)), np.zeros((k, self.m)),
-                           None, None)
-        self.totals.rebuild(st)
+        buckets = self.window_buckets(self.win_lo, hi) if self.order else []
+        if buckets:
+            st = self.per_key(buckets, sketch=False)
+            absum = float(self.pabs[[self.slot_of[b] for b in buckets]].sum())
+        else:
+            z = np.zeros((k, self.m))
+            st = Stats(np.zeros(k, dtype=np.int64), z, z.copy(), None, None)
+            absum = 0.0
+        self.totals.rebuild(st, absum)
 
     def _close(self, horizon: int) -> None:
         while self.next_close is not None and self.next_close <= horizon:
