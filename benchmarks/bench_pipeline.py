@@ -1,0 +1,197 @@
+"""rtnb's rolling aggregates and whole pipeline against the peers, side by side.
+
+Run: ``.venv/bin/python -m benchmarks.bench_pipeline`` (``--quick`` for a smoke run,
+``--repeats N``). Workload and peers: ``benchmarks/peers.py``.
+
+For every system and window (60 s, 1 h): events/s over the run (median over repeats),
+per-batch latency p50/p99 (update + answer, from the repeat with the median
+throughput), peak traced memory (``tracemalloc``, a separate run: Python and numpy
+allocations; SQLite/DuckDB native memory is not seen), and whether its answers equal the
+pandas oracle at checkpoints (every 25th batch and the last). Slow peers run on fewer
+events, as the table says; ratios are rtnb's events/s over the system's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import peers
+
+CHECK_EVERY = 25
+
+
+@dataclass
+class Result:
+    system: str
+    window: str
+    events: int
+    events_per_s: float
+    cpu_events_per_s: float | None
+    p50_us: float | None
+    p99_us: float | None
+    peak_mb: float | None
+    verdict: str
+
+
+def run_once(make: Callable[[], object], parts: list[pd.DataFrame], check: set[int]) -> tuple[float, float, np.ndarray, dict]:
+    system = make()
+    lat = np.empty(len(parts))
+    answers = {}
+    perf = time.perf_counter_ns
+    gc.collect()
+    cpu = time.process_time()
+    start = perf()
+    for i, b in enumerate(parts):
+        t0 = perf()
+        out = system.step(b)
+        lat[i] = perf() - t0
+        if i in check:
+            answers[i] = out
+    total = (perf() - start) / 1e9
+    cpu = time.process_time() - cpu
+    if hasattr(system, "close"):
+        system.close()
+    return total, cpu, lat, answers
+
+
+def peak_memory(make: Callable[[], object], parts: list[pd.DataFrame]) -> float:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        system = make()
+        for b in parts:
+            system.step(b)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    if hasattr(system, "close"):
+        system.close()
+    return peak / 2**20
+
+
+def measure(name: str, window: str, make, events: pd.DataFrame, oracle: peers.Oracle, repeats: int,
+            kind: str = "exact", resolution: str | None = None, memory: bool = True) -> Result:
+    parts = peers.batches(events)
+    check = set(range(CHECK_EVERY - 1, len(parts), CHECK_EVERY)) | {len(parts) - 1}
+    runs = []
+    for _ in range(repeats):
+        total, cpu, lat, answers = run_once(make, parts, check)
+        runs.append((len(events) / total, len(events) / cpu, lat, answers))
+    runs.sort(key=lambda r: r[0])
+    rate, _, lat, answers = runs[len(runs) // 2]
+    cpu_rate = statistics.median(r[1] for r in runs)
+    res = None if resolution is None else pd.Timedelta(resolution)
+    verdict = "correct"
+    for i in sorted(answers):
+        why = peers.disagreement(answers[i], oracle.answer(i, pd.Timedelta(window), kind, res, n=len(events)))
+        if why:
+            verdict = f"WRONG after batch {i + 1}: {why}"
+            break
+    peak = peak_memory(make, parts) if memory else None
+    return Result(name, window, len(events), rate, cpu_rate, float(np.median(lat)) / 1e3,
+                  float(np.percentile(lat, 99)) / 1e3, peak, verdict)
+
+
+def measure_one_shot(window: str, events: pd.DataFrame, oracle: peers.Oracle, repeats: int) -> Result:
+    times, cpus = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = peers.one_shot(events, window)
+        times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    last = (len(events) - 1) // peers.BATCH
+    why = peers.disagreement(out, oracle.answer(last, pd.Timedelta(window), n=len(events)))
+    gc.collect()
+    tracemalloc.start()
+    peers.one_shot(events, window)
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return Result("numpy one-shot (1 answer, the limit)", window, len(events),
+                  len(events) / statistics.median(times), len(events) / statistics.median(cpus), None, None, peak, why and f"WRONG: {why}" or "correct")
+
+
+def fmt(x: float | None, digits: int = 0) -> str:
+    return "–" if x is None else f"{x:,.{digits}f}"
+
+
+def main(argv: list[str] | None = None) -> list[Result]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke run, seconds)")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv if argv is not None else [])
+    scale = 0.05 if args.quick else 1.0
+    n_rtnb = int(1_000_000 * scale)
+    sizes = {  # events per peer: per-event peers are slow, see the table
+        "streamz per-event accumulate": int(50_000 * scale),
+        "streamz.dataframe window groupby": int(100_000 * scale),
+        "river TimeRolling per key": int(50_000 * scale),
+        "pandas recompute per batch": int(200_000 * scale),
+        "SQLite raw table + GROUP BY": int(100_000 * scale),
+        "DuckDB raw table + GROUP BY": int(100_000 * scale),
+    }
+    events = peers.workload(n_rtnb, seed=1)
+    oracle = peers.Oracle(events)
+    results: list[Result] = []
+    rep = max(1, args.repeats)
+
+    def line(r: Result) -> None:
+        print(f"  {r.system:44s} {r.window:>4s} {r.events:>9,d} ev  {fmt(r.events_per_s):>11s} ev/s ({fmt(r.cpu_events_per_s):>11s} cpu)  "
+              f"p50 {fmt(r.p50_us):>6s} µs  p99 {fmt(r.p99_us):>7s} µs  peak {fmt(r.peak_mb, 1):>7s} MB  {r.verdict}",
+              flush=True)
+
+    for window in ("60s", "1h"):
+        rtnb_systems = [
+            ("rtnb Rolling exact", lambda w=window: peers.RtnbRolling(w), "exact", None),
+            ("rtnb Rolling bucketed 1s", lambda w=window: peers.RtnbRolling(w, "bucketed", "1s"), "bucketed", "1s"),
+            ("rtnb pipeline exact", lambda w=window: peers.RtnbPipeline(w), "exact", None),
+            ("rtnb pipeline bucketed 1s", lambda w=window: peers.RtnbPipeline(w, "bucketed", "1s"), "bucketed", "1s"),
+        ]
+        for name, make, kind, res in rtnb_systems:
+            r = measure(name, window, make, events, oracle, rep, kind, res)
+            results.append(r)
+            line(r)
+        peer_systems = [
+            ("streamz per-event accumulate", lambda w=window: peers.StreamzPerEvent(w)),
+            ("streamz.dataframe window groupby", lambda w=window: peers.StreamzDataFrame(w)),
+            ("river TimeRolling per key", lambda w=window: peers.RiverTimeRolling(w)),
+            ("pandas recompute per batch", lambda w=window: peers.PandasRecompute(w)),
+            ("SQLite raw table + GROUP BY", lambda w=window: peers.RawSQL(w, "sqlite")),
+            ("DuckDB raw table + GROUP BY", lambda w=window: peers.RawSQL(w, "duckdb")),
+        ]
+        for name, make in peer_systems:
+            sub = events.iloc[: sizes[name]]
+            r = measure(name, window, make, sub, oracle, 1)
+            results.append(r)
+            line(r)
+        r = measure_one_shot(window, events, oracle, rep)
+        results.append(r)
+        line(r)
+
+    print()
+    print(table(results))
+    return results
+
+
+def table(results: list[Result]) -> str:
+    ref = {(r.window): r.events_per_s for r in results if r.system == "rtnb pipeline exact"}
+    rows = ["| system | window | events | events/s (wall) | events/s (CPU) | p50 µs/batch | p99 µs/batch | peak MB | pipeline exact ÷ system | answers |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        ratio = ref.get(r.window, np.nan) / r.events_per_s
+        rows.append(f"| {r.system} | {r.window} | {r.events:,} | {fmt(r.events_per_s)} | {fmt(r.cpu_events_per_s)} | {fmt(r.p50_us)} | "
+                    f"{fmt(r.p99_us)} | {fmt(r.peak_mb, 1)} | {ratio:,.2f} | {r.verdict} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
