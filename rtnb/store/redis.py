@@ -25,7 +25,8 @@ the pending history entries of each metric in memory (bounded by ``history``), a
 tries again at most every ``retry_every`` of snapshot processing time. Once Redis is
 back, the latest snapshot and the buffered history are written and any history that
 could not be kept is noted in ``gaps``. Reads during an outage answer from what this
-process wrote last. Only connecting in the constructor raises :class:`rtnb.StoreError`
+process last wrote or read, so a dashboard keeps showing its last data while the
+freshness badge ages to stale. Only connecting in the constructor raises :class:`rtnb.StoreError`
 (naming host and port).
 
 >>> store = RedisStore(url)                       # doctest: +SKIP
@@ -457,6 +458,7 @@ class RedisStore:
         self._caches: dict[str, _HistoryCache] = {}
         self._last_entry: dict[str, tuple[int, bytes]] = {}  # (time, stream id) written
         self._decoded: dict[str, tuple[bytes, Snapshot]] = {}  # metric -> last read
+        self._seen_versions: dict[str, int] = {}  # metric -> last version read
         self._closed = False
 
     # ---------------------------------------------------------------- status
@@ -631,11 +633,20 @@ class RedisStore:
 
     # ---------------------------------------------------------------- reading
 
+    def _back_up(self) -> None:
+        """A read just worked: if the store was down, write what is pending now."""
+        if not self.up:
+            self._flush(self._last_attempt)
+
     def _local_latest(self, metric: str) -> Snapshot | None:
+        """What this process knows: its own newest put, else the last snapshot it read."""
         p = self._pending.get(metric)
         if p is not None and p.latest is not None:
             return p.latest
-        return self._written.get(metric)
+        if metric in self._written:
+            return self._written[metric]
+        seen = self._decoded.get(metric)
+        return None if seen is None else seen[1]
 
     def latest(self, metric: str) -> Snapshot | None:
         """The latest snapshot of ``metric`` (``None`` if there is none).
@@ -650,6 +661,7 @@ class RedisStore:
         except self._errors as exc:
             self._mark_down(exc, None)
             return self._local_latest(metric)
+        self._back_up()
         if blob is None:
             return self._local_latest(metric)
         cached = self._decoded.get(metric)
@@ -666,9 +678,11 @@ class RedisStore:
             v = self._client.get(self._key(metric, "version"))
         except self._errors as exc:
             self._mark_down(exc, None)
-            return self._versions.get(metric, 0)
+            return max(self._versions.get(metric, 0), self._seen_versions.get(metric, 0))
+        self._back_up()
         if v is None:
             return self._versions.get(metric, 0)
+        self._seen_versions[metric] = int(v)
         return max(int(v), self._versions.get(metric, 0))
 
     def metrics(self) -> list[str]:
@@ -679,6 +693,8 @@ class RedisStore:
         except self._errors as exc:
             self._mark_down(exc, None)
             names = set()
+        else:
+            self._back_up()
         return sorted(names | set(self._pending))
 
     def history_gaps(self, metric: str) -> list[HistoryGap]:
@@ -708,6 +724,7 @@ class RedisStore:
         except self._errors as exc:
             self._mark_down(exc, None)
             return self._history_frame(metric, cache, column)
+        self._back_up()
         changed = bool(new)
         if not first:
             changed = changed or bool(cache.ids)
@@ -762,6 +779,7 @@ class RedisStore:
             self._client.delete(*keys)
         self._caches.clear()
         self._decoded.clear()
+        self._seen_versions.clear()
         self._written.clear()
         self._pending.clear()
         self._versions.clear()
