@@ -292,3 +292,19 @@ def test_fuzzed_streams_never_escape_and_conserve_rows_after_every_batch(stream)
     assert int(dl.counts.sum()) == dl.total
     if dl.total:
         assert dl.rows["reason"].map(lambda r: isinstance(r, str) and r != "").all()
+
+
+def test_the_dead_letter_keeps_the_newest_rows_and_counts_every_rule():
+    batches = streamz.Stream()
+    pipe = Pipeline(batches, aggregate=Exploding("never"), schema=Schema.infer(keys="key", measures="value"),
+                    dead_letter=25)
+    for i in range(40):
+        b = events(10, i).astype({"value": object})
+        b.loc[b.index[:3], "value"] = "bad"
+        b.loc[b.index[3], "key"] = None
+        batches.emit(b)
+    dl = pipe.dead_letter
+    assert dl.total == 160 and len(dl.rows) == 25
+    assert dl.counts.to_dict() == {"value is not a number": 120, "key is missing": 40}
+    assert dl.rows["id"].iloc[-1] == 39 * 10_000 + 3  # the newest rejected row is kept
+    assert sum(len(f) for f in dl._frames) <= 25 + 4  # memory bounded, not only the answer
