@@ -35,6 +35,7 @@ time-weighted), and at the end of the display period containing it (for the max)
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, Union
@@ -457,9 +458,21 @@ class Workload:
         if self.arrival is None:
             rng = rng if rng is not None else np.random.default_rng(0)
             return cutoff - rng.exponential(1.0 / self.rate, size=cutoff.shape)
-        idx = np.searchsorted(self.arrival, cutoff, side="right") - 1
+        if cutoff.ndim == 2:
+            # Search in time order (column-major over viewers x slices): numpy's binary
+            # search starts from the previous answer, so nearly sorted keys are ~10x faster.
+            idx = np.searchsorted(self.arrival, cutoff.T.ravel(), side="right").reshape(cutoff.T.shape).T - 1
+        else:
+            idx = np.searchsorted(self.arrival, cutoff, side="right") - 1
         out = self.newest[np.maximum(idx, 0)] if self.newest.size else np.full(cutoff.shape, np.nan)
         return np.where(idx >= 0, out, np.nan)
+
+    def arrived_on_grid(self, first: float, step: float, n: int) -> np.ndarray:
+        """How many events arrived at or before ``first + i * step``, i < n, in one pass
+        over the events (a binary search per grid point would cost far more)."""
+        i = np.ceil((self.arrival - first) / step)
+        i = np.clip(i, 0, n).astype(np.int64)
+        return np.cumsum(np.bincount(i, minlength=n + 1))[:n]
 
     def has_new(self, before: np.ndarray, after: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Whether any event arrived in each interval (before, after]."""
@@ -555,35 +568,36 @@ class Simulation:
     _screen: Any = None
 
     # ---- data age
-    def _valid(self) -> np.ndarray:
+    @functools.cached_property
+    def _age_stats(self) -> tuple[float, float, float]:
         a = self.ages.ravel()
-        return a[~np.isnan(a)] if np.isnan(a).any() else a
+        if np.isnan(a).any():
+            a = a[~np.isnan(a)]
+        if not a.size:
+            return (float("nan"),) * 3
+        p50, p95 = np.percentile(a, [50, 95])
+        return float(a.mean()), float(p50), float(p95)
 
     @property
     def age_mean(self) -> float:
         """Time-weighted mean data age on viewers' screens, in seconds."""
-        v = self._valid()
-        return float(v.mean()) if v.size else float("nan")
+        return self._age_stats[0]
 
     @property
     def age_p50(self) -> float:
         """Median (time-weighted) data age, in seconds."""
-        return self._pct(50)
+        return self._age_stats[1]
 
     @property
     def age_p95(self) -> float:
         """95th percentile (time-weighted) data age, in seconds."""
-        return self._pct(95)
+        return self._age_stats[2]
 
     @property
     def age_max(self) -> float:
         """Largest data age reached (just before a screen update), in seconds."""
         e = self.end_ages
         return float(np.nanmax(e)) if np.isfinite(e).any() else float("nan")
-
-    def _pct(self, q: float) -> float:
-        v = self._valid()
-        return float(np.percentile(v, q)) if v.size else float("nan")
 
     @property
     def age_over_time(self) -> pd.DataFrame:
@@ -677,6 +691,20 @@ def _cutoff(s: np.ndarray, p: _Plan) -> np.ndarray:
     return c
 
 
+def _asof(wl: Workload, s: np.ndarray, p: _Plan, rng: np.random.Generator) -> np.ndarray:
+    """Newest event time in the store read at times s.
+
+    With micro-batches or a scheduled job, every reader of one run sees the same answer:
+    compute it once per run (a few thousand runs, not millions of reads)."""
+    if p.pipe_interval <= 0:
+        return wl.newest_at(s - p.pipe_delay, rng)
+    k = np.floor((s - p.pipe_delay) / p.pipe_interval)
+    k0 = float(k.min())
+    idx = (k - k0).astype(np.int64)
+    runs = (k0 + np.arange(int(idx.max()) + 1)) * p.pipe_interval
+    return _ordered_newest(wl, runs, rng)[idx]
+
+
 def _read_time(s: np.ndarray, p: _Plan) -> np.ndarray:
     """When the store was actually read for a request at time s (server cache)."""
     return np.floor(s / p.cache_ttl) * p.cache_ttl if p.cache_ttl > 0 else s
@@ -767,7 +795,7 @@ def _simulate_pull(wl, p, V, T, t, edges, down, downtime, rng):
         after = ph + np.ceil((m + downtime - L - ph) / N) * N  # first poll after it
         poll = np.where(failed, back, poll)
         nxt = np.where(failed, np.maximum(after, poll + N), nxt)
-    asof = wl.newest_at(_cutoff(_read_time(poll + L, p), p), rng)
+    asof = _asof(wl, _read_time(poll + L, p), p, rng)
     ages = t - asof
     end_ages = nxt + 2 * L - asof
 
@@ -839,31 +867,45 @@ def _simulate_push(wl, p, V, T, t, edges, down, downtime, rng):
     c, L = p.cadence, p.latency
     dv, da, dr, attempts = _disconnections(p, V, T, down, downtime, rng)
     tau = t
-    frozen_end = None
+    frozen = None
     if dv.size:
-        # Is each instant inside one of its viewer's disconnections (until the
-        # snapshot sent on reconnect lands)? Flatten (viewer, time) into one key.
-        big = 4.0 * (T + float(np.max(dr - da)) + 10.0)
-        order = np.lexsort((da, dv))
-        dv, da, dr = dv[order], da[order], dr[order]
-        keys = dv * big + da
-        q = np.arange(V)[:, None] * big + t
-        j = np.searchsorted(keys, q, side="right") - 1
-        jj = np.maximum(j, 0)
-        inside = (j >= 0) & (dv[jj] == np.arange(V)[:, None]) & (t < dr[jj] + L)
-        tau = np.where(inside, da[jj], t)
-        frozen_end = np.where(inside, dr[jj] + L, np.nan)
+        # Instants inside one of their viewer's disconnections (until the snapshot sent
+        # on reconnect lands) show what was on screen when it dropped. Disconnections are
+        # short and few: visit the one-per-slice instants each one covers.
+        frozen = _frozen_instants(t, T, dv, da, dr + L)
+        tau = t.copy()
+        tau.flat[frozen[0]] = frozen[1]
+    # Every viewer connected at push slot k gets the same message: compute the store's
+    # answer once per slot (T / push_interval of them), then index it per viewer.
     k = np.floor((tau - L) / c)
-    asof = wl.newest_at(_cutoff(k * c, p), rng)
+    k0 = int(k.min())
+    ks = np.arange(k0, int(np.floor((T - L) / c)) + 2)
+    if ks.size > _MAX_SAMPLES:
+        raise ParameterError("push_interval", pd.Timedelta(seconds=c), f"gives {ks.size:,} pushes over the run")
+    counts = None
+    if wl.arrival is not None and p.pipe_interval <= 0:  # cutoffs on a uniform grid
+        counts = wl.arrived_on_grid(k0 * c - p.pipe_delay, c, ks.size)
+        slot_newest = np.where(counts > 0, wl.newest[np.maximum(counts - 1, 0)], np.nan) \
+            if wl.newest.size else np.full(ks.size, np.nan)
+    else:
+        slot_newest = _ordered_newest(wl, _cutoff(ks * c, p), rng)
+    asof = slot_newest[(k - k0).astype(np.int64)]
     ages = t - asof
     nxt = (k + 1) * c + L
-    if frozen_end is not None:
-        nxt = np.where(np.isnan(frozen_end), nxt, frozen_end)
+    if frozen is not None:
+        nxt.flat[frozen[0]] = frozen[2]
     end_ages = nxt - asof
 
-    # Sends: push slots in [0, T) whose store answer changed since the previous one.
-    slots = np.arange(int(np.ceil(T / c))) * c
-    sent = wl.has_new(_cutoff(slots - c, p), _cutoff(slots, p), rng)
+    # Sends: push slots in [0, T) with new data since the previous slot.
+    inside_run = (ks >= 0) & (ks * c < T)
+    slots = ks[inside_run] * c
+    if wl.arrival is None:  # consistent with the answers drawn above
+        prev = np.concatenate([[-np.inf], slot_newest[:-1]])
+        sent = (slot_newest > prev)[inside_run]
+    elif counts is not None:  # any arrival counts, late events included
+        sent = (np.diff(counts, prepend=0) > 0)[inside_run]
+    else:  # any arrival counts, late events included (they change the aggregates)
+        sent = wl.has_new(_cutoff(slots - c, p), _cutoff(slots, p), rng)
     send_times = slots[sent]
     width = np.diff(edges)
     sends = np.histogram(send_times, bins=edges)[0]
@@ -883,7 +925,8 @@ def _simulate_push(wl, p, V, T, t, edges, down, downtime, rng):
         mine = dv == v
         shown = send_times + L
         if mine.any():
-            a, r = da[mine], dr[mine]
+            order = np.argsort(da[mine], kind="stable")
+            a, r = da[mine][order], dr[mine][order]
             i = np.searchsorted(a, send_times, side="right") - 1
             off = (i >= 0) & (send_times < r[np.maximum(i, 0)])
             shown = np.sort(np.concatenate([shown[~off], r + L]))
@@ -896,6 +939,29 @@ def _simulate_push(wl, p, V, T, t, edges, down, downtime, rng):
     if attempts.size:
         peak = float(np.bincount(np.floor(attempts[(attempts >= 0) & (attempts < T)]).astype(np.int64)).max(initial=0))
     return ages, end_ages, loads, screen, peak
+
+
+def _frozen_instants(t, T, dv, da, de):
+    """Flat indices of sampled instants inside a disconnection [da, de) of their viewer,
+    with that disconnection's start and end (the latest-starting one if several)."""
+    V, M = t.shape
+    w = T / M
+    m0 = np.floor(da / w).astype(np.int64)
+    m1 = np.floor(np.minimum(de, T * (1 - 1e-12)) / w).astype(np.int64)
+    hits = []
+    for o in range(int((m1 - m0).max(initial=0)) + 1):
+        m = m0 + o
+        ok = np.flatnonzero((m <= m1) & (m >= 0) & (m < M))
+        tt = t[dv[ok], m[ok]]
+        ok = ok[(tt >= da[ok]) & (tt < de[ok])]
+        hits.append((dv[ok] * M + m[ok], ok))
+    flat = np.concatenate([h[0] for h in hits])
+    which = np.concatenate([h[1] for h in hits])
+    order = np.argsort(da[which], kind="stable")[::-1]  # latest start first
+    flat, which = flat[order], which[order]
+    flat, first = np.unique(flat, return_index=True)
+    which = which[first]
+    return flat, da[which], de[which]
 
 
 def _mean_disconnected(edges, a, r):

@@ -228,3 +228,15 @@ def test_unknown_pattern_names_the_choices():
     with pytest.raises(rtnb.UnknownNameError) as e:
         simulate(5.0, "pigeon", viewers=1, hours=1)
     assert e.value.param == "pattern" and "websocket" in e.value.choices
+
+
+def test_push_on_event_arrays_agrees_with_the_rate():
+    t = np.sort(np.random.default_rng(1).uniform(-600, 7200, 7800 * 20))
+    arrays = simulate(Workload.from_times(t, duration="2h"), WebSocketPush(drop_rate=0), viewers=200, hours=2)
+    rate = simulate(20.0, WebSocketPush(drop_rate=0), viewers=200, hours=2)
+    assert close(arrays.age_mean, rate.age_mean, rel=0.03)
+    assert close(arrays.load_mean["messages_per_s"], rate.load_mean["messages_per_s"], rel=0.03)
+    # a micro-batched pipeline takes the other path; both give the closed form
+    mb = WebSocketPush(drop_rate=0, pipeline_interval="1s", push_interval="1s")
+    assert close(simulate(Workload.from_times(t), mb, viewers=200, hours=2).age_mean,
+                 mb.expected_age(20.0) / pd.Timedelta("1s"), rel=0.03)
