@@ -49,6 +49,7 @@ class LiveBars(StoreView, bq.Figure):
         self.column = check_name("column", column)
         self.top_k = check_count("top_k", top_k)
         x_sc, y_sc = bq.OrdinalScale(), bq.LinearScale(min=0.0)
+        self.x_scale = x_sc
         self.bars = bq.Bars(
             x=np.array([], dtype=str),
             y=np.array([], dtype=np.float64),
@@ -67,6 +68,7 @@ class LiveBars(StoreView, bq.Figure):
             fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 20},
             layout={"height": height, "width": "auto", "min_width": "300px"},
         )
+        self.add_class("rtnb-live-bars")
 
     def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
         table = snapshot.table
@@ -75,8 +77,11 @@ class LiveBars(StoreView, bq.Figure):
             values = values.sort_values(ascending=False, kind="stable").iloc[: self.top_k]
         else:
             values = pd.Series([], dtype="float64")
+        keys = [str(k) for k in values.index]
+        # The ordinal scale keeps the order keys first came in unless told the order.
+        self.x_scale.domain = keys
         with self.bars.hold_sync():
-            self.bars.x = np.array([str(k) for k in values.index], dtype=str)
+            self.bars.x = np.array(keys, dtype=str)
             self.bars.y = float_array(values)
 
     def __repr__(self) -> str:

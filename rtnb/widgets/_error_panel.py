@@ -118,7 +118,8 @@ class ErrorPanel(StoreView, widgets.HTML):
         c = self.counters
         cells = "".join(
             f'<td class="rtnb-count-{name}" data-count="{getattr(c, name)}" style="padding:2px 10px">'
-            f'<b style="font-size:18px;color:{"#D55E00" if getattr(c, name) else "#333"}">{getattr(c, name):,}</b>'
+            f'<b style="font-size:18px;color:{"#D55E00" if getattr(c, name) and name != "received" else "#333"}">'
+            f"{getattr(c, name):,}</b>"
             f"<br><span style='font-size:11px;color:#555'>{name}</span></td>"
             for name in ("received", "rejected", "late", "duplicates")
         )

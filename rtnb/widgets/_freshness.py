@@ -90,8 +90,13 @@ class FreshnessBadge(StoreView, widgets.HTML):
 
     def _html(self, state: str) -> str:
         colour = _COLOURS[state]
+        snap = self._snapshot
+        newest = snap.newest_event if snap is not None else None
+        # The newest event time shown, in ms since the epoch: lets a browser measure
+        # the delay from an event to its display (benchmarks/bench_views.py).
+        stamp = "" if newest is None or pd.isna(newest) else f' data-newest="{newest.value // 1_000_000}"'
         return (
-            f'<span class="rtnb-freshness rtnb-{state}" data-state="{state}" '
+            f'<span class="rtnb-freshness rtnb-{state}" data-state="{state}"{stamp} '
             f'style="display:inline-block;padding:2px 10px;border-radius:10px;color:white;'
             f'background:{colour};font-size:13px">● {html.escape(self.label)}: {state} — '
             f"{html.escape(self.age_text)} (limit {_span(self.limit)})</span>"

@@ -27,7 +27,12 @@ def _format_number(value: float | None, decimals: int) -> str:
     return f"{value:,.{decimals}f}"
 
 
-def _format_span(td: pd.Timedelta) -> str:
+def describe_span(td: pd.Timedelta) -> str:
+    """A duration in the largest whole unit, for titles.
+
+    >>> describe_span(pd.Timedelta("5min")), describe_span(pd.Timedelta("90s"))
+    ('5 min', '90 s')
+    """
     s = td.total_seconds()
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if s >= size and s % size == 0:
@@ -170,11 +175,11 @@ class KpiTile(StoreView, widgets.VBox):
 
     def _html(self) -> str:
         if self.change is None:
-            change, cls = f"no value {_format_span(self.reference)} before", "flat"
+            change, cls = f"no value {describe_span(self.reference)} before", "flat"
         else:
             arrow = "▲" if self.change > 0 else ("▼" if self.change < 0 else "■")
             cls = "up" if self.change > 0 else ("down" if self.change < 0 else "flat")
-            change = f"{arrow} {self.change:+.1%} vs {_format_span(self.reference)} before"
+            change = f"{arrow} {self.change:+.1%} vs {describe_span(self.reference)} before"
         colour = {"up": "#009E73", "down": "#D55E00", "flat": "#777"}[cls]
         return (
             f'<div class="rtnb-kpi">'

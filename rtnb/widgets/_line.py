@@ -112,6 +112,7 @@ class LiveLine(StoreView, bq.Figure):
             fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 20},
             layout={"height": height, "width": "auto", "min_width": "300px"},
         )
+        self.add_class("rtnb-live-line")
 
     def shown_keys(self, snapshot: Snapshot) -> list[Any]:
         """The keys drawn for ``snapshot``: the chosen ones, or the top ``top_k``."""

@@ -10,7 +10,7 @@ from ._bars import LiveBars
 from ._dashboard import Dashboard
 from ._error_panel import ErrorPanel
 from ._freshness import FreshnessBadge
-from ._kpi import KpiTile
+from ._kpi import KpiTile, describe_span
 from ._line import LiveLine
 
 __all__ = ["dashboard"]
@@ -74,10 +74,10 @@ def dashboard(
     views = [
         FreshnessBadge(store, name, limit=limit_td, stale_after=stale_after),
         LiveLine(store, name, column="sum", top_k=top_k, points=points,
-                 title=f"{metric} per {by or 'total'} · rolling {to_duration(window, 'window')} sum"),
+                 title=f"{metric} per {by or 'total'} · rolling {describe_span(to_duration(window, 'window'))} sum"),
         LiveBars(store, name, column="sum", top_k=max(top_k, 10), title=f"{metric} by {by or 'total'} now"),
-        KpiTile(store, name, column="sum", unit=unit, reference=window, title=f"{metric} · last {window}"),
-        KpiTile(store, name, column="count", unit="events", reference=window, title=f"events · last {window}"),
+        KpiTile(store, name, column="sum", unit=unit, reference=window, title=f"{metric} · last {describe_span(to_duration(window, 'window'))}"),
+        KpiTile(store, name, column="count", unit="events", reference=window, title=f"events · last {describe_span(to_duration(window, 'window'))}"),
         ErrorPanel(store, name, dead_letter=pipe.rejected, errors=runner.errors),
     ]
     first = runner.sources[0] if runner.sources else None

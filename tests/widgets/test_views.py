@@ -119,6 +119,7 @@ def test_bars_show_current_values_sorted_top_k(store, sent, snap):
     sent.clear()
     assert bars.refresh(T0)
     assert list(bars.bars.x) == ["DE", "ES", "IT"]
+    assert bars.x_scale.domain == ["DE", "ES", "IT"]  # the axis shows them in that order
     np.testing.assert_array_equal(bars.bars.y, [7.0, 5.0, 3.0])
     assert sent.count(bars.bars) == 1
     assert bars.bars.get_state()["y"]["dtype"] == "float64"
@@ -158,6 +159,7 @@ def test_badge_ticks_on_its_own_and_turns_stale_within_one_frame_of_a_stall(stor
         states.append(badge.state)
     assert states == ["fresh", "fresh", "late", "late", "stale"]
     assert 'data-state="stale"' in badge.value and "16 s old" in badge.value
+    assert f'data-newest="{T0.value // 1_000_000}"' in badge.value
     store.put(snap(t=T0 + pd.Timedelta("17s")))  # data again
     badge.refresh(T0 + pd.Timedelta("17.5s"))
     assert badge.state == "fresh" and "0.5 s old" in badge.value

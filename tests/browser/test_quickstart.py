@@ -1,0 +1,124 @@
+"""The quick-start notebook in a real JupyterLab and a real Voila, seen by Chromium.
+
+Every chart renders, lines change in the DOM at about the frame rate, the freshness
+badge turns stale during the injected stall and fresh after it, the error panel shows
+the injected bad rows; a screenshot of the first dashboard goes to docs/dashboard.png.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import require
+
+from tests.browser._servers import BIN, ROOT, LIVE_SECONDS, free_port, jupyter_lab, server_env, stop_group, voila, wait_http
+
+pytestmark = pytest.mark.timeout(240)
+
+FPS = 10
+#: The dashboards of the notebook, in cell order.
+ORDERS, REPLAY, STALL, BAD_ROWS = range(4)
+
+KERNEL_IDLE = """() => { const app = window.jupyterapp; const w = app && app.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.connectionStatus === 'connected' && k.status === 'idle'; }"""
+
+LINES_DRAWN = """(n) => { const ds = document.querySelectorAll('.rtnb-dashboard');
+  if (ds.length < n) return false;
+  return Array.from(ds).every(d => Array.from(d.querySelectorAll('path.line'))
+      .some(p => (p.getAttribute('d') || '').split(/[LC]/).length > 5)); }"""
+
+# Browser frames (requestAnimationFrame ticks) in which a line of the dashboard's
+# first chart changed its `d`: what a user sees as updates per second.
+LINE_UPDATES = """([i, ms]) => new Promise(res => {
+  const fig = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('div.bqplot.figure');
+  let frames = 0, pending = false;
+  const obs = new MutationObserver(recs => {
+    if (pending || !recs.some(r => r.target.classList.contains('line'))) return;
+    pending = true; requestAnimationFrame(() => { frames++; pending = false; });
+  });
+  obs.observe(fig, {attributes: true, attributeFilter: ['d'], subtree: true});
+  setTimeout(() => { obs.disconnect(); res(frames * 1000 / ms); }, ms); })"""
+
+BADGE_STATE = """(i) => { const b = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-freshness');
+  return b ? b.dataset.state : null; }"""
+
+REJECTED = """(i) => { const e = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-errors');
+  return e ? [Number(e.dataset.rejected), e.querySelectorAll('.rtnb-reasons li').length, e.innerText] : null; }"""
+
+
+def charts_render(page, n_dashboards: int) -> None:
+    page.wait_for_selector(".rtnb-dashboard div.bqplot.figure path.line", state="attached", timeout=90_000)
+    page.wait_for_function(LINES_DRAWN, arg=n_dashboards, timeout=60_000)
+    figures = page.locator(".rtnb-dashboard div.bqplot.figure")
+    # Per dashboard: the line chart, the bars, two KPI sparklines.
+    assert figures.count() >= 4 * n_dashboards
+    assert page.locator(".rtnb-dashboard rect.bar").count() > 0
+
+
+def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
+    t0 = time.monotonic()
+    with jupyter_lab(workdir, tmp_path) as base:
+        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+        try:
+            page.goto(f"{base}/lab/tree/01_quickstart.ipynb?reset", timeout=60_000)
+            page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            charts_render(page, 4)
+
+            rate = page.evaluate(LINE_UPDATES, [ORDERS, 3000])
+            assert 0.6 * FPS <= rate <= 1.1 * FPS, f"{rate:.1f} line updates/s at {FPS} fps"
+
+            # The stall: fresh before, stale within the stall, fresh again after it.
+            page.wait_for_function(f"() => ({BADGE_STATE})({STALL}) === 'stale'", timeout=LIVE_SECONDS * 1000)
+            page.wait_for_function(f"() => ({BADGE_STATE})({STALL}) === 'fresh'", timeout=LIVE_SECONDS * 1000)
+
+            # The bad rows: counted and explained.
+            page.wait_for_function(f"() => {{ const r = ({REJECTED})({BAD_ROWS}); return r && r[0] > 0 && r[1] > 0; }}",
+                                   timeout=30_000)
+            rejected, reasons, text = page.evaluate(REJECTED, BAD_ROWS)
+            assert rejected > 0 and reasons > 0 and "row" in text
+
+            dash = page.locator(".rtnb-dashboard").nth(ORDERS)
+            dash.scroll_into_view_if_needed()
+            (ROOT / "docs").mkdir(exist_ok=True)
+            dash.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
+        finally:
+            page.close()
+    assert time.monotonic() - t0 < 120
+
+
+def test_quickstart_in_voila(chromium, workdir, tmp_path):
+    require(os.path.exists(BIN / "voila"), "voila", "pip install 'rtnb[voila]'")
+    with voila(workdir / "01_quickstart.ipynb", tmp_path) as base:
+        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+        try:
+            page.goto(base, timeout=120_000)
+            charts_render(page, 4)
+            rate = page.evaluate(LINE_UPDATES, [ORDERS, 2000])
+            assert rate >= 0.5 * FPS, f"{rate:.1f} line updates/s in Voila"
+            assert page.evaluate(BADGE_STATE, ORDERS) in ("fresh", "late", "stale")
+        finally:
+            page.close()
+
+
+def test_make_demo_starts_jupyterlab(tmp_path):
+    require(os.path.exists(BIN / "jupyter"), "jupyter", "the package is not installed in this Python")
+    port = free_port()
+    args = f"--no-browser --port={port} --port-retries=0 --ServerApp.token='' --ServerApp.open_browser=False"
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        # `-o .venv/.installed`: use the environment the tests run in, do not reinstall it.
+        proc = subprocess.Popen(["make", "-C", str(ROOT), "-o", ".venv/.installed", "demo", f"JUPYTER_ARGS={args}"],
+                                env=server_env(tmp_path), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/status", proc, log=log, timeout=60)
+    finally:
+        stop_group(proc)
+    assert proc.returncode in (-signal.SIGTERM, 0, 2, -signal.SIGKILL)  # stopped by us, not crashed
