@@ -126,6 +126,10 @@ class _PatternBase:
         Half the viewer's cadence + half the pipeline interval + the pipeline delay +
         the network latency (+ ``1/rate`` when events arrive as a Poisson stream at
         ``rate`` per second: the mean gap since the newest event).
+
+        It assumes the viewer's polls or pushes fall at any phase of the pipeline's
+        runs (random phase); a push timer locked to the runs is slower or faster by up
+        to half an interval, and the simulation shows it.
         """
         p = self._plan()
         mean = p.cadence / 2 + p.pipe_interval / 2 + p.pipe_delay + p.latency + p.cache_ttl / 2
