@@ -413,7 +413,7 @@ class Workload:
         cls,
         source: Any,
         *,
-        start: TimeLike = "2024-01-01",
+        start: TimeLike | None = None,
         hours: float = 24.0,
         warmup: DurationLike = "2h",
         chunk: DurationLike = "1h",
@@ -421,15 +421,21 @@ class Workload:
         """Read ``source`` from ``start - warmup`` to ``start + hours``, chunk by chunk.
 
         The warm-up makes the first hour look like any other (data from before the
-        start is on screen). A chunk that raises :class:`rtnb.SourceUnavailable` is
+        start is on screen); ``start`` defaults to the source's own ``start`` plus the
+        warm-up (or 2024-01-01 for a source without one). A chunk that raises :class:`rtnb.SourceUnavailable` is
         asked again together with the next one, as the runner would; if the source is
         still down at the end, :class:`rtnb.SourceError` is raised.
         """
         if not hasattr(source, "read"):
             raise ParameterError("source", source, "must be a Source with read(start, end)")
-        t0 = to_timestamp(start, "start")
+        warm = to_duration(warmup, "warmup", allow_zero=True)
+        if start is None:
+            own = getattr(source, "start", None)
+            t0 = to_timestamp(own, "start") + warm if own is not None else pd.Timestamp("2024-01-01")
+        else:
+            t0 = to_timestamp(start, "start")
         span = _hours(hours)
-        lo = t0 - to_duration(warmup, "warmup", allow_zero=True)
+        lo = t0 - warm
         hi = t0 + pd.Timedelta(hours=span)
         step = to_duration(chunk, "chunk")
         arrivals, events, a = [], [], lo
@@ -522,7 +528,7 @@ def _hours(hours: Any) -> float:
     return float(hours)
 
 
-def as_workload(workload: Any, *, start: TimeLike = "2024-01-01", hours: float = 24.0) -> Workload:
+def as_workload(workload: Any, *, start: TimeLike | None = None, hours: float = 24.0) -> Workload:
     """A :class:`Workload` from a Workload, a rate (events/s), event times, or a Source."""
     if isinstance(workload, Workload):
         return workload
@@ -531,7 +537,7 @@ def as_workload(workload: Any, *, start: TimeLike = "2024-01-01", hours: float =
     if hasattr(workload, "read"):
         return Workload.from_source(workload, start=start, hours=hours)
     if isinstance(workload, (Sequence, np.ndarray, pd.Series, pd.Index)) and not isinstance(workload, str):
-        return Workload.from_times(workload, start=start if not isinstance(workload, np.ndarray) or np.issubdtype(np.asarray(workload).dtype, np.datetime64) else None)
+        return Workload.from_times(workload, start=start)
     raise ParameterError("workload", workload, "must be a rate (events/s), an array of event times, a Source or a Workload")
 
 
@@ -725,7 +731,7 @@ def simulate(
     resolution: DurationLike = "1min",
     restarts: Iterable[DurationLike] = (),
     restart_downtime: DurationLike = "30s",
-    start: TimeLike = "2024-01-01",
+    start: TimeLike | None = None,
     seed: int = 0,
 ) -> Simulation:
     """Simulate ``viewers`` viewers of a metric for ``hours`` under ``pattern``.
@@ -751,8 +757,8 @@ def simulate(
     if isinstance(viewers, bool) or not isinstance(viewers, (int, np.integer)) or viewers < 1:
         raise ParameterError("viewers", viewers, "must be an integer >= 1")
     hours = _hours(hours)
-    t0 = to_timestamp(start, "start")
-    wl = as_workload(workload, start=t0, hours=hours)
+    t0 = to_timestamp("2024-01-01" if start is None else start, "start")
+    wl = as_workload(workload, start=start, hours=hours)
     if wl.start is not None:
         t0 = wl.start
     T = hours * 3600.0
@@ -1014,8 +1020,7 @@ def compare(
     >>> sorted(sims)
     ['polling', 'websocket']
     """
-    start = options.get("start", "2024-01-01")
-    wl = as_workload(workload, start=start, hours=_hours(hours))
+    wl = as_workload(workload, start=options.get("start"), hours=_hours(hours))
     items = patterns.items() if isinstance(patterns, Mapping) else [(pt.name, pt) for pt in patterns]
     return {name: simulate(wl, pt, viewers=viewers, hours=hours, **options) for name, pt in items}
 
