@@ -145,3 +145,30 @@ def test_invalid_dashboard_parameters(kwargs, param):
     with pytest.raises(rtnb.ParameterError) as err:
         Dashboard(args.pop("views"), **args)
     assert err.value.param == param
+
+
+def test_a_source_fed_from_another_thread_hands_over_and_widgets_change_on_the_loop_thread(monkeypatch):
+    import threading
+
+    threads = set()
+    monkeypatch.setattr(ipywidgets.Widget, "_send", lambda self, msg, buffers=None: threads.add(threading.get_ident()))
+    clock = rtnb.SimClock(start="2024-01-01")
+    queue = rtnb.QueueSource(clock=clock, keys=("country",), measures=("amount",))
+    store = rtnb.store.MemoryStore()
+    runner = rtnb.Runner(queue, clock=clock, tick="100ms", fps=10, frames="sim")
+    wire(runner, store)
+    dash = Dashboard(views(store), runner=runner)
+
+    def producer():
+        for i in range(50):
+            t = pd.Timestamp("2024-01-01") + pd.Timedelta(milliseconds=i)
+            queue.push(pd.DataFrame({"ts": [t], "arrival": [t], "country": ["FR"], "amount": [1.0]}))
+
+    threads.clear()
+    worker = threading.Thread(target=producer)
+    worker.start()
+    worker.join()
+    assert threads == set()  # pushing touched no widget
+    runner.run("1s")
+    assert threads == {threading.get_ident()}
+    assert dash.views[2].bars.y.tolist() == [50.0]
