@@ -133,7 +133,10 @@ def _encode_column(name: Any, values: Any, buffers: list[bytes], offset: list[in
             "ordered": bool(cat.ordered),
         }
     try:
-        items = [_value_to_json(v) for v in values]
+        items = values.tolist()
+        # pandas' default strings: str or NaN, both JSON as they are (the common key type)
+        if not (isinstance(dtype, pd.StringDtype) and dtype.na_value is np.nan):
+            items = [_value_to_json(v) for v in items]
     except TypeError as exc:
         raise StoreError(
             f"column {name!r} of dtype {dtype} holds a {exc} value, which RedisStore "
@@ -348,7 +351,8 @@ class _Pending:
     """What one metric still has to write: the latest snapshot and history entries."""
 
     latest: Snapshot | None
-    history: deque  # (newest_event ns | None, encoded table) not yet in Redis
+    history: deque  # (newest_event ns, encoded snapshot) not yet in Redis
+    latest_blob: bytes = b""
     overflow: int = 0
     overflow_start: pd.Timestamp | None = None
     overflow_end: pd.Timestamp | None = None
@@ -361,8 +365,43 @@ class _HistoryCache:
     last_id: bytes = b"0-0"
     ids: list = dataclasses.field(default_factory=list)
     times: list = dataclasses.field(default_factory=list)
-    tables: list = dataclasses.field(default_factory=list)
+    tables: list = dataclasses.field(default_factory=list)  # _Entry per history entry
     frames: dict = dataclasses.field(default_factory=dict)  # column -> DataFrame
+
+
+class _Entry:
+    """One history entry as read: the table's spec and bytes, decoded only on demand.
+
+    Building a DataFrame per entry would cost more than the whole pivot, so
+    :func:`_pivot` reads the key levels and the one column it needs straight from here.
+    """
+
+    __slots__ = ("spec", "body", "labels")
+
+    def __init__(self, blob: bytes) -> None:
+        header, self.body = _unpack(blob)
+        self.spec = header["table"] if "table" in header else header["frame"]
+        self.labels = [_label_from_json(c) for c in self.spec["labels"]]
+
+    @property
+    def plain(self) -> bool:
+        """Whether the keys and columns need no pandas to read (the common case)."""
+        return all(c["kind"] in ("np", "json") for c in self.spec["index"]) and \
+            all(c["kind"] == "np" for c in self.spec["columns"])
+
+    def frame(self) -> pd.DataFrame:
+        return _frame_from_spec(self.spec, self.body)
+
+    def level(self, i: int) -> np.ndarray:
+        spec = self.spec["index"][i]
+        if spec["kind"] == "np":
+            return _decode_column(spec, self.body)
+        out = np.empty(len(spec["values"]), dtype=object)
+        out[:] = [_value_from_json(v) for v in spec["values"]]
+        return out
+
+    def values(self, column: Any) -> np.ndarray:
+        return _decode_column(self.spec["columns"][self.labels.index(column)], self.body)
 
 
 def _redis_module() -> Any:
@@ -511,17 +550,19 @@ class RedisStore:
             pending.overflow += 1
             pending.overflow_start = pending.overflow_start or t_old
             pending.overflow_end = t_old
-        pending.latest = snapshot
-        t = _ns(snapshot.newest_event)
-        if t is not None:  # same contract as MemoryStore: no event, no history entry
-            entry = (t, encode_frame(snapshot.table))
-            if pending.history and pending.history[-1][0] == t:
-                pending.history[-1] = entry  # same event time: the newer answer wins
-            else:
-                pending.history.append(entry)
         if metric not in self._versions:
             self._versions[metric] = self._server_version(metric)
         self._versions[metric] += 1
+        # encoded once: the same bytes are the latest value and the history entry
+        blob = encode_snapshot(snapshot, store_version=self._versions[metric])
+        pending.latest = snapshot
+        pending.latest_blob = blob
+        t = _ns(snapshot.newest_event)
+        if t is not None:  # same contract as MemoryStore: no event, no history entry
+            if pending.history and pending.history[-1][0] == t:
+                pending.history[-1] = (t, blob)  # same event time: the newer answer wins
+            else:
+                pending.history.append((t, blob))
         now = snapshot.processed_at
         if not self.up and self._last_attempt is not None and \
                 now - self._last_attempt < self.retry_every:
@@ -610,8 +651,7 @@ class RedisStore:
             pipe.xadd(hist_key, {"t": str(t), "d": blob},
                       maxlen=self.history_length, approximate=False)
         if pending.latest is not None:
-            blob = encode_snapshot(pending.latest, store_version=version)
-            pipe.set(self._key(metric, "latest"), blob)
+            pipe.set(self._key(metric, "latest"), pending.latest_blob)
         pipe.set(self._key(metric, "version"), version)
         pipe.sadd(f"{self.prefix}:metrics", metric)
         try:
@@ -744,7 +784,7 @@ class RedisStore:
                 del cache.ids[-1], cache.times[-1], cache.tables[-1]
             cache.ids.append(_stream_id(entry_id))
             cache.times.append(t)
-            cache.tables.append(decode_frame(fields[b"d"]))
+            cache.tables.append(_Entry(fields[b"d"]))
             cache.last_id = entry_id
         excess = len(cache.ids) - self.history_length
         if excess > 0:
@@ -761,11 +801,15 @@ class RedisStore:
         if not cache.tables:
             return pd.DataFrame(
                 index=pd.DatetimeIndex([], name="newest_event", dtype="datetime64[ns]"))
-        if not any(column in tbl.columns for tbl in cache.tables):
-            raise UnknownNameError("column", column, list(cache.tables[-1].columns),
+        if not any(column in e.labels for e in cache.tables):
+            raise UnknownNameError("column", column, list(cache.tables[-1].labels),
                                    reason=f"not an aggregate of metric {metric!r}")
-        entries = [(pd.Timestamp(t, unit="ns"), tbl) for t, tbl in zip(cache.times, cache.tables)]
-        frame = _history_frame(entries, column, None)
+        if all(e.plain for e in cache.tables):
+            frame = _pivot(cache.times, cache.tables, column)
+        else:  # categorical keys or extension-dtype columns: the general (slower) way
+            entries = [(pd.Timestamp(t, unit="ns"), e.frame())
+                       for t, e in zip(cache.times, cache.tables)]
+            frame = _history_frame(entries, column, None)
         cache.frames[column] = frame
         return frame
 
@@ -905,3 +949,39 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _pivot(times: list[int], entries: list[_Entry], column: Any) -> pd.DataFrame:
+    """MemoryStore's history pivot (one row per entry, one column per key), computed
+    from the entries' raw arrays: one Index for all keys instead of one per entry."""
+    index = pd.DatetimeIndex(np.asarray(times, dtype="datetime64[ns]"), name="newest_event")
+    with_col = [(i, e) for i, e in enumerate(entries) if column in e.labels]
+    first = with_col[0][1].spec
+    nlevels = len(first["index"])
+    levels = []
+    for j in range(nlevels):
+        parts = [e.level(j) for _, e in with_col]
+        spec = first["index"][j]
+        arr = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        dtype = spec["dtype"] if spec["kind"] == "json" else None
+        levels.append(pd.Index(arr, dtype=dtype if dtype != "object" else object))
+    names = [_label_from_json(n) for n in first["index_names"]]
+    if first["multi"]:
+        keys = pd.MultiIndex.from_arrays(levels, names=names)
+    else:
+        keys = levels[0].rename(names[0])
+    codes, uniques = keys.factorize()
+    rows = np.repeat([i for i, _ in with_col], [e.spec["nrows"] for _, e in with_col])
+    parts = [e.values(column) for _, e in with_col]
+    values = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    numeric = values.dtype.kind in "biuf"
+    out = np.full((len(entries), len(uniques)), np.nan if numeric else None,
+                  dtype=np.float64 if numeric else object)
+    out[rows, codes] = values
+    frame = pd.DataFrame(out, index=index, columns=uniques)
+    frame.columns.name = names[0] if not isinstance(uniques, pd.MultiIndex) else None
+    try:
+        frame = frame[uniques.sort_values()]
+    except TypeError:  # keys of mixed types: keep the order of first appearance
+        pass
+    return frame

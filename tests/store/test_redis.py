@@ -364,3 +364,24 @@ def test_a_successful_read_brings_the_store_back_and_writes_what_is_pending(redi
     assert store.version("orders") == 2      # the read works: pending writes go out
     assert store.up and store.pending == 0
     assert_same(RedisStore(redis_server.url, prefix="t").latest("orders"), snap(2))
+
+
+@pytest.mark.parametrize("make_index", [
+    lambda keys: pd.Index(list(keys), name="country"),                       # str keys
+    lambda keys: pd.Index([len(k) * 10 + ord(k[0]) for k in keys], name="id"),  # int keys
+    lambda keys: pd.MultiIndex.from_arrays([list(keys), [k.lower() for k in keys]],
+                                           names=["country", "lang"]),
+    lambda keys: pd.CategoricalIndex(list(keys), categories=["DE", "FR", "IT"],
+                                     name="country"),                        # general path
+])
+def test_history_pivot_matches_memory_store_for_every_kind_of_key(redis_server, make_index):
+    redis_store = RedisStore(redis_server.url, prefix="t", history=3)
+    memory = MemoryStore(history=3)
+    for i, keys in enumerate([("FR", "DE"), ("IT",), ("DE", "FR", "IT"), ("FR",)], start=1):
+        s = snap(i, keys=keys)
+        s = dataclasses.replace(s, table=s.table.set_axis(make_index(keys)))
+        redis_store.put(s)
+        memory.put(s)
+        for column in ("count", "mean"):
+            pd.testing.assert_frame_equal(redis_store.history("orders", column),
+                                          memory.history("orders", column))
