@@ -769,7 +769,7 @@ def simulate(
         raise ParameterError("resolution", resolution,
                              f"gives {viewers * M:,} samples for {viewers} viewers over {hours:g} h; use a coarser one")
     lim = None if limit is None else _seconds(to_duration(limit, "limit"))
-    if not 0 < target <= 1:
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
         raise ParameterError("target", target, "must be in (0, 1]")
     down = np.sort(np.array([_seconds(to_duration(r, "restarts", allow_zero=True)) for r in restarts], dtype=float))
     downtime = _seconds(to_duration(restart_downtime, "restart_downtime", allow_zero=True))
