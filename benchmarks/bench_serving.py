@@ -118,6 +118,17 @@ def measure_store(store, snap: Snapshot, refreshes: int, cpu, *,
 OWN_CPU: list[np.ndarray] = []  # the client's own CPU per refresh, per measure_store call
 
 
+def measure_puts(store, snap: Snapshot, n: int) -> np.ndarray:
+    """Seconds per put (the pipeline's write: one MULTI/EXEC round trip for Redis)."""
+    lat = np.empty(n)
+    for i in range(n):
+        s = snapshot_for_put(snap, 10_000 + i)
+        t0 = time.perf_counter()
+        store.put(s)
+        lat[i] = time.perf_counter() - t0
+    return lat
+
+
 def measure_rtt(store: RedisStore, n: int) -> np.ndarray:
     """The floor: one round trip on loopback (GET of the version, a small integer)."""
     lat = np.empty(n)
@@ -199,6 +210,11 @@ def run(rates, windows, caps, refreshes, redis_url=None) -> pd.DataFrame:
                                own=OWN_CPU[-1]))
                 out.append(row("redis-rtt", rate, w, rows, measure_rtt(redis_store, refreshes),
                                0.0, refreshes))
+                if rate == rates[0] and w == windows[0]:
+                    for name, store in (("memory", memory), ("redis", redis_store)):
+                        lat = measure_puts(store, snap, 500)
+                        out.append(dict(path=f"{name}-put", p50_ms=np.median(lat) * 1e3,
+                                        p99_ms=np.quantile(lat, 0.99) * 1e3))
                 for name, (raw, _, stored) in engines.items():
                     if window.total_seconds() <= stored:
                         lat, cpu, scanned = measure_raw(raw, window)
@@ -262,6 +278,13 @@ def report(results: pd.DataFrame) -> str:
         for r in ingest.itertuples():
             lines.append(f"- {r.path.removesuffix('-ingest')} at {r.rate:,}/s: "
                          f"{r.ingest_rows_s / 1e3:,.0f}k rows/s inserted")
+    puts = results[results.path.str.endswith("-put")]
+    if len(puts):
+        lines.append("")
+        lines.append("Writes (one snapshot of 50 keys, 500 puts):")
+        for r in puts.itertuples():
+            lines.append(f"- {r.path.removesuffix('-put')}.put: p50 {r.p50_ms:.3f} ms, "
+                         f"p99 {r.p99_ms:.3f} ms")
     lines.append("")
     lines.append("Where each path stops keeping up with 100 viewers (p50 x 100 > 1 s):")
     for path in ("redis", "redis-decode", "memory", "duckdb", "sqlite"):
