@@ -788,6 +788,7 @@ def simulate(
 
 
 def _simulate_pull(wl, p, V, T, t, edges, down, downtime, rng):
+    screen_seed = int(rng.integers(2**32))  # screen(v) is the same whenever it is asked
     N, L = p.cadence, p.latency
     phase = rng.random(V) * N
     ph = phase[:, None]
@@ -831,7 +832,7 @@ def _simulate_pull(wl, p, V, T, t, edges, down, downtime, rng):
             k = np.searchsorted(down, polls + L, side="right") - 1
             ok = ~((k >= 0) & (polls + L < down[np.maximum(k, 0)] + downtime))
             polls = polls[ok]
-        a = _ordered_newest(wl, _cutoff(_read_time(polls + L, p), p), rng)
+        a = _ordered_newest(wl, _cutoff(_read_time(polls + L, p), p), np.random.default_rng((screen_seed, v)))
         return polls + 2 * L, a
 
     return ages, end_ages, loads, screen, float(requests.max())
@@ -874,6 +875,7 @@ def _disconnections(p, V, T, down, downtime, rng):
 
 
 def _simulate_push(wl, p, V, T, t, edges, down, downtime, rng):
+    screen_seed = int(rng.integers(2**32))
     c, L = p.cadence, p.latency
     dv, da, dr, attempts = _disconnections(p, V, T, down, downtime, rng)
     tau = t
@@ -941,7 +943,7 @@ def _simulate_push(wl, p, V, T, t, edges, down, downtime, rng):
             off = (i >= 0) & (send_times < r[np.maximum(i, 0)])
             shown = np.sort(np.concatenate([shown[~off], r + L]))
         sent_at = shown - L
-        asof = _ordered_newest(wl, _cutoff(np.floor(sent_at / c) * c, p), rng)
+        asof = _ordered_newest(wl, _cutoff(np.floor(sent_at / c) * c, p), np.random.default_rng((screen_seed, v)))
         return shown, asof
 
     # Reconnect storms last seconds: the peak over 1-second bins, on top of the baseline.

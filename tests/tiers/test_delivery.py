@@ -241,3 +241,12 @@ def test_push_on_event_arrays_agrees_with_the_rate():
     mb = WebSocketPush(drop_rate=0, pipeline_interval="1s", push_interval="370ms")
     assert close(simulate(Workload.from_times(t), mb, viewers=200, hours=2).age_mean,
                  mb.expected_age(20.0) / pd.Timedelta("1s"), rel=0.03)
+
+
+def test_a_viewers_screen_is_the_same_however_often_it_is_asked():
+    sim = simulate(2.0, ServerSentEvents(drop_rate=3), viewers=5, hours=0.5, seed=4)
+    a, b = sim.screen(2), sim.screen(2)
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(rtnb.ParameterError) as e:
+        sim.screen(5)
+    assert e.value.param == "viewer"
