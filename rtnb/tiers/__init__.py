@@ -1,8 +1,9 @@
 """The tiers lab: latency tiers, delivery patterns, their simulation, cost and advice.
 
 - :mod:`~rtnb.tiers._tiers` — :class:`Tier` objects and :func:`classify`;
-- :mod:`~rtnb.tiers.delivery` — patterns (batch refresh, polling, SSE, WebSocket) and
-  :func:`simulate`, vectorised in virtual time;
+- :mod:`~rtnb.tiers.delivery` — patterns (batch refresh, polling, SSE, WebSocket);
+- :mod:`~rtnb.tiers.workload` — when data exists (a rate, event times, a Source);
+- :mod:`~rtnb.tiers.simulation` — :func:`simulate`, vectorised in virtual time;
 - :mod:`~rtnb.tiers.cost` — :class:`CostModel` with the published figures as defaults;
 - :mod:`~rtnb.tiers.advisor` — :func:`advise` (the decision-change test and the
   implementation checklist) and :func:`break_even`.
@@ -36,15 +37,12 @@ from .delivery import (
     BatchRefresh,
     Polling,
     ServerSentEvents,
-    Simulation,
     WebSocketPush,
-    Workload,
-    compare,
     get_pattern,
     pattern_for,
-    simulate,
-    simulate_tiers,
 )
+from .simulation import Simulation, compare, simulate, simulate_tiers
+from .workload import Workload
 
 __all__ = [
     "BatchRefresh",

@@ -35,10 +35,11 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ParameterError
-from .._time import DurationLike, to_duration
+from .._time import to_duration
 from ._tiers import TIER_NAMES, Tier, classify, get_tier
 from .cost import CostEstimate, CostModel, Range
-from .delivery import Pattern, Simulation, pattern_for, simulate
+from .delivery import Pattern, pattern_for
+from .simulation import Simulation, simulate
 
 __all__ = [
     "Metric",

@@ -1,0 +1,556 @@
+"""What V viewers see and what the server carries, in virtual time, vectorised.
+
+For a workload (:mod:`~rtnb.tiers.workload`), a pattern (:mod:`~rtnb.tiers.delivery`),
+V viewers and T hours, :func:`simulate` gives the data age each viewer sees
+(time-weighted p50/p95/max, over time) and the loads: requests/s, open connections,
+store queries/s, bytes/s and messages/s — and whether a metric's limit was kept.
+
+The data age on a screen at time t is ``t - newest event time shown``: a sawtooth that
+jumps down when an update lands and grows by one second per second until the next.
+Each viewer's age is evaluated at one random instant in every ``resolution`` slice
+(stratified sampling, so percentiles are time-weighted) from closed-form "last update
+before t" arithmetic, and at the end of the display period containing it (for the max).
+The store's answer is computed once per pipeline run or push slot and shared by every
+viewer who reads it.
+
+>>> sim = simulate(100.0, Polling(interval="30s", pipeline_delay="2s"), viewers=200, hours=2)
+>>> round(sim.age_mean / 17.05, 2)   # closed form: 30/2 + 2 + 0.05 s
+1.0
+>>> round(sim.load_mean["requests_per_s"], 2)   # 200 viewers / 30 s
+6.67
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError
+from .._time import DurationLike, TimeLike, to_duration, to_timestamp
+from ._tiers import TIER_NAMES, get_tier
+from .delivery import (  # the pattern classes are used by the examples too
+    LOAD_COLUMNS,
+    PATTERN_NAMES,
+    Pattern,
+    Polling,
+    ServerSentEvents,
+    WebSocketPush,
+    _PatternBase,
+    _Plan,
+    _seconds,
+    get_pattern,
+    pattern_for,
+)
+from .workload import Workload, _hours, as_workload
+
+__all__ = ["Simulation", "simulate", "compare", "simulate_tiers"]
+
+_MAX_SAMPLES = 50_000_000  # viewers x slices; bounds memory (two float64 matrices)
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    """What V viewers saw and what the server carried, for one pattern.
+
+    ``ages`` is a (viewers x slices) matrix of data ages in seconds, one at a random
+    instant of each ``resolution`` slice (NaN: nothing to show yet); ``loads`` a
+    DataFrame per slice with :data:`LOAD_COLUMNS`. Summaries: ``age_mean``,
+    ``age_p50``, ``age_p95``, ``age_max`` (seconds), ``load_mean``/``load_peak``,
+    ``requests_peak_1s`` (the busiest second of connection attempts for push patterns,
+    where reconnect storms last seconds; the busiest slice for pull patterns) and,
+    with a ``limit``, ``within_limit`` and ``limit_kept``.
+
+    >>> sim = simulate(20.0, ServerSentEvents(drop_rate=0), viewers=10, hours=1)
+    >>> float(sim.loads["open_connections"].min())
+    10.0
+    >>> sim.summary()["pattern"]
+    'sse'
+    """
+
+    pattern: Pattern
+    workload: Workload
+    viewers: int
+    hours: float
+    start: pd.Timestamp
+    resolution: float
+    ages: np.ndarray
+    end_ages: np.ndarray
+    loads: pd.DataFrame
+    limit: float | None = None
+    target: float = 0.99
+    requests_peak_1s: float = 0.0
+    _screen: Any = None
+
+    # ---- data age
+    @functools.cached_property
+    def _age_stats(self) -> tuple[float, float, float]:
+        a = self.ages.ravel()
+        if np.isnan(a).any():
+            a = a[~np.isnan(a)]
+        if not a.size:
+            return (float("nan"),) * 3
+        p50, p95 = np.percentile(a, [50, 95])
+        return float(a.mean()), float(p50), float(p95)
+
+    @property
+    def age_mean(self) -> float:
+        """Time-weighted mean data age on viewers' screens, in seconds."""
+        return self._age_stats[0]
+
+    @property
+    def age_p50(self) -> float:
+        """Median (time-weighted) data age, in seconds."""
+        return self._age_stats[1]
+
+    @property
+    def age_p95(self) -> float:
+        """95th percentile (time-weighted) data age, in seconds."""
+        return self._age_stats[2]
+
+    @property
+    def age_max(self) -> float:
+        """Largest data age reached (just before a screen update), in seconds."""
+        e = self.end_ages
+        return float(np.nanmax(e)) if np.isfinite(e).any() else float("nan")
+
+    @property
+    def age_over_time(self) -> pd.DataFrame:
+        """p50, p95 and max of the data age across viewers, per slice (seconds)."""
+        a = self.ages
+        with np.errstate(all="ignore"):
+            if np.isnan(a).any():
+                p50, p95 = np.nanpercentile(a, [50, 95], axis=0)
+                mx = np.nanmax(np.where(np.isnan(self.end_ages), -np.inf, self.end_ages), axis=0)
+            else:
+                p50, p95 = np.percentile(a, [50, 95], axis=0)
+                mx = self.end_ages.max(axis=0)
+        return pd.DataFrame({"p50": p50, "p95": p95, "max": np.where(np.isinf(mx), np.nan, mx)},
+                            index=self.loads.index)
+
+    @property
+    def within_limit(self) -> float | None:
+        """Fraction of viewer-time the data age was within ``limit`` (None without one);
+        time with nothing on screen counts as outside."""
+        if self.limit is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            return float(np.mean(self.ages <= self.limit))
+
+    @property
+    def limit_kept(self) -> bool | None:
+        """Whether the age was within ``limit`` at least ``target`` of the time."""
+        w = self.within_limit
+        return None if w is None else w >= self.target
+
+    # ---- loads
+    @property
+    def load_mean(self) -> dict[str, float]:
+        """Mean of each load over the run."""
+        return {c: float(self.loads[c].mean()) for c in LOAD_COLUMNS}
+
+    @property
+    def load_peak(self) -> dict[str, float]:
+        """Peak (largest slice) of each load."""
+        return {c: float(self.loads[c].max()) for c in LOAD_COLUMNS}
+
+    def summary(self) -> dict[str, Any]:
+        """One row: pattern, data age (s) and mean/peak loads."""
+        row: dict[str, Any] = {
+            "pattern": self.pattern.name,
+            "viewers": self.viewers,
+            "age_mean_s": self.age_mean,
+            "age_p50_s": self.age_p50,
+            "age_p95_s": self.age_p95,
+            "age_max_s": self.age_max,
+        }
+        peak = self.load_peak
+        for c, v in self.load_mean.items():
+            row[c] = v
+            row[c.replace("_per_s", "") + "_peak" + ("_per_s" if c.endswith("_per_s") else "")] = peak[c]
+        row["requests_peak_1s"] = self.requests_peak_1s
+        if self.limit is not None:
+            row["within_limit"] = self.within_limit
+            row["limit_kept"] = self.limit_kept
+        return row
+
+    def screen(self, viewer: int = 0) -> pd.DataFrame:
+        """Every screen update of one viewer: when it landed, the newest event time it
+        showed, and the data age at that moment.
+
+        >>> s = simulate(10.0, Polling(interval="10s"), viewers=3, hours=0.1).screen(1)
+        >>> list(s.columns), len(s)
+        (['shown_at', 'as_of', 'age_s'], 36)
+        """
+        if isinstance(viewer, bool) or not isinstance(viewer, (int, np.integer)) or not 0 <= viewer < self.viewers:
+            raise ParameterError("viewer", viewer, f"must be an integer in [0, {self.viewers})")
+        shown, asof = self._screen(int(viewer))
+        keep = (shown >= 0) & (shown < self.hours * 3600.0)
+        shown, asof = shown[keep], asof[keep]
+        return pd.DataFrame({
+            "shown_at": self.start + pd.to_timedelta(shown, unit="s"),
+            "as_of": self.start + pd.to_timedelta(asof, unit="s"),
+            "age_s": shown - asof,
+        })
+
+    def __repr__(self) -> str:
+        return (f"Simulation(pattern={self.pattern.name!r}, viewers={self.viewers}, hours={self.hours:g}, "
+                f"age_p50={self.age_p50:.3g}s, age_p95={self.age_p95:.3g}s)")
+
+
+def _cutoff(s: np.ndarray, p: _Plan) -> np.ndarray:
+    """Arrival time up to which the store holds data at time s."""
+    c = s - p.pipe_delay
+    if p.pipe_interval > 0:
+        c = np.floor(c / p.pipe_interval) * p.pipe_interval
+    return c
+
+
+def _asof(wl: Workload, s: np.ndarray, p: _Plan, rng: np.random.Generator) -> np.ndarray:
+    """Newest event time in the store read at times s.
+
+    With micro-batches or a scheduled job, every reader of one run sees the same answer:
+    compute it once per run (a few thousand runs, not millions of reads)."""
+    if p.pipe_interval <= 0:
+        return wl.newest_at(s - p.pipe_delay, rng)
+    k = np.floor((s - p.pipe_delay) / p.pipe_interval)
+    k0 = float(k.min())
+    idx = (k - k0).astype(np.int64)
+    runs = (k0 + np.arange(int(idx.max()) + 1)) * p.pipe_interval
+    return _ordered_newest(wl, runs, rng)[idx]
+
+
+def _read_time(s: np.ndarray, p: _Plan) -> np.ndarray:
+    """When the store was actually read for a request at time s (server cache)."""
+    return np.floor(s / p.cache_ttl) * p.cache_ttl if p.cache_ttl > 0 else s
+
+
+def simulate(
+    workload: Any,
+    pattern: Pattern | str,
+    *,
+    viewers: int,
+    hours: float,
+    limit: DurationLike | None = None,
+    target: float = 0.99,
+    resolution: DurationLike = "1min",
+    restarts: Iterable[DurationLike] = (),
+    restart_downtime: DurationLike = "30s",
+    start: TimeLike | None = None,
+    seed: int = 0,
+) -> Simulation:
+    """Simulate ``viewers`` viewers of a metric for ``hours`` under ``pattern``.
+
+    ``workload`` is an event rate (events/s), an array of event times, a Source or a
+    :class:`Workload`. ``limit`` is the metric's maximum acceptable age (the result
+    then says whether it was kept ``target`` of the time). ``restarts`` are offsets
+    from the start at which the server restarts, down for ``restart_downtime``: polls
+    fail meanwhile, every push connection drops and reconnects (a reconnect storm).
+
+    >>> sim = simulate(50.0, "websocket", viewers=100, hours=1, limit="1s")
+    >>> sim.limit_kept, sim.within_limit > 0.99
+    (True, True)
+    >>> simulate(5.0, "polling", viewers=-3, hours=1)
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: viewers=-3 is invalid: must be an integer >= 1
+    """
+    if isinstance(pattern, str):
+        pattern = get_pattern(pattern)
+    if not isinstance(pattern, _PatternBase):
+        raise ParameterError("pattern", pattern, "must be a pattern or one of its names", PATTERN_NAMES)
+    if isinstance(viewers, bool) or not isinstance(viewers, (int, np.integer)) or viewers < 1:
+        raise ParameterError("viewers", viewers, "must be an integer >= 1")
+    hours = _hours(hours)
+    t0 = to_timestamp("2024-01-01" if start is None else start, "start")
+    wl = as_workload(workload, start=start, hours=hours)
+    if wl.start is not None:
+        t0 = wl.start
+    T = hours * 3600.0
+    res = _seconds(to_duration(resolution, "resolution"))
+    M = max(1, int(np.ceil(T / res - 1e-9)))
+    w = T / M
+    if viewers * M > _MAX_SAMPLES:
+        raise ParameterError("resolution", resolution,
+                             f"gives {viewers * M:,} samples for {viewers} viewers over {hours:g} h; use a coarser one")
+    lim = None if limit is None else _seconds(to_duration(limit, "limit"))
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
+        raise ParameterError("target", target, "must be in (0, 1]")
+    down = np.sort(np.array([_seconds(to_duration(r, "restarts", allow_zero=True)) for r in restarts], dtype=float))
+    downtime = _seconds(to_duration(restart_downtime, "restart_downtime", allow_zero=True))
+
+    rng = np.random.default_rng(seed)
+    p = pattern._plan()
+    t = (np.arange(M) + rng.random((int(viewers), M))) * w  # one instant per slice
+    edges = np.arange(M + 1) * w
+    run = _simulate_push if p.push else _simulate_pull
+    ages, end_ages, loads, screen, peak_1s = run(wl, p, int(viewers), T, t, edges, down, downtime, rng)
+    index = pd.DatetimeIndex(t0 + pd.to_timedelta(edges[:-1], unit="s"), name="time").as_unit("ns")
+    loads_df = pd.DataFrame(loads, index=index)[list(LOAD_COLUMNS)]
+    return Simulation(pattern=pattern, workload=wl, viewers=int(viewers), hours=hours, start=t0,
+                      resolution=w, ages=ages, end_ages=end_ages, loads=loads_df, limit=lim,
+                      target=float(target), requests_peak_1s=peak_1s, _screen=screen)
+
+
+def _simulate_pull(wl, p, V, T, t, edges, down, downtime, rng):
+    screen_seed = int(rng.integers(2**32))  # screen(v) is the same whenever it is asked
+    N, L = p.cadence, p.latency
+    phase = rng.random(V) * N
+    ph = phase[:, None]
+    poll = ph + np.floor((t - 2 * L - ph) / N) * N  # the last poll whose answer has landed
+    nxt = poll + N
+    if down.size:
+        # A poll reaching the server while it is down fails: the screen keeps the
+        # previous successful answer until the first poll after the server is back.
+        arrive = poll + L
+        k = np.searchsorted(down, arrive, side="right") - 1
+        m = down[np.maximum(k, 0)]
+        failed = (k >= 0) & (arrive < m + downtime)
+        back = np.floor((m - L - ph) / N) * N + ph  # last poll before the outage
+        back = np.where(back + L >= m, back - N, back)
+        after = ph + np.ceil((m + downtime - L - ph) / N) * N  # first poll after it
+        poll = np.where(failed, back, poll)
+        nxt = np.where(failed, np.maximum(after, poll + N), nxt)
+    asof = _asof(wl, _read_time(poll + L, p), p, rng)
+    ages = t - asof
+    end_ages = nxt + 2 * L - asof
+
+    # Loads per slice: polls in [e0, e1) summed over viewers, exactly.
+    counts = np.clip(np.ceil((edges[None, :] - ph) / N), 0, None).sum(axis=0)
+    width = np.diff(edges)
+    requests = np.diff(counts) / width
+    up = 1.0 - _down_fraction(edges, down, downtime) if down.size else np.ones_like(width)
+    answered = requests * up
+    queries = np.minimum(answered, up / p.cache_ttl) if p.cache_ttl > 0 else answered
+    loads = {
+        "requests_per_s": requests,
+        "open_connections": requests * 2 * L,  # requests in flight (Little's law)
+        "store_queries_per_s": queries,
+        "bytes_per_s": requests * p.request_bytes + answered * p.response_bytes,
+        "messages_per_s": answered,
+    }
+
+    def screen(v: int):
+        n0 = int(np.floor(-phase[v] / N))
+        polls = phase[v] + np.arange(n0, int(np.ceil((T - phase[v]) / N)) + 1) * N
+        if down.size:
+            k = np.searchsorted(down, polls + L, side="right") - 1
+            ok = ~((k >= 0) & (polls + L < down[np.maximum(k, 0)] + downtime))
+            polls = polls[ok]
+        a = _ordered_newest(wl, _cutoff(_read_time(polls + L, p), p), np.random.default_rng((screen_seed, v)))
+        return polls + 2 * L, a
+
+    return ages, end_ages, loads, screen, float(requests.max())
+
+
+def _down_fraction(edges, down, downtime):
+    """Fraction of each slice during which the server is down."""
+    lo, hi = edges[:-1], edges[1:]
+    frac = np.zeros(lo.size)
+    for m in down:  # restarts are few
+        frac += np.clip(np.minimum(hi, m + downtime) - np.maximum(lo, m), 0, None)
+    return np.clip(frac / (hi - lo), 0, 1)
+
+
+def _disconnections(p, V, T, down, downtime, rng):
+    """Intervals during which viewers are disconnected, and every connection attempt."""
+    viewer, start, end, attempts = [], [], [], []
+    if p.drop_rate > 0:
+        n = rng.poisson(p.drop_rate * T, size=V)
+        v = np.repeat(np.arange(V), n)
+        a = rng.random(v.size) * T
+        r = a + p.reconnect_delay * (1 + p.jitter * rng.random(v.size))
+        viewer += [v]; start += [a]; end += [r]; attempts += [r]
+    if down.size:
+        K = 1 + int(np.ceil(np.log(max(downtime / p.reconnect_delay, 1.0) + 1) / np.log(p.backoff))) if p.backoff > 1 else 0
+        K = max(K, int(np.ceil(downtime / min(p.reconnect_delay, p.max_backoff))) + 1)
+        steps = np.minimum(p.reconnect_delay * p.backoff ** np.arange(K), p.max_backoff)
+        for m in down:
+            u = 1 + p.jitter * rng.random((V, K))
+            tries = m + np.cumsum(steps[None, :] * u, axis=1)  # retry times per viewer
+            ok = tries >= m + downtime
+            first = np.argmax(ok, axis=1)
+            r = tries[np.arange(V), first]
+            viewer += [np.arange(V)]; start += [np.full(V, m)]; end += [r]
+            attempts += [tries[np.arange(K)[None, :] <= first[:, None]]]
+    if not viewer:
+        e = np.empty(0)
+        return np.empty(0, dtype=int), e, e, e
+    return (np.concatenate(viewer), np.concatenate(start), np.concatenate(end), np.concatenate(attempts))
+
+
+def _simulate_push(wl, p, V, T, t, edges, down, downtime, rng):
+    screen_seed = int(rng.integers(2**32))
+    c, L = p.cadence, p.latency
+    dv, da, dr, attempts = _disconnections(p, V, T, down, downtime, rng)
+    tau = t
+    frozen = None
+    if dv.size:
+        # Instants inside one of their viewer's disconnections (until the snapshot sent
+        # on reconnect lands) show what was on screen when it dropped. Disconnections are
+        # short and few: visit the one-per-slice instants each one covers.
+        frozen = _frozen_instants(t, T, dv, da, dr + L)
+        tau = t.copy()
+        tau.flat[frozen[0]] = frozen[1]
+    # Every viewer connected at push slot k gets the same message: compute the store's
+    # answer once per slot (T / push_interval of them), then index it per viewer.
+    k = np.floor((tau - L) / c)
+    k0 = int(k.min())
+    ks = np.arange(k0, int(np.floor((T - L) / c)) + 2)
+    if ks.size > _MAX_SAMPLES:
+        raise ParameterError("push_interval", pd.Timedelta(seconds=c), f"gives {ks.size:,} pushes over the run")
+    counts = None
+    if wl.arrival is not None and p.pipe_interval <= 0:  # cutoffs on a uniform grid
+        counts = wl.arrived_on_grid(k0 * c - p.pipe_delay, c, ks.size)
+        slot_newest = np.where(counts > 0, wl.newest[np.maximum(counts - 1, 0)], np.nan) \
+            if wl.newest.size else np.full(ks.size, np.nan)
+    else:
+        slot_newest = _ordered_newest(wl, _cutoff(ks * c, p), rng)
+    asof = slot_newest[(k - k0).astype(np.int64)]
+    ages = t - asof
+    nxt = (k + 1) * c + L
+    if frozen is not None:
+        nxt.flat[frozen[0]] = frozen[2]
+    end_ages = nxt - asof
+
+    # Sends: push slots in [0, T) with new data since the previous slot.
+    inside_run = (ks >= 0) & (ks * c < T)
+    slots = ks[inside_run] * c
+    if wl.arrival is None:  # consistent with the answers drawn above
+        prev = np.concatenate([[-np.inf], slot_newest[:-1]])
+        sent = (slot_newest > prev)[inside_run]
+    elif counts is not None:  # any arrival counts, late events included
+        sent = (np.diff(counts, prepend=0) > 0)[inside_run]
+    else:  # any arrival counts, late events included (they change the aggregates)
+        sent = wl.has_new(_cutoff(slots - c, p), _cutoff(slots, p), rng)
+    send_times = slots[sent]
+    width = np.diff(edges)
+    sends = np.histogram(send_times, bins=edges)[0]
+    connected = V - _mean_disconnected(edges, da, dr)
+    reconnects = np.histogram(dr, bins=edges)[0] if dr.size else np.zeros(width.size)
+    tries = np.histogram(attempts, bins=edges)[0] if attempts.size else np.zeros(width.size)
+    messages = (sends * connected + reconnects) / width  # pushed + snapshots
+    loads = {
+        "requests_per_s": tries / width,
+        "open_connections": connected,
+        "store_queries_per_s": (sends + reconnects) / width,  # one read per push, fanned out
+        "bytes_per_s": messages * p.message_bytes + tries / width * p.connect_bytes,
+        "messages_per_s": messages,
+    }
+
+    def screen(v: int):
+        mine = dv == v
+        shown = send_times + L
+        if mine.any():
+            order = np.argsort(da[mine], kind="stable")
+            a, r = da[mine][order], dr[mine][order]
+            i = np.searchsorted(a, send_times, side="right") - 1
+            off = (i >= 0) & (send_times < r[np.maximum(i, 0)])
+            shown = np.sort(np.concatenate([shown[~off], r + L]))
+        sent_at = shown - L
+        asof = _ordered_newest(wl, _cutoff(np.floor(sent_at / c) * c, p), np.random.default_rng((screen_seed, v)))
+        return shown, asof
+
+    # Reconnect storms last seconds: the peak over 1-second bins, on top of the baseline.
+    peak = 0.0
+    if attempts.size:
+        peak = float(np.bincount(np.floor(attempts[(attempts >= 0) & (attempts < T)]).astype(np.int64)).max(initial=0))
+    return ages, end_ages, loads, screen, peak
+
+
+def _frozen_instants(t, T, dv, da, de):
+    """Flat indices of sampled instants inside a disconnection [da, de) of their viewer,
+    with that disconnection's start and end (the latest-starting one if several)."""
+    V, M = t.shape
+    w = T / M
+    m0 = np.floor(da / w).astype(np.int64)
+    m1 = np.floor(np.minimum(de, T * (1 - 1e-12)) / w).astype(np.int64)
+    hits = []
+    for o in range(int((m1 - m0).max(initial=0)) + 1):
+        m = m0 + o
+        ok = np.flatnonzero((m <= m1) & (m >= 0) & (m < M))
+        tt = t[dv[ok], m[ok]]
+        ok = ok[(tt >= da[ok]) & (tt < de[ok])]
+        hits.append((dv[ok] * M + m[ok], ok))
+    flat = np.concatenate([h[0] for h in hits])
+    which = np.concatenate([h[1] for h in hits])
+    order = np.argsort(da[which], kind="stable")[::-1]  # latest start first
+    flat, which = flat[order], which[order]
+    flat, first = np.unique(flat, return_index=True)
+    which = which[first]
+    return flat, da[which], de[which]
+
+
+def _mean_disconnected(edges, a, r):
+    """Mean number of disconnected viewers over each slice (exact, from intervals)."""
+    if a.size == 0:
+        return np.zeros(edges.size - 1)
+    sa, sr = np.sort(a), np.sort(r)
+    ca, cr = np.concatenate([[0], np.cumsum(sa)]), np.concatenate([[0], np.cumsum(sr)])
+    na, nr = np.searchsorted(sa, edges, side="right"), np.searchsorted(sr, edges, side="right")
+    integral = (na * edges - ca[na]) - (nr * edges - cr[nr])  # disconnected viewer-seconds up to edge
+    return np.diff(integral) / np.diff(edges)
+
+
+def _ordered_newest(wl: Workload, cutoff: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Newest event time at increasing cutoffs, consistent along one viewer's timeline.
+
+    For a Poisson rate: if an event arrived since the previous cutoff (probability
+    1 - exp(-rate * gap)) the newest is a truncated-exponential distance back,
+    otherwise it is the previous one.
+    """
+    if wl.arrival is not None or cutoff.size == 0:
+        return wl.newest_at(cutoff, rng)
+    lam = wl.rate
+    gap = np.diff(cutoff, prepend=-np.inf)
+    p_any = -np.expm1(-lam * gap)
+    fresh = rng.random(cutoff.size) < p_any
+    u = rng.random(cutoff.size)
+    back = -np.log1p(-u * p_any) / lam  # exponential truncated to the gap
+    newest = np.where(fresh, cutoff - back, -np.inf)
+    newest = np.maximum.accumulate(newest)
+    return np.where(np.isinf(newest), cutoff[0] - rng.exponential(1 / lam), newest)
+
+
+def compare(
+    workload: Any,
+    patterns: Mapping[str, Pattern] | Sequence[Pattern],
+    *,
+    viewers: int,
+    hours: float,
+    **options: Any,
+) -> dict[str, Simulation]:
+    """Simulate several patterns on the same workload (read once); keys are the
+    mapping's keys or the patterns' names. Options as for :func:`simulate`.
+
+    >>> sims = compare(10.0, [Polling(interval="5s"), WebSocketPush()], viewers=50, hours=0.5)
+    >>> sorted(sims)
+    ['polling', 'websocket']
+    """
+    wl = as_workload(workload, start=options.get("start"), hours=_hours(hours))
+    items = patterns.items() if isinstance(patterns, Mapping) else [(pt.name, pt) for pt in patterns]
+    return {name: simulate(wl, pt, viewers=viewers, hours=hours, **options) for name, pt in items}
+
+
+def simulate_tiers(
+    workload: Any,
+    *,
+    viewers: int,
+    hours: float,
+    tiers: Sequence[str] = TIER_NAMES,
+    **options: Any,
+) -> dict[str, Simulation]:
+    """Each tier's usual pattern (see :func:`pattern_for`) on the same workload.
+
+    >>> sims = simulate_tiers(20.0, viewers=1000, hours=4)
+    >>> [round(s.age_mean / 60, 1) for s in sims.values()]   # minutes: batch ... sub-second
+    [47.5, 1.5, 0.0, 0.0]
+    >>> [round(s.age_mean / (s.pattern.expected_age(20.0) / pd.Timedelta("1s")), 1) for s in sims.values()]
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    return compare(workload, {get_tier(t).name: pattern_for(t) for t in tiers},
+                   viewers=viewers, hours=hours, **options)
