@@ -37,7 +37,8 @@ class Workload:
     Build one with :meth:`from_rate` (a Poisson stream; nothing is materialised),
     :meth:`from_times` (an array of event times) or :meth:`from_source` (reads a
     :class:`rtnb.Source` over the horizon). :func:`simulate` accepts any of the
-    three inputs directly.
+    three inputs directly. Rows whose times a pipeline would reject (missing, or an
+    event time after the arrival) are set aside and counted in ``rejected``.
 
     >>> w = Workload.from_times([0.0, 1.0, 5.0])
     >>> w.newest_at(np.array([0.5, 4.0, 9.0, -1.0]))
@@ -54,6 +55,7 @@ class Workload:
         newest: np.ndarray | None = None,
         name: str = "workload",
         start: pd.Timestamp | None = None,
+        rejected: int = 0,
     ) -> None:
         if isinstance(rate, bool) or not np.isfinite(rate) or rate < 0:
             raise ParameterError("rate", rate, "must be a number of events per second >= 0")
@@ -64,6 +66,7 @@ class Workload:
         self.newest = newest
         self.name = name
         self.start = start
+        self.rejected = int(rejected)
 
     @classmethod
     def from_rate(cls, rate: float, *, name: str = "poisson") -> Workload:
@@ -100,15 +103,14 @@ class Workload:
             ev, _ = _to_seconds(event_times, "event_times", t0)
             if ev.shape != arr.shape:
                 raise ParameterError("event_times", f"{ev.size} values", f"must match times ({arr.size} values)")
-        order = np.argsort(arr, kind="stable")
-        arr, ev = arr[order], ev[order]
+        arr, ev, bad = _clean(arr, ev)
         if duration is not None:
             span = _seconds(to_duration(duration, "duration"))
         else:
             span = float(arr[-1] - min(arr[0], 0.0)) if arr.size else 0.0
         rate = arr[(arr >= 0) & (arr < span)].size / span if span > 0 else 0.0
         return cls(rate=rate, arrival=arr, newest=np.maximum.accumulate(ev) if ev.size else ev,
-                   name=name, start=t0)
+                   name=name, start=t0, rejected=bad)
 
     @classmethod
     def from_source(
@@ -156,11 +158,10 @@ class Workload:
             raise SourceError(f"source={getattr(source, 'name', source)!r} was still down at {a}")
         arr = np.concatenate(arrivals) if arrivals else np.empty(0)
         ev = np.concatenate(events) if events else np.empty(0)
-        order = np.argsort(arr, kind="stable")
-        arr, ev = arr[order], ev[order]
+        arr, ev, bad = _clean(arr, ev)
         rate = arr[arr >= 0].size / (span * 3600.0)
         return cls(rate=rate, arrival=arr, newest=np.maximum.accumulate(ev) if ev.size else ev,
-                   name=str(getattr(source, "name", "source")), start=t0)
+                   name=str(getattr(source, "name", "source")), start=t0, rejected=bad)
 
     def newest_at(self, cutoff: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Event time (seconds) of the newest event that arrived at or before each
@@ -196,8 +197,18 @@ class Workload:
         return b > a
 
     def __repr__(self) -> str:
-        n = "" if self.arrival is None else f", events={self.arrival.size}"
+        n = "" if self.arrival is None else f", events={self.arrival.size}, rejected={self.rejected}"
         return f"Workload(name={self.name!r}, rate={self.rate:.4g}/s{n})"
+
+
+def _clean(arr: np.ndarray, ev: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Sort by arrival and set aside rows a pipeline would reject on their times: a
+    missing time, or an event time after its arrival (e.g. a timestamp years ahead).
+    Such rows never make new data visible; :attr:`Workload.rejected` counts them."""
+    ok = np.isfinite(arr) & np.isfinite(ev) & (ev <= arr)
+    arr, ev = arr[ok], ev[ok]
+    order = np.argsort(arr, kind="stable")
+    return arr[order], ev[order], int((~ok).sum())
 
 
 def _to_seconds(values: Any, param: str, t0: pd.Timestamp | None) -> tuple[np.ndarray, pd.Timestamp | None]:
@@ -213,9 +224,7 @@ def _to_seconds(values: Any, param: str, t0: pd.Timestamp | None) -> tuple[np.nd
         out = arr.astype(float)
     except (TypeError, ValueError):
         raise ParameterError(param, values, "must be seconds or datetimes") from None
-    if not np.all(np.isfinite(out)):
-        raise ParameterError(param, "non-finite values", "must be finite")
-    return out, t0
+    return out, t0  # missing (NaN) times are set aside by _clean and counted
 
 
 def _col_seconds(df: pd.DataFrame, col: str, t0: pd.Timestamp) -> np.ndarray:

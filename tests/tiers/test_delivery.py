@@ -250,3 +250,22 @@ def test_a_viewers_screen_is_the_same_however_often_it_is_asked():
     with pytest.raises(rtnb.ParameterError) as e:
         sim.screen(5)
     assert e.value.param == "viewer"
+
+
+def test_rows_with_impossible_times_are_counted_not_shown():
+    arrival = np.arange(0.0, 100.0)
+    event = arrival.copy()
+    event[10] = arrival[10] + 4 * 365 * 86400  # a timestamp years ahead
+    event[20] = np.nan  # missing
+    w = Workload.from_times(arrival, event_times=event)
+    assert w.rejected == 2 and w.arrival.size == 98
+    assert w.newest_at(np.array([50.0]))[0] == 50.0  # the bad row does not pin the newest
+
+
+@pytest.mark.skipif(not hasattr(rtnb, "simulate"), reason="the simulators (rtnb.simulate) have not landed")
+def test_a_scenario_with_malformed_rows_still_gives_sane_ages():
+    src = rtnb.simulate("ecommerce_orders", seed=3, faults={"malformed": 0.03})
+    w = Workload.from_source(src, hours=1)
+    assert w.rejected > 0
+    sim = simulate(w, Polling(interval="30s"), viewers=50, hours=1)
+    assert 15 < sim.age_mean < 30 and sim.ages.min() > 0
