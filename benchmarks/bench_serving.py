@@ -276,7 +276,7 @@ def report(results: pd.DataFrame) -> str:
         lines.append("")
         lines.append("Raw-table ingest (the raw paths also pay this on every batch):")
         for r in ingest.itertuples():
-            lines.append(f"- {r.path.removesuffix('-ingest')} at {r.rate:,}/s: "
+            lines.append(f"- {r.path.removesuffix('-ingest')} at {int(r.rate):,}/s: "
                          f"{r.ingest_rows_s / 1e3:,.0f}k rows/s inserted")
     puts = results[results.path.str.endswith("-put")]
     if len(puts):

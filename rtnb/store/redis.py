@@ -10,12 +10,16 @@ Layout in Redis (``{p}`` is the ``prefix``, one writer per metric)::
     {p}:metrics               SET     the metric names
     {p}:m:{metric}:latest     STRING  the latest snapshot, one encoded value
     {p}:m:{metric}:version    STRING  the store version, +1 per put (cheap to poll)
-    {p}:m:{metric}:history    STREAM  one entry per put: newest event time + table,
-                                      trimmed on write to ``history`` entries
+    {p}:m:{metric}:history    STREAM  one entry per put with a newest event: its time
+                                      and the encoded snapshot, trimmed on write to
+                                      ``history`` entries (a put with the same newest
+                                      event time replaces the last entry)
     {p}:m:{metric}:gaps       LIST    JSON notes of history entries that were lost
 
-Each ``put`` is one MULTI/EXEC round trip: the snapshot is one value, so a reader sees
-the whole new snapshot or the previous one, never a mix. Snapshots are encoded
+Each ``put`` is one MULTI/EXEC round trip (the first put of a metric also reads where
+its version stands): the snapshot is one value, so a reader sees the whole new
+snapshot or the previous one, never a mix. A reader decodes a snapshot once and then
+only compares bytes; its history is fetched incrementally (new stream entries only). Snapshots are encoded
 compactly without pickle (safe to read from a shared server): a JSON header with the
 metadata, dtypes and index, followed by the raw bytes of each numeric column.
 
@@ -26,8 +30,9 @@ tries again at most every ``retry_every`` of snapshot processing time. Once Redi
 back, the latest snapshot and the buffered history are written and any history that
 could not be kept is noted in ``gaps``. Reads during an outage answer from what this
 process last wrote or read, so a dashboard keeps showing its last data while the
-freshness badge ages to stale. Only connecting in the constructor raises :class:`rtnb.StoreError`
-(naming host and port).
+freshness badge ages to stale; the first read that works again also writes what is
+pending. Only connecting in the constructor raises :class:`rtnb.StoreError` (naming
+host and port).
 
 >>> store = RedisStore(url)                       # doctest: +SKIP
 >>> store.put(snapshot)                           # doctest: +SKIP
