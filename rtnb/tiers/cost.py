@@ -48,6 +48,9 @@ class Range:
     Range(low=2400.0, high=9600.0)
     >>> Range(1, 2) + Range(10, 20), Range(11, 14) - 8
     (Range(low=11.0, high=22.0), Range(low=3.0, high=6.0))
+    >>> f"${Range(11_200, 14_400)} or ${Range(8_000, 8_000)}"
+    '$11,200-14,400 or $8,000'
+
     >>> Range(5, 1)
     Traceback (most recent call last):
     ...
@@ -124,7 +127,8 @@ class Range:
 
     def __format__(self, spec: str) -> str:
         spec = spec or ",.0f"
-        return f"{format(self.low, spec)}-{format(self.high, spec)}"
+        lo, hi = format(self.low, spec), format(self.high, spec)
+        return lo if lo == hi else f"{lo}-{hi}"
 
 
 # The published figures, for reference and for the tests that check the defaults.
