@@ -43,9 +43,11 @@ class Totals:
         self.d2 = np.zeros((0, n_meas))
         self.c = np.zeros((0, n_meas))
         self.seen = np.zeros(0, dtype=bool)
-        self.live_abs = 0.0
+        # sums of |x| per key and measure: live rows, and rows evicted since the last
+        # rebuild; the running sums' rounding error is bounded by eps times their total
+        self.live_abs = np.zeros((0, n_meas))
+        self.ev_abs = np.zeros((0, n_meas))
         self.ev_n = 0
-        self.ev_abs = 0.0
 
     @property
     def keys(self) -> int:
@@ -58,7 +60,7 @@ class Totals:
         cap = max(k, 2 * old, 8)
         pad = cap - old
         self.n = np.concatenate([self.n, np.zeros(pad, dtype=np.int64)])
-        for name in ("s", "d1", "d2", "c"):
+        for name in ("s", "d1", "d2", "c", "live_abs", "ev_abs"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros((pad, self.m))]))
         self.seen = np.concatenate([self.seen, np.zeros(pad, dtype=bool)])
 
@@ -77,7 +79,7 @@ class Totals:
         self.n += sign * np.bincount(codes, minlength=k)
         if sign > 0:
             self._shift_new_keys(codes, vals)
-        absum = 0.0
+        absum = np.empty((k, self.m))
         for j in range(self.m):
             v = vals[:, j]
             self.s[:, j] += sign * np.bincount(codes, weights=v, minlength=k)
@@ -85,14 +87,14 @@ class Totals:
                 d = v - self.c[codes, j]
                 self.d1[:, j] += sign * np.bincount(codes, weights=d, minlength=k)
                 self.d2[:, j] += sign * np.bincount(codes, weights=d * d, minlength=k)
-            absum += float(np.abs(v).sum())
+            absum[:, j] = np.bincount(codes, weights=np.abs(v), minlength=k)
         self._account(codes.size, absum, sign)
 
     def add_groups(self, n: np.ndarray, s: np.ndarray, m2: np.ndarray | None, sign: int,
-                   absum: float) -> None:
+                   absum: np.ndarray) -> None:
         """Add (or take away) whole groups, one per key: counts, sums and M2.
 
-        ``absum`` is the sum of the absolute values of the groups' rows (error bound).
+        ``absum`` (keys x measures) sums the absolute values of the groups' rows.
         """
         k = n.shape[0]
         self.n[:k] += sign * n
@@ -109,20 +111,23 @@ class Totals:
             self.d2[:k] += sign * (m2 + n[:, None] * dm * dm)
         self._account(int(n.sum()), absum, sign)
 
-    def _account(self, rows: int, absum: float, sign: int) -> None:
+    def _account(self, rows: int, absum: np.ndarray, sign: int) -> None:
+        k = absum.shape[0]
         if sign > 0:
-            self.live_abs += absum
+            self.live_abs[:k] += absum
         else:
-            self.live_abs -= absum
+            self.live_abs[:k] -= absum
             self.ev_n += rows
-            self.ev_abs += absum
+            self.ev_abs[:k] += absum
 
     def stale(self) -> bool:
         """True when evicted rows outnumber or outweigh the live rows (rebuild due)."""
         live = int(self.n.sum())
         if self.ev_n == 0:
             return False
-        return self.ev_n >= max(live, 256) or self.ev_abs > 64.0 * max(self.live_abs, 0.0)
+        if self.ev_n >= max(live, 256):
+            return True
+        return bool((self.ev_abs > 64.0 * np.maximum(self.live_abs, 0.0)).any())
 
     def shift_drifted(self) -> bool:
         """True when a key's mean moved so far from its shift that the variance loses digits."""
@@ -137,7 +142,7 @@ class Totals:
         big &= np.abs(off) > 1e-12 * np.abs(self.c[ok]) + 1e-300
         return bool(big.any())
 
-    def rebuild(self, st: Stats, absum: float) -> None:
+    def rebuild(self, st: Stats, absum: np.ndarray) -> None:
         """Exact totals from pre-aggregates of the live rows (one group per key)."""
         k = st.groups
         self.grow(k)
@@ -155,9 +160,10 @@ class Totals:
         dm = st.s / np.maximum(n, 1)[:, None] - c
         self.d1[:k] = st.s - n[:, None] * c
         self.d2[:k] = st.m2 + n[:, None] * dm * dm
-        self.live_abs = absum
+        self.live_abs[:] = 0.0
+        self.live_abs[:k] = absum
         self.ev_n = 0
-        self.ev_abs = 0.0
+        self.ev_abs[:] = 0.0
 
     def columns(self, aggs, measures, single, present, extra: dict) -> dict[str, np.ndarray]:
         n = self.n[present]
@@ -338,7 +344,10 @@ class ExactWindow:
     def rebuild(self) -> None:
         _, codes, vals = self.live_rows()
         st = stats_from_rows(codes, self.totals.keys, vals, minmax=False)
-        self.totals.rebuild(st, float(np.abs(vals).sum()))
+        k = self.totals.keys
+        absum = np.stack([np.bincount(codes, weights=np.abs(vals[:, j]), minlength=k)
+                          for j in range(self.m)], axis=1) if codes.size else np.zeros((k, self.m))
+        self.totals.rebuild(st, absum)
 
     def present(self) -> np.ndarray:
         return np.flatnonzero(self.totals.n > 0)
@@ -425,10 +434,7 @@ class BucketRing:
         self.pm2 = grow(None if first else self.pm2, 0.0)
         self.pmn = grow(None if first else self.pmn, np.inf)
         self.pmx = grow(None if first else self.pmx, -np.inf)
-        pabs = np.zeros(c)
-        if not first:
-            pabs[: self.pabs.size] = self.pabs
-        self.pabs = pabs
+        self.pabs = grow(None if first else self.pabs, 0.0)
         self.kcap = kc
         if c > c_old:
             self.free.extend(range(c - 1, c_old - 1, -1))
@@ -533,7 +539,7 @@ class BucketRing:
         if not n.any():
             return
         self.totals.add_groups(n, self.ps[s, :k], self.pm2[s, :k] if self.needs.std else None, -1,
-                               float(self.pabs[s]))
+                               self.pabs[s, :k])
         if self.sketch is not None:
             g, m, kk, c = self._slot_sketch(s)
             self.sketch.add_entries(g, m, kk, c, self.n_keys, -1)
@@ -552,10 +558,12 @@ class BucketRing:
         G = len(ub) * k
         needs = self.needs
         st = stats_from_rows(gid, G, vals, minmax=needs.minmax, m2=needs.std)
-        self.pabs[slots] += np.bincount(lb, weights=np.abs(vals).sum(axis=1), minlength=len(ub))
         touched = np.flatnonzero(st.n)
         sl = slots[touched // k]
         kk = touched % k
+        absv = np.abs(vals)
+        for j in range(self.m):
+            self.pabs[sl, kk, j] += np.bincount(gid, weights=absv[:, j], minlength=G)[touched]
         nb = st.n[touched]
         na = self.pn[sl, kk]
         nt = na + nb
@@ -623,11 +631,11 @@ class BucketRing:
         buckets = self.window_buckets(self.win_lo, hi) if self.order else []
         if buckets:
             st = self.per_key(buckets, sketch=False)
-            absum = float(self.pabs[[self.slot_of[b] for b in buckets]].sum())
+            absum = self.pabs[[self.slot_of[b] for b in buckets], :k].sum(axis=0)
         else:
             z = np.zeros((k, self.m))
             st = Stats(np.zeros(k, dtype=np.int64), z, z.copy(), None, None)
-            absum = 0.0
+            absum = np.zeros((k, self.m))
         self.totals.rebuild(st, absum)
 
     def _close(self, horizon: int) -> None:

@@ -19,7 +19,7 @@ from tests.pipeline._oracle import Oracle, aggregate, assert_table_matches, wind
 
 ALL_AGGS = ("count", "sum", "mean", "min", "max", "std", "p50", "p90", "p95", "p99")
 T0 = pd.Timestamp("2024-01-01")
-SETTINGS = settings(max_examples=60, deadline=None,
+SETTINGS = settings(max_examples=50, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 values = st.one_of(
@@ -129,7 +129,7 @@ def _sessions(rows: pd.DataFrame, gap: pd.Timedelta):
     return out
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=30)
 @given(streams(), st.sampled_from(["1s", "3s", "10s"]), st.sampled_from(["0s", "2s"]),
        st.lists(st.sampled_from(ALL_AGGS), min_size=1, max_size=4, unique=True))
 def test_sessions_equal_pandas_after_every_batch(batches, gap, lateness, aggs):
@@ -165,7 +165,7 @@ def test_sessions_equal_pandas_after_every_batch(batches, gap, lateness, aggs):
                                      aggregate(s, ["k"], ["v"], aggs))
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=25)
 @given(streams(), st.sampled_from([("tumbling", "5s", None), ("sliding", "10s", "5s"),
                                    ("sliding", "6s", "2s")]),
        st.sampled_from(["0s", "2s"]))

@@ -1,0 +1,125 @@
+"""``rtnb.Rolling`` alone: throughput, per-batch latency and state size, by window kind.
+
+Workload (issue 3, from ``benchmarks.peers``): 50 keys with Zipf skew, 10,000 events/s
+of event time, 5% out of order by up to 2 s, batches of 1,000 rows, count/sum/mean per
+key, ``update(batch)`` then ``snapshot()`` after every batch. Every variant is checked
+against the pandas/numpy oracle of ``benchmarks.peers`` on a sample of batches.
+
+Run: ``.venv/bin/python -m benchmarks.bench_rolling [--events N] [--repeats R]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+
+import rtnb
+from benchmarks import peers
+
+ALL = ("count", "sum", "mean", "std", "min", "max", "p50", "p90", "p95", "p99")
+
+
+def make(window: str, kind: str = "exact", resolution: str | None = None, aggs=tuple(peers.COLUMNS)):
+    def build():
+        return rtnb.Rolling(window, by="key", value="value", aggs=aggs, lateness=peers.LATENESS,
+                            kind=kind, resolution=resolution)
+    return build
+
+
+def run(build, parts: list[pd.DataFrame]):
+    agg = build()
+    lat = np.empty(len(parts))
+    clock = time.perf_counter
+    gc.collect()
+    t0 = clock()
+    for i, b in enumerate(parts):
+        s = clock()
+        agg.update(b)
+        agg.snapshot()
+        lat[i] = clock() - s
+    return clock() - t0, lat, agg
+
+
+def state_bytes(build, parts: list[pd.DataFrame]) -> int:
+    """Bytes held by the aggregator after the run (tracemalloc, run separately)."""
+    gc.collect()
+    tracemalloc.start()
+    agg = build()
+    for b in parts:
+        agg.update(b)
+    gc.collect()
+    cur, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del agg
+    return cur
+
+
+def check(build, parts, oracle, window, kind, resolution) -> str:
+    agg = build()
+    sample = set(range(0, len(parts), max(1, len(parts) // 20))) | {len(parts) - 1}
+    for i, b in enumerate(parts):
+        agg.update(b)
+        if i in sample:
+            got = agg.snapshot().table[peers.COLUMNS]
+            want = oracle.answer(i, pd.Timedelta(window), kind,
+                                 pd.Timedelta(resolution) if resolution else None)
+            why = peers.disagreement(got, want)
+            if why:
+                return f"WRONG after batch {i}: {why}"
+    return "ok"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args(argv)
+    events = peers.workload(args.events)
+    parts = peers.batches(events)
+    oracle = peers.Oracle(events)
+    variants = [
+        ("exact 60s", "60s", "exact", None, tuple(peers.COLUMNS)),
+        ("bucketed 60s @1s", "60s", "bucketed", "1s", tuple(peers.COLUMNS)),
+        ("bucketed 1h @1s", "1h", "bucketed", "1s", tuple(peers.COLUMNS)),
+        ("exact 60s, 10 aggs", "60s", "exact", None, ALL),
+        ("bucketed 60s @1s, 10 aggs", "60s", "bucketed", "1s", ALL),
+    ]
+    rows = []
+    per_variant: dict[str, list] = {v[0]: [] for v in variants}
+    for _ in range(args.repeats):  # interleaved repeats: ratios are side by side
+        for name, window, kind, res, aggs in variants:
+            total, lat, _ = run(make(window, kind, res, aggs), parts)
+            per_variant[name].append((total, lat))
+    for name, window, kind, res, aggs in variants:
+        runs = per_variant[name]
+        tot = float(np.median([r[0] for r in runs]))
+        p50 = float(np.median([np.percentile(r[1], 50) for r in runs])) * 1e6
+        p99 = float(np.median([np.percentile(r[1], 99) for r in runs])) * 1e6
+        verdict = check(make(window, kind, res, tuple(peers.COLUMNS)), parts, oracle, window, kind, res)
+        mem = state_bytes(make(window, kind, res, aggs), parts)
+        rows.append((name, len(events) / tot, p50, p99, mem / 1e6, verdict))
+    print(f"events={len(events):,} batches={len(parts):,} repeats={args.repeats} (medians)")
+    print(f"{'variant':28} {'events/s':>12} {'p50 µs':>8} {'p99 µs':>8} {'state MB':>9}  answers")
+    for name, eps, p50, p99, mb, verdict in rows:
+        print(f"{name:28} {eps:12,.0f} {p50:8.0f} {p99:8.0f} {mb:9.1f}  {verdict}")
+    b60 = np.array([np.median(r[1]) for r in per_variant["bucketed 60s @1s"]])
+    b1h = np.array([np.median(r[1]) for r in per_variant["bucketed 1h @1s"]])
+    print(f"bucketed per-batch cost, 1h / 60s window (median of per-repeat ratios): "
+          f"{float(np.median(b1h / b60)):.2f}")
+    # memory against the event rate: same event-time span, 1x and 5x the rate
+    span_s = 60
+    print("bucketed 60s @1s state after 60 s of event time, by event rate:")
+    for rate in (10_000, 50_000):
+        ev = peers.workload(span_s * rate, seed=1, rate=rate)
+        mem = state_bytes(make("60s", "bucketed", "1s"), peers.batches(ev))
+        mem_x = state_bytes(make("60s", "exact"), peers.batches(ev))
+        print(f"  {rate:>6,} ev/s: bucketed {mem / 1e6:6.2f} MB   exact {mem_x / 1e6:6.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
