@@ -250,6 +250,10 @@ def simulate(
     then says whether it was kept ``target`` of the time). ``restarts`` are offsets
     from the start at which the server restarts, down for ``restart_downtime``: polls
     fail meanwhile, every push connection drops and reconnects (a reconnect storm).
+    ``resolution`` is the time slice of the results (one sampled instant per viewer and
+    slice; loads per slice); the same ``seed`` gives the same answer. ``start`` places
+    the run on the calendar (default 2024-01-01; for a Source, its own start plus a
+    two-hour warm-up, so the first hour looks like any other).
 
     >>> sim = simulate(50.0, "websocket", viewers=100, hours=1, limit="1s")
     >>> sim.limit_kept, sim.within_limit > 0.99
