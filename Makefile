@@ -29,7 +29,9 @@ system-deps:
 	bash scripts/system-deps.sh
 
 ## Unit tests, doctests, notebooks under nbval, browser tests.
+# Notebooks run live for RTNB_LIVE_SECONDS and at small sizes (RTNB_SMALL) under test.
 test: $(VENV)/.installed-test system-deps
+	RTNB_LIVE_SECONDS=$${RTNB_LIVE_SECONDS:-3} RTNB_SMALL=1 \
 	$(BIN)/python -m pytest -q rtnb tests notebooks --nbval-lax
 
 bench: $(VENV)/.installed-test
