@@ -255,6 +255,96 @@ def report(results: dict, args) -> str:
     return "\n".join(rows)
 
 
+def kernel_side(rate: float, fps: float, repeats: int = 5) -> str:
+    """The same two patterns in this process, without a browser: CPU and bytes per second.
+
+    Time is simulated (frames every 1/fps of simulated time), so the figures are CPU
+    costs, not paced rates: what each pattern would need at ``rate`` events/s.
+    """
+    import ipywidgets
+    import numpy as np
+    import pandas as pd
+
+    namespace: dict = {}
+    exec(SOURCE.format(rate=rate, fps=fps, seconds=0).replace(
+        "runner = rtnb.Runner(ConstantRate(RATE), clock=rtnb.WallClock(), fps=FPS)", ""), namespace)
+    ConstantRate = namespace["ConstantRate"]
+    import rtnb
+
+    sent = {"bytes": 0, "messages": 0}
+
+    def count(self, msg, buffers=None):
+        sent["messages"] += 1
+        sent["bytes"] += len(json.dumps(msg, default=str)) + sum(memoryview(b).nbytes for b in buffers or [])
+
+    original = ipywidgets.Widget._send
+    ipywidgets.Widget._send = count
+    try:
+        co_cpu, co_views, co_bytes, na_cpu, na_bytes = [], [], [], [], []
+        for _ in range(repeats):
+            clock = rtnb.SimClock(start="2024-01-01 12:00")
+            runner = rtnb.Runner(ConstantRate(rate), clock=clock, tick=f"{1 / fps}s", fps=fps, frames="sim")
+            pipe = rtnb.pipeline(runner, metric="amount", by="country", window="1min", lateness="1s",
+                                 store=rtnb.MemoryStore(history=600))
+            views = [rtnb.LiveLine(pipe.store, pipe.name, column="sum", points=300),
+                     rtnb.LiveBars(pipe.store, pipe.name, column="sum"),
+                     rtnb.KpiTile(pipe.store, pipe.name, column="count"),
+                     rtnb.FreshnessBadge(pipe.store, pipe.name, limit="1s")]
+            dash = rtnb.Dashboard(views, runner=runner)
+            runner.run("60s")  # warm-up: the window fills, the line reaches 300 points
+            dash.detach()
+            sent.update(bytes=0, messages=0)
+            frames, t_all, t_views = 100, 0.0, 0.0
+            for _ in range(frames):
+                t0 = time.perf_counter()
+                clock.advance(1 / fps)
+                runner.pull()
+                t1 = time.perf_counter()
+                for v in views:
+                    v.refresh(clock.now())
+                t2 = time.perf_counter()
+                t_all += t2 - t0
+                t_views += t2 - t1
+            seconds = frames / fps
+            co_cpu.append(t_all / seconds)
+            co_views.append(t_views / seconds)
+            co_bytes.append(sent["bytes"] / seconds)
+
+            # The naive pattern, per event: 4 charts, whole 300-point history re-assigned.
+            import bqplot as bq
+            from collections import deque
+
+            charts = []
+            for _ in range(4):
+                line = bq.Lines(x=np.array([], dtype="datetime64[ns]"), y=np.array([]),
+                                scales={"x": bq.DateScale(), "y": bq.LinearScale()})
+                xs, ys = deque(maxlen=300), deque(maxlen=300)
+                charts.append((line, xs, ys))
+            batch = ConstantRate(rate).read(pd.Timestamp("2024-01-01 12:00"), pd.Timestamp("2024-01-01 12:00:01"))
+            events = list(zip(batch["ts"].to_numpy(), batch["amount"].to_numpy()))[:2000]
+            sent.update(bytes=0, messages=0)
+            t0 = time.perf_counter()
+            for t, v in events:
+                for line, xs, ys in charts:
+                    xs.append(t)
+                    ys.append(v)
+                    line.x = np.array(xs, dtype="datetime64[ns]")
+                    line.y = np.array(ys)
+            per_event = (time.perf_counter() - t0) / len(events)
+            na_cpu.append(per_event * rate)
+            na_bytes.append(sent["bytes"] / len(events) * rate)
+    finally:
+        ipywidgets.Widget._send = original
+    med = statistics.median
+    return "\n".join([
+        "| pattern (kernel side, no browser) | CPU needed at the event rate (cores) | of which views | bytes/s sent |",
+        "|---|---|---|---|",
+        f"| coalesced rtnb views, pipeline included | {med(co_cpu):.3f} | {med(co_views):.3f} | {med(co_bytes) / 1e3:,.0f} kB/s |",
+        f"| naive: re-assign per event | {med(na_cpu):.1f} | {med(na_cpu):.1f} | {med(na_bytes) / 1e6:,.0f} MB/s |",
+        f"| naive / coalesced | {med(na_cpu) / med(co_cpu):,.0f}x | | {med(na_bytes) / med(co_bytes):,.0f}x |",
+    ])
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rate", type=float, default=10_000, help="events per second")
@@ -264,7 +354,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--warmup", type=float, default=15)
     ap.add_argument("--sample", type=float, default=15, help="seconds between RSS/heap samples")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw results here")
+    ap.add_argument("--kernel-only", action="store_true", help="only the in-process table (no browser)")
     args = ap.parse_args(argv if argv is not None else [])
+    print(f"Kernel side, {args.rate:,.0f} events/s, {args.fps:g} fps, medians of 5 repeats:")
+    print(kernel_side(args.rate, args.fps), flush=True)
+    if args.kernel_only:
+        return {}
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="rtnb-bench-views-"))
