@@ -24,8 +24,12 @@ Conventions (documented choices):
   per counted row and a ``value`` column with the (shortened) repr of the batch.
 - **A missing required column** rejects every row (``"missing column country"``); a
   missing optional column is added, filled with missing values.
-- **Object columns** are coerced where possible (``"12.5"`` → 12.5); booleans and bytes
-  are not numbers; numbers are not times.
+- **Object columns** (mixed types) are converted where every value is of the right
+  kind: Python or numpy numbers for numbers; text, datetimes and ``datetime64`` for
+  times (text is parsed). **Numbers sent as text** (``"12.5"``) are rejected by default,
+  as a producer's type error (the simulated sources' ``wrong_type`` fault);
+  ``Field(parse_text=True)`` parses them instead. Booleans and bytes are not numbers;
+  numbers are not times.
 
 The clean path is vectorised (numpy masks over whole columns); Python only runs per row
 to write the reasons of rejected rows.
@@ -39,7 +43,7 @@ to write the reasons of rejected rows.
 >>> batch = pd.DataFrame({
 ...     "ts": ["2024-01-01 09:00", "2024-01-04 09:00", "2024-01-01 09:01"],
 ...     "country": ["FR", "DE", "FR"],
-...     "amount": ["12.5", "3", "abc"],
+...     "amount": [12.5, 3, "abc"],
 ... })
 >>> out = schema.validate(batch, now=pd.Timestamp("2024-01-01 09:05"))
 >>> out.accepted
@@ -102,9 +106,12 @@ class Field:
     max_future, max_age
         For times: how far after / before the clock's ``now`` a value may be (``None``:
         no limit). Checked only when :meth:`Schema.validate` is given ``now``.
+    parse_text
+        For numbers: parse text such as ``"12.5"`` (True) or reject it (False, the
+        default: text where a number is expected is a producer's type error).
 
     >>> Field(name="amount", dtype="float", min=0)
-    Field(name='amount', dtype='float', required=True, nullable=False, min=0, max=None, finite=True, choices=None, max_future=None, max_age=None)
+    Field(name='amount', dtype='float', required=True, nullable=False, min=0, max=None, finite=True, choices=None, max_future=None, max_age=None, parse_text=False)
     >>> Field(name="amount", dtype="decimal")
     Traceback (most recent call last):
     ...
@@ -121,6 +128,7 @@ class Field:
     choices: tuple[Any, ...] | None = None
     max_future: pd.Timedelta | None = None
     max_age: pd.Timedelta | None = None
+    parse_text: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -153,6 +161,10 @@ class Field:
             if self.dtype != "time":
                 raise ParameterError(p, v, f"only times have a plausible range, not dtype={self.dtype!r}")
             object.__setattr__(self, p, to_duration(v, p, allow_zero=True))
+        if not isinstance(self.parse_text, bool):
+            raise ParameterError("parse_text", self.parse_text, "must be True or False")
+        if self.parse_text and self.dtype not in ("float", "int"):
+            raise ParameterError("parse_text", self.parse_text, f"only numbers are parsed from text, not dtype={self.dtype!r}")
         if not self.required and not self.nullable:
             # A missing optional column is filled with missing values, so it must allow them.
             object.__setattr__(self, "nullable", True)
@@ -239,13 +251,15 @@ class Schema:
         id_col: str | None = None,
         non_negative: bool = False,
         max_future: DurationLike | None = "1h",
-        max_age: DurationLike | None = None,
+        max_age: DurationLike | None = "24h",
         extra: Literal["keep", "drop"] = "keep",
     ) -> Schema:
         """The usual schema of an event stream: a time, text keys, finite numeric measures.
 
-        ``max_future`` (default one hour) and ``max_age`` bound the event time around the
-        clock's ``now``; ``non_negative`` adds ``min=0`` to every measure.
+        ``max_future`` (default one hour) and ``max_age`` (default a day) bound the event
+        time around the clock's ``now`` (rows older than ``max_age`` are malformed, not
+        merely late; pass ``None`` to replay old data against a clock that is not moved
+        with it); ``non_negative`` adds ``min=0`` to every measure.
 
         >>> Schema.infer(keys="k", measures="v", id_col="id").names
         ('ts', 'k', 'v', 'id')
@@ -487,7 +501,7 @@ def _check_float(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, lis
         arr = col.to_numpy(dtype=np.float64, na_value=np.nan)
         converted = arr
     else:
-        arr, not_number = _coerce_numbers(col)
+        arr, not_number = _coerce_numbers(col, f.parse_text)
         converted = arr
     missing = np.isnan(arr)
     if not_number is not None and not_number.any():
@@ -524,10 +538,11 @@ def _number_rules(f: Field, arr: np.ndarray, raw: Callable[[int], Any]) -> list[
     return problems
 
 
-def _coerce_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _coerce_numbers(col: pd.Series, parse_text: bool) -> tuple[np.ndarray, np.ndarray]:
     """Object/str column → float64 array, with a mask of the values that are not numbers.
 
-    Missing values (None, NA, NaN, the text 'nan') become NaN and are not "not numbers".
+    Missing values (None, NA, NaN; with ``parse_text`` the text 'nan') become NaN and
+    are not "not numbers". Without ``parse_text`` any text is not a number.
     """
     obj = col.to_numpy(dtype=object)
     try:
@@ -535,14 +550,15 @@ def _coerce_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     except (TypeError, ValueError, OverflowError):
         arr = np.array([_to_float(v) for v in obj], dtype=np.float64)
     # Booleans and bytes convert to numbers in pandas, but a flag is not an amount.
-    odd = np.fromiter((isinstance(v, (bool, np.bool_, bytes, bytearray)) for v in obj), dtype=bool, count=len(obj))
+    odd_types = (bool, np.bool_, bytes, bytearray) if parse_text else (bool, np.bool_, bytes, bytearray, str)
+    odd = np.fromiter((isinstance(v, odd_types) for v in obj), dtype=bool, count=len(obj))
     arr = np.where(odd, np.nan, arr)
     not_number = np.isnan(arr)
     for r in np.flatnonzero(not_number):
         v = obj[r]
         if odd[r]:
             continue
-        if _is_missing_scalar(v) or (isinstance(v, str) and v.strip().lower() == "nan"):
+        if _is_missing_scalar(v) or (parse_text and isinstance(v, str) and v.strip().lower() == "nan"):
             not_number[r] = False
     return arr, not_number
 
@@ -561,7 +577,7 @@ def _check_int(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
     if dt == np.int64:
         problems = _number_rules(f, col.to_numpy(), raw)
         return None, problems
-    as_float = Field(name=name, dtype="float", nullable=f.nullable, finite=True)
+    as_float = Field(name=name, dtype="float", nullable=f.nullable, finite=True, parse_text=f.parse_text)
     values, problems = _check_float(as_float, col, now_ns)
     arr = col.to_numpy(dtype=np.float64) if values is None else values
     with np.errstate(invalid="ignore"):

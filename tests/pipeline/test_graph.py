@@ -308,3 +308,24 @@ def test_the_dead_letter_keeps_the_newest_rows_and_counts_every_rule():
     assert dl.counts.to_dict() == {"value is not a number": 120, "key is missing": 40}
     assert dl.rows["id"].iloc[-1] == 39 * 10_000 + 3  # the newest rejected row is kept
     assert sum(len(f) for f in dl._frames) <= 25 + 4  # memory bounded, not only the answer
+
+
+MALFORMED = ("missing_field", "wrong_type", "non_finite", "bad_timestamp")
+
+
+def test_every_malformed_row_of_a_simulated_source_is_rejected_and_only_those():
+    faults = rtnb.Faults(malformed=0.05, duplicates=0.02, late=0.02, max_delay="20s")
+    source = rtnb.simulate("ecommerce_orders", rate=200, seed=7, faults=faults)
+    runner = rtnb.Runner(source, clock=rtnb.SimClock(start="2024-01-01 12:00"), tick="2s")
+    pipe = rtnb.pipeline(runner, metric="amount", by="country", window="1min", lateness="5s",
+                         schema=rtnb.Schema.from_source(source))  # all columns: every fault shows
+    rejected = pipe.rejected.sink_to_list()
+    received = runner.stream.map(len).sink_to_list()
+    malformed = runner.stream.map(lambda b: int(b["fault"].isin(MALFORMED).sum())).sink_to_list()
+    runner.run("2min")
+    c = pipe.counters
+    assert c.conserved and c.received == sum(received) and c.late > 0 and c.duplicates > 0
+    kinds = pd.concat(rejected)["fault"].astype(str)
+    assert set(kinds) == set(MALFORMED)
+    assert c.rejected == len(kinds) == sum(malformed)
+    assert runner.health.ok

@@ -60,12 +60,22 @@ def test_tz_aware_times_are_converted_to_naive_utc():
     assert out.accepted["ts"].dtype == "datetime64[ns]"
 
 
-def test_numeric_text_is_coerced_and_ints_become_floats():
+def test_object_columns_of_numbers_are_converted_and_ints_become_floats():
     b = clean_batch(3)
-    b["amount"] = pd.Series(["1.5", "2", 3], dtype=object)
+    b["amount"] = pd.Series([1.5, np.int64(2), 3], dtype=object)
     out = ORDERS.validate(b, now=NOW)
     assert out.accepted["amount"].dtype == np.float64
     assert out.accepted["amount"].tolist() == [1.5, 2.0, 3.0]
+
+
+def test_numbers_sent_as_text_are_rejected_unless_parse_text():
+    b = clean_batch(3)
+    b["amount"] = pd.Series(["1.5", " 2 ", 3.0], dtype=object)
+    assert reasons(b) == ["amount is not a number: '1.5'", "amount is not a number: ' 2 '"]
+    lenient = Schema(fields=(Field(name="amount", dtype="float", parse_text=True),))
+    assert lenient.validate(b).accepted["amount"].tolist() == [1.5, 2.0, 3.0]
+    ints = Schema(fields=(Field(name="n", dtype="int", parse_text=True),))
+    assert ints.validate(pd.DataFrame({"n": ["4", "x"]})).accepted["n"].tolist() == [4]
 
 
 def test_object_key_columns_of_text_are_accepted():
@@ -229,6 +239,8 @@ def test_invalid_configuration_names_the_parameter():
         Schema(fields=(), extra="ignore")
     with pytest.raises(rtnb.ParameterError, match="fields"):
         Schema(fields=("amount",))
+    with pytest.raises(rtnb.ParameterError, match="parse_text"):
+        Field(name="ts", dtype="time", parse_text=True)
 
 
 def test_from_source_uses_its_keys_measures_and_id():
