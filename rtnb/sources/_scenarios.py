@@ -338,19 +338,36 @@ def _poisson_table(lam: float) -> np.ndarray:
     return count_table(np.clip(1.0 - np.cumsum(pmf), 0.0, 1.0))
 
 
-def poisson(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
-    """Poisson counts; exact below a mean of 100, normal approximation above (fast).
+_POISSON_STEP = 0.25
+_POISSON_GRID = np.arange(0.0, 10.0 + _POISSON_STEP / 2, _POISSON_STEP)
+_POISSON_TABLES = np.stack([_poisson_table(lam) for lam in _POISSON_GRID]).astype(np.int8)
 
-    >>> c = poisson(np.random.default_rng(0), np.array([0.0, 3.0, 1e6]))
-    >>> int(c[0]), abs(int(c[2]) - 10**6) < 10_000
+
+def poisson(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
+    """Poisson counts with per-value means ``lam``, fast.
+
+    Below a mean of 10: a mixture of the two neighbouring tabulated Poisson laws on a
+    0.25 grid, weighted so the mean is exactly ``lam`` (numpy's exact sampler costs
+    ~100 ns per value here). From 10 up: a rounded normal approximation.
+
+    >>> rng = np.random.default_rng(0)
+    >>> c = poisson(rng, np.full(200_000, 2.6))
+    >>> round(float(c.mean()), 2), round(float(c.var()), 1)
+    (2.6, 2.6)
+    >>> int(poisson(rng, np.array([0.0]))[0]), abs(int(poisson(rng, np.array([1e6]))[0]) - 10**6) < 10_000
     (0, True)
     """
-    out = np.empty(len(lam), dtype=np.int64)
-    big = lam >= 100.0
-    small = ~big
-    out[small] = rng.poisson(lam[small])
-    lb = lam[big]
-    out[big] = np.maximum(np.rint(lb + np.sqrt(lb) * rng.standard_normal(len(lb))), 0)
+    lam = np.asarray(lam, dtype=np.float64)
+    n = len(lam)
+    out = np.empty(n, dtype=np.int64)
+    big = lam >= 10.0
+    x = np.minimum(lam, 10.0) / _POISSON_STEP
+    lo = np.floor(x)
+    grid = (lo + (rng.random(n) < (x - lo))).astype(np.intp)  # stochastic rounding keeps the mean
+    out[:] = _POISSON_TABLES[grid, rng.integers(0, _TABLE, n, dtype=np.uint16)]
+    if big.any():
+        lb = lam[big]
+        out[big] = np.maximum(np.rint(lb + np.sqrt(lb) * rng.standard_normal(len(lb))), 0)
     return out
 
 
@@ -451,7 +468,7 @@ def _ads(d: Draw):
     impressions = np.maximum(d.rng.lognormal(math.log(800.0), 1.1, d.n).astype(np.int64), 1)
     ctr = d.params["ctr"] * np.array([1.0, 0.9, 0.7, 0.45, 0.6, 0.8])[platform]
     _effect(viral, ctr, 3.0)
-    clicks = d.rng.poisson(impressions * ctr)
+    clicks = poisson(d.rng, impressions * ctr)
     cpm = d.rng.lognormal(math.log(d.params["cpm"]), 0.35, d.n) * np.array([1.1, 1.0, 0.7, 3.0, 0.8, 0.9])[platform]
     spend = np.round(impressions / 1000.0 * cpm, 2)
     return {"campaign": campaign, "platform": platform, "impressions": impressions,
