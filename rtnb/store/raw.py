@@ -225,6 +225,7 @@ class _RawBaseline:
             for k in self.keys:
                 frame[k] = frame[k].astype("str")
             frame = frame.set_index(list(self.keys)).sort_index()
+        frame.columns = pd.Index(names, dtype=object)  # as the pipeline's tables have them
         return RawQuery(engine=self.engine, table=frame, seconds=max(seconds, 0.0),
                         cpu_seconds=max(cpu, 0.0), rows_scanned=scanned,
                         rows_stored=self._rows)

@@ -181,6 +181,7 @@ def _frame_spec(frame: pd.DataFrame, buffers: list[bytes], offset: list[int]) ->
         "index": [_encode_column(lvl.name, lvl, buffers, offset) for lvl in levels],
         "labels": [_label_to_json(c) for c in cols],
         "col_multi": isinstance(cols, pd.MultiIndex),
+        "col_dtype": None if isinstance(cols, pd.MultiIndex) else str(cols.dtype),
         "col_names": [_label_to_json(n) for n in cols.names],
         "columns": [_encode_column(c, frame.iloc[:, i], buffers, offset)
                     for i, c in enumerate(cols)],
@@ -201,7 +202,8 @@ def _frame_from_spec(spec: dict, body: memoryview) -> pd.DataFrame:
     if spec["col_multi"]:
         frame.columns = pd.MultiIndex.from_tuples(labels, names=col_names)
     else:
-        frame.columns = pd.Index(labels, name=col_names[0], dtype=object if not labels else None)
+        dtype = spec.get("col_dtype") or (object if not labels else None)
+        frame.columns = pd.Index(labels, name=col_names[0], dtype=dtype)
     return frame
 
 

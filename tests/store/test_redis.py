@@ -68,6 +68,8 @@ def assert_same(a: Snapshot, b: Snapshot) -> None:
     pd.DataFrame({("amount", "sum"): [1.0], ("amount", "max"): [2.0]}, index=[7]),
     pd.DataFrame({"count": pd.Series([], dtype="int64")},
                  index=pd.Index([], dtype="str", name="country")),
+    pd.DataFrame([[1, 2.0]], columns=pd.Index(["count", "sum"], dtype=object)),
+    pd.DataFrame([[1, 2.0]], columns=pd.Index([3, 4], name="level")),
 ])
 def test_frames_round_trip_with_dtypes_and_index(frame):
     pd.testing.assert_frame_equal(decode_frame(encode_frame(frame)), frame)
@@ -463,3 +465,17 @@ def test_a_pipeline_writing_to_redis_survives_an_outage_without_losing_state(red
     # the history buffered while Redis was down is there, up to the restart's loss
     hist = reader.history("amount", "count")
     assert len(hist) >= 30 and hist.index.is_monotonic_increasing
+
+
+def test_rolling_snapshots_round_trip_exactly(redis_server):
+    from rtnb import Rolling
+
+    batch = pd.DataFrame({
+        "ts": pd.to_datetime(["2024-01-01 09:00:00", "2024-01-01 09:00:30"]).as_unit("ns"),
+        "country": ["FR", "DE"], "amount": [1.0, 2.0]})
+    agg = Rolling(window="60s", by="country", value="amount",
+                  aggs=("count", "sum", "mean", "p90"))
+    s = agg.update(batch).snapshot(processed_at=T0)
+    store = RedisStore(redis_server.url, prefix="t")
+    store.put(s)
+    assert_same(RedisStore(redis_server.url, prefix="t").latest(s.metric), s)
