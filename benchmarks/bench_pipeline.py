@@ -124,6 +124,52 @@ def fmt(x: float | None, digits: int = 0) -> str:
     return "–" if x is None else f"{x:,.{digits}f}"
 
 
+# name -> (factory(window), kind, resolution); rtnb first, then the peers
+RTNB = {
+    "rtnb Rolling exact": (lambda w: peers.RtnbRolling(w), "exact", None),
+    "rtnb Rolling bucketed 1s": (lambda w: peers.RtnbRolling(w, "bucketed", "1s"), "bucketed", "1s"),
+    "rtnb pipeline exact": (lambda w: peers.RtnbPipeline(w), "exact", None),
+    "rtnb pipeline bucketed 1s": (lambda w: peers.RtnbPipeline(w, "bucketed", "1s"), "bucketed", "1s"),
+}
+PEERS = {
+    "streamz per-event accumulate": lambda w: peers.StreamzPerEvent(w),
+    "streamz.dataframe window groupby": lambda w: peers.StreamzDataFrame(w),
+    "river TimeRolling per key": lambda w: peers.RiverTimeRolling(w),
+    "pandas recompute per batch": lambda w: peers.PandasRecompute(w),
+    "SQLite raw table + GROUP BY": lambda w: peers.RawSQL(w, "sqlite"),
+    "DuckDB raw table + GROUP BY": lambda w: peers.RawSQL(w, "duckdb"),
+}
+
+
+def check_with_eviction(n: int = 30_000) -> dict[str, str]:
+    """Every system on a short window (1 s over 3 s of events with 2 s of disorder), so
+    rows leave the window all the time; answers compared with pandas after every batch."""
+    events = peers.workload(n, seed=2)
+    oracle = peers.Oracle(events)
+    parts = peers.batches(events)
+    window = "1s"
+    verdicts = {}
+    systems = {name: (f, kind, "100ms" if res else None) for name, (f, kind, res) in RTNB.items()}
+    systems.update({name: (f, "exact", None) for name, f in PEERS.items()})
+    for name, (factory, kind, res) in systems.items():
+        system = factory(window) if res is None else _with_resolution(name, window, res)
+        verdicts[name] = "correct"
+        for i, b in enumerate(parts):
+            why = peers.disagreement(system.step(b), oracle.answer(
+                i, pd.Timedelta(window), kind, None if res is None else pd.Timedelta(res), n=n))
+            if why:
+                verdicts[name] = f"WRONG after batch {i + 1}: {why}"
+                break
+        if hasattr(system, "close"):
+            system.close()
+    return verdicts
+
+
+def _with_resolution(name: str, window: str, res: str):
+    cls = peers.RtnbRolling if "Rolling" in name else peers.RtnbPipeline
+    return cls(window, "bucketed", res)
+
+
 def main(argv: list[str] | None = None) -> list[Result]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke run, seconds)")
@@ -145,51 +191,43 @@ def main(argv: list[str] | None = None) -> list[Result]:
     rep = max(1, args.repeats)
 
     def line(r: Result) -> None:
-        print(f"  {r.system:44s} {r.window:>4s} {r.events:>9,d} ev  {fmt(r.events_per_s):>11s} ev/s ({fmt(r.cpu_events_per_s):>11s} cpu)  "
-              f"p50 {fmt(r.p50_us):>6s} µs  p99 {fmt(r.p99_us):>7s} µs  peak {fmt(r.peak_mb, 1):>7s} MB  {r.verdict}",
-              flush=True)
+        print(f"  {r.system:34s} {r.window:>4s} {r.events:>9,d} ev  {fmt(r.events_per_s):>10s} ev/s "
+              f"({fmt(r.cpu_events_per_s):>10s} CPU)  p50 {fmt(r.p50_us):>7s} µs  p99 {fmt(r.p99_us):>7s} µs  "
+              f"peak {fmt(r.peak_mb, 1):>6s} MB  {r.verdict}", flush=True)
 
     for window in ("60s", "1h"):
-        rtnb_systems = [
-            ("rtnb Rolling exact", lambda w=window: peers.RtnbRolling(w), "exact", None),
-            ("rtnb Rolling bucketed 1s", lambda w=window: peers.RtnbRolling(w, "bucketed", "1s"), "bucketed", "1s"),
-            ("rtnb pipeline exact", lambda w=window: peers.RtnbPipeline(w), "exact", None),
-            ("rtnb pipeline bucketed 1s", lambda w=window: peers.RtnbPipeline(w, "bucketed", "1s"), "bucketed", "1s"),
-        ]
-        for name, make, kind, res in rtnb_systems:
-            r = measure(name, window, make, events, oracle, rep, kind, res)
+        for name, (factory, kind, res) in RTNB.items():
+            r = measure(name, window, lambda f=factory, w=window: f(w), events, oracle, rep, kind, res)
             results.append(r)
             line(r)
-        peer_systems = [
-            ("streamz per-event accumulate", lambda w=window: peers.StreamzPerEvent(w)),
-            ("streamz.dataframe window groupby", lambda w=window: peers.StreamzDataFrame(w)),
-            ("river TimeRolling per key", lambda w=window: peers.RiverTimeRolling(w)),
-            ("pandas recompute per batch", lambda w=window: peers.PandasRecompute(w)),
-            ("SQLite raw table + GROUP BY", lambda w=window: peers.RawSQL(w, "sqlite")),
-            ("DuckDB raw table + GROUP BY", lambda w=window: peers.RawSQL(w, "duckdb")),
-        ]
-        for name, make in peer_systems:
+        for name, factory in PEERS.items():
             sub = events.iloc[: sizes[name]]
-            r = measure(name, window, make, sub, oracle, 1)
+            r = measure(name, window, lambda f=factory, w=window: f(w), sub, oracle, 1)
             results.append(r)
             line(r)
         r = measure_one_shot(window, events, oracle, rep)
         results.append(r)
         line(r)
 
+    print("\nAnswers with rows leaving the window (1 s window, 3 s of events, 2 s disorder):")
+    evicting = check_with_eviction(int(30_000 * max(scale, 0.2)))
+    for name, verdict in evicting.items():
+        print(f"  {name:34s} {verdict}")
     print()
-    print(table(results))
+    print(table(results, evicting))
     return results
 
 
-def table(results: list[Result]) -> str:
-    ref = {(r.window): r.events_per_s for r in results if r.system == "rtnb pipeline exact"}
-    rows = ["| system | window | events | events/s (wall) | events/s (CPU) | p50 µs/batch | p99 µs/batch | peak MB | pipeline exact ÷ system | answers |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+def table(results: list[Result], evicting: dict[str, str] | None = None) -> str:
+    ref = {r.window: r.cpu_events_per_s for r in results if r.system == "rtnb pipeline exact"}
+    rows = ["| system | window | events | events/s (wall) | events/s (CPU) | p50 µs/batch | p99 µs/batch "
+            "| peak MB | rtnb pipeline exact ÷ system (CPU) | answers | answers, 1 s window |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in results:
-        ratio = ref.get(r.window, np.nan) / r.events_per_s
-        rows.append(f"| {r.system} | {r.window} | {r.events:,} | {fmt(r.events_per_s)} | {fmt(r.cpu_events_per_s)} | {fmt(r.p50_us)} | "
-                    f"{fmt(r.p99_us)} | {fmt(r.peak_mb, 1)} | {ratio:,.2f} | {r.verdict} |")
+        ratio = ref.get(r.window, np.nan) / r.cpu_events_per_s
+        short = (evicting or {}).get(r.system, "–")
+        rows.append(f"| {r.system} | {r.window} | {r.events:,} | {fmt(r.events_per_s)} | {fmt(r.cpu_events_per_s)} | "
+                    f"{fmt(r.p50_us)} | {fmt(r.p99_us)} | {fmt(r.peak_mb, 1)} | {ratio:,.2f} | {r.verdict} | {short} |")
     return "\n".join(rows)
 
 
