@@ -36,27 +36,29 @@ def run(build, parts: list[pd.DataFrame]):
     lat = np.empty(len(parts))
     clock = time.perf_counter
     gc.collect()
-    t0 = clock()
+    t0, c0 = clock(), time.process_time()
     for i, b in enumerate(parts):
         s = clock()
         agg.update(b)
         agg.snapshot()
         lat[i] = clock() - s
-    return clock() - t0, lat, agg
+    return clock() - t0, lat, time.process_time() - c0
 
 
 def state_bytes(build, parts: list[pd.DataFrame]) -> int:
-    """Bytes held by the aggregator after the run (tracemalloc, run separately)."""
+    """Bytes held by the aggregator after the run: live allocations made from rtnb code
+    (tracemalloc, run separately; pandas' own caches on the input batches excluded)."""
     gc.collect()
-    tracemalloc.start()
+    tracemalloc.start(30)
     agg = build()
     for b in parts:
         agg.update(b)
     gc.collect()
-    cur, _ = tracemalloc.get_traced_memory()
+    snap = tracemalloc.take_snapshot()
     tracemalloc.stop()
+    mine = snap.filter_traces([tracemalloc.Filter(True, "*/rtnb/*", all_frames=True)])
     del agg
-    return cur
+    return sum(s.size for s in mine.statistics("filename"))
 
 
 def check(build, parts, oracle, window, kind, resolution) -> str:
@@ -93,20 +95,21 @@ def main(argv: list[str] | None = None) -> None:
     per_variant: dict[str, list] = {v[0]: [] for v in variants}
     for _ in range(args.repeats):  # interleaved repeats: ratios are side by side
         for name, window, kind, res, aggs in variants:
-            total, lat, _ = run(make(window, kind, res, aggs), parts)
-            per_variant[name].append((total, lat))
+            total, lat, cpu = run(make(window, kind, res, aggs), parts)
+            per_variant[name].append((total, lat, cpu))
     for name, window, kind, res, aggs in variants:
         runs = per_variant[name]
         tot = float(np.median([r[0] for r in runs]))
+        cpu = float(np.median([r[2] for r in runs]))
         p50 = float(np.median([np.percentile(r[1], 50) for r in runs])) * 1e6
         p99 = float(np.median([np.percentile(r[1], 99) for r in runs])) * 1e6
         verdict = check(make(window, kind, res, tuple(peers.COLUMNS)), parts, oracle, window, kind, res)
         mem = state_bytes(make(window, kind, res, aggs), parts)
-        rows.append((name, len(events) / tot, p50, p99, mem / 1e6, verdict))
+        rows.append((name, len(events) / tot, len(events) / cpu, p50, p99, mem / 1e6, verdict))
     print(f"events={len(events):,} batches={len(parts):,} repeats={args.repeats} (medians)")
-    print(f"{'variant':28} {'events/s':>12} {'p50 µs':>8} {'p99 µs':>8} {'state MB':>9}  answers")
-    for name, eps, p50, p99, mb, verdict in rows:
-        print(f"{name:28} {eps:12,.0f} {p50:8.0f} {p99:8.0f} {mb:9.1f}  {verdict}")
+    print(f"{'variant':28} {'events/s':>11} {'ev/CPU-s':>11} {'p50 µs':>7} {'p99 µs':>7} {'state MB':>9}  answers")
+    for name, eps, eps_cpu, p50, p99, mb, verdict in rows:
+        print(f"{name:28} {eps:11,.0f} {eps_cpu:11,.0f} {p50:7.0f} {p99:7.0f} {mb:9.2f}  {verdict}")
     b60 = np.array([np.median(r[1]) for r in per_variant["bucketed 60s @1s"]])
     b1h = np.array([np.median(r[1]) for r in per_variant["bucketed 1h @1s"]])
     print(f"bucketed per-batch cost, 1h / 60s window (median of per-repeat ratios): "
@@ -118,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         ev = peers.workload(span_s * rate, seed=1, rate=rate)
         mem = state_bytes(make("60s", "bucketed", "1s"), peers.batches(ev))
         mem_x = state_bytes(make("60s", "exact"), peers.batches(ev))
-        print(f"  {rate:>6,} ev/s: bucketed {mem / 1e6:6.2f} MB   exact {mem_x / 1e6:6.2f} MB")
+        print(f"  {rate:>6,} ev/s: bucketed {mem / 1e6:6.3f} MB   exact {mem_x / 1e6:7.3f} MB")
 
 
 if __name__ == "__main__":
