@@ -13,22 +13,29 @@ follows the :class:`rtnb.Source` protocol: ``read(start, end)`` returns the even
 
 How events are made
 -------------------
-Event time is cut into fixed blocks (a power of two seconds, 1 s to 1024 s, chosen so
-a block holds about 32k events at the source's rate). Each block has its own random
-generators, seeded from ``(seed, block)`` with :class:`numpy.random.SeedSequence`, and
-is generated in one vectorised pass: per second a Poisson count from the seasonal
-intensity ``rate x daily(t) x weekly(t) x bursts(t)``, uniform times within the second,
-then the scenario's values, ingest delays and faults. Rows are then selected by arrival.
-So the same seed gives the same events **whatever the batch boundaries** (read an hour
-in 1 s steps, in 7.3 s steps or in one piece: the concatenated frames are identical).
-Only the last blocks are cached.
+Time is cut into fixed blocks (a power of two seconds, 1 s to 1024 s, chosen so a block
+holds about 32k events at the source's rate). Each block has its own random generators,
+seeded from ``(seed, block)`` with :class:`numpy.random.SeedSequence`, and is generated
+in one vectorised pass: a Poisson process whose intensity is
+``rate x daily(t) x weekly(t) x bursts(t)`` (per second), drawn as exponential gaps in
+cumulative intensity so the clean arrivals come out sorted; then each event's time
+``ts = arrival - ingest delay``; then the scenario's values and the faults. A read
+selects rows by arrival with a binary search per block. So the same seed gives the same
+events **whatever the batch boundaries** (read an hour in 1 s steps, in 7.3 s steps or
+in one piece: the concatenated frames are identical). Only the blocks a later read can
+still need are cached, trimmed to their undelivered rows.
 
 Delivery
 --------
-A clean event arrives ``ts + d`` after it happened, ``d`` gamma-distributed (shape 2)
-with mean ``ingest_delay`` (default 200 ms), capped at 5 x that mean (the *ingest
-cap*, 1 s by default). Faults (:class:`Faults`) add late events, duplicates, malformed
-rows, stalls and outages; every injected row is marked in the ``fault`` column.
+A clean event arrives ``d`` after it happened, ``d`` gamma-distributed (shape 2) with
+mean ``ingest_delay`` (default 200 ms), capped at 5 x that mean (the *ingest cap*, 1 s
+by default). Faults (:class:`Faults`) add late events, duplicates, malformed rows,
+stalls and outages; every injected row is marked in the ``fault`` column. An outage
+makes ``read`` raise :class:`rtnb.SourceUnavailable` when the whole interval lies
+inside it (a poll made while the source is down); a read that straddles its start or
+end returns what arrived outside it, and the events that would have arrived during it
+arrive at its end. So nothing is lost whether the caller retries the failed interval
+or moves on, and an outage shorter than the polling interval is not seen as one.
 
 Batches
 -------
@@ -42,8 +49,10 @@ column ``float64``, a string in a measure makes it ``object``.
 Rate changes
 ------------
 ``source.rate`` can be set while the source runs (a dashboard slider): the new rate
-applies to events from the next whole second after the latest ``read`` end; events
-already delivered or in flight are kept. Determinism is promised for a fixed rate.
+applies to events arriving from the next whole second after the latest ``read`` end;
+events already delivered, and late events and duplicates still in flight, are kept.
+Determinism is promised for a fixed rate (the same rate changes after the same reads
+also give the same events).
 """
 
 from __future__ import annotations

@@ -237,3 +237,17 @@ def test_late_events_held_by_a_stall_keep_their_own_mark():
     b = src.read("2024-01-01 12:00", "2024-01-01 12:05")
     at_end = b[b.arrival == pd.Timestamp("2024-01-01 12:02")]
     assert set(at_end.fault) == {"stall", "late"}
+
+
+def test_the_runner_rides_through_an_outage_without_losing_events():
+    import rtnb
+
+    src = simulate("fraud_alerts", rate=30, seed=4, faults={"outages": [("12h05min", "2min")]})
+    runner = rtnb.Runner(src, clock=rtnb.SimClock(start="2024-01-01 12:00"), tick="1s")
+    got = []
+    runner.stream.sink(got.append)
+    runner.run("12min")
+    delivered = pd.concat(got)
+    expected = simulate("fraud_alerts", rate=30, seed=4).read("2024-01-01 12:00", "2024-01-01 12:12")
+    assert sorted(delivered.event_id) == sorted(expected.event_id)
+    assert runner.health.sources["fraud_alerts"].failures == 120
