@@ -332,8 +332,14 @@ class DuckDBBaseline(_RawBaseline):
     threads; default 1, so it is measured on the same footing as SQLite). Needs the
     extra ``rtnb[duckdb]``.
 
-    >>> raw = DuckDBBaseline(keys="country", measures="amount")   # doctest: +SKIP
-    >>> raw.insert(batch); raw.query(end=now, window="5min")      # doctest: +SKIP
+    >>> raw = DuckDBBaseline(keys="country", measures="amount", aggs=("count", "max"))
+    >>> raw.insert(pd.DataFrame({"ts": pd.to_datetime(["2024-01-01 09:00"] * 2),
+    ...                          "country": ["FR", "FR"], "amount": [2.0, 5.0]}))
+    2
+    >>> raw.query(end="2024-01-01 09:01", window="5min").table
+             count  max
+    country
+    FR           2  5.0
     >>> DuckDBBaseline(threads=0)
     Traceback (most recent call last):
     ...
