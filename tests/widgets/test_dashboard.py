@@ -172,3 +172,15 @@ def test_a_source_fed_from_another_thread_hands_over_and_widgets_change_on_the_l
     runner.run("1s")
     assert threads == {threading.get_ident()}
     assert dash.views[2].bars.y.tolist() == [50.0]
+
+
+def test_the_frame_at_the_end_of_a_run_always_shows_the_final_state():
+    store = rtnb.store.MemoryStore()
+    runner = rtnb.Runner(Orders(100), clock=rtnb.SimClock(start="2024-01-01"), tick="1s")
+    wire(runner, store)
+    t = [0.0]
+    dash = Dashboard(views(store), runner=runner, monotonic=lambda: t[0])  # wall time stands still
+    runner.run("3s")  # frames: at most one by the wall clock, then the final one
+    assert dash.views[2].frames_applied == 2  # the first frame, and the final one
+    assert dash.views[1].lines.x[-1] == np.datetime64(store.latest("orders").newest_event, "ns")
+    assert "idle" in dash.status.value
