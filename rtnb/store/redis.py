@@ -478,8 +478,9 @@ class RedisStore:
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                        redis.exceptions.BusyLoadingError, redis.exceptions.ReadOnlyError)
+        # Any Redis failure (down, timeout, loading, read-only replica, out of memory)
+        # marks the serving layer down with the reason; it never reaches the pipeline.
+        self._errors = (redis.exceptions.RedisError,)
         # No client-side retries: a down server must show at once, not after backoffs.
         self._client = redis.Redis.from_url(
             url, retry=Retry(NoBackoff(), 0), socket_timeout=timeout,

@@ -479,3 +479,17 @@ def test_rolling_snapshots_round_trip_exactly(redis_server):
     store = RedisStore(redis_server.url, prefix="t")
     store.put(s)
     assert_same(RedisStore(redis_server.url, prefix="t").latest(s.metric), s)
+
+
+def test_a_server_refusing_writes_marks_the_store_down_with_the_reason(redis_server):
+    store = RedisStore(redis_server.url, prefix="t", retry_every=0)
+    store.put(snap(1))
+    admin = store._client
+    admin.config_set("maxmemory", 1)            # every write is now refused (OOM)
+    admin.config_set("maxmemory-policy", "noeviction")
+    store.put(snap(2))                            # no exception reaches the pipeline
+    assert not store.up and "OutOfMemoryError" in store.last_error
+    admin.config_set("maxmemory", 0)
+    store.put(snap(3))
+    assert store.up
+    assert_same(RedisStore(redis_server.url, prefix="t").latest("orders"), snap(3))
