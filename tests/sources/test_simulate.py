@@ -309,3 +309,31 @@ def test_describe_and_repr_show_the_settings():
     text = src.describe()
     assert "rate=12/s" in text and "amount_alpha" in text and "late=0.02" in text
     assert repr(src).startswith("SimulatedSource('fraud_alerts', rate=12, seed=3")
+
+
+# ---------------------------------------------------------------- property: any split
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_PROP_FAULTS = dict(late=0.1, duplicates=0.05, malformed=0.02, max_delay="20s",
+                    stalls=[("12h01min", "30s")], outages=[("12h03min", "20s")])
+_PROP_START, _PROP_END = pd.Timestamp("2024-01-01 12:00"), pd.Timestamp("2024-01-01 12:05")
+_PROP_WHOLE = simulate("ad_spend", rate=40, seed=17, faults=_PROP_FAULTS).read(_PROP_START, _PROP_END)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=299_999), min_size=1, max_size=40, unique=True))
+def test_any_split_gives_the_same_events(cuts_ms):
+    src = simulate("ad_spend", rate=40, seed=17, faults=_PROP_FAULTS)
+    edges = [_PROP_START, *(_PROP_START + pd.Timedelta(milliseconds=c) for c in sorted(cuts_ms)), _PROP_END]
+    parts, done = [], _PROP_START
+    for t in edges[1:]:
+        try:
+            parts.append(src.read(done, t))
+            done = t
+        except SourceUnavailable:
+            pass
+    split = pd.concat(parts, ignore_index=True)
+    measures = src.measures
+    assert_same(normalised(split, measures), normalised(_PROP_WHOLE, measures))
