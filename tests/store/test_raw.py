@@ -160,3 +160,11 @@ def test_raw_query_is_a_frozen_value():
     assert q.rows_per_second is None
     with pytest.raises(AttributeError):
         q.seconds = 1.0
+
+
+def test_without_duckdb_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # as if not installed
+    with pytest.raises(StoreError, match=r"pip install 'rtnb\[duckdb\]'"):
+        DuckDBBaseline(keys="country", measures="amount")

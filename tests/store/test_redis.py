@@ -493,3 +493,9 @@ def test_a_server_refusing_writes_marks_the_store_down_with_the_reason(redis_ser
     store.put(snap(3))
     assert store.up
     assert_same(RedisStore(redis_server.url, prefix="t").latest("orders"), snap(3))
+
+
+def test_without_the_redis_client_the_error_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "redis", None)   # as if not installed
+    with pytest.raises(StoreError, match=r"pip install 'rtnb\[redis\]'"):
+        RedisStore("redis://127.0.0.1:6379/0")
