@@ -77,6 +77,11 @@ DTYPES = ("time", "float", "int", "str", "id", "any")
 """The dtypes a :class:`Field` can declare (``id``: present and hashable; ``any``: present)."""
 
 _NAT = np.iinfo(np.int64).min
+# dtype objects compared by identity-fast equality (comparing with strings parses them)
+_NS = np.dtype("datetime64[ns]")
+_F8 = np.dtype("float64")
+_I8 = np.dtype("int64")
+_OBJ = np.dtype("object")
 _REPR_MAX = 40
 
 
@@ -489,7 +494,7 @@ def _check_float(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, lis
     problems: list[_Problem] = []
     dt = col.dtype
     not_number = None
-    if dt == np.float64:
+    if dt is _F8 or dt == _F8:
         arr, converted = col.to_numpy(), None
     elif pd.api.types.is_bool_dtype(dt):
         arr = np.full(len(col), np.nan)
@@ -574,7 +579,7 @@ def _check_int(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
     name = f.name
     raw = _raw(col)
     dt = col.dtype
-    if dt == np.int64:
+    if dt is _I8 or dt == _I8:
         problems = _number_rules(f, col.to_numpy(), raw)
         return None, problems
     as_float = Field(name=name, dtype="float", nullable=f.nullable, finite=True, parse_text=f.parse_text)
@@ -604,7 +609,7 @@ def _check_str(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
     if isinstance(dt, pd.StringDtype):
         missing = _isna(col)
         not_text = None
-    elif dt == object:
+    elif dt is _OBJ or (isinstance(dt, np.dtype) and dt.kind == "O"):
         kind = pd.api.types.infer_dtype(col, skipna=True)
         missing = _isna(col)
         if kind in ("string", "empty"):
@@ -643,7 +648,7 @@ def _check_any(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
 
 def _check_id(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
     _, problems = _check_any(f, col, now_ns)
-    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) in ("string", "integer", "empty"):
+    if not (isinstance(col.dtype, np.dtype) and col.dtype.kind == "O") or pd.api.types.infer_dtype(col, skipna=True) in ("string", "integer", "empty"):
         return None, problems
     raw = _raw(col)
     odd = np.fromiter((not _hashable_scalar(v) for v in col.to_numpy()), dtype=bool, count=len(col))
@@ -670,12 +675,12 @@ def _check_time(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list
     dt = col.dtype
     converted = None
     not_time = None
-    if dt == "datetime64[ns]":
+    if dt is _NS or dt == _NS:
         arr = col.to_numpy()
     elif isinstance(dt, pd.DatetimeTZDtype) or (isinstance(dt, np.dtype) and dt.kind == "M"):
         arr, not_time = _times_from_datetimes(col)
         converted = arr
-    elif dt == object or isinstance(dt, pd.StringDtype):
+    elif (isinstance(dt, np.dtype) and dt.kind == "O") or isinstance(dt, pd.StringDtype):
         arr, not_time = _coerce_times(col)
         converted = arr
     else:  # numbers, booleans, categories: not times
