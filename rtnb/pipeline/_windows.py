@@ -499,6 +499,9 @@ class BucketRing:
             for b in self.order[i0:i1]:
                 self._leave(self.slot_of[b])
             self.win_lo = new_lo
+            if not self.closes:  # free their slots before new buckets need them
+                while self.order and self.order[0] < new_lo:
+                    self._drop(self.order.pop(0))
         if self.closes and self.next_close is None and ts.size:
             t = int(ts.min())
             k = (t - self.size) // self.h + 1
@@ -678,6 +681,67 @@ class BucketRing:
 
     def memory_rows(self) -> int:
         return len(self.slot_of) * self.n_keys
+
+    # merging -------------------------------------------------------------
+    def export(self, remap: np.ndarray):
+        """Live (bucket, key) groups with keys renumbered by ``remap``."""
+        k = self.n_keys
+        buckets = list(self.order)
+        if not buckets:
+            return None
+        st = self._stats_of(buckets)
+        keep = np.flatnonzero(st.n > 0)
+        b = np.repeat(np.array(buckets, dtype=np.int64), k)[keep]
+        codes = remap[np.tile(np.arange(k), len(buckets))[keep]]
+        slots = np.array([self.slot_of[x] for x in buckets], dtype=np.int64)
+        absum = self.pabs[slots, :k].reshape(-1, self.m)[keep]
+        return b, codes, _take(st, keep), absum
+
+    def load(self, parts, watermark: int) -> None:
+        """Fill an empty ring with exported groups (equal groups are merged)."""
+        parts = [p for p in parts if p is not None]
+        self.win_lo = self.window_lo(watermark)
+        if parts:
+            b = np.concatenate([p[0] for p in parts])
+            codes = np.concatenate([p[1] for p in parts])
+            st = concat_stats([p[2] for p in parts])
+            absum = np.concatenate([p[3] for p in parts])
+            keep = b >= self.win_lo
+            k = self.n_keys
+            ug, target = np.unique(b * k + codes, return_inverse=True)
+            merged = combine(st, target, ug.size)
+            absum = np.stack([np.bincount(target, weights=absum[:, j], minlength=ug.size)
+                              for j in range(self.m)], axis=1)
+            ub, kk = ug // k, ug % k
+            live = ub >= self.win_lo
+            for x in np.unique(ub[live]).tolist():
+                self._slot(x)
+            sl = np.array([self.slot_of[x] for x in ub[live].tolist()], dtype=np.int64)
+            kk = kk[live]
+            idx = np.flatnonzero(live)
+            self.pn[sl, kk] = merged.n[idx]
+            self.ps[sl, kk] = merged.s[idx]
+            self.pm2[sl, kk] = merged.m2[idx]
+            self.pmn[sl, kk] = merged.mn[idx]
+            self.pmx[sl, kk] = merged.mx[idx]
+            self.pabs[sl, kk] = absum[idx]
+            if merged.sk is not None:
+                g, m, key, c = merged.sk
+                pos = np.full(ug.size, -1, dtype=np.int64)
+                pos[idx] = np.arange(idx.size)
+                sel = pos[g] >= 0
+                g, m, key, c = g[sel], m[sel], key[sel], c[sel]
+                slot_of_g = sl[pos[g]]
+                for s in np.unique(slot_of_g).tolist():
+                    z = slot_of_g == s
+                    self.sk[s] = [(kk[pos[g[z]]], m[z], key[z], c[z])]
+            del keep
+        self.rebuild()
+        if self.sketch is not None:
+            hi = self.order[-1] + 1 if self.order else 0
+            for x in self.window_buckets(self.win_lo, hi):
+                g, m, key, c = self._slot_sketch(self.slot_of[x])
+                self.sketch.add_entries(g, m, key, c, self.n_keys, +1)
 
 
 # --------------------------------------------------------------------------- sessions

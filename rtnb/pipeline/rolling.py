@@ -64,6 +64,7 @@ b        1  2.0   2.0
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -697,6 +698,70 @@ class Rolling:
         return Buckets(resolution=cfg.res, by=cfg.keys, measures=cfg.measures, starts=starts,
                        key_codes=codes, labels=list(self._labels), stats=_take_stats(st, keep),
                        relative_accuracy=cfg.relative_accuracy)
+
+    def merge(self, other: Rolling) -> Rolling:
+        """A new aggregator holding the rows of both (partial results of several workers).
+
+        Both must have the same configuration. The merged watermark is the larger one,
+        counters and late rows add up, and the answer equals one aggregator fed all
+        the accepted rows (exact and bucketed kinds). Tumbling/sliding windows and
+        sessions merge through their buckets instead: ``a.buckets() + b.buckets()``.
+
+        >>> import pandas as pd
+        >>> ts = pd.to_datetime(["2024-01-01 00:00:01", "2024-01-01 00:00:02"]).as_unit("ns")
+        >>> a = Rolling("1min", value="v", aggs=("count", "sum")).update(pd.DataFrame({"ts": ts[:1], "v": [1.0]}))
+        >>> b = Rolling("1min", value="v", aggs=("count", "sum")).update(pd.DataFrame({"ts": ts[1:], "v": [2.0]}))
+        >>> (a + b).value
+           count  sum
+        0      2  3.0
+        """
+        if not isinstance(other, Rolling):
+            raise ParameterError("other", type(other).__name__, "must be a Rolling")
+        cfg = self.config
+        if other.config != cfg:
+            raise ParameterError("other", other.config, "has a different configuration; only equal Rollings merge")
+        if cfg.kind not in ("exact", "bucketed"):
+            raise ParameterError("kind", cfg.kind, "merge exact or bucketed windows; for tumbling, sliding "
+                                 "and session windows merge a.buckets() + b.buckets()")
+        options = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.init and f.name != "window"}
+        out = Rolling(cfg.window, clock=self.clock, **options)
+        out._new_labels(list(self._labels))
+        fresh = [lab for lab in other._labels if lab not in out._index]
+        if fresh:
+            out._new_labels(fresh)
+        remap_self = np.arange(len(self._labels), dtype=np.int64)
+        remap_other = np.array([out._index[lab] for lab in other._labels], dtype=np.int64)
+        out._wm = max(self._wm, other._wm)
+        out._received = self._received + other._received
+        out._accepted = self._accepted + other._accepted
+        out._late = self._late + other._late
+        out._dups = self._dups + other._dups
+        if cfg.keep_late:
+            for part in (*self._late_parts, *other._late_parts):
+                out._keep_late(part)
+        ids = dict(self._ids)
+        for key, t in other._ids.items():
+            if ids.get(key, INT64_MIN) < t:
+                ids[key] = t
+        out._ids = ids
+        if out._wm == INT64_MIN:
+            return out
+        if cfg.kind == "exact":
+            parts = []
+            for agg, remap in ((self, remap_self), (other, remap_other)):
+                ts, codes, vals = agg._engine.live_rows()
+                parts.append((ts, remap[codes] if codes.size else codes, vals))
+            out._engine.insert(np.concatenate([p[0] for p in parts]),
+                               np.concatenate([p[1] for p in parts]),
+                               np.concatenate([p[2] for p in parts]), out._wm)
+        else:
+            out._engine.load([self._engine.export(remap_self), other._engine.export(remap_other)], out._wm)
+        return out
+
+    def __add__(self, other: Rolling) -> Rolling:
+        if not isinstance(other, Rolling):
+            return NotImplemented
+        return self.merge(other)
 
     def __repr__(self) -> str:
         cfg = self.config
