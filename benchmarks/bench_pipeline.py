@@ -165,6 +165,29 @@ def check_with_eviction(n: int = 30_000) -> dict[str, str]:
     return verdicts
 
 
+def memory_vs_rate(seconds: int = 10, rates: tuple[int, ...] = (2_500, 10_000, 40_000)) -> list[tuple[int, float, float]]:
+    """State memory (MB, traced, after the run) of Rolling exact and bucketed 1 h windows
+    fed ``seconds`` of event time at several rates: bucketed must not grow with the rate."""
+    out = []
+    for rate in rates:
+        events = peers.workload(seconds * rate, seed=3, rate=rate)
+        parts = peers.batches(events)
+        row = [rate]
+        for kind, res in (("exact", None), ("bucketed", "1s")):
+            gc.collect()
+            tracemalloc.start()
+            base = tracemalloc.get_traced_memory()[0]
+            system = peers.RtnbRolling("1h", kind, res)
+            for b in parts:
+                system.agg.update(b)
+            system.agg.snapshot()
+            row.append((tracemalloc.get_traced_memory()[0] - base) / 2**20)
+            tracemalloc.stop()
+            del system
+        out.append(tuple(row))
+    return out
+
+
 def _with_resolution(name: str, window: str, res: str):
     cls = peers.RtnbRolling if "Rolling" in name else peers.RtnbPipeline
     return cls(window, "bucketed", res)
@@ -213,6 +236,9 @@ def main(argv: list[str] | None = None) -> list[Result]:
     evicting = check_with_eviction(int(30_000 * max(scale, 0.2)))
     for name, verdict in evicting.items():
         print(f"  {name:34s} {verdict}")
+    print("\nState memory of a 1 h window after 10 s of event time, by event rate (MB, traced):")
+    for rate, exact, bucketed in memory_vs_rate(10 if not args.quick else 2):
+        print(f"  {rate:>7,d} events/s   exact {exact:8.2f} MB   bucketed 1s {bucketed:8.2f} MB")
     print()
     print(table(results, evicting))
     return results
