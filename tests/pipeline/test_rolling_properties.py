@@ -102,7 +102,7 @@ def test_every_window_kind_equals_pandas_after_every_batch(batches, cfg, latenes
     assert sorted(late["rid"].tolist() if len(late) else []) == sorted(r["rid"] for r in oracle.late)
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=30)
 @given(streams(with_ids=True), st.sampled_from(["0s", "2s"]))
 def test_duplicates_dropped_and_counted_like_row_by_row(batches, lateness):
     agg = rtnb.Rolling(window="20s", by="k", value="v", aggs=("count", "sum"), lateness=lateness,
@@ -129,7 +129,7 @@ def _sessions(rows: pd.DataFrame, gap: pd.Timedelta):
     return out
 
 
-@settings(SETTINGS, max_examples=30)
+@settings(SETTINGS, max_examples=25)
 @given(streams(), st.sampled_from(["1s", "3s", "10s"]), st.sampled_from(["0s", "2s"]),
        st.lists(st.sampled_from(ALL_AGGS), min_size=1, max_size=4, unique=True))
 def test_sessions_equal_pandas_after_every_batch(batches, gap, lateness, aggs):
@@ -165,7 +165,7 @@ def test_sessions_equal_pandas_after_every_batch(batches, gap, lateness, aggs):
                                      aggregate(s, ["k"], ["v"], aggs))
 
 
-@settings(SETTINGS, max_examples=25)
+@settings(SETTINGS, max_examples=15)
 @given(streams(), st.sampled_from([("tumbling", "5s", None), ("sliding", "10s", "5s"),
                                    ("sliding", "6s", "2s")]),
        st.sampled_from(["0s", "2s"]))
