@@ -826,9 +826,13 @@ class RedisStore:
     def clear(self) -> None:
         """Delete every key under this store's prefix (tests, notebooks)."""
         self._check_open()
-        keys = list(self._client.scan_iter(match=f"{self.prefix}:*", count=1000))
-        if keys:
-            self._client.delete(*keys)
+        try:
+            keys = list(self._client.scan_iter(match=f"{self.prefix}:*", count=1000))
+            if keys:
+                self._client.delete(*keys)
+        except self._errors as exc:
+            raise StoreError(f"cannot clear {self.prefix}:* on Redis at {self.address}: "
+                             f"{exc}") from None
         self._caches.clear()
         self._decoded.clear()
         self._seen_versions.clear()

@@ -261,6 +261,9 @@ def test_clear_removes_only_this_prefix(redis_server):
     b.put(snap(1))
     a.clear()
     assert a.metrics() == [] and b.metrics() == ["orders"]
+    redis_server.stop()
+    with pytest.raises(StoreError, match="cannot clear a:"):
+        a.clear()
 
 
 # ------------------------------------------------------------------ outages
