@@ -335,7 +335,7 @@ class Schema:
                 else:
                     converted[f.name] = _missing_column(f, n)
                 continue
-            col = batch[f.name]
+            col = _column(batch, f.name)
             values, found = _CHECKS[f.dtype](f, col, now_ns)
             if values is not None:
                 converted[f.name] = values
@@ -432,12 +432,11 @@ def _empty_rejected(batch: pd.DataFrame) -> pd.DataFrame:
 _NO_REJECTS = pd.DataFrame({"reason": pd.Series([], dtype=object), "rule": pd.Series([], dtype=object)})
 
 
-def _isna(col: pd.Series) -> np.ndarray:
+def _isna(col: Values) -> np.ndarray:
     """Missing values of a column as a numpy mask (fast for Arrow-backed text)."""
-    arr = col.array
-    if isinstance(arr, pd.api.extensions.ExtensionArray):
-        return np.asarray(arr.isna(), dtype=bool)
-    return pd.isna(col.to_numpy())
+    if isinstance(col, pd.api.extensions.ExtensionArray):
+        return np.asarray(col.isna(), dtype=bool)
+    return pd.isna(np.asarray(col))
 
 
 def _missing_column(f: Field, n: int) -> Any:
@@ -466,13 +465,41 @@ def _write_reasons(
     return ["; ".join(x) for x in reasons], ["; ".join(x) for x in rules]
 
 
-def _raw(col: pd.Series) -> Callable[[int], Any]:
+# Checks work on a column's values (a numpy array or a pandas ExtensionArray), not on a
+# Series: building a Series per column and batch costs more than the checks themselves.
+Values = Any
+
+
+def _column(batch: pd.DataFrame, name: str) -> Values:
+    """The values of one column, without building a Series when pandas allows it."""
+    get = getattr(batch, "_get_column_array", None)
+    if get is not None:
+        try:
+            loc = batch.columns.get_loc(name)
+            if isinstance(loc, (int, np.integer)):
+                return get(int(loc))
+        except Exception:  # a pandas without this fast path: use the public API
+            pass
+    return batch[name].array
+
+
+def _obj(col: Values) -> np.ndarray:
+    return np.asarray(col, dtype=object)
+
+
+def _to_float64(col: Values) -> np.ndarray:
+    if isinstance(col, pd.api.extensions.ExtensionArray):
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(col, dtype=np.float64)
+
+
+def _raw(col: Values) -> Callable[[int], Any]:
     """The value at row ``r`` as it came in (converted to objects only when asked)."""
     cache: list[np.ndarray] = []
 
     def value(r: int) -> Any:
         if not cache:
-            cache.append(col.to_numpy(dtype=object))
+            cache.append(_obj(col))
         return cache[0][r]
 
     return value
@@ -488,14 +515,14 @@ def _is_missing_scalar(v: Any) -> bool:
 # Each check returns (converted values or None when the column is already right, problems).
 
 
-def _check_float(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+def _check_float(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_Problem]]:
     name = f.name
     raw = _raw(col)
     problems: list[_Problem] = []
     dt = col.dtype
     not_number = None
     if dt is _F8 or dt == _F8:
-        arr, converted = col.to_numpy(), None
+        arr, converted = np.asarray(col), None
     elif pd.api.types.is_bool_dtype(dt):
         arr = np.full(len(col), np.nan)
         converted, not_number = arr, ~_isna(col)
@@ -503,7 +530,7 @@ def _check_float(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, lis
         dt, pd.CategoricalDtype
     ):
         # int64, float32, nullable Int64/Float64: exact conversions to float64.
-        arr = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        arr = _to_float64(col)
         converted = arr
     else:
         arr, not_number = _coerce_numbers(col, f.parse_text)
@@ -543,13 +570,13 @@ def _number_rules(f: Field, arr: np.ndarray, raw: Callable[[int], Any]) -> list[
     return problems
 
 
-def _coerce_numbers(col: pd.Series, parse_text: bool) -> tuple[np.ndarray, np.ndarray]:
+def _coerce_numbers(col: Values, parse_text: bool) -> tuple[np.ndarray, np.ndarray]:
     """Object/str column → float64 array, with a mask of the values that are not numbers.
 
     Missing values (None, NA, NaN; with ``parse_text`` the text 'nan') become NaN and
     are not "not numbers". Without ``parse_text`` any text is not a number.
     """
-    obj = col.to_numpy(dtype=object)
+    obj = _obj(col)
     try:
         arr = pd.to_numeric(pd.Series(obj, dtype=object), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError, OverflowError):
@@ -575,16 +602,16 @@ def _to_float(v: Any) -> float:
         return np.nan
 
 
-def _check_int(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+def _check_int(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_Problem]]:
     name = f.name
     raw = _raw(col)
     dt = col.dtype
     if dt is _I8 or dt == _I8:
-        problems = _number_rules(f, col.to_numpy(), raw)
+        problems = _number_rules(f, np.asarray(col), raw)
         return None, problems
     as_float = Field(name=name, dtype="float", nullable=f.nullable, finite=True, parse_text=f.parse_text)
     values, problems = _check_float(as_float, col, now_ns)
-    arr = col.to_numpy(dtype=np.float64) if values is None else values
+    arr = _to_float64(col) if values is None else values
     with np.errstate(invalid="ignore"):
         frac = np.isfinite(arr) & (arr != np.round(arr))
         big = np.isfinite(arr) & (np.abs(arr) >= 2.0**63)
@@ -601,7 +628,7 @@ def _check_int(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
     return clean.astype(np.int64), problems
 
 
-def _check_str(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+def _check_str(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_Problem]]:
     name = f.name
     raw = _raw(col)
     problems: list[_Problem] = []
@@ -615,7 +642,7 @@ def _check_str(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
         if kind in ("string", "empty"):
             not_text = None
         else:
-            obj = col.to_numpy()
+            obj = np.asarray(col)
             not_text = np.fromiter((not isinstance(v, str) for v in obj), dtype=bool, count=len(obj)) & ~missing
     elif isinstance(dt, pd.CategoricalDtype) and pd.api.types.infer_dtype(dt.categories, skipna=True) == "string":
         missing = _isna(col)
@@ -628,7 +655,7 @@ def _check_str(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
     if not f.nullable and missing.any():
         problems.append((missing, f"{name} is missing", _const(f"{name} is missing")))
     if f.choices is not None:
-        outside = ~col.isin(f.choices).to_numpy() & ~missing
+        outside = ~pd.Series(col, copy=False).isin(f.choices).to_numpy() & ~missing
         if not_text is not None:
             outside &= ~not_text
         if outside.any():
@@ -637,7 +664,7 @@ def _check_str(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
     return None, problems
 
 
-def _check_any(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+def _check_any(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_Problem]]:
     if f.nullable:
         return None, []
     missing = _isna(col)
@@ -646,12 +673,12 @@ def _check_any(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[
     return None, []
 
 
-def _check_id(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+def _check_id(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_Problem]]:
     _, problems = _check_any(f, col, now_ns)
     if not (isinstance(col.dtype, np.dtype) and col.dtype.kind == "O") or pd.api.types.infer_dtype(col, skipna=True) in ("string", "integer", "empty"):
         return None, problems
     raw = _raw(col)
-    odd = np.fromiter((not _hashable_scalar(v) for v in col.to_numpy()), dtype=bool, count=len(col))
+    odd = np.fromiter((not _hashable_scalar(v) for v in np.asarray(col)), dtype=bool, count=len(col))
     odd &= ~_isna(col)
     if odd.any():
         problems.append((odd, f"{f.name} is not a valid id", lambda r: f"{f.name} is not a valid id: {_short(raw(r))}"))
@@ -668,7 +695,7 @@ def _hashable_scalar(v: Any) -> bool:
     return True
 
 
-def _check_time(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+def _check_time(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_Problem]]:
     name = f.name
     raw = _raw(col)
     problems: list[_Problem] = []
@@ -676,7 +703,7 @@ def _check_time(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list
     converted = None
     not_time = None
     if dt is _NS or dt == _NS:
-        arr = col.to_numpy()
+        arr = np.asarray(col)
     elif isinstance(dt, pd.DatetimeTZDtype) or (isinstance(dt, np.dtype) and dt.kind == "M"):
         arr, not_time = _times_from_datetimes(col)
         converted = arr
@@ -710,9 +737,9 @@ def _check_time(f: Field, col: pd.Series, now_ns: int | None) -> tuple[Any, list
     return converted, problems
 
 
-def _times_from_datetimes(col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+def _times_from_datetimes(col: Values) -> tuple[np.ndarray, np.ndarray | None]:
     """Datetime column of another unit or time zone → datetime64[ns] (UTC)."""
-    s = col
+    s = pd.Series(col, copy=False)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_convert("UTC").dt.tz_localize(None)
     arr = s.to_numpy()
@@ -724,12 +751,12 @@ def _times_from_datetimes(col: pd.Series) -> tuple[np.ndarray, np.ndarray | None
         # numpy wraps around silently on overflow: check the range first.
         if per == 1 or not valid.any() or np.abs(i8[valid]).max() < np.iinfo(np.int64).max // per:
             return arr.astype("datetime64[ns]"), None
-    return _coerce_times(pd.Series(col.to_numpy(dtype=object), dtype=object))
+    return _coerce_times(_obj(col))
 
 
-def _coerce_times(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _coerce_times(col: Values) -> tuple[np.ndarray, np.ndarray]:
     """Object/str column → datetime64[ns] array (UTC), with a mask of non-times."""
-    obj = col.to_numpy(dtype=object)
+    obj = _obj(col)
     out = np.full(len(obj), _NAT, dtype=np.int64)
     not_time = np.zeros(len(obj), dtype=bool)
     timey = (str, _dt.datetime, np.datetime64, _dt.date)
@@ -752,7 +779,7 @@ def _coerce_times(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return out.view("datetime64[ns]"), not_time
 
 
-_CHECKS: dict[str, Callable[[Field, pd.Series, int | None], tuple[Any, list[_Problem]]]] = {
+_CHECKS: dict[str, Callable[[Field, Values, int | None], tuple[Any, list[_Problem]]]] = {
     "time": _check_time,
     "float": _check_float,
     "int": _check_int,
