@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
 import pandas as pd
@@ -48,11 +49,12 @@ def throughput(name: str, rate: float, batch_s: float, batches: int, faults=None
     return events / elapsed, events / max(cpu, 1e-9), events / batches
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Print the table; ``argv`` are command-line options (none when run by ``python -m benchmarks``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and batches")
     parser.add_argument("--scenario", action="append", help="only these scenarios")
-    args = parser.parse_args()
+    args = parser.parse_args(argv or [])
     quick = args.quick or os.environ.get("RTNB_SMALL") == "1"
     repeats = 3 if quick else 5
     configs = [  # (rate, batch seconds, batches per repeat)
@@ -87,4 +89,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
