@@ -46,19 +46,20 @@ def run(build, parts: list[pd.DataFrame]):
 
 
 def state_bytes(build, parts: list[pd.DataFrame]) -> int:
-    """Bytes held by the aggregator after the run: live allocations made from rtnb code
-    (tracemalloc, run separately; pandas' own caches on the input batches excluded)."""
+    """Bytes the aggregator holds after the run: what tracemalloc sees freed when it is
+    dropped (so pandas' caches on the input batches, which outlive it, are excluded)."""
     gc.collect()
-    tracemalloc.start(30)
+    tracemalloc.start()
     agg = build()
     for b in parts:
         agg.update(b)
     gc.collect()
-    snap = tracemalloc.take_snapshot()
-    tracemalloc.stop()
-    mine = snap.filter_traces([tracemalloc.Filter(True, "*/rtnb/*", all_frames=True)])
+    before, _ = tracemalloc.get_traced_memory()
     del agg
-    return sum(s.size for s in mine.statistics("filename"))
+    gc.collect()
+    after, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return before - after
 
 
 def check(build, parts, oracle, window, kind, resolution) -> str:

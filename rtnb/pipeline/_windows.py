@@ -215,7 +215,7 @@ class RowSketch:
 class _Cell:
     """Raw rows whose event time falls in one cell of the time grid."""
 
-    __slots__ = ("chunks", "ts", "codes", "vals", "ptr", "cache")
+    __slots__ = ("chunks", "ts", "codes", "vals", "ptr", "cache", "pending")
 
     def __init__(self) -> None:
         self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -223,7 +223,13 @@ class _Cell:
         self.codes = None
         self.vals = None
         self.ptr = 0
-        self.cache = None
+        self.cache = None  # per-key (min, max) of the live rows, minus ``pending``
+        self.pending: list = []  # chunks appended since the cache was made
+
+    def append(self, chunk) -> None:
+        self.chunks.append(chunk)
+        if self.cache is not None:
+            self.pending.append(chunk)
 
     def settle(self) -> None:
         """Sort the live rows by event time (once per change), dropping evicted ones."""
@@ -239,7 +245,6 @@ class _Cell:
         self.vals = np.concatenate([p[2] for p in parts])[order]
         self.ptr = 0
         self.chunks = []
-        self.cache = None
 
     def live(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self.settle()
@@ -283,13 +288,13 @@ class ExactWindow:
             cid = ts // self.cw
             lo, hi = int(cid.min()), int(cid.max())
             if lo == hi:
-                self._cell(lo).chunks.append((ts, codes, vals))
+                self._cell(lo).append((ts, codes, vals))
             else:
                 order = np.argsort(cid, kind="stable")
                 cs = cid[order]
                 cuts = np.flatnonzero(cs[1:] != cs[:-1]) + 1
                 for part in np.split(order, cuts):
-                    self._cell(int(cid[part[0]])).chunks.append((ts[part], codes[part], vals[part]))
+                    self._cell(int(cid[part[0]])).append((ts[part], codes[part], vals[part]))
         self.evict(cutoff)
 
     def _cell(self, cid: int) -> _Cell:
@@ -329,6 +334,7 @@ class ExactWindow:
                     self._remove(cell.codes[cell.ptr : i], cell.vals[cell.ptr : i])
                     cell.ptr = i
                     cell.cache = None
+                    cell.pending = []
             break
         if self.totals.stale():
             self.rebuild()
@@ -361,14 +367,17 @@ class ExactWindow:
             mins, maxs = [], []
             for c in self.order:
                 cell = self.cells[c]
-                if cell.cache is None or cell.cache[0].shape[0] != k or cell.chunks:
-                    _, codes, vals = cell.live()
-                    mn = np.full((k, self.m), np.inf)
-                    mx = np.full((k, self.m), -np.inf)
+                if cell.cache is None or cell.cache[0].shape[0] != k:
+                    parts = [cell.live()]
+                    cell.cache = (np.full((k, self.m), np.inf), np.full((k, self.m), -np.inf))
+                else:
+                    parts = cell.pending
+                mn, mx = cell.cache
+                for _, codes, vals in parts:
                     for j in range(self.m):
                         np.minimum.at(mn[:, j], codes, vals[:, j])
                         np.maximum.at(mx[:, j], codes, vals[:, j])
-                    cell.cache = (mn, mx)
+                cell.pending = []
                 mins.append(cell.cache[0])
                 maxs.append(cell.cache[1])
             out["mn"] = np.min(mins, axis=0)[present]
