@@ -217,9 +217,9 @@ class Draw:
         self.extra = extra if extra is not None else {}
 
     def key(self, name: str) -> np.ndarray:
-        """Codes of key ``name`` drawn by popularity (int64)."""
+        """Codes of key ``name`` drawn by popularity (int16)."""
         table = self.tables[name]
-        return table[self.rng.integers(0, _TABLE, self.n, dtype=np.uint16)].astype(np.int64)
+        return table[self.rng.integers(0, _TABLE, self.n, dtype=np.uint16)]
 
     def during(self, kind: str) -> np.ndarray | None:
         """Mask of events inside a burst of ``kind`` (None when there is none)."""
@@ -358,17 +358,27 @@ def poisson(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
     (0, True)
     """
     lam = np.asarray(lam, dtype=np.float64)
-    n = len(lam)
-    out = np.empty(n, dtype=np.int64)
     big = lam >= 10.0
-    x = np.minimum(lam, 10.0) / _POISSON_STEP
-    lo = np.floor(x)
-    grid = (lo + (rng.random(n) < (x - lo))).astype(np.intp)  # stochastic rounding keeps the mean
-    out[:] = _POISSON_TABLES[grid, rng.integers(0, _TABLE, n, dtype=np.uint16)]
-    if big.any():
-        lb = lam[big]
-        out[big] = np.maximum(np.rint(lb + np.sqrt(lb) * rng.standard_normal(len(lb))), 0)
+    n_big = int(np.count_nonzero(big))
+    if n_big == 0:
+        return _poisson_small(rng, lam)
+    if n_big == len(lam):
+        return _poisson_big(rng, lam)
+    out = np.empty(len(lam), dtype=np.int64)
+    out[~big] = _poisson_small(rng, lam[~big])
+    out[big] = _poisson_big(rng, lam[big])
     return out
+
+
+def _poisson_small(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
+    x = lam * (1.0 / _POISSON_STEP)
+    lo = np.floor(x)
+    grid = (lo + (rng.random(len(lam)) < (x - lo))).astype(np.intp)  # stochastic rounding keeps the mean
+    return _POISSON_TABLES[grid, rng.integers(0, _TABLE, len(lam), dtype=np.uint16)].astype(np.int64)
+
+
+def _poisson_big(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
+    return np.maximum(np.rint(lam + np.sqrt(lam) * rng.standard_normal(len(lam))), 0).astype(np.int64)
 
 
 _BETA_2_5 = _beta_table(2.0, 5.0)
