@@ -175,7 +175,7 @@ def scenarios() -> Catalogue:
 
 @dataclass(frozen=True)
 class _Segment:
-    """A stretch of event time generated at one rate: ts in [start, end)."""
+    """A stretch of time generated at one rate: events whose clean arrival is in [start, end)."""
 
     start: int
     end: int
