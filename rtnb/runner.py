@@ -200,6 +200,9 @@ class Runner:
         self._names = names
         self.stream = streamz.Stream(stream_name="batches")
         self.errors = streamz.Stream(stream_name="errors")
+        # Every RunError on this stream is counted, whoever emits it (the runner itself,
+        # or a pipeline built on it that caught a failing stage).
+        self.errors.sink(self._count_error)
         now = self.clock.now()
         self.health = RunnerHealth(
             sources={n: SourceHealth(name=n, cursor=now) for n in names}
@@ -287,6 +290,8 @@ class Runner:
             h.batches += 1
             n = len(batch) if batch is not None else 0
             if n:
+                if isinstance(batch, pd.DataFrame):
+                    batch.attrs["source"] = name  # lets a stage tell sources apart
                 h.rows += n
                 h.last_rows_at = now
                 h.status = "up"
@@ -304,12 +309,14 @@ class Runner:
 
     def _record(self, where: str, name: str, exc: BaseException, now: pd.Timestamp) -> None:
         err = RunError(at=now, where=where, name=name, kind=type(exc).__name__, message=str(exc))
-        self.health.errors.append(err)
-        self.health.error_count += 1
         try:
             self.errors.emit(err)
-        except Exception:  # an error sink that fails must not hide the first error
+        except Exception:  # a user's error sink that fails must not hide the first error
             pass
+
+    def _count_error(self, err: Any) -> None:
+        self.health.errors.append(err)
+        self.health.error_count += 1
 
     def frame(self) -> None:
         """Call every frame callback now (views redraw from the store)."""

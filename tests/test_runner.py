@@ -222,3 +222,15 @@ def test_source_without_read_is_rejected():
     with pytest.raises(ParameterError, match="no read"):
         Runner(object())
     assert isinstance(rtnb.Runner(Ticks()).health, rtnb.runner.RunnerHealth)
+
+
+def test_errors_emitted_by_stages_are_counted_and_batches_name_their_source():
+    r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="1s")
+    seen = []
+    r.stream.sink(lambda b: seen.append(b.attrs.get("source")))
+    r.run("2s")
+    assert seen == ["ticks", "ticks"]
+    err = rtnb.RunError(at=r.clock.now(), where="pipeline", name="orders: aggregate",
+                        kind="ValueError", message="boom")
+    r.errors.emit(err)  # what a pipeline built on the runner does when a stage fails
+    assert r.health.error_count == 1 and r.health.errors[-1] is err and not r.health.ok
