@@ -673,12 +673,19 @@ def _broadcast_categories(p):
     return {"channel": (_CHANNELS, zipf(8, 0.9)), "region": (_REGIONS, _shares(35, 30, 20, 10, 5))}
 
 
+_AUDIENCE_SHARE = np.outer(zipf(8, 0.9), _shares(35, 30, 20, 10, 5)).ravel()  # channel x region
+
+
 def _broadcast(d: Draw):
     channel = d.key("channel")
     live = d.steer("live_event", channel)
     region = d.key("region")
-    share = zipf(8, 0.9)[channel] * _shares(35, 30, 20, 10, 5)[region]
-    viewers = d.params["base_viewers"] * share * d.profile(d.ts) * d.rng.lognormal(0.0, 0.08, d.n)
+    # the seasonal profile at each event's second (evaluated once per second, not per event)
+    s0 = int(d.ts.min()) // SECOND if d.n else 0
+    sec = d.ts // SECOND - s0
+    profile = d.profile(np.arange(s0, s0 + int(sec.max(initial=0)) + 1) * SECOND + SECOND // 2)
+    share = _AUDIENCE_SHARE[channel * len(_REGIONS) + region]
+    viewers = (d.params["base_viewers"] * share) * profile[sec] * d.rng.lognormal(0.0, 0.08, d.n)
     joins_mean = viewers * 0.002
     leaves_mean = viewers * 0.002
     if live is not None:
