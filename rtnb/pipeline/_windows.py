@@ -512,7 +512,9 @@ class BucketRing:
                 while self.order and self.order[0] < new_lo:
                     self._drop(self.order.pop(0))
         if self.closes and self.next_close is None and ts.size:
-            t = int(ts.min())
+            # the earliest window any acceptable row can reach: rows to come have
+            # event time >= W - lateness
+            t = min(int(ts.min()), watermark - self.lateness)
             k = (t - self.size) // self.h + 1
             self.next_close = k * self.h + self.size
         keep_lo = new_lo
@@ -604,7 +606,10 @@ class BucketRing:
                 entry = (g[sel], mm[sel], kr[sel], np.ones(int(sel.sum()), dtype=np.int64))
                 parts = self.sk.setdefault(s, [])
                 parts.append(entry)
-                if len(parts) > 64:
+                # compact once raw entries outgrow the compacted part: memory stays
+                # ~keys x bins per bucket whatever the event rate, at O(1) amortised
+                raw = sum(p[0].size for p in parts[1:])
+                if raw > 16384 + parts[0][0].size:
                     self._slot_sketch(s)
 
     def _stats_of(self, buckets: list[int], sketch: bool = True) -> Stats:
