@@ -10,13 +10,12 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from .._errors import ParameterError
+from .._errors import ParameterError, UnknownNameError
 from .._time import DurationLike, to_duration
 from ..health import Snapshot
-from .._errors import UnknownNameError
 from ._base import StoreView, TimeRing, check_count, check_name, float_array
 
-__all__ = ["KpiTile"]
+__all__ = ["KpiTile", "describe_span"]
 
 _COMBINE = ("sum", "mean", "max", "min")
 
@@ -81,8 +80,6 @@ class KpiTile(StoreView, widgets.VBox):
         decimals: int = 0,
         title: str | None = None,
     ) -> None:
-        from .._errors import UnknownNameError
-
         self._init_view(store, metric)
         self.column = check_name("column", column)
         if combine not in _COMBINE:

@@ -1,4 +1,4 @@
-"""LiveLine: a metric over time, one line per key, from the store's bounded history."""
+"""LiveLine: a metric over time, one line per key, with a bounded history (rollover)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import bqplot as bq
 import numpy as np
 import pandas as pd
 
-from .._errors import ParameterError
+from .._errors import ParameterError, UnknownNameError
 from ..health import Snapshot
-from .._errors import UnknownNameError
 from ._base import StoreView, TimeRing, check_count, check_name, float_array
 
 __all__ = ["LiveLine", "PALETTE"]
