@@ -73,6 +73,7 @@ class LiveLine(StoreView, bq.Figure):
             band = (band[0], band[1])
         self.band = band
         self.ring = TimeRing(self.points)
+        self._colour_of: dict[Any, str] = {}  # a key keeps its colour when the ranking changes
         self._band_rings = (TimeRing(self.points), TimeRing(self.points)) if band is not None else None
 
         x_sc, y_sc = bq.DateScale(), bq.LinearScale()
@@ -138,10 +139,18 @@ class LiveLine(StoreView, bq.Figure):
         self._record(self.ring, self.column, snapshot)
         keys = self.shown_keys(snapshot)
         x, y = self.ring.arrays(keys)
+        for k in keys:
+            if k not in self._colour_of:
+                used = set(self._colour_of.values()) & {self._colour_of.get(j) for j in keys}
+                free = [c for c in PALETTE if c not in used] or PALETTE
+                self._colour_of[k] = free[0]
+        if len(self._colour_of) > 4 * len(PALETTE):  # bounded: forget keys not shown now
+            self._colour_of = {k: self._colour_of[k] for k in keys}
         with self.lines.hold_sync():
             self.lines.x = x
             self.lines.y = y
             self.lines.labels = [str(k) for k in keys]
+            self.lines.colors = [self._colour_of[k] for k in keys]
         if self._band_rings is not None:
             lo, hi = self._band_rings
             self._record(lo, self.band[0], snapshot)

@@ -42,6 +42,20 @@ def test_line_follows_snapshots_top_k_keys_and_sends_binary_arrays(store):
     assert line.lines.x[-1] == np.datetime64(last, "ns")
 
 
+def test_a_key_keeps_its_colour_when_the_ranking_changes(store, snap):
+    line = LiveLine(store, "orders", column="sum", top_k=2)
+    store.put(snap(t=T0, values={"FR": 2.0, "DE": 1.0}))
+    line.refresh(T0)
+    fr, de = line.lines.colors
+    store.put(snap(t=T0 + SEC, values={"FR": 2.0, "DE": 3.0}))
+    line.refresh(T0)
+    assert line.lines.labels == ["DE", "FR"] and line.lines.colors == [de, fr]
+    store.put(snap(t=T0 + 2 * SEC, values={"FR": 2.0, "DE": 3.0, "IT": 9.0}))
+    line.refresh(T0)
+    assert line.lines.labels == ["IT", "DE"]
+    assert line.lines.colors[1] == de and line.lines.colors[0] not in (de,)
+
+
 def test_line_draws_chosen_keys_and_shows_missing_keys_as_gaps(store):
     line = LiveLine(store, "orders", column="sum", keys=["FR", "XX"])
     put_many(store, 3, keys=("FR", "DE"))
