@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..health import Snapshot
-from ._base import StoreView, check_count, check_name, float_array
+from ._base import StoreView, check_count, check_name, float_array, key_labels
 
 __all__ = ["LiveBars"]
 
@@ -77,7 +77,7 @@ class LiveBars(StoreView, bq.Figure):
             values = values.sort_values(ascending=False, kind="stable").iloc[: self.top_k]
         else:
             values = pd.Series([], dtype="float64")
-        keys = [str(k) for k in values.index]
+        keys = key_labels(table.index, list(values.index), self.metric)
         # The ordinal scale keeps the order keys first came in unless told the order.
         self.x_scale.domain = keys
         with self.bars.hold_sync():

@@ -107,6 +107,17 @@ def float_array(values: Any) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(values, dtype=np.float64))
 
 
+def key_labels(index: pd.Index, keys: Sequence[Any], metric: str) -> list[str]:
+    """Legend and axis labels: the keys, or the metric's name for a table without keys.
+
+    >>> key_labels(pd.RangeIndex(1), [0], "amount"), key_labels(pd.Index(["FR"]), ["FR"], "amount")
+    (['amount'], ['FR'])
+    """
+    if isinstance(index, pd.RangeIndex) and index.name is None and len(index) == 1:
+        return [metric for _ in keys]
+    return [str(k) for k in keys]
+
+
 def check_name(param: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ParameterError(param, value, "must be a non-empty string")

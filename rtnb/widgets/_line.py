@@ -11,7 +11,7 @@ import pandas as pd
 
 from .._errors import ParameterError, UnknownNameError
 from ..health import Snapshot
-from ._base import StoreView, TimeRing, check_count, check_name, float_array
+from ._base import StoreView, TimeRing, check_count, check_name, float_array, key_labels
 
 __all__ = ["LiveLine", "PALETTE"]
 
@@ -149,7 +149,7 @@ class LiveLine(StoreView, bq.Figure):
         with self.lines.hold_sync():
             self.lines.x = x
             self.lines.y = y
-            self.lines.labels = [str(k) for k in keys]
+            self.lines.labels = key_labels(snapshot.table.index, keys, self.metric)
             self.lines.colors = [self._colour_of[k] for k in keys]
         if self._band_rings is not None:
             lo, hi = self._band_rings
