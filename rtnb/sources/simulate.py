@@ -57,6 +57,7 @@ also give the same events).
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -282,6 +283,7 @@ class SimulatedSource:
         extra = EXTRA.get(scenario.name)
         self._extra = extra(self.params, seed, self._origin // SECOND) if extra else {}
         self._segments = [_Segment(self._origin, _END, rate, _block_seconds(rate))]
+        self._seg_ends = [_END]
         self._cache: dict[tuple[int, int, int], _Block] = {}
         self._days: dict[int, list[BurstHit]] = {}
         self._read_end = self._origin
@@ -309,6 +311,7 @@ class SimulatedSource:
             segs[-1] = _Segment(last.start, t, last.rate, last.block_s)
         segs.append(_Segment(max(t, self._origin), _END, rate, _block_seconds(rate)))
         self._segments = segs
+        self._seg_ends = [seg.end for seg in segs]
         self._cache.clear()
 
     @property
@@ -347,7 +350,12 @@ class SimulatedSource:
         ts_hi = self._intervals.earliest(e)  # events with ts >= this cannot arrive before e
         parts = []
         keep: dict[tuple[int, int, int], _Block] = {}
-        for seg in self._segments:
+        # segments are sorted and disjoint: skip those that end before the range (a
+        # slider dragged for minutes leaves thousands of them)
+        first = bisect.bisect_right(self._seg_ends, ts_lo)
+        for seg in self._segments[first:]:
+            if seg.start >= ts_hi:
+                break
             lo, hi = max(ts_lo, seg.start), min(ts_hi, seg.end)
             if lo >= hi:
                 continue
