@@ -38,6 +38,13 @@ stage before).
 A tumbling or sliding window (or a session) is *closed* once ``W - lateness`` has
 passed its end (plus the gap for sessions): no acceptable row can change it any more.
 
+**Memory.** ``exact`` keeps the rows of the window (O(rows in window)); the bucket
+kinds keep count/sum/M2/min/max per bucket and key, whatever the event rate, plus —
+only when a quantile is asked for — a sketch per bucket and key of at most ~1,000 bin
+counts (values spanning a factor e^10); sessions keep one pre-aggregate per open
+session. Partial results merge: ``a + b`` (exact and bucketed kinds) or
+``a.buckets() + b.buckets()`` (:class:`rtnb.Buckets`).
+
 **Columns.** One measure (``value="amount"``): one column per aggregate, named by
 it (``"sum"``). Several (``value=["amount", "items"]``): ``"<measure>_<aggregate>"``
 (``"amount_sum"``). ``count`` is the number of rows. ``std`` is the sample standard
