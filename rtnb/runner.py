@@ -398,7 +398,7 @@ class Runner:
 
     async def _live(self, wall_duration: float | None) -> None:
         interval = 1.0 / self.fps
-        w0 = last = self._wall.monotonic()
+        w0 = last = deadline = self._wall.monotonic()
         try:
             while not self._stop:
                 w = self._wall.monotonic()
@@ -410,8 +410,14 @@ class Runner:
                     self.pull()
                 last = w
                 self.frame()
-                spent = self._wall.monotonic() - w
-                await asyncio.sleep(max(0.0, interval - spent))
+                # Pace against fixed deadlines, so a late wake-up is made up on the next
+                # frame; after falling more than a frame behind, start afresh instead of
+                # bursting frames to catch up.
+                deadline += interval
+                after = self._wall.monotonic()
+                if after - deadline > interval:
+                    deadline = after
+                await asyncio.sleep(max(0.0, deadline - after))
         finally:
             self.health.state = "stopped"
             self.frame()
