@@ -284,7 +284,7 @@ class SimulatedSource:
         self._extra = extra(self.params, seed, self._origin // SECOND) if extra else {}
         self._segments = [_Segment(self._origin, _END, rate, _block_seconds(rate))]
         self._seg_ends = [_END]
-        self._cache: dict[tuple[int, int, int], _Block] = {}
+        self._cache: dict[tuple[int, int, float, int], _Block] = {}
         self._days: dict[int, list[BurstHit]] = {}
         self._read_end = self._origin
         if faults.late and faults.max_delay.value <= self._cap:
@@ -312,7 +312,8 @@ class SimulatedSource:
         segs.append(_Segment(max(t, self._origin), _END, rate, _block_seconds(rate)))
         self._segments = segs
         self._seg_ends = [seg.end for seg in segs]
-        self._cache.clear()
+        # cached blocks of unchanged segments stay valid (the key holds start, end and
+        # rate); those of the truncated one miss and are dropped by the next read
 
     @property
     def dtypes(self) -> dict[str, str]:
@@ -349,7 +350,7 @@ class SimulatedSource:
         ts_lo = max(self._intervals.earliest(s) - self._lookback, self._origin)
         ts_hi = self._intervals.earliest(e)  # events with ts >= this cannot arrive before e
         parts = []
-        keep: dict[tuple[int, int, int], _Block] = {}
+        keep: dict[tuple[int, int, float, int], _Block] = {}
         # segments are sorted and disjoint: skip those that end before the range (a
         # slider dragged for minutes leaves thousands of them)
         first = bisect.bisect_right(self._seg_ends, ts_lo)
@@ -361,7 +362,7 @@ class SimulatedSource:
                 continue
             width = seg.block_s * SECOND
             for k in range(lo // width, (hi - 1) // width + 1):
-                key = (seg.start, seg.end, k)
+                key = (seg.start, seg.end, seg.rate, k)
                 blk = self._cache.get(key)
                 if blk is None or blk.valid_from > s:
                     blk = _Block(self._generate(seg, k), -_END)

@@ -252,6 +252,24 @@ def test_rate_change_applies_from_the_next_second_and_keeps_what_was_delivered()
         src.rate = 0
 
 
+def test_a_dragged_slider_neither_loses_nor_repeats_events():
+    faults = {"late": 0.1, "duplicates": 0.02, "max_delay": "30s"}
+    src = simulate("support_queue", rate=50, seed=12, bursts=0, faults=faults)
+    t = pd.Timestamp("2024-01-02 12:00")
+    batches = []
+    for i in range(120):  # a new rate every second, like a slider being dragged
+        batches.append(src.read(t, t + pd.Timedelta("1s")))
+        t += pd.Timedelta("1s")
+        src.rate = 50 + 10 * (i % 7)
+    got = pd.concat(batches)
+    firsts = got[got.fault != "duplicate"]
+    assert firsts.event_id.is_unique
+    assert set(got[got.fault == "duplicate"].event_id) <= set(firsts.event_id) | set(
+        src.read(pd.Timestamp("2024-01-02 11:59"), pd.Timestamp("2024-01-02 12:00")).event_id
+    )
+    assert 0.8 < len(firsts) / (120 * 80 * src._profile(np.array([t.value]))[0]) < 1.25
+
+
 # ---------------------------------------------------------------- errors
 
 
