@@ -32,6 +32,25 @@ class Ticks:
         return pd.DataFrame({"ts": ts, "arrival": ts, "value": 1.0})
 
 
+def run_async(coro):
+    """asyncio.run in a fresh thread: other tests (Playwright's sync API) may leave a
+    loop marked as running on the main thread."""
+    out = {}
+
+    def target():
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised on the test's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def collect(runner):
     return runner.stream.sink_to_list()
 
@@ -151,7 +170,7 @@ def test_live_mode_with_speedup_pause_and_duration():
         await task
         return r, clock, batches, frames
 
-    r, clock, batches, frames = asyncio.run(main())
+    r, clock, batches, frames = run_async(main())
     assert r.state == "stopped"
     simulated = (clock.now() - pd.Timestamp("2024-01-01")).total_seconds()
     assert 15 <= simulated <= 40  # ~0.3 s running x 100, loose for a shared machine
@@ -168,7 +187,7 @@ def test_stop_ends_live_task():
         await asyncio.wait_for(task, 2)
         return r
 
-    assert asyncio.run(main()).state == "stopped"
+    assert run_async(main()).state == "stopped"
 
 
 def test_queue_source_hands_over_from_threads():
