@@ -27,6 +27,7 @@ from . import datasets
 from . import tiers
 from .runner import QueueSource, RunError, Runner
 from .pipeline import DeadLetter, Field, Pipeline, Schema, Validation, pipeline
+from .pipeline import Buckets, QuantileSketch, Rolling
 from .store import MemoryStore, Store
 from .widgets import Dashboard, ErrorPanel, FreshnessBadge, KpiTile, LiveBars, LiveLine, dashboard
 from .store.redis import RedisStore  # the redis client is imported on first use
@@ -42,6 +43,9 @@ __all__ = [
     "LiveBars",
     "LiveLine",
     "dashboard",
+    "Buckets",
+    "QuantileSketch",
+    "Rolling",
     "RedisStore",
     "SQLiteBaseline",
     "DuckDBBaseline",
