@@ -247,3 +247,26 @@ def test_bucketed_memory_does_not_grow_with_event_rate_or_run_time():
 
     slow, fast, long = state(50, 120), state(500, 120), state(50, 600)
     assert slow == fast == long
+
+
+def test_time_column_name_units_and_time_zones_are_accepted():
+    df = events(100)
+    renamed = df.rename(columns={"ts": "event_time"})
+    renamed["event_time"] = renamed["event_time"].astype("datetime64[us]")  # pandas 3 often infers [us]
+    a = feed(rtnb.Rolling("30s", by="key", value="amount", time_col="event_time"), renamed)
+    aware = df.assign(ts=df["ts"].dt.tz_localize("UTC").dt.tz_convert("Europe/Paris"))
+    b = feed(rtnb.Rolling("30s", by="key", value="amount"), aware)
+    c = feed(rtnb.Rolling("30s", by="key", value="amount"), df)
+    pd.testing.assert_frame_equal(a.value, c.value)
+    pd.testing.assert_frame_equal(b.value, c.value)
+    assert b.newest_event == df["ts"].max()
+
+
+def test_session_and_global_windows_without_keys():
+    df = pd.DataFrame({"ts": (T0 + pd.to_timedelta([0, 1, 2, 10, 11], unit="s")).astype("datetime64[ns]"),
+                       "amount": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    agg = rtnb.Rolling(kind="session", gap="3s", value="amount", aggs=("count", "sum")).update(df)
+    assert agg.value[["count", "sum"]].to_dict("records") == [{"count": 2, "sum": 9.0}]
+    closed = agg.closed_windows()
+    assert list(closed.index) == [T0] and closed["sum"].tolist() == [6.0]
+    assert closed["window_end"].tolist() == [T0 + pd.Timedelta("2s")]
