@@ -295,6 +295,8 @@ class Rolling:
             self._engine = BucketRing(cfg.size.value, cfg.res.value, cfg.hop.value, m, self._needs, ra,
                                       closes=cfg.kind in ("tumbling", "sliding"),
                                       lateness_ns=cfg.late.value)
+        if hasattr(self._engine, "closed"):  # bounded whether or not anyone reads them
+            self._engine.closed = deque(maxlen=cfg.keep_closed)
         self.metric = cfg.metric or "+".join(cfg.measures)
         self._index: dict = {}
         self._labels: list = []
@@ -654,8 +656,6 @@ class Rolling:
         if cfg.kind not in ("tumbling", "sliding", "session"):
             raise ParameterError("kind", cfg.kind, "closed windows exist for kind='tumbling', 'sliding' or 'session'")
         eng = self._engine
-        while len(eng.closed) > cfg.keep_closed:
-            eng.closed.popleft()
         frames = []
         for item in eng.closed:
             if cfg.kind == "session":

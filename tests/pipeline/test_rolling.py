@@ -270,3 +270,11 @@ def test_session_and_global_windows_without_keys():
     closed = agg.closed_windows()
     assert list(closed.index) == [T0] and closed["sum"].tolist() == [6.0]
     assert closed["window_end"].tolist() == [T0 + pd.Timedelta("2s")]
+
+
+def test_closed_windows_are_bounded_even_if_never_read():
+    agg = rtnb.Rolling("1s", value="amount", kind="tumbling", keep_closed=5, aggs=("count",))
+    feed(agg, events(2000, span_s=200))
+    assert len(agg._engine.closed) == 5
+    closed = agg.closed_windows()
+    assert len(closed) == 5 and closed.index.is_monotonic_increasing
