@@ -64,7 +64,7 @@ runner = rtnb.Runner(ConstantRate(RATE), clock=rtnb.WallClock(), fps=FPS)
 '''
 
 COALESCED = SOURCE + '''
-pipe = rtnb.pipeline(runner, metric="amount", by="country", window="1min", lateness="1s",
+pipe = rtnb.build_pipeline(runner, metric="amount", by="country", window="1min", lateness="1s",
                      store=rtnb.MemoryStore(history=600))
 store, name = pipe.store, pipe.name
 views = [rtnb.LiveLine(store, name, column="sum", points=300), rtnb.LiveBars(store, name, column="sum"),
@@ -284,7 +284,7 @@ def kernel_side(rate: float, fps: float, repeats: int = 5) -> str:
         for _ in range(repeats):
             clock = rtnb.SimClock(start="2024-01-01 12:00")
             runner = rtnb.Runner(ConstantRate(rate), clock=clock, tick=f"{1 / fps}s", fps=fps, frames="sim")
-            pipe = rtnb.pipeline(runner, metric="amount", by="country", window="1min", lateness="1s",
+            pipe = rtnb.build_pipeline(runner, metric="amount", by="country", window="1min", lateness="1s",
                                  store=rtnb.MemoryStore(history=600))
             views = [rtnb.LiveLine(pipe.store, pipe.name, column="sum", points=300),
                      rtnb.LiveBars(pipe.store, pipe.name, column="sum"),

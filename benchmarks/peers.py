@@ -138,7 +138,7 @@ class RtnbPipeline:
     def __init__(self, window: str, kind: str = "exact", resolution: str | None = None) -> None:
         self.clock = rtnb.SimClock(start=T0)
         self.stream = streamz.Stream()
-        self.pipe = rtnb.pipeline(self.stream, metric="value", by="key", window=window,
+        self.pipe = rtnb.build_pipeline(self.stream, metric="value", by="key", window=window,
                                   aggs=tuple(COLUMNS), lateness=LATENESS, kind=kind,
                                   resolution=resolution, clock=self.clock)
         self.store = self.pipe.store

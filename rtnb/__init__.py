@@ -26,7 +26,7 @@ from .sources.simulate import Faults, Scenario, SimulatedSource, scenarios, simu
 from . import datasets
 from . import tiers
 from .runner import QueueSource, RunError, Runner
-from .pipeline import DeadLetter, Field, Pipeline, Schema, Validation, pipeline
+from .pipeline import DeadLetter, Field, Pipeline, Schema, Validation, build_pipeline
 from .pipeline import Buckets, QuantileSketch, Rolling
 from .store import MemoryStore, Store
 from .widgets import Dashboard, ErrorPanel, FreshnessBadge, KpiTile, LiveBars, LiveLine, dashboard
@@ -49,7 +49,7 @@ __all__ = [
     "RedisStore",
     "SQLiteBaseline",
     "DuckDBBaseline",
-    "pipeline",
+    "build_pipeline",
     "Validation",
     "Store",
     "Schema",

@@ -5,10 +5,10 @@ Stages are streamz nodes over micro-batches (pandas DataFrames), never single ev
 
 from __future__ import annotations
 
-from .graph import DeadLetter, Pipeline, pipeline
+from .graph import DeadLetter, Pipeline, build_pipeline
 from .schema import Field, Schema, Validation
 from ._buckets import Buckets
 from .rolling import Rolling, RollingConfig
 from .sketch import QuantileSketch
 
-__all__ = ["Buckets", "QuantileSketch", "Rolling", "RollingConfig", "DeadLetter", "Field", "Pipeline", "Schema", "Validation", "pipeline"]
+__all__ = ["Buckets", "QuantileSketch", "Rolling", "RollingConfig", "DeadLetter", "Field", "Pipeline", "Schema", "Validation", "build_pipeline"]

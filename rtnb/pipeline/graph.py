@@ -76,7 +76,7 @@ from ..runner import RunError
 from ..store import MemoryStore, Store
 from .schema import Schema
 
-__all__ = ["Pipeline", "DeadLetter", "pipeline"]
+__all__ = ["Pipeline", "DeadLetter", "build_pipeline"]
 
 _AUTO = "auto"
 
@@ -166,7 +166,7 @@ class Pipeline:
     dead_letter
         How many recent rejected rows the :class:`DeadLetter` keeps.
     errors_to
-        Another stream that also receives the errors (``pipeline()`` passes the
+        Another stream that also receives the errors (``build_pipeline()`` passes the
         runner's ``errors``).
 
     A stage that raises does not stop the stream; its rows are counted as rejected:
@@ -389,7 +389,7 @@ def _late_rows(aggregate: Any) -> pd.DataFrame | None:
     return None
 
 
-def pipeline(
+def build_pipeline(
     source: Any,
     *,
     metric: str | Sequence[str],
@@ -428,7 +428,7 @@ def pipeline(
     ...         ts = pd.date_range(start.ceil("s"), end, freq="s", inclusive="left")
     ...         return pd.DataFrame({"ts": ts, "arrival": ts, "k": "a", "value": 2.0})
     >>> runner = rtnb.Runner(Ticks(), clock=rtnb.SimClock(start="2024-01-01"), tick="10s")
-    >>> pipe = rtnb.pipeline(runner, metric="value", by="k", window="60s", lateness="0s")
+    >>> pipe = rtnb.build_pipeline(runner, metric="value", by="k", window="60s", lateness="0s")
     >>> runner.run("2min")
     >>> pipe.latest().table[["count", "sum"]]
        count    sum

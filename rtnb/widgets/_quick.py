@@ -56,7 +56,7 @@ def dashboard(
     >>> dash.views[0].state, dash.pipeline.counters.conserved
     ('fresh', True)
     """
-    from ..pipeline.graph import pipeline as make_pipeline
+    from ..pipeline.graph import build_pipeline
     from ..clock import SimClock
     from ..runner import Runner
     from ..store import MemoryStore
@@ -65,7 +65,7 @@ def dashboard(
     runner = Runner(source, clock=clock if clock is not None else SimClock(), tick=tick, fps=fps)
     if store is None:
         store = MemoryStore(history=history)
-    pipe = make_pipeline(
+    pipe = build_pipeline(
         runner, metric=metric, by=by, window=window, aggs=("count", "sum", "mean"),
         lateness=lateness, store=store,
     )

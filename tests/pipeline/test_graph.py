@@ -47,7 +47,7 @@ def assert_table_equals(table: pd.DataFrame, expected: pd.DataFrame) -> None:
 def build(window="10s", **kw) -> tuple[streamz.Stream, Pipeline, rtnb.SimClock]:
     clock = rtnb.SimClock(start=T0)
     batches = streamz.Stream()
-    pipe = rtnb.pipeline(batches, metric="value", by="key", window=window, lateness="1s", clock=clock, **kw)
+    pipe = rtnb.build_pipeline(batches, metric="value", by="key", window=window, lateness="1s", clock=clock, **kw)
     return batches, pipe, clock
 
 
@@ -106,7 +106,7 @@ def test_the_builder_from_a_runner_runs_source_to_store():
             return pd.concat([out, dup], ignore_index=True)
 
     runner = rtnb.Runner(Orders(), clock=rtnb.SimClock(start=T0), tick="1s")
-    pipe = rtnb.pipeline(runner, metric="value", by="key", window="30s", lateness="2s")
+    pipe = rtnb.build_pipeline(runner, metric="value", by="key", window="30s", lateness="2s")
     conserved = pipe.snapshots.map(lambda s: s.counters.conserved).sink_to_list()
     rejected = pipe.rejected.sink_to_list()
     runner.run("1min")
@@ -241,11 +241,11 @@ def test_users_can_attach_their_own_nodes():
 
 def test_builder_errors_name_the_parameter():
     with pytest.raises(rtnb.ParameterError, match="source="):
-        rtnb.pipeline(object(), metric="value")
+        rtnb.build_pipeline(object(), metric="value")
     with pytest.raises(rtnb.ParameterError, match="metric="):
-        rtnb.pipeline(streamz.Stream(), metric="")
+        rtnb.build_pipeline(streamz.Stream(), metric="")
     with pytest.raises(rtnb.UnknownNameError, match="kind="):
-        rtnb.pipeline(streamz.Stream(), metric="value", kind="hourly")
+        rtnb.build_pipeline(streamz.Stream(), metric="value", kind="hourly")
     with pytest.raises(rtnb.ParameterError, match="aggregate="):
         Pipeline(streamz.Stream(), aggregate=object())
     with pytest.raises(rtnb.ParameterError, match="store="):
@@ -317,7 +317,7 @@ def test_every_malformed_row_of_a_simulated_source_is_rejected_and_only_those():
     faults = rtnb.Faults(malformed=0.05, duplicates=0.02, late=0.02, max_delay="20s")
     source = rtnb.simulate("ecommerce_orders", rate=200, seed=7, faults=faults)
     runner = rtnb.Runner(source, clock=rtnb.SimClock(start="2024-01-01 12:00"), tick="2s")
-    pipe = rtnb.pipeline(runner, metric="amount", by="country", window="1min", lateness="5s",
+    pipe = rtnb.build_pipeline(runner, metric="amount", by="country", window="1min", lateness="5s",
                          schema=rtnb.Schema.from_source(source))  # all columns: every fault shows
     rejected = pipe.rejected.sink_to_list()
     received = runner.stream.map(len).sink_to_list()

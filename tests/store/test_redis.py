@@ -440,14 +440,14 @@ def test_a_reader_in_another_process_never_sees_a_mix_of_two_snapshots(redis_ser
 
 
 def test_a_pipeline_writing_to_redis_survives_an_outage_without_losing_state(redis_server):
-    from rtnb import Runner, SimClock, pipeline
+    from rtnb import Runner, SimClock, build_pipeline
     from rtnb.sources.simulate import simulate
 
     start = pd.Timestamp("2024-01-01 12:00")
     store = RedisStore(redis_server.url, prefix="pipe", history=500, retry_every="5s")
     runner = Runner(simulate("ecommerce_orders", rate=20, seed=3, start=start),
                     clock=SimClock(start=start), tick="1s")
-    pipe = pipeline(runner, metric="amount", by="country", window="1min", store=store)
+    pipe = build_pipeline(runner, metric="amount", by="country", window="1min", store=store)
     errors = []
     pipe.errors.sink(errors.append)
     runner.errors.sink(errors.append)
