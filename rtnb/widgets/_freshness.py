@@ -44,10 +44,22 @@ class FreshnessBadge(StoreView, widgets.HTML):
     ('fresh', '1.0 s old')
     >>> _ = badge.refresh(t + pd.Timedelta("30s")); badge.state   # stalled: no new data
     'stale'
+
+    When the store is a serving layer that can go down (``rtnb.RedisStore`` has a
+    ``status`` of ``"up"`` or ``"down"``), the badge says so, with the store's last
+    error, while the data it shows keeps ageing:
+
+    >>> store.status, store.last_error = "down", "Connection refused"
+    >>> _ = badge.refresh(t + pd.Timedelta("31s")); badge.store_status
+    'down'
+    >>> "serving layer down" in badge.value
+    True
     """
 
     #: ``fresh``, ``late`` or ``stale``; observable (not sent to the browser by itself).
     state = traitlets.Unicode("stale")
+    #: ``up`` or ``down``: the serving layer's status, for stores that report one.
+    store_status = traitlets.Unicode("up")
 
     def __init__(
         self,
@@ -83,6 +95,7 @@ class FreshnessBadge(StoreView, widgets.HTML):
         else:
             age = snap.age_at(now) if now is not None else snap.data_age
         state = freshness(age, self.limit, stale_after=self.stale_after)
+        self.store_status = "down" if getattr(self.store, "status", "up") == "down" else "up"
         self.age = age
         self.age_text = describe_age(age)
         self.value = self._html(state)  # one message, and only when the text changed
@@ -95,11 +108,16 @@ class FreshnessBadge(StoreView, widgets.HTML):
         # The newest event time shown, in ms since the epoch: lets a browser measure
         # the delay from an event to its display (benchmarks/bench_views.py).
         stamp = "" if newest is None or pd.isna(newest) else f' data-newest="{newest.value // 1_000_000}"'
+        down = ""
+        if self.store_status == "down":
+            err = getattr(self.store, "last_error", None)
+            down = " · serving layer down" + (f": {html.escape(str(err))[:80]}" if err else "")
         return (
-            f'<span class="rtnb-freshness rtnb-{state}" data-state="{state}"{stamp} '
+            f'<span class="rtnb-freshness rtnb-{state}" data-state="{state}" '
+            f'data-store="{self.store_status}"{stamp} '
             f'style="display:inline-block;padding:2px 10px;border-radius:10px;color:white;'
             f'background:{colour};font-size:13px">● {html.escape(self.label)}: {state} — '
-            f"{html.escape(self.age_text)} (limit {_span(self.limit)})</span>"
+            f"{html.escape(self.age_text)} (limit {_span(self.limit)}){down}</span>"
         )
 
     def __repr__(self) -> str:

@@ -470,6 +470,30 @@ def test_a_pipeline_writing_to_redis_survives_an_outage_without_losing_state(red
     assert len(hist) >= 30 and hist.index.is_monotonic_increasing
 
 
+
+def test_the_dashboard_badge_shows_the_serving_layer_down_and_back(redis_server):
+    from rtnb import FreshnessBadge, Runner, SimClock, build_pipeline
+    from rtnb.sources.simulate import simulate
+
+    start = pd.Timestamp("2024-01-01 12:00")
+    store = RedisStore(redis_server.url, prefix="badge", retry_every="2s")
+    runner = Runner(simulate("ecommerce_orders", rate=20, seed=1, start=start),
+                    clock=SimClock(start=start), tick="1s", frames="sim", fps=1)
+    build_pipeline(runner, metric="amount", by="country", window="1min", store=store)
+    badge = FreshnessBadge(store, "amount", limit="5s")
+    runner.on_frame(badge.refresh)
+    runner.run("10s")
+    assert (badge.state, badge.store_status) == ("fresh", "up")
+    assert "serving layer down" not in badge.value
+    redis_server.stop()
+    runner.run("3s")
+    assert badge.store_status == "down"
+    assert "serving layer down: ConnectionError" in badge.value
+    redis_server.start()
+    runner.run("3s")
+    assert (badge.state, badge.store_status) == ("fresh", "up")
+    assert 'data-store="up"' in badge.value
+
 def test_rolling_snapshots_round_trip_exactly(redis_server):
     from rtnb import Rolling
 
