@@ -666,13 +666,15 @@ class BucketRing:
                 self.next_close = end + self.h
             else:
                 # jump over empty windows to the first one holding a live bucket
-                later = self.order[bisect.bisect_left(self.order, hi) :]
-                if not later:
-                    self.next_close = max(end + self.h, ((horizon // self.h) + 1) * self.h)
-                    later_t = None
+                i = bisect.bisect_left(self.order, hi)
+                if i == len(self.order):
+                    # nothing later is live: the next window that can hold a row
+                    # ends after the horizon
+                    k = (horizon - self.size) // self.h + 1
+                    self.next_close = max(end + self.h, k * self.h + self.size)
                 else:
-                    later_t = later[0] * self.r
-                    k = (later_t - self.size) // self.h + 1
+                    first = self.order[i] * self.r
+                    k = (first - self.size) // self.h + 1
                     self.next_close = max(end + self.h, k * self.h + self.size)
 
     # reading -------------------------------------------------------------

@@ -278,3 +278,14 @@ def test_closed_windows_are_bounded_even_if_never_read():
     assert len(agg._engine.closed) == 5
     closed = agg.closed_windows()
     assert len(closed) == 5 and closed.index.is_monotonic_increasing
+
+
+def test_sliding_windows_stay_aligned_across_gaps_in_the_data():
+    at = lambda *s: pd.DataFrame({"ts": (T0 + pd.to_timedelta(list(s), unit="s")).astype("datetime64[ns]"),
+                                  "amount": [1.0] * len(s)})
+    agg = rtnb.Rolling("10s", value="amount", kind="sliding", every="4s", aggs=("count",), keep_closed=100)
+    for batch in (at(1), at(100), at(300)):
+        agg.update(batch)
+    starts = [(t - T0).total_seconds() for t in agg.closed_windows().index]
+    assert starts == [-8, -4, 0, 92, 96, 100]
+    assert all(s % 4 == 0 for s in starts)

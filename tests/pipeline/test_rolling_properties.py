@@ -65,7 +65,7 @@ configs = st.one_of(
                            "resolution": st.sampled_from(["1s", "5s"])}),
     st.fixed_dictionaries({"kind": st.just("tumbling"), "window": st.sampled_from(["5s", "10s"])}),
     st.fixed_dictionaries({"kind": st.just("sliding"), "window": st.sampled_from(["10s", "20s"]),
-                           "every": st.sampled_from(["2s", "5s"])}),
+                           "every": st.sampled_from(["2s", "5s", "4s"])}),
 )
 
 
@@ -167,7 +167,7 @@ def test_sessions_equal_pandas_after_every_batch(batches, gap, lateness, aggs):
 
 @settings(SETTINGS, max_examples=15)
 @given(streams(), st.sampled_from([("tumbling", "5s", None), ("sliding", "10s", "5s"),
-                                   ("sliding", "6s", "2s")]),
+                                   ("sliding", "6s", "2s"), ("sliding", "10s", "4s")]),
        st.sampled_from(["0s", "2s"]))
 def test_closed_tumbling_and_sliding_windows_equal_pandas(batches, spec, lateness):
     kind, window, every = spec
