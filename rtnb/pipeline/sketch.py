@@ -254,9 +254,9 @@ class _DenseSketches:
         self._fit(n_rows, int(keys.min()), int(keys.max()))
         width = self.counts.shape[1]
         flat = rows.astype(np.int64) * width + (keys - self.lo)
-        w = np.ones(flat.size, dtype=np.int64) if weights is None else weights
-        inc = np.bincount(flat, weights=w, minlength=self.counts.size)
-        self.counts += (sign * inc).astype(np.int64).reshape(self.counts.shape)
+        inc = sign if weights is None else sign * np.asarray(weights, dtype=np.int64)
+        # O(batch): scatter-add into the (contiguous) count matrix, no dense temporary
+        np.add.at(self.counts.reshape(-1), flat, inc)
 
     def quantiles(self, qs: tuple[float, ...], rows: np.ndarray) -> np.ndarray:
         """Array [len(rows) x len(qs)]; NaN for empty rows."""
