@@ -10,6 +10,7 @@ Timestamp('2024-01-01 00:00:00')
 
 from __future__ import annotations
 
+# errors, clock, health
 from ._errors import (
     ParameterError,
     RtnbError,
@@ -20,65 +21,57 @@ from ._errors import (
 )
 from .clock import Clock, SimClock, WallClock
 from .health import Counters, Snapshot, describe_age, freshness
+
+# sources
 from .sources._base import Source
 from .sources.replay import Replay, replay
 from .sources.simulate import Faults, Scenario, SimulatedSource, scenarios, simulate
 from . import datasets
-from . import tiers
+
+# the scheduler
 from .runner import QueueSource, RunError, Runner
-from .pipeline import DeadLetter, Field, Pipeline, Schema, Validation, build_pipeline
-from .pipeline import Buckets, QuantileSketch, Rolling
+
+# pipeline
+from .pipeline import (
+    Buckets,
+    DeadLetter,
+    Field,
+    Pipeline,
+    QuantileSketch,
+    Rolling,
+    Schema,
+    Validation,
+    build_pipeline,
+)
+
+# store (the redis client and duckdb are imported on first use: optional extras)
 from .store import MemoryStore, Store
-from .widgets import Dashboard, ErrorPanel, FreshnessBadge, KpiTile, LiveBars, LiveLine, dashboard
-from .store.redis import RedisStore  # the redis client is imported on first use
 from .store.raw import DuckDBBaseline, SQLiteBaseline
+from .store.redis import RedisStore
+
+# views
+from .widgets import Dashboard, ErrorPanel, FreshnessBadge, KpiTile, LiveBars, LiveLine, dashboard
+
+# tiers lab
+from . import tiers
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Dashboard",
-    "ErrorPanel",
-    "FreshnessBadge",
-    "KpiTile",
-    "LiveBars",
-    "LiveLine",
-    "dashboard",
-    "Buckets",
-    "QuantileSketch",
-    "Rolling",
-    "RedisStore",
-    "SQLiteBaseline",
-    "DuckDBBaseline",
-    "build_pipeline",
-    "Validation",
-    "Store",
-    "Schema",
-    "Pipeline",
-    "MemoryStore",
-    "Field",
-    "DeadLetter",
-    "Clock",
-    "Counters",
-    "ParameterError",
-    "QueueSource",
-    "Replay",
-    "replay",
-    "RunError",
-    "Runner",
-    "RtnbError",
-    "Snapshot",
-    "Source",
-    "SourceError",
-    "SourceUnavailable",
-    "StoreError",
-    "SimClock",
-    "UnknownNameError",
-    "WallClock",
-    "describe_age",
+    # errors, clock, health
+    "RtnbError", "ParameterError", "UnknownNameError", "SourceError", "SourceUnavailable",
+    "StoreError", "Clock", "SimClock", "WallClock", "Counters", "Snapshot", "describe_age",
     "freshness",
-    "Faults",
-    "Scenario",
-    "SimulatedSource",
-    "scenarios",
+    # sources
+    "Source", "Replay", "replay", "Faults", "Scenario", "SimulatedSource", "scenarios",
     "simulate",
+    # the scheduler
+    "QueueSource", "RunError", "Runner",
+    # pipeline
+    "Buckets", "DeadLetter", "Field", "Pipeline", "QuantileSketch", "Rolling", "Schema",
+    "Validation", "build_pipeline",
+    # store
+    "MemoryStore", "Store", "RedisStore", "SQLiteBaseline", "DuckDBBaseline",
+    # views
+    "Dashboard", "ErrorPanel", "FreshnessBadge", "KpiTile", "LiveBars", "LiveLine", "dashboard",
 ]
