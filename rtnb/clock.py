@@ -105,5 +105,13 @@ class WallClock:
         """Seconds from an arbitrary origin that never go back (for pacing loops)."""
         return time.monotonic()
 
+    def perf(self) -> float:
+        """The highest-resolution elapsed-time counter, in seconds (for measuring work)."""
+        return time.perf_counter()
+
+    def cpu(self) -> float:
+        """CPU seconds used by this process so far (for measuring work)."""
+        return time.process_time()
+
     def __repr__(self) -> str:
         return "WallClock()"

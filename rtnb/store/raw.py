@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -46,6 +45,9 @@ import pandas as pd
 
 from .._errors import ParameterError, StoreError, UnknownNameError
 from .._time import DurationLike, TimeLike, to_duration, to_timestamp
+from ..clock import WallClock
+
+_WALL = WallClock()
 
 __all__ = ["RawQuery", "SQLiteBaseline", "DuckDBBaseline", "RAW_AGGREGATES"]
 
@@ -108,8 +110,8 @@ class _RawBaseline:
         measures: Sequence[str] | str = (),
         aggs: Sequence[str] = ("count", "sum", "mean"),
         retention: DurationLike | None = None,
-        timer: Callable[[], float] = time.perf_counter,
-        cpu_timer: Callable[[], float] = time.process_time,
+        timer: Callable[[], float] = _WALL.perf,
+        cpu_timer: Callable[[], float] = _WALL.cpu,
     ) -> None:
         self.keys = _names(keys, "keys")
         self.measures = _names(measures, "measures")
@@ -252,7 +254,8 @@ class SQLiteBaseline(_RawBaseline):
     path
         A database file, or ``":memory:"``.
     timer, cpu_timer
-        What times the query (defaults: ``time.perf_counter``, ``time.process_time``).
+        What times the query (defaults: ``WallClock().perf`` and ``WallClock().cpu``; the
+        measurement is of this machine's work, so it is the one place a store reads a clock).
 
     >>> raw = SQLiteBaseline(keys="country", measures="amount", aggs=("max",),
     ...                      retention="1min")
@@ -277,8 +280,8 @@ class SQLiteBaseline(_RawBaseline):
         aggs: Sequence[str] = ("count", "sum", "mean"),
         retention: DurationLike | None = None,
         path: str = ":memory:",
-        timer: Callable[[], float] = time.perf_counter,
-        cpu_timer: Callable[[], float] = time.process_time,
+        timer: Callable[[], float] = _WALL.perf,
+        cpu_timer: Callable[[], float] = _WALL.cpu,
     ) -> None:
         super().__init__(keys=keys, measures=measures, aggs=aggs, retention=retention,
                          timer=timer, cpu_timer=cpu_timer)
@@ -357,8 +360,8 @@ class DuckDBBaseline(_RawBaseline):
         retention: DurationLike | None = None,
         path: str = ":memory:",
         threads: int = 1,
-        timer: Callable[[], float] = time.perf_counter,
-        cpu_timer: Callable[[], float] = time.process_time,
+        timer: Callable[[], float] = _WALL.perf,
+        cpu_timer: Callable[[], float] = _WALL.cpu,
     ) -> None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ParameterError("threads", threads, "must be a positive integer")
