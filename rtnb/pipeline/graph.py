@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 import streamz
 
-from .._errors import ParameterError
+from .._errors import ParameterError, UnknownNameError
 from ..clock import Clock
 from ..health import Counters, Snapshot
 from ..runner import RunError
@@ -406,6 +406,7 @@ def build_pipeline(
     time_col: str = "ts",
     clock: Clock | None = None,
     dead_letter: int = 1000,
+    from_source: str | None = None,
     **options: Any,
 ) -> Pipeline:
     """Build source → validate → aggregate → store in one line.
@@ -420,6 +421,8 @@ def build_pipeline(
     ``schema=None`` to skip validation. ``id_col`` defaults to the runner's sources'
     id column (when they agree), used to drop duplicates. Other ``options`` (``every``,
     ``gap``, ``series``, ``keep_late``, ...) go to :class:`rtnb.Rolling` as they are.
+    ``from_source`` takes only the batches of the runner's source of that name (the
+    runner tags each batch with ``batch.attrs["source"]``), for runners of several sources.
 
     >>> import rtnb
     >>> class Ticks:
@@ -445,6 +448,17 @@ def build_pipeline(
             clock = getattr(source, "clock", None)
     else:
         raise ParameterError("source", source, "must be an rtnb.Runner or a streamz.Stream of DataFrames")
+    if from_source is not None:
+        names = [getattr(s, "name", None) for s in getattr(source, "sources", ())]
+        if names and from_source not in names:
+            raise UnknownNameError("from_source", from_source, names)
+        batches = batches.filter(
+            lambda b: getattr(b, "attrs", {}).get("source") == from_source
+        )
+        if id_col == _AUTO:
+            ids = {getattr(s, "id_col", None) for s in getattr(source, "sources", ())
+                   if getattr(s, "name", None) == from_source}
+            id_col = ids.pop() if len(ids) == 1 else None
     measures = (metric,) if isinstance(metric, str) else tuple(metric)
     if not measures or not all(isinstance(m, str) and m for m in measures):
         raise ParameterError("metric", metric, "must be a measure column name (or several)")

@@ -329,3 +329,21 @@ def test_every_malformed_row_of_a_simulated_source_is_rejected_and_only_those():
     assert set(kinds) == set(MALFORMED)
     assert c.rejected == len(kinds) == sum(malformed)
     assert runner.health.ok
+
+
+def test_a_runner_of_two_sources_feeds_one_pipeline_per_source():
+    start = pd.Timestamp("2024-01-01 12:00")
+    orders = rtnb.simulate("ecommerce_orders", rate=20, seed=1, start=start)
+    signups = rtnb.simulate("saas_signups", rate=5, seed=2, start=start)
+    runner = rtnb.Runner([orders, signups], clock=rtnb.SimClock(start=start), tick="1s")
+    by_shop = rtnb.build_pipeline(runner, metric="amount", by="country", window="1min",
+                                  from_source=orders.name)
+    by_plan = rtnb.build_pipeline(runner, metric=signups.measures[0], by=signups.keys[0],
+                                  window="1min", from_source=signups.name)
+    runner.run("2min")
+    for pipe, src in ((by_shop, orders), (by_plan, signups)):
+        c = pipe.counters
+        assert c.rejected == 0 and c.conserved  # no batch of the other source reached it
+        assert c.received == runner.health.sources[src.name].rows
+    with pytest.raises(rtnb.UnknownNameError, match="from_source='nope'"):
+        rtnb.build_pipeline(runner, metric="amount", from_source="nope")
