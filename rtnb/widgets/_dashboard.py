@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,6 +16,20 @@ from ._bars import LiveBars  # noqa: F401  (used in the example)
 from ._freshness import FreshnessBadge
 
 __all__ = ["Dashboard"]
+
+
+def _show_value(slider: widgets.FloatLogSlider, value: float) -> None:
+    """Set a log slider to ``value``, widening its range to hold it.
+
+    A log slider clamps values outside its range; the clamped value would then flow
+    back through the observer and change the run (a speed-up of 28,800 became 10,000).
+    """
+    exponent = math.log(value, slider.base)
+    if exponent < slider.min:
+        slider.min = math.floor(exponent)
+    if exponent > slider.max:
+        slider.max = math.ceil(exponent)
+    slider.value = value
 
 
 class Dashboard(widgets.VBox):
@@ -93,12 +108,13 @@ class Dashboard(widgets.VBox):
             readout_format=".3g", continuous_update=False,
         )
         rate = getattr(source, "rate", None)
+        has_rate = isinstance(rate, (int, float)) and not isinstance(rate, bool) and math.isfinite(rate) and rate > 0
         self.rate_slider = widgets.FloatLogSlider(
-            value=float(rate) if isinstance(rate, (int, float)) and rate > 0 else 1.0,
-            base=10, min=-1, max=5, step=0.1, description="events/s",
-            disabled=not (isinstance(rate, (int, float)) and rate > 0),
-            readout_format=".3g", continuous_update=False,
+            value=1.0, base=10, min=-1, max=5, step=0.1, description="events/s",
+            disabled=not has_rate, readout_format=".3g", continuous_update=False,
         )
+        if has_rate:
+            _show_value(self.rate_slider, float(rate))
         self.status = widgets.HTML(value="")
         self.controls = widgets.HBox(
             [self.pause_button, self.speedup_slider, self.rate_slider, self.status],
@@ -154,7 +170,7 @@ class Dashboard(widgets.VBox):
         simulated = bool(getattr(runner.clock, "simulated", False))
         self.speedup_slider.disabled = not simulated
         if simulated:
-            self.speedup_slider.value = float(runner.speedup)
+            _show_value(self.speedup_slider, float(runner.speedup))
 
     def detach(self) -> None:
         """Stop refreshing from the runner (the views keep their last state)."""
@@ -170,7 +186,7 @@ class Dashboard(widgets.VBox):
             raise ParameterError("runner", None, "attach a runner first: Dashboard(..., runner=r)")
         task = self.runner.start(duration, speedup=speedup)
         if speedup is not None and not self.speedup_slider.disabled:
-            self.speedup_slider.value = float(speedup)
+            _show_value(self.speedup_slider, float(self.runner.speedup))
         return task
 
     def stop(self) -> None:

@@ -126,6 +126,21 @@ def test_controls_pause_speed_up_and_rate_drive_the_runner_and_source():
     assert not dash.rate_slider.disabled and not dash.speedup_slider.disabled
 
 
+@pytest.mark.parametrize("speedup", [0.5, 28_800.0])
+def test_controls_show_a_speed_up_or_rate_outside_the_sliders_range_without_changing_it(speedup):
+    # The sliders used to clamp (speed-up 1..10^4, rate 0.1..10^5) and the clamped value
+    # flowed back into the runner: dash.start(60, speedup=28_800) ran at 10,000.
+    store = rtnb.store.MemoryStore()
+    src = Orders(500_000)
+    runner = rtnb.Runner(src, clock=rtnb.SimClock(start="2024-01-01"))
+    runner.speedup = speedup
+    dash = Dashboard(views(store), runner=runner, source=src)
+    assert runner.speedup == speedup and dash.speedup_slider.value == speedup
+    assert src.rate == 500_000 and dash.rate_slider.value == 500_000
+    dash.speedup_slider.value = 100.0
+    assert runner.speedup == 100.0
+
+
 def test_controls_without_a_rate_or_a_simulated_clock_are_disabled():
     store = rtnb.store.MemoryStore()
     runner = rtnb.Runner([], clock=rtnb.WallClock())
