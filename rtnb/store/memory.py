@@ -147,7 +147,7 @@ def _history_frame(entries: list, column: str, latest: Snapshot) -> pd.DataFrame
     row_of = {t: i for i, (t, _) in enumerate(entries)}
     tables = [tbl for _, tbl in with_col]
     keys = tables[0].index.append([t.index for t in tables[1:]]) if len(tables) > 1 else tables[0].index
-    codes, uniques = keys.factorize()
+    codes, uniques = keys.factorize(use_na_sentinel=False)  # a NaN key is a key (Rolling keeps it)
     rows = np.repeat([row_of[t] for t, _ in with_col], [len(tbl) for tbl in tables])
     values = np.concatenate([tbl[column].to_numpy() for tbl in tables]) if tables else np.array([])
     numeric = values.dtype.kind in "biuf"

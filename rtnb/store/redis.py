@@ -982,7 +982,7 @@ def _pivot(times: list[int], entries: list[_Entry], column: Any) -> pd.DataFrame
         keys = pd.MultiIndex.from_arrays(levels, names=names)
     else:
         keys = levels[0].rename(names[0])
-    codes, uniques = keys.factorize()
+    codes, uniques = keys.factorize(use_na_sentinel=False)  # a NaN key is a key (Rolling keeps it)
     rows = np.repeat([i for i, _ in with_col], [e.spec["nrows"] for _, e in with_col])
     parts = [e.values(column) for _, e in with_col]
     values = np.concatenate(parts) if len(parts) > 1 else parts[0]

@@ -57,6 +57,19 @@ def test_history_is_bounded_and_keys_that_come_and_go_are_nan():
     assert store.history("orders", "mean").loc[T0 + pd.Timedelta(seconds=3), "IT"] == 5.0
 
 
+def test_history_keeps_a_missing_key_as_its_own_column():
+    # Rolling keeps rows whose key is NaN under a NaN key (like groupby(dropna=False));
+    # the history must show that key, not write its values into another key's column.
+    store = MemoryStore()
+    store.put(snap(0, {"FR": 1}))
+    store.put(snap(1, {"FR": 1, np.nan: 5}))
+    store.put(snap(2, {"FR": 1, np.nan: 12, "DE": 2}))
+    h = store.history("orders", "count")
+    assert list(h["DE"].isna()) == [True, True, False]
+    assert h.columns.isna().sum() == 1
+    assert list(h.loc[:, h.columns.isna()].iloc[:, 0].fillna(-1)) == [-1, 5.0, 12.0]
+
+
 def test_history_stays_bounded_over_a_long_run():
     store = MemoryStore(history=50)
     for i in range(2000):

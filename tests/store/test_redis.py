@@ -373,6 +373,7 @@ def test_a_successful_read_brings_the_store_back_and_writes_what_is_pending(redi
 
 @pytest.mark.parametrize("make_index", [
     lambda keys: pd.Index(list(keys), name="country"),                       # str keys
+    lambda keys: pd.Index([np.nan if k == "IT" else k for k in keys], name="country"),  # a NaN key
     lambda keys: pd.Index([len(k) * 10 + ord(k[0]) for k in keys], name="id"),  # int keys
     lambda keys: pd.MultiIndex.from_arrays([list(keys), [k.lower() for k in keys]],
                                            names=["country", "lang"]),
@@ -390,6 +391,7 @@ def test_history_pivot_matches_memory_store_for_every_kind_of_key(redis_server, 
         for column in ("count", "mean"):
             pd.testing.assert_frame_equal(redis_store.history("orders", column),
                                           memory.history("orders", column))
+    assert redis_store.history("orders", "count").shape[1] == 3  # FR, DE and IT (or NaN)
 
 
 READER = """
