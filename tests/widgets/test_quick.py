@@ -50,3 +50,26 @@ def test_one_liner_parameters_are_checked(kwargs, param):
     with pytest.raises(rtnb.ParameterError) as err:
         rtnb.dashboard(src, **kwargs)
     assert err.value.param == param
+
+
+@pytest.mark.parametrize("kwargs, param", [({"metric": "amout"}, "metric"), ({"by": "contry"}, "by")])
+def test_one_liner_names_a_misspelt_column_instead_of_dead_lettering_every_row(kwargs, param):
+    src = rtnb.simulate("ecommerce_orders", rate=20, seed=1, start=START)
+    with pytest.raises(rtnb.UnknownNameError, match=param) as err:
+        rtnb.dashboard(src, **{"metric": "amount", "by": "country", **kwargs})
+    assert err.value.param == param and ("amount" in err.value.choices or "country" in err.value.choices)
+
+
+def test_one_liner_checks_a_replayed_frame_against_all_its_columns():
+    import numpy as np
+    import pandas as pd
+
+    df = pd.DataFrame({"time": pd.date_range(START, periods=150, freq="s"),
+                       "tail": [f"N{i}" for i in range(150)],  # too many values to be inferred a key
+                       "delay": np.arange(150.0)})
+    src = rtnb.replay(df, time_col="time", start=START)
+    with pytest.raises(rtnb.UnknownNameError, match="metric='dealy'"):
+        rtnb.dashboard(src, metric="dealy", by=None)
+    dash = rtnb.dashboard(src, metric="delay", by="tail", window="1min", clock=rtnb.SimClock(start=START))
+    run(dash, "30s")
+    assert dash.pipeline.counters.rejected == 0 and dash.pipeline.counters.accepted > 0
