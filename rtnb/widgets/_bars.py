@@ -49,7 +49,7 @@ class LiveBars(StoreView, bq.Figure):
         self.column = check_name("column", column)
         self.top_k = check_count("top_k", top_k)
         x_sc, y_sc = bq.OrdinalScale(), bq.LinearScale(min=0.0)
-        self.x_scale = x_sc
+        self.x_scale, self.y_scale = x_sc, y_sc
         self.bars = bq.Bars(
             x=np.array([], dtype=str),
             y=np.array([], dtype=np.float64),
@@ -80,6 +80,11 @@ class LiveBars(StoreView, bq.Figure):
         keys = key_labels(table.index, list(values.index), self.metric)
         # The ordinal scale keeps the order keys first came in unless told the order.
         self.x_scale.domain = keys
+        # Bars start at zero; a negative value (a refund, a loss, -5 °C) extends the axis
+        # down instead of being drawn outside it. Sent only when the floor changes.
+        floor = min(0.0, float(values.min())) if len(values) else 0.0
+        if self.y_scale.min != floor:
+            self.y_scale.min = floor
         with self.bars.hold_sync():
             self.bars.x = np.array(keys, dtype=str)
             self.bars.y = float_array(values)

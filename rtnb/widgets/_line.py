@@ -121,7 +121,7 @@ class LiveLine(StoreView, bq.Figure):
         table = snapshot.table
         if self.column not in table.columns or table.empty:
             return []
-        values = pd.to_numeric(table[self.column], errors="coerce")
+        values = pd.to_numeric(table[self.column], errors="coerce").dropna()  # no line to draw for NaN
         return list(values.sort_values(ascending=False, kind="stable").index[: self.top_k])
 
     def _record(self, ring: TimeRing, column: str, snapshot: Snapshot) -> None:

@@ -139,6 +139,32 @@ def test_bars_show_current_values_sorted_top_k(store, sent, snap):
     assert bars.bars.get_state()["y"]["dtype"] == "float64"
 
 
+def test_bars_axis_extends_below_zero_for_negative_values(store, sent, snap):
+    # The y scale started at 0 whatever the data: negative bars were drawn off the axis.
+    bars = LiveBars(store, "orders", column="sum")
+    store.put(snap(values={"FR": 4.0, "DE": -3.0}))
+    bars.refresh(T0)
+    assert bars.bars.scales["y"].min == -3.0
+    store.put(snap(t=T0 + pd.Timedelta("1s"), values={"FR": 4.0, "DE": 1.0}))
+    sent.clear()
+    bars.refresh(T0 + pd.Timedelta("1s"))
+    assert bars.bars.scales["y"].min == 0.0 and sent.count(bars.y_scale) == 1
+    store.put(snap(t=T0 + pd.Timedelta("2s"), values={"FR": 5.0, "DE": 1.0}))
+    sent.clear()
+    bars.refresh(T0 + pd.Timedelta("2s"))
+    assert sent.count(bars.y_scale) == 0  # unchanged floor: nothing sent
+
+
+def test_line_does_not_list_keys_whose_value_is_nan(store, snap):
+    line = LiveLine(store, "orders", column="sum", top_k=3)
+    store.put(snap(values={"FR": 2.0, "DE": None, "IT": 1.0}))
+    line.refresh(T0)
+    assert line.lines.labels == ["FR", "IT"]
+    store.put(snap(t=T0 + pd.Timedelta("1s"), values={"FR": None}))
+    line.refresh(T0 + pd.Timedelta("1s"))
+    assert line.lines.labels == []
+
+
 # -- KpiTile -----------------------------------------------------------------------------
 
 
