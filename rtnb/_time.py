@@ -7,6 +7,7 @@ and every duration a ``pandas.Timedelta``.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import Any, Union
 
 import numpy as np
@@ -18,6 +19,8 @@ DurationLike = Union[str, float, int, pd.Timedelta, _dt.timedelta, np.timedelta6
 TimeLike = Union[str, pd.Timestamp, _dt.datetime, np.datetime64]
 
 __all__ = ["to_duration", "to_timestamp", "DurationLike", "TimeLike"]
+
+_BARE_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 
 
 def to_duration(
@@ -37,9 +40,16 @@ def to_duration(
     Traceback (most recent call last):
     ...
     rtnb._errors.ParameterError: window='-1s' is invalid: must be a positive duration
+    >>> to_duration("60", "window")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: window='60' is invalid: has no unit; write '60s', '5min' or a number of seconds
     """
     if isinstance(value, bool) or value is None:
         raise ParameterError(param, value, "not a duration such as '60s' or 1.5 (seconds)")
+    if isinstance(value, str) and _BARE_NUMBER.fullmatch(value):
+        # pandas reads "60" as 60 nanoseconds: a 60 ns window, or a tick that never ends
+        raise ParameterError(param, value, "has no unit; write '60s', '5min' or a number of seconds")
     try:
         if isinstance(value, (int, float, np.integer, np.floating)):
             if not np.isfinite(value):
