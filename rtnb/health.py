@@ -21,6 +21,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from ._errors import ParameterError
@@ -50,7 +51,10 @@ class Counters:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if not isinstance(v, int) or v < 0:
+            if isinstance(v, np.integer):  # e.g. a count from len() or Series.sum()
+                v = int(v)
+                object.__setattr__(self, f.name, v)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ParameterError(f.name, v, "must be a non-negative integer")
 
     @property
