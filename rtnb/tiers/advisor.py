@@ -429,6 +429,11 @@ def advise(metric: Metric | None = None, *, cost: CostModel | None = None, seed:
                 extra = be = None
                 break
 
+    if tier.name != "batch" and nrt_note.startswith("not needed"):
+        # sub-second is weighed against real time only: say what polling would have given
+        nrt = get_tier("near_real_time")
+        nrt_note = (f"near-real-time polling gives ~{_fmt(pattern_for(nrt).expected_age())} mean age, "
+                    f"too old for {_fmt(effective)}; {tier.label} weighed against {slower.label}")
     pattern = pattern_for(tier)
     s = sim(tier)
     est = cost.estimate(tier, s)

@@ -93,6 +93,16 @@ def test_the_checklist_has_the_five_items_and_says_what_is_left():
     assert not capture.done and "too slow" in capture.note
 
 
+
+@pytest.mark.parametrize("value", [None, 1e9])
+def test_a_sub_second_checklist_does_not_say_the_tier_is_batch(value):
+    # sub-second is weighed against real time only; its note used to read "not needed:
+    # the tier is batch".
+    rec = advise(name="x", max_age="500ms", response_time="1s", value_per_minute=value)
+    assert rec.tier.name == "sub_second"
+    nrt = next(c for c in rec.checklist if c.item == "Near-real-time polling evaluated first")
+    assert "batch" not in nrt.note and "near-real-time polling gives" in nrt.note
+
 def test_advise_many_gives_a_table():
     df = advise_many()
     assert list(df.index) == list(EXAMPLES)
