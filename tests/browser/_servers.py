@@ -1,6 +1,6 @@
-"""Real servers for the browser tests: JupyterLab, Voila, and how to stop them.
+"""Real servers for the browser tests: JupyterLab, Notebook 7, Voila, and how to stop them.
 
-JupyterLab and Voila are started by the tests on free ports, in their own process
+JupyterLab, Notebook 7 and Voila are started by the tests on free ports, in their own process
 group, with a fresh workspace and settings directory; they are always stopped (and
 their kernels shut down) in ``finally``. Chromium is Debian's ``/usr/bin/chromium``
 driven by Playwright through ``executable_path``.
@@ -109,14 +109,34 @@ def delete_sessions(base: str) -> None:
 @contextlib.contextmanager
 def jupyter_lab(workdir: Path, tmp: Path):
     """A JupyterLab serving ``workdir``; yields its base URL."""
+    with _jupyter("lab", "LabApp", workdir, tmp) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def jupyter_notebook(workdir: Path, tmp: Path):
+    """A Notebook 7 serving ``workdir`` (``window.jupyterapp`` exposed); yields its base URL.
+
+    Notebook 7 is built from JupyterLab's components: it reads the same workspace and
+    settings directories, so the settings of :func:`lab_settings` apply to it too.
+    """
+    with _jupyter("notebook", "JupyterNotebookApp", workdir, tmp) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def _jupyter(subcommand: str, app: str, workdir: Path, tmp: Path):
+    """``jupyter <subcommand>`` on a free port, no token, the app exposed as ``window.jupyterapp``."""
     port = free_port()
-    log = tmp / "lab.log"
+    log = tmp / f"{subcommand}.log"
     cmd = [
-        str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
-        "--allow-root", "--IdentityProvider.token=", "--ServerApp.password=",
-        "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
+        str(BIN / "jupyter"), subcommand, "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
+        "--IdentityProvider.token=", "--ServerApp.password=",
+        "--ServerApp.disable_check_xsrf=True", f"--{app}.expose_app_in_browser=True",
         f"--ServerApp.root_dir={workdir}",
     ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # as root the server refuses to start without it
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=workdir, env=server_env(tmp), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -1,4 +1,4 @@
-"""The quick-start notebook in a real JupyterLab and a real Voila, seen by Chromium.
+"""The quick-start notebook in a real JupyterLab, Notebook 7 and Voila, seen by Chromium.
 
 Every chart renders, lines change in the DOM at about the frame rate, the freshness
 badge turns stale during the injected stall and fresh after it, the error panel shows
@@ -18,7 +18,8 @@ import pytest
 
 from tests.conftest import require
 
-from tests.browser._servers import BIN, ROOT, LIVE_SECONDS, free_port, jupyter_lab, server_env, stop_group, voila, wait_http
+from tests.browser._servers import (BIN, ROOT, LIVE_SECONDS, free_port, jupyter_lab, jupyter_notebook, server_env,
+                                    stop_group, voila, wait_http)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -49,6 +50,19 @@ LINE_UPDATES = """([i, ms]) => new Promise(res => {
 
 BADGE_STATE = """(i) => { const b = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-freshness');
   return b ? b.dataset.state : null; }"""
+
+# Every change of a dashboard's badge state, with its time (ms), polled every 50 ms.
+RECORD_BADGE = """(i) => { window.rtnbBadge = []; const t0 = performance.now();
+  window.rtnbBadgeTimer = setInterval(() => {
+    const d = document.querySelectorAll('.rtnb-dashboard')[i];
+    const b = d && d.querySelector('.rtnb-freshness'), s = window.rtnbBadge;
+    if (b && (!s.length || s[s.length - 1][0] !== b.dataset.state))
+      s.push([b.dataset.state, performance.now() - t0]); }, 50); }"""
+BADGE_TIMELINE = "() => window.rtnbBadge"
+# ... in which a 'stale' comes between two 'fresh' (with 'late' on the way in and out).
+STALLED_AND_BACK = """() => { const s = (window.rtnbBadge || []).map(x => x[0]);
+  const f = s.indexOf('fresh'), st = s.indexOf('stale', f + 1);
+  return f >= 0 && st > f && s.indexOf('fresh', st + 1) > st; }"""
 
 REJECTED = """(i) => { const e = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-errors');
   return e ? [Number(e.dataset.rejected), e.querySelectorAll('.rtnb-reasons li').length, e.innerText] : null; }"""
@@ -92,6 +106,46 @@ def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
             shot.parent.mkdir(parents=True, exist_ok=True)
             dash.screenshot(path=str(shot))
             assert shot.stat().st_size > 10_000  # a real picture of the charts, not a blank
+        finally:
+            page.close()
+    assert time.monotonic() - t0 < 120
+
+
+def test_quickstart_in_notebook7(chromium, workdir, tmp_path):
+    try:
+        from importlib.metadata import version
+
+        major = int(version("notebook").split(".")[0])
+    except Exception:  # not installed, or an odd version string
+        major = 0
+    require(major >= 7, "notebook>=7", "pip install 'rtnb[test]'")
+    t0 = time.monotonic()
+    with jupyter_notebook(workdir, tmp_path) as base:
+        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+        try:
+            page.goto(f"{base}/notebooks/01_quickstart.ipynb", timeout=60_000)
+            page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+            assert page.evaluate("() => window.jupyterapp.name") == "Jupyter Notebook"  # not Lab's UI
+            page.evaluate(RECORD_BADGE, STALL)
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            charts_render(page, 4)
+
+            rate = page.evaluate(LINE_UPDATES, [ORDERS, 3000])
+            assert 0.6 * FPS <= rate <= 1.1 * FPS, f"{rate:.1f} line updates/s at {FPS} fps in Notebook 7"
+
+            # The stall: the badge's states in time, from the first frame on (it starts
+            # 'stale' with no data yet): fresh, then stale during the stall, then fresh.
+            try:
+                page.wait_for_function(STALLED_AND_BACK, timeout=LIVE_SECONDS * 1000)
+            finally:
+                states = page.evaluate(BADGE_TIMELINE)
+                print("badge states (state, ms):", states)
+            names = [state for state, _ in states]
+            stale = names.index("stale", names.index("fresh"))
+            back = names.index("fresh", stale)
+            # The notebook stalls the source for 0.35 * LIVE s; the badge is stale past 2 s of it.
+            expected = 0.35 * LIVE_SECONDS - 2
+            assert 0.5 * expected < (states[back][1] - states[stale][1]) / 1000 < expected + 3, states
         finally:
             page.close()
     assert time.monotonic() - t0 < 120
