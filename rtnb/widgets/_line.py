@@ -19,6 +19,12 @@ __all__ = ["LiveLine", "PALETTE"]
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
 
+def _drawable(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nothing to draw until there are two points: one point makes no line, and bqplot
+    squeezes a (keys x 1) array to 1-D (one key: 0-D, a TraitError)."""
+    return (x, y) if len(x) >= 2 else (x[:0], y[:, :0])
+
+
 class LiveLine(StoreView, bq.Figure):
     """A metric over time (``DateScale`` x axis): one line per key, with a legend.
 
@@ -138,7 +144,7 @@ class LiveLine(StoreView, bq.Figure):
     def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
         self._record(self.ring, self.column, snapshot)
         keys = self.shown_keys(snapshot)
-        x, y = self.ring.arrays(keys)
+        x, y = _drawable(*self.ring.arrays(keys))
         for k in keys:
             if k not in self._colour_of:
                 used = set(self._colour_of.values()) & {self._colour_of.get(j) for j in keys}
@@ -156,8 +162,8 @@ class LiveLine(StoreView, bq.Figure):
             self._record(lo, self.band[0], snapshot)
             self._record(hi, self.band[1], snapshot)
             if keys:
-                bx, lo_y = lo.arrays(keys[:1])
-                _, hi_y = hi.arrays(keys[:1])
+                bx, lo_y = _drawable(*lo.arrays(keys[:1]))
+                _, hi_y = _drawable(*hi.arrays(keys[:1]))
                 with self.band_mark.hold_sync():
                     self.band_mark.x = bx
                     self.band_mark.y = float_array(np.vstack([lo_y, hi_y]))

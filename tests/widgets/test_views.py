@@ -155,6 +155,20 @@ def test_bars_axis_extends_below_zero_for_negative_values(store, sent, snap):
     assert sent.count(bars.y_scale) == 0  # unchanged floor: nothing sent
 
 
+@pytest.mark.parametrize("values", [{"FR": 1.0}, {"FR": 1.0, "DE": 2.0}])
+def test_line_first_frame_with_one_point_neither_fails_nor_draws_a_squeezed_array(store, snap, values):
+    # bqplot squeezes y: one key x one point became 0-D (TraitError in the first frame of
+    # every one-key dashboard), two keys x one point a 1-D line of the two keys' values.
+    line = LiveLine(store, "orders", column="sum", band=("sum", "sum"))
+    store.put(snap(values=values))
+    assert line.refresh(T0)
+    assert line.lines.labels == sorted(values, key=values.get, reverse=True)
+    assert len(line.lines.x) == 0 and line.lines.y.size == 0
+    store.put(snap(t=T0 + pd.Timedelta("1s"), values=values))
+    line.refresh(T0 + pd.Timedelta("1s"))
+    assert len(line.lines.x) == 2 and line.lines.y.size == 2 * len(values)
+    assert line.band_mark.y.shape == (2, 2)
+
 def test_line_does_not_list_keys_whose_value_is_nan(store, snap):
     line = LiveLine(store, "orders", column="sum", top_k=3)
     store.put(snap(values={"FR": 2.0, "DE": None, "IT": 1.0}))
