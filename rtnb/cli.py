@@ -108,11 +108,20 @@ def _add_tiers(sub: Any) -> None:
 
 
 def _run_advise(args: argparse.Namespace, out: TextIO) -> int:
+    own = {"--name": args.name, "--response-time": args.response_time,
+           "--value-per-minute": args.value_per_minute, "--viewers": args.viewers}
     if args.max_age:
+        if args.example:
+            raise RtnbError("advise: give --example (catalogue metrics) or --max-age (your own metric), not both")
         if not args.response_time:
             raise RtnbError("advise: --max-age needs --response-time")
-        recs = [advise(name=args.name, max_age=args.max_age, response_time=args.response_time,
-                       value_per_minute=args.value_per_minute, viewers=args.viewers)]
+        recs = [advise(name=args.name if args.name is not None else "metric", max_age=args.max_age,
+                       response_time=args.response_time, value_per_minute=args.value_per_minute,
+                       viewers=args.viewers if args.viewers is not None else 50)]
+    elif given := [flag for flag, value in own.items() if value is not None]:
+        # without --max-age these would be ignored and the whole catalogue printed
+        raise RtnbError(f"advise: {', '.join(given)} {'is' if len(given) == 1 else 'are'} for your own metric: "
+                        "give --max-age and --response-time too (or drop it to advise on the catalogue)")
     else:
         from ._errors import UnknownNameError
 
@@ -131,11 +140,11 @@ def _add_advise(sub: Any) -> None:
     p = sub.add_parser("advise", help="recommend a tier for metrics (decision-change test, cost, checklist)")
     p.add_argument("--example", nargs="+", metavar="NAME",
                    help="catalogue metrics to advise on (default: all): " + ", ".join(EXAMPLES))
-    p.add_argument("--name", default="metric")
+    p.add_argument("--name", help="your metric's name (default: metric)")
     p.add_argument("--max-age", help="maximum acceptable data age, e.g. 30s")
     p.add_argument("--response-time", help="how fast the response to a change can happen, e.g. 5min")
     p.add_argument("--value-per-minute", type=float, help="yearly value of one minute less delay")
-    p.add_argument("--viewers", type=int, default=50)
+    p.add_argument("--viewers", type=int, help="concurrent viewers of your metric (default 50)")
     p.set_defaults(run=_run_advise)
 
 

@@ -53,6 +53,18 @@ def test_bad_parameters_exit_2_and_name_them(capsys):
     assert "example='horoscope' is unknown" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, says", [
+    (["tiers", "--rate", "10", "--hours", "0.1", "--seed", "-1"], "seed=-1 is invalid"),  # was a traceback
+    # own-metric flags without --max-age were ignored and the whole catalogue printed
+    (["advise", "--name", "orders"], "--name is for your own metric"),
+    (["advise", "--response-time", "5min", "--value-per-minute", "10"], "--response-time, --value-per-minute are"),
+    (["advise", "--example", "fraud_alerts", "--max-age", "30s", "--response-time", "1min"], "not both"),
+])
+def test_conflicting_or_ignored_flags_exit_2_with_a_message(capsys, argv, says):
+    code, text = run(*argv)
+    assert code == 2 and text == ""
+    assert says in capsys.readouterr().err
+
 def test_advise_examples_and_own_metric():
     code, text = run("advise", "--example", "fraud_alerts", "weekly_revenue")
     assert code == 0

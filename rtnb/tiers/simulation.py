@@ -284,6 +284,8 @@ def simulate(
     lim = None if limit is None else _seconds(to_duration(limit, "limit"))
     if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
         raise ParameterError("target", target, "must be in (0, 1]")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError("seed", seed, "must be an integer >= 0")
     down = np.sort(np.array([_seconds(to_duration(r, "restarts", allow_zero=True)) for r in restarts], dtype=float))
     downtime = _seconds(to_duration(restart_downtime, "restart_downtime", allow_zero=True))
 
