@@ -73,8 +73,9 @@ from .._time import DurationLike, to_duration
 
 __all__ = ["Field", "Schema", "Validation", "DTYPES"]
 
-DTYPES = ("time", "float", "int", "str", "id", "any")
-"""The dtypes a :class:`Field` can declare (``id``: present and hashable; ``any``: present)."""
+DTYPES = ("time", "float", "int", "str", "key", "id", "any")
+"""The dtypes a :class:`Field` can declare (``key``: text, or a column of integers or
+booleans; ``id``: present and hashable; ``any``: present)."""
 
 _NAT = np.iinfo(np.int64).min
 # dtype objects compared by identity-fast equality (comparing with strings parses them)
@@ -95,7 +96,8 @@ class Field:
         The column name.
     dtype
         ``"time"`` (event times, converted to ``datetime64[ns]``, tz-aware values to UTC),
-        ``"float"``, ``"int"``, ``"str"`` (text, e.g. a key), ``"id"`` (an event id:
+        ``"float"``, ``"int"``, ``"str"`` (text), ``"key"`` (a grouping key: text, or a
+        column of integers or booleans), ``"id"`` (an event id:
         present and a hashable scalar such as a number or text, not a list) or ``"any"``
         (only checked for presence).
     required
@@ -120,7 +122,7 @@ class Field:
     >>> Field(name="amount", dtype="decimal")
     Traceback (most recent call last):
     ...
-    rtnb._errors.UnknownNameError: dtype='decimal' is unknown; choose one of: 'time', 'float', 'int', 'str', 'id', 'any'
+    rtnb._errors.UnknownNameError: dtype='decimal' is unknown; choose one of: 'time', 'float', 'int', 'str', 'key', 'id', 'any'
     """
 
     name: str
@@ -213,7 +215,7 @@ class Schema:
 
     >>> s = Schema.infer(time="ts", keys=("country",), measures=("amount",))
     >>> [(f.name, f.dtype) for f in s.fields]
-    [('ts', 'time'), ('country', 'str'), ('amount', 'float')]
+    [('ts', 'time'), ('country', 'key'), ('amount', 'float')]
     >>> s.validate(pd.DataFrame({"ts": ["2024-01-01"], "amount": [1.0]})).rejected["reason"].tolist()
     ['missing column country']
     >>> Schema(fields=(Field(name="a", dtype="float"), Field(name="a", dtype="int")))
@@ -259,7 +261,10 @@ class Schema:
         max_age: DurationLike | None = "24h",
         extra: Literal["keep", "drop"] = "keep",
     ) -> Schema:
-        """The usual schema of an event stream: a time, text keys, finite numeric measures.
+        """The usual schema of an event stream: a time, keys, finite numeric measures.
+
+        Keys are ``"key"`` fields: text, or a column of integers or booleans (which
+        :class:`rtnb.Rolling` groups by and :func:`rtnb.replay` infers as keys too).
 
         ``max_future`` (default one hour) and ``max_age`` (default a day) bound the event
         time around the clock's ``now`` (rows older than ``max_age`` are malformed, not
@@ -274,7 +279,7 @@ class Schema:
         fields: list[Field] = []
         if time is not None:
             fields.append(Field(name=time, dtype="time", max_future=max_future, max_age=max_age))
-        fields += [Field(name=k, dtype="str") for k in keys]
+        fields += [Field(name=k, dtype="key") for k in keys]
         fields += [
             Field(name=m, dtype="float", min=0 if non_negative else None) for m in measures
         ]
@@ -368,12 +373,13 @@ class Schema:
         """An empty frame with the schema's columns and dtypes.
 
         >>> Schema.infer(keys="k", measures="v").empty().dtypes.astype(str).tolist()
-        ['datetime64[ns]', 'str', 'float64']
+        ['datetime64[ns]', 'object', 'float64']
         """
         return pd.DataFrame({f.name: pd.Series([], dtype=_OUT_DTYPE[f.dtype]) for f in self.fields})
 
 
-_OUT_DTYPE = {"time": "datetime64[ns]", "float": "float64", "int": "int64", "str": "str", "id": object, "any": object}
+_OUT_DTYPE = {"time": "datetime64[ns]", "float": "float64", "int": "int64", "str": "str", "key": object, "id": object,
+              "any": object}
 
 
 # ---------------------------------------------------------------------- helpers
@@ -664,6 +670,17 @@ def _check_str(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_Pr
     return None, problems
 
 
+def _check_key(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_Problem]]:
+    # A whole column of integers or booleans (or categories) is a key column as much as
+    # text is; values of another kind in a text column are still a producer's error.
+    dt = col.dtype
+    if isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_integer_dtype(dt) or pd.api.types.is_bool_dtype(dt):
+        return _check_any(f, col, now_ns)
+    if dt is _OBJ and pd.api.types.infer_dtype(col, skipna=True) in ("integer", "boolean"):
+        return _check_any(f, col, now_ns)
+    return _check_str(f, col, now_ns)
+
+
 def _check_any(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_Problem]]:
     if f.nullable:
         return None, []
@@ -784,6 +801,7 @@ _CHECKS: dict[str, Callable[[Field, Values, int | None], tuple[Any, list[_Proble
     "float": _check_float,
     "int": _check_int,
     "str": _check_str,
+    "key": _check_key,
     "id": _check_id,
     "any": _check_any,
 }

@@ -243,13 +243,29 @@ def test_invalid_configuration_names_the_parameter():
         Field(name="ts", dtype="time", parse_text=True)
 
 
+@pytest.mark.parametrize("keys", [[3, 7, 3], [True, False, True], np.array([3, 7, 3], dtype="uint8"),
+                                  pd.array([3, None, 3], dtype="Int64"), pd.Categorical([3, 7, 3])])
+def test_inferred_keys_take_integer_and_boolean_columns_whole(keys):
+    # Rolling groups by them and replay() infers boolean columns as keys: a key that is
+    # not text must not send every row of the stream to the dead-letter.
+    b = clean_batch(3).assign(country=keys)
+    out = ORDERS.validate(b, now=NOW)
+    missing = pd.isna(pd.Series(keys)).to_numpy()
+    assert out.accepted.index.tolist() == [i for i in range(3) if not missing[i]]
+    assert out.rejected["reason"].tolist() == ["country is missing"] * int(missing.sum())
+    # text with a stray number or float is still a producer's type error
+    mixed = clean_batch(3).assign(country=pd.Series(["FR", 5, 1.5], dtype=object))
+    assert reasons(mixed) == ["country is not text: 5", "country is not text: 1.5"]
+    assert reasons(clean_batch(2).assign(country=[1.0, 2.0])) == ["country is not text: 1.0", "country is not text: 2.0"]
+
+
 def test_from_source_uses_its_keys_measures_and_id():
     class Orders:
         name, keys, measures, id_col = "orders", ("country", "channel"), ("amount", "items"), "order_id"
 
     schema = Schema.from_source(Orders())
     assert [(f.name, f.dtype) for f in schema.fields] == [
-        ("ts", "time"), ("country", "str"), ("channel", "str"),
+        ("ts", "time"), ("country", "key"), ("channel", "key"),
         ("amount", "float"), ("items", "float"), ("order_id", "id"),
     ]
 
@@ -314,7 +330,9 @@ def test_fuzzed_batches_never_raise_and_every_row_is_accounted_for(case):
         assert (acc["ts"] >= NOW - pd.Timedelta("24h")).all()
         assert acc["amount"].dtype == np.float64
         assert np.isfinite(acc["amount"]).all() and (acc["amount"] >= 0).all()
-        assert acc["country"].map(lambda v: isinstance(v, str)).all()
+        # keys: text, or a whole column of integers or booleans
+        kinds = acc["country"].map(lambda v: str if isinstance(v, str) else int if isinstance(v, (int, np.integer)) else None)
+        assert kinds.notna().all() and kinds.nunique() == 1
         assert acc["order_id"].notna().all()
         assert acc["order_id"].map(lambda v: not isinstance(v, (list, dict))).all()
 
