@@ -530,15 +530,18 @@ def compare(
     hours: float,
     **options: Any,
 ) -> dict[str, Simulation]:
-    """Simulate several patterns on the same workload (read once); keys are the
-    mapping's keys or the patterns' names. Options as for :func:`simulate`.
+    """Simulate several patterns (or pattern names) on the same workload (read once);
+    keys are the mapping's keys or the patterns' names. Options as for :func:`simulate`.
 
     >>> sims = compare(10.0, [Polling(interval="5s"), WebSocketPush()], viewers=50, hours=0.5)
     >>> sorted(sims)
     ['polling', 'websocket']
     """
     wl = as_workload(workload, start=options.get("start"), hours=_hours(hours))
-    items = patterns.items() if isinstance(patterns, Mapping) else [(pt.name, pt) for pt in patterns]
+    def name(pt: Any) -> Any:  # a pattern or its name, as simulate() takes
+        return get_pattern(pt).name if isinstance(pt, str) else getattr(pt, "name", pt)
+
+    items = patterns.items() if isinstance(patterns, Mapping) else [(name(pt), pt) for pt in patterns]
     return {name: simulate(wl, pt, viewers=viewers, hours=hours, **options) for name, pt in items}
 
 

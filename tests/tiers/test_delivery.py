@@ -200,6 +200,14 @@ def test_compare_reads_a_workload_once_and_keys_by_name():
     assert set(simulate_tiers(10.0, viewers=5, hours=1)) == {"batch", "near_real_time", "real_time", "sub_second"}
 
 
+def test_compare_takes_pattern_names_as_simulate_does():
+    # a list of names failed with AttributeError: 'str' object has no attribute 'name'
+    sims = compare(10.0, ["polling", "sse"], viewers=5, hours=0.5)
+    assert list(sims) == ["polling", "sse"] and sims["sse"].age_mean < sims["polling"].age_mean
+    with pytest.raises(rtnb.UnknownNameError, match="pattern='pigeon'"):
+        compare(10.0, ["pigeon"], viewers=5, hours=0.5)
+
+
 @pytest.mark.parametrize(
     "call, param, value",
     [
