@@ -479,7 +479,7 @@ def build_pipeline(
         window,
         by=by,
         value=metric,
-        aggs=tuple(aggs),
+        aggs=aggs,  # Rolling takes one name or several
         lateness=lateness,
         kind=kind,
         resolution=resolution,

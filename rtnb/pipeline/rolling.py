@@ -277,6 +277,10 @@ class Rolling:
 
     def __init__(self, window: DurationLike | None = None, *, clock: Clock | None = None,
                  **options) -> None:
+        known = [f.name for f in dataclasses.fields(RollingConfig) if f.init]
+        for name in options:
+            if name not in known:  # a typo would otherwise be a bare TypeError
+                raise UnknownNameError("option", name, [*known, "clock"])
         self.config = RollingConfig(window=window, **options)
         if clock is not None and not callable(getattr(clock, "now", None)):
             raise ParameterError("clock", clock, "must be an rtnb Clock (with now())")

@@ -246,10 +246,22 @@ def test_builder_errors_name_the_parameter():
         rtnb.build_pipeline(streamz.Stream(), metric="")
     with pytest.raises(rtnb.UnknownNameError, match="kind="):
         rtnb.build_pipeline(streamz.Stream(), metric="value", kind="hourly")
+    with pytest.raises(rtnb.UnknownNameError, match="option='windw' is unknown"):
+        rtnb.build_pipeline(streamz.Stream(), metric="value", windw="1min")  # a typo: not a TypeError
+    with pytest.raises(rtnb.UnknownNameError, match="aggs='median' is unknown"):
+        rtnb.build_pipeline(streamz.Stream(), metric="value", aggs="median")
     with pytest.raises(rtnb.ParameterError, match="aggregate="):
         Pipeline(streamz.Stream(), aggregate=object())
     with pytest.raises(rtnb.ParameterError, match="store="):
         Pipeline(streamz.Stream(), aggregate=Exploding("never"), store={})
+
+
+def test_one_aggregate_may_be_named_alone():
+    batches = streamz.Stream()
+    pipe = rtnb.build_pipeline(batches, metric="value", aggs="sum", schema=None, lateness=0)
+    batches.emit(pd.DataFrame({"ts": pd.to_datetime(["2024-01-01 00:00:00", "2024-01-01 00:00:01"]),
+                               "value": [1.0, 2.0]}))
+    assert list(pipe.latest().table.columns) == ["sum"] and pipe.latest().table["sum"].iloc[0] == 3.0
 
 
 # ----------------------------------------------------------------------------- fuzzing

@@ -54,6 +54,7 @@ def feed(agg: rtnb.Rolling, df: pd.DataFrame, size: int = 100) -> rtnb.Rolling:
     ({"window": None}, "window=None is invalid"),
     ({"window": "60s", "value": []}, "value=[] is invalid"),
     ({"window": "60s", "series": "count"}, "series='count' is invalid"),
+    ({"window": "60s", "lateneses": "2s"}, "option='lateneses' is unknown; choose one of: 'window', 'value'"),
 ])
 def test_invalid_configuration_names_the_parameter(kwargs, match):
     window = kwargs.pop("window", None)
