@@ -78,6 +78,8 @@ class Dashboard(widgets.VBox):
                 raise ParameterError(
                     "views", v, f"item {i} is not a live view (LiveLine, LiveBars, KpiTile, FreshnessBadge, ErrorPanel)"
                 )
+        if title is not None and not isinstance(title, str):
+            raise ParameterError("title", title, "must be a string or None")
         if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
             raise ParameterError("columns", columns, "must be an integer >= 1")
         if fps is None:

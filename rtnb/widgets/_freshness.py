@@ -9,6 +9,7 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
+from .._errors import ParameterError
 from .._time import DurationLike, to_duration
 from ..health import Snapshot, describe_age, freshness
 from ._base import StoreView
@@ -73,7 +74,8 @@ class FreshnessBadge(StoreView, widgets.HTML):
         self._init_view(store, metric)
         self.limit = to_duration(limit, "limit")
         self.stale_after = None if stale_after is None else to_duration(stale_after, "stale_after")
-        freshness(None, self.limit, stale_after=self.stale_after)  # validates stale_after >= limit
+        if self.stale_after is not None and self.stale_after < self.limit:  # in the user's words
+            raise ParameterError("stale_after", stale_after, f"must be at least the limit ({_span(self.limit)})")
         self.label = label if label is not None else metric
         self.age: pd.Timedelta | None = None
         self.age_text = describe_age(None)

@@ -8,7 +8,7 @@ import pytest
 import streamz
 
 import rtnb
-from rtnb.widgets import ErrorPanel, FreshnessBadge, KpiTile, LiveBars, LiveLine
+from rtnb.widgets import Dashboard, ErrorPanel, FreshnessBadge, KpiTile, LiveBars, LiveLine
 
 
 T0 = pd.Timestamp("2024-01-01 09:00")
@@ -276,6 +276,8 @@ def test_error_panel_renders_new_reasons_at_the_next_frame_only(store, sent):
         (lambda s: KpiTile(s, "orders", column="sum", reference="-1s"), "reference"),
         (lambda s: KpiTile(s, "orders", column="sum", combine="median"), "combine"),
         (lambda s: ErrorPanel(s, "orders", last=0), "last"),
+        (lambda s: FreshnessBadge(s, "orders", limit="5s", stale_after="1s"), "stale_after"),
+        (lambda s: Dashboard([LiveBars(s, "orders", column="sum")], title=5), "title"),  # was AttributeError
     ],
 )
 def test_invalid_parameters_name_the_parameter(store, make, param):
