@@ -418,7 +418,8 @@ def build_pipeline(
     sessions). ``name`` is the metric's name in the store
     (default: ``metric``). ``schema`` defaults to :meth:`Schema.infer` from what the
     metric needs (time, ``by`` keys, ``metric`` measures, the id column); pass
-    ``schema=None`` to skip validation. ``id_col`` defaults to the runner's sources'
+    ``schema=None`` to skip validation (for a replay with ``rebase=False`` the inferred
+    schema does not bound event times around the clock's now). ``id_col`` defaults to the runner's sources'
     id column (when they agree), used to drop duplicates. Other ``options`` (``every``,
     ``gap``, ``series``, ``keep_late``, ...) go to :class:`rtnb.Rolling` as they are.
     ``from_source`` takes only the batches of the runner's source of that name (the
@@ -469,7 +470,14 @@ def build_pipeline(
     if name is None:
         name = measures[0] if len(measures) == 1 else "+".join(measures)
     if isinstance(schema, str) and schema == _AUTO:
-        schema = Schema.infer(time=time_col, keys=keys, measures=measures, id_col=id_col)
+        bounds: dict[str, Any] = {}
+        feeding = [s for s in getattr(source, "sources", ())
+                   if from_source is None or getattr(s, "name", None) == from_source]
+        if any(getattr(s, "rebase", True) is False for s in feeding):
+            # a replay that keeps the data's own times is not on the clock's timeline:
+            # "too old" / "in the future" against the clock would reject every row
+            bounds = {"max_age": None, "max_future": None}
+        schema = Schema.infer(time=time_col, keys=keys, measures=measures, id_col=id_col, **bounds)
 
     from .rolling import Rolling  # built by its own module; imported here to keep layers light
 

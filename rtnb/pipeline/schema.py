@@ -409,7 +409,7 @@ def _describe_duration(td: pd.Timedelta) -> str:
     if s < 86400:
         return f"{s / 3600:.3g} h"
     d = s / 86400
-    return "1 day" if d < 1.05 else f"{d:.3g} days"
+    return "1 day" if d < 1.05 else f"{d:.3g} days" if d < 100 else f"{d:,.0f} days"  # not 1.04e+03
 
 
 def _reject_whole(batch: Any) -> pd.DataFrame:

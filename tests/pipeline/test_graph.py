@@ -256,6 +256,17 @@ def test_builder_errors_name_the_parameter():
         Pipeline(streamz.Stream(), aggregate=Exploding("never"), store={})
 
 
+def test_a_replay_keeping_its_own_times_is_not_rejected_as_too_old():
+    data = pd.DataFrame({"ts": pd.date_range("2021-03-01", periods=100, freq="1min"),
+                         "k": ["a", "b"] * 50, "v": np.arange(100.0)})
+    runner = rtnb.Runner(rtnb.replay(data, speed=60, rebase=False), clock=rtnb.SimClock(), tick="1s")
+    pipe = rtnb.build_pipeline(runner, metric="v", by="k", window="10min")
+    runner.run("2min")
+    assert pipe.counters == rtnb.Counters(received=100, accepted=100)
+    # rebased (the default), the same data is on the clock's timeline and keeps the bounds
+    assert rtnb.build_pipeline(rtnb.Runner(rtnb.replay(data)), metric="v").schema.fields[0].max_age is not None
+
+
 def test_one_aggregate_may_be_named_alone():
     batches = streamz.Stream()
     pipe = rtnb.build_pipeline(batches, metric="value", aggs="sum", schema=None, lateness=0)

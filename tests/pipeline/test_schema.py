@@ -259,6 +259,11 @@ def test_inferred_keys_take_integer_and_boolean_columns_whole(keys):
     assert reasons(clean_batch(2).assign(country=[1.0, 2.0])) == ["country is not text: 1.0", "country is not text: 2.0"]
 
 
+def test_an_old_time_says_its_age_in_plain_days():
+    b = clean_batch(1).assign(ts=pd.Timestamp("2021-03-01 12:00"))
+    assert reasons(b) == ["ts is 1,036 days old, more than 1 day"]
+
+
 def test_from_source_uses_its_keys_measures_and_id():
     class Orders:
         name, keys, measures, id_col = "orders", ("country", "channel"), ("amount", "items"), "order_id"
