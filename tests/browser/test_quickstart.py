@@ -68,6 +68,12 @@ REJECTED = """(i) => { const e = document.querySelectorAll('.rtnb-dashboard')[i]
   return e ? [Number(e.dataset.rejected), e.querySelectorAll('.rtnb-reasons li').length, e.innerText] : null; }"""
 
 
+# The lines of every error panel that report an error the runner caught (RunError.describe:
+# "<time> frame|pipeline|source <name>: <kind>: <message>"): a view that failed to draw.
+RUN_ERRORS = r"""() => Array.from(document.querySelectorAll('.rtnb-dashboard .rtnb-reasons li'))
+  .map(li => li.innerText).filter(t => /^\S+ \S+ (frame|pipeline|source) [^:]+: \w+: /.test(t))"""
+
+
 def charts_render(page, n_dashboards: int) -> None:
     page.wait_for_selector(".rtnb-dashboard div.bqplot.figure path.line", state="attached", timeout=90_000)
     page.wait_for_function(LINES_DRAWN, arg=n_dashboards, timeout=60_000)
@@ -99,6 +105,7 @@ def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
                                    timeout=30_000)
             rejected, reasons, text = page.evaluate(REJECTED, BAD_ROWS)
             assert rejected > 0 and reasons > 0 and "row" in text
+            assert page.evaluate(RUN_ERRORS) == []  # no view failed to draw a frame
 
             dash = page.locator(".rtnb-dashboard").nth(ORDERS)
             dash.scroll_into_view_if_needed()
@@ -146,6 +153,9 @@ def test_quickstart_in_notebook7(chromium, workdir, tmp_path):
             # The notebook stalls the source for 0.35 * LIVE s; the badge is stale past 2 s of it.
             expected = 0.35 * LIVE_SECONDS - 2
             assert 0.5 * expected < (states[back][1] - states[stale][1]) / 1000 < expected + 3, states
+
+            # No view failed to draw a frame (such failures are listed in the error panels).
+            assert page.evaluate(RUN_ERRORS) == []
         finally:
             page.close()
     assert time.monotonic() - t0 < 120
