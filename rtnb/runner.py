@@ -288,7 +288,10 @@ class Runner:
             h.cursor = now
             h.last_read_at = now
             h.batches += 1
-            n = len(batch) if batch is not None else 0
+            try:
+                n = len(batch) if batch is not None else 0
+            except TypeError:  # e.g. a generator: one item, which validation rejects
+                n = 1
             if n:
                 if isinstance(batch, pd.DataFrame):
                     batch.attrs["source"] = name  # lets a stage tell sources apart

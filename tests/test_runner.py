@@ -121,6 +121,21 @@ def test_pipeline_error_is_recorded_and_the_loop_goes_on():
     assert (err.where, err.kind, err.message) == ("pipeline", "ValueError", "bad stage")
 
 
+def test_a_source_answering_with_a_generator_goes_to_the_dead_letter_not_out_of_run():
+    class Rows:
+        name = "rows"
+
+        def read(self, start, end):  # a generator has no len()
+            yield {"ts": start, "value": 1.0}
+
+    r = Runner(Rows(), clock=SimClock(start="2024-01-01"), tick="1s")
+    pipe = rtnb.build_pipeline(r, metric="value", schema=rtnb.Schema.infer(measures="value"))
+    r.run("3s")
+    assert r.health.sources["rows"].rows == 3
+    assert pipe.counters == rtnb.Counters(received=3, rejected=3)
+    assert pipe.dead_letter.last_reasons(1) == ["batch is a generator, not a DataFrame"]
+
+
 def test_sim_frames_are_reproducible_and_capped_by_fps():
     r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="50ms", fps=10, frames="sim")
     frames = []
