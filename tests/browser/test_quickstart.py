@@ -2,7 +2,8 @@
 
 Every chart renders, lines change in the DOM at about the frame rate, the freshness
 badge turns stale during the injected stall and fresh after it, the error panel shows
-the injected bad rows; a screenshot of the first dashboard goes to
+the injected bad rows, no view fails to draw a frame, the Pause button freezes the lines
+and Resume brings them back (Notebook 7); a screenshot of the first dashboard goes to
 tests/browser/artifacts/dashboard.png (set RTNB_SCREENSHOT=docs/dashboard.png to
 refresh the README's picture).
 """
@@ -50,6 +51,9 @@ LINE_UPDATES = """([i, ms]) => new Promise(res => {
 
 BADGE_STATE = """(i) => { const b = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-freshness');
   return b ? b.dataset.state : null; }"""
+
+RUN_STATE = """(i) => { const s = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-run-state');
+  return s ? s.dataset.state : null; }"""
 
 # Every change of a dashboard's badge state, with its time (ms), polled every 50 ms.
 RECORD_BADGE = """(i) => { window.rtnbBadge = []; const t0 = performance.now();
@@ -139,6 +143,15 @@ def test_quickstart_in_notebook7(chromium, workdir, tmp_path):
 
             rate = page.evaluate(LINE_UPDATES, [ORDERS, 3000])
             assert 0.6 * FPS <= rate <= 1.1 * FPS, f"{rate:.1f} line updates/s at {FPS} fps in Notebook 7"
+
+            # The controls reach the kernel: Pause freezes the lines, Resume brings them back.
+            dash = page.locator(".rtnb-dashboard").nth(ORDERS)
+            dash.locator("button", has_text="Pause").click()
+            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'paused'", timeout=10_000)
+            assert page.evaluate(LINE_UPDATES, [ORDERS, 1000]) == 0
+            dash.locator("button", has_text="Resume").click()
+            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=10_000)
+            assert page.evaluate(LINE_UPDATES, [ORDERS, 1000]) > 0
 
             # The stall: the badge's states in time, from the first frame on (it starts
             # 'stale' with no data yet): fresh, then stale during the stall, then fresh.
