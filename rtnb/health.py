@@ -166,15 +166,16 @@ def describe_age(age: pd.Timedelta | None) -> str:
     s = age.total_seconds()
     if s < 0:
         return "from the future (clock skew)"
-    if s < 10:
+    if s < 9.95:
         return f"{s:.1f} s old"
-    if s < 60:
-        return f"{s:.0f} s old"
-    if s < 3600:
-        m, r = divmod(int(round(s)), 60)
+    n = int(round(s))  # the unit is chosen on the rounded value: never "60 s" or "60 min"
+    if n < 60:
+        return f"{n} s old"
+    if n < 3600:
+        m, r = divmod(n, 60)
         return f"{m} min {r} s old" if r else f"{m} min old"
-    if s < 86400:
-        h, r = divmod(int(round(s)) // 60, 60)
+    if n < 86400:
+        h, r = divmod(n // 60, 60)
         return f"{h} h {r} min old" if r else f"{h} h old"
-    d, r = divmod(int(round(s)) // 3600, 24)
+    d, r = divmod(n // 3600, 24)
     return f"{d} d {r} h old" if r else f"{d} d old"

@@ -21,3 +21,10 @@ def test_counters_take_numpy_counts_as_plain_ints():
 def test_counters_refuse_what_is_not_a_count_naming_it(bad):
     with pytest.raises(rtnb.ParameterError, match="received="):
         rtnb.Counters(received=bad)
+
+
+@pytest.mark.parametrize("seconds, words", [
+    (9.96, "10 s old"), (59.6, "1 min old"), (3599.7, "1 h old"), (86399.8, "1 d old"), (0.4, "0.4 s old"),
+])
+def test_describe_age_never_says_60_of_a_unit(seconds, words):
+    assert rtnb.health.describe_age(pd.Timedelta(seconds=seconds)) == words
