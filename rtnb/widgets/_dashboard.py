@@ -187,6 +187,8 @@ class Dashboard(widgets.VBox):
         if self.runner is None:
             raise ParameterError("runner", None, "attach a runner first: Dashboard(..., runner=r)")
         task = self.runner.start(duration, speedup=speedup)
+        if self.pause_button.value:  # left on "Resume" by an earlier run that ended paused
+            self.pause_button.value = False
         if speedup is not None and not self.speedup_slider.disabled:
             _show_value(self.speedup_slider, float(self.runner.speedup))
         return task
@@ -200,6 +202,9 @@ class Dashboard(widgets.VBox):
         if self.runner is None:
             return
         if change["new"]:
+            if self.runner.state not in ("running", "paused"):  # nothing to pause: stay "Pause"
+                self.pause_button.value = False
+                return
             self.runner.pause()
             self.pause_button.description, self.pause_button.icon = "Resume", "play"
         else:

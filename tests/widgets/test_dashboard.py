@@ -126,6 +126,24 @@ def test_controls_pause_speed_up_and_rate_drive_the_runner_and_source():
     assert not dash.rate_slider.disabled and not dash.speedup_slider.disabled
 
 
+def test_pause_does_nothing_before_a_run_and_a_new_run_starts_on_pause():
+    # Pressing Pause on an idle dashboard flipped the button to "Resume" while nothing
+    # ran; the next start() then ran under a "Resume" button.
+    store = rtnb.store.MemoryStore()
+    runner = rtnb.Runner(Orders(10), clock=rtnb.SimClock(start="2024-01-01"))
+    dash = Dashboard(views(store), runner=runner)
+    dash.pause_button.value = True
+    assert dash.pause_button.value is False and dash.pause_button.description == "Pause"
+    assert runner.state == "idle"
+    runner.health.state = "running"  # as during a live run
+    dash.pause_button.value = True
+    assert runner.state == "paused" and dash.pause_button.description == "Resume"
+    runner.health.state = "stopped"  # the run ended while paused
+    runner.start = lambda duration=None, speedup=None: runner.health.__setattr__("state", "running")
+    dash.start(10)
+    assert runner.state == "running" and dash.pause_button.description == "Pause"
+
+
 @pytest.mark.parametrize("speedup", [0.5, 28_800.0])
 def test_controls_show_a_speed_up_or_rate_outside_the_sliders_range_without_changing_it(speedup):
     # The sliders used to clamp (speed-up 1..10^4, rate 0.1..10^5) and the clamped value
