@@ -49,7 +49,7 @@ from typing import Any, Literal
 import pandas as pd
 import streamz
 
-from ._errors import ParameterError, SourceUnavailable
+from ._errors import ParameterError, SourceError, SourceUnavailable
 from ._time import DurationLike, to_duration
 from .clock import Clock, SimClock, WallClock
 from .sources._base import Source
@@ -295,6 +295,11 @@ class Runner:
             if n:
                 if isinstance(batch, pd.DataFrame):
                     batch.attrs["source"] = name  # lets a stage tell sources apart
+                else:
+                    # Emitted for validation to reject with a reason, and recorded here
+                    # too: a stage that filters by source cannot tell whose it is.
+                    self._record("source", name, SourceError(
+                        f"read() answered with a {type(batch).__name__}, not a DataFrame"), now)
                 h.rows += n
                 h.last_rows_at = now
                 h.status = "up"

@@ -134,6 +134,10 @@ def test_a_source_answering_with_a_generator_goes_to_the_dead_letter_not_out_of_
     assert r.health.sources["rows"].rows == 3
     assert pipe.counters == rtnb.Counters(received=3, rejected=3)
     assert pipe.dead_letter.last_reasons(1) == ["batch is a generator, not a DataFrame"]
+    # surfaced by the runner too, for pipelines that filter batches by source
+    err = r.health.errors[-1]
+    assert (err.where, err.name, err.kind) == ("source", "rows", "SourceError")
+    assert err.message == "read() answered with a generator, not a DataFrame"
 
 
 def test_sim_frames_are_reproducible_and_capped_by_fps():
