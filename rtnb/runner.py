@@ -212,7 +212,7 @@ class Runner:
         self._last_frame_wall: float | None = None
         self._speedup = 1.0
         self._task: asyncio.Task | None = None
-        self._stop = False
+        self._stop_flag = [False]  # one flag per live run, so a stopping run and a new one never share it
 
     # -- configuration ---------------------------------------------------------------
 
@@ -390,8 +390,11 @@ class Runner:
         runs until :meth:`stop`. Returns the task. The cell that calls it returns at
         once; widgets keep updating.
         """
+        previous = None
         if self._task is not None and not self._task.done():
-            raise ParameterError("start", "running", "the runner is already running; stop() it first")
+            if not self._stop_flag[0]:
+                raise ParameterError("start", "running", "the runner is already running; stop() it first")
+            previous = self._task  # stopping: the new run begins once it has ended its frame
         wall_duration = to_duration(duration, "duration").total_seconds() if duration is not None else None
         if speedup is not None:
             self.speedup = speedup
@@ -399,16 +402,21 @@ class Runner:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = asyncio.get_event_loop()
-        self._stop = False
+        flag = [False]
+        self._stop_flag = flag
         self.health.state = "running"
-        self._task = loop.create_task(self._live(wall_duration))
+        self._task = loop.create_task(self._live(wall_duration, flag, previous))
         return self._task
 
-    async def _live(self, wall_duration: float | None) -> None:
+    async def _live(
+        self, wall_duration: float | None, stop: list[bool], previous: asyncio.Task | None
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # its errors, if any, were its own to report
         interval = 1.0 / self.fps
         w0 = last = deadline = self._wall.monotonic()
         try:
-            while not self._stop:
+            while not stop[0]:
                 w = self._wall.monotonic()
                 if wall_duration is not None and w - w0 >= wall_duration:
                     break
@@ -427,7 +435,8 @@ class Runner:
                     deadline = after
                 await asyncio.sleep(max(0.0, deadline - after))
         finally:
-            self.health.state = "stopped"
+            if self._task is asyncio.current_task():  # not when a newer run has begun
+                self.health.state = "stopped"
             self.frame()
 
     def pause(self) -> None:
@@ -442,7 +451,7 @@ class Runner:
 
     def stop(self) -> None:
         """Stop the live task after its current frame."""
-        self._stop = True
+        self._stop_flag[0] = True
         if self._task is None or self._task.done():
             self.health.state = "stopped" if self._task is not None else self.health.state
 

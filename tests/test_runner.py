@@ -272,3 +272,31 @@ def test_errors_emitted_by_stages_are_counted_and_batches_name_their_source():
                         kind="ValueError", message="boom")
     r.errors.emit(err)  # what a pipeline built on the runner does when a stage fails
     assert r.health.error_count == 1 and r.health.errors[-1] is err and not r.health.ok
+
+
+def test_stop_then_start_in_the_same_cell_runs_again():
+    async def main():
+        clock = SimClock(start="2024-01-01")
+        r = Runner(Ticks(), clock=clock, fps=100)
+        first = r.start(speedup=10)
+        await asyncio.sleep(0.05)
+        r.stop()
+        second = r.start(duration=0.1, speedup=10)  # no "already running": the first is stopping
+        assert r.state == "running"
+        await first
+        assert r.state == "running"  # the first run ending does not mark the second stopped
+        at = clock.now()
+        await second
+        return r, at, clock.now()
+
+    r, at, end = run_async(main())
+    assert r.state == "stopped" and end > at  # the second run moved time on
+    with pytest.raises(ParameterError, match="already running"):
+        async def twice():
+            r2 = Runner(Ticks(), clock=SimClock(), fps=100)
+            t = r2.start(duration=0.05)
+            try:
+                r2.start()
+            finally:
+                await t
+        run_async(twice())
