@@ -71,7 +71,6 @@ STALLED_AND_BACK = """() => { const s = (window.rtnbBadge || []).map(x => x[0]);
 REJECTED = """(i) => { const e = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-errors');
   return e ? [Number(e.dataset.rejected), e.querySelectorAll('.rtnb-reasons li').length, e.innerText] : null; }"""
 
-
 # The lines of every error panel that report an error the runner caught (RunError.describe:
 # "<time> frame|pipeline|source <name>: <kind>: <message>"): a view that failed to draw.
 RUN_ERRORS = r"""() => Array.from(document.querySelectorAll('.rtnb-dashboard .rtnb-reasons li'))
