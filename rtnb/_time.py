@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import re
 from typing import Any, Union
 
 import numpy as np
@@ -17,6 +18,8 @@ from ._errors import ParameterError
 
 DurationLike = Union[str, float, int, pd.Timedelta, _dt.timedelta, np.timedelta64]
 TimeLike = Union[str, pd.Timestamp, _dt.datetime, np.datetime64]
+
+_DAYS = re.compile(r"(\d(?:\.\d+)?)\s*d(?![a-z])")
 
 __all__ = ["to_duration", "to_timestamp", "DurationLike", "TimeLike"]
 
@@ -34,6 +37,8 @@ def to_duration(
 
     >>> to_duration("5min", "window")
     Timedelta('0 days 00:05:00')
+    >>> to_duration("1d2h", "max_age")
+    Timedelta('1 days 02:00:00')
     >>> to_duration(1.5, "tick")
     Timedelta('0 days 00:00:01.500000')
     >>> to_duration("-1s", "window")
@@ -55,6 +60,9 @@ def to_duration(
             if not np.isfinite(value):
                 raise ValueError
             td = pd.Timedelta(seconds=float(value))
+        elif isinstance(value, str):
+            # pandas deprecates the unit "d" (it wants "D"); users write both.
+            td = pd.Timedelta(_DAYS.sub(r"\1D", value))
         else:
             td = pd.Timedelta(value)
     except (ValueError, TypeError):

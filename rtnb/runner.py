@@ -315,6 +315,13 @@ class Runner:
                 h.first_read_at = start
         return emitted
 
+    def report_error(self, where: Literal["source", "pipeline", "frame"], name: str, exc: BaseException) -> None:
+        """Record a failure caught elsewhere (a view, a stage) with the runner's errors.
+
+        It is counted in ``health`` and emitted on ``errors`` like the runner's own.
+        """
+        self._record(where, name, exc, self.clock.now())
+
     def _record(self, where: str, name: str, exc: BaseException, now: pd.Timestamp) -> None:
         err = RunError(at=now, where=where, name=name, kind=type(exc).__name__, message=str(exc))
         try:

@@ -144,7 +144,14 @@ class Dashboard(widgets.VBox):
         if not self.gate.ready(now.value / 1e9 if sim_frames else None) and not final:
             return 0
         self.frames += 1
-        changed = sum(bool(v.refresh(now)) for v in self.views)
+        changed = 0
+        for view in self.views:
+            try:
+                changed += bool(view.refresh(now))
+            except Exception as exc:  # one broken view must not freeze the others
+                if self.runner is None:
+                    raise
+                self.runner.report_error("frame", f"{type(view).__name__}.refresh", exc)
         self._show_status(now)
         return changed
 

@@ -217,3 +217,24 @@ def test_the_frame_at_the_end_of_a_run_always_shows_the_final_state():
     assert dash.views[2].frames_applied == 2  # the first frame, and the final one
     assert dash.views[1].lines.x[-1] == np.datetime64(store.latest("orders").newest_event, "ns")
     assert "idle" in dash.status.value
+
+
+def test_a_view_that_fails_is_reported_and_the_others_still_redraw():
+    store = rtnb.store.MemoryStore()
+    src = Orders(100)
+    runner = rtnb.Runner(src, clock=rtnb.SimClock(start="2024-01-01"), tick="100ms", fps=10, frames="sim")
+    wire(runner, store)
+    vs = views(store)
+    broken = vs[1]
+
+    def fail(now):
+        raise ValueError("cannot draw")
+
+    broken.refresh = fail
+    dash = Dashboard(vs, runner=runner, source=src)
+    runner.run("1s")
+    assert dash.views[0].state == "fresh"  # the badge, before the broken view, redrew
+    assert len(dash.views[2].bars.x) == 3   # the bars, after it, redrew too
+    err = runner.health.errors[-1]
+    assert (err.where, err.name, err.kind, err.message) == ("frame", "LiveLine.refresh", "ValueError", "cannot draw")
+    assert runner.health.error_count == 10  # once per frame, counted, never silent
