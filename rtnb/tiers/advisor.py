@@ -457,4 +457,7 @@ def advise_many(metrics: Iterable[Metric] | Mapping[str, Metric] | None = None, 
     """
     items = EXAMPLES.values() if metrics is None else (
         metrics.values() if isinstance(metrics, Mapping) else metrics)
+    items = list(items)
+    if not items:
+        raise ParameterError("metrics", [], "give at least one metric (or None for the catalogue)")
     return pd.DataFrame([advise(m, cost=cost).as_row() for m in items]).set_index("metric")

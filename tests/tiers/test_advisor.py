@@ -135,3 +135,12 @@ def test_bad_metric_descriptions_are_named(kwargs, param):
 def test_metric_is_frozen_and_keyword_only():
     with pytest.raises(TypeError):
         Metric("x", "1min", "1min")  # type: ignore[misc]
+
+
+def test_advise_many_of_nothing_is_a_clear_error():
+    import pytest
+
+    import rtnb
+
+    with pytest.raises(rtnb.ParameterError, match="metrics=\\[\\] is invalid"):
+        rtnb.tiers.advise_many([])
