@@ -389,6 +389,27 @@ def _late_rows(aggregate: Any) -> pd.DataFrame | None:
     return None
 
 
+def _check_columns(
+    sources: Sequence[Any], from_source: str | None, measures: tuple[str, ...], keys: tuple[str, ...]
+) -> None:
+    """A misspelt ``metric`` or ``by`` fails here, naming the source's columns, rather
+    than sending every row to the dead-letter as "missing column ..." (for sources that
+    declare their ``columns``)."""
+    for src in sources:
+        columns = getattr(src, "columns", None)
+        if not isinstance(columns, (tuple, list)):
+            continue
+        if from_source is not None and getattr(src, "name", None) != from_source:
+            continue
+        where = f"not a column of source {getattr(src, 'name', '?')!r}"
+        for m in measures:
+            if m not in columns:
+                raise UnknownNameError("metric", m, list(getattr(src, "measures", ())) or list(columns), where)
+        for k in keys:
+            if k not in columns:
+                raise UnknownNameError("by", k, list(getattr(src, "keys", ())) or list(columns), where)
+
+
 def build_pipeline(
     source: Any,
     *,
@@ -464,6 +485,7 @@ def build_pipeline(
     if not measures or not all(isinstance(m, str) and m for m in measures):
         raise ParameterError("metric", metric, "must be a measure column name (or several)")
     keys: tuple[str, ...] = () if by is None else ((by,) if isinstance(by, str) else tuple(by))
+    _check_columns(getattr(source, "sources", ()), from_source, measures, keys)
     if id_col == _AUTO:
         ids = {getattr(s, "id_col", None) for s in getattr(source, "sources", ())}
         id_col = ids.pop() if len(ids) == 1 else None

@@ -179,6 +179,11 @@ class Replay:
             frame = frame.take(order)
             t_ns = t_ns[order]
         self._frame: pd.DataFrame | None = frame.reset_index(drop=True)
+        #: The columns of every batch, in order (``ts`` and ``arrival`` first).
+        self.columns: tuple[str, ...] = (
+            ("ts", "arrival") + (("cycle",) if self.loop else ())
+            + tuple(str(c) for c in frame.columns if c != "ts")
+        )
         self._t_ns = t_ns
         self._rows = len(t_ns)
 

@@ -320,6 +320,15 @@ class SimulatedSource:
         """Column dtypes of a clean batch."""
         return self.scenario.dtypes
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns of every batch, in order.
+
+        >>> simulate("ecommerce_orders").columns[:3]
+        ('ts', 'arrival', 'event_id')
+        """
+        return tuple(self.scenario.dtypes)
+
     def read(self, start: TimeLike, end: TimeLike) -> pd.DataFrame:
         """Events that arrived in ``[start, end)``, in arrival order.
 

@@ -63,7 +63,6 @@ def dashboard(
     from ..store import MemoryStore
 
     limit_td = to_duration(limit, "limit")
-    _check_columns(source, metric, by)
     runner = Runner(source, clock=clock if clock is not None else SimClock(), tick=tick, fps=fps)
     if store is None:
         store = MemoryStore(history=history)
@@ -89,34 +88,3 @@ def dashboard(
     dash.pipeline = pipe
     dash.store = store
     return dash
-
-
-
-def _source_columns(source: Any) -> list[str] | None:
-    """The columns a source's batches carry, when it says; None when it does not."""
-    from ..sources.replay import Replay
-
-    measures, keys = getattr(source, "measures", None), getattr(source, "keys", None)
-    if not (isinstance(measures, (tuple, list)) and isinstance(keys, (tuple, list))):
-        return None
-    if isinstance(getattr(source, "dtypes", None), dict):  # simulated sources
-        return [*source.dtypes, *keys, *measures]
-    if isinstance(source, Replay):  # keys and measures are inferred: a subset of the data's columns
-        frame = source._frame if source._frame is not None else source._prepared
-        return None if frame is None else [str(c) for c in frame.columns]
-    return None
-
-
-def _check_columns(source: Any, metric: Any, by: Any) -> None:
-    """A misspelt ``metric`` or ``by`` fails here, naming the source's columns, rather
-    than sending every row to the dead-letter as "missing column ..."."""
-    from .._errors import UnknownNameError
-
-    columns = _source_columns(source)
-    if columns is None:
-        return
-    if isinstance(metric, str) and metric not in columns:
-        raise UnknownNameError("metric", metric, list(source.measures), reason="not a column of the source")
-    for key in [by] if isinstance(by, str) else (by if isinstance(by, (list, tuple)) else []):
-        if isinstance(key, str) and key not in columns:
-            raise UnknownNameError("by", key, list(source.keys), reason="not a column of the source")

@@ -370,3 +370,20 @@ def test_a_runner_of_two_sources_feeds_one_pipeline_per_source():
         assert c.received == runner.health.sources[src.name].rows
     with pytest.raises(rtnb.UnknownNameError, match="from_source='nope'"):
         rtnb.build_pipeline(runner, metric="amount", from_source="nope")
+
+
+def test_a_misspelt_metric_or_key_fails_at_build_time_naming_the_source_columns():
+    start = pd.Timestamp("2024-01-01 12:00")
+    orders = rtnb.simulate("ecommerce_orders", rate=5, seed=1, start=start)
+    runner = rtnb.Runner(orders, clock=rtnb.SimClock(start=start))
+    with pytest.raises(rtnb.UnknownNameError, match="metric='amout' is unknown") as err:
+        rtnb.build_pipeline(runner, metric="amout", by="country")
+    assert err.value.choices == ["amount", "items"]
+    with pytest.raises(rtnb.UnknownNameError, match="by='Country' is unknown"):
+        rtnb.build_pipeline(runner, metric="amount", by="Country")
+    # a replay's keys and measures are inferred: any of its columns may still be used
+    flights = rtnb.datasets.replay("flights")
+    assert "tailnum" in flights.columns
+    rtnb.build_pipeline(rtnb.Runner(flights), metric="dep_delay", by="tailnum")
+    # sources that do not declare columns are not checked
+    rtnb.build_pipeline(streamz.Stream(), metric="anything", by="whatever")

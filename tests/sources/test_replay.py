@@ -362,3 +362,12 @@ def test_settings_are_read_only_and_batches_do_not_share_state():
     first["ts"] = T
     again = src.read(T, FAR)
     assert (again["amount"] > 0).all() and again["ts"].is_unique
+
+
+@pytest.mark.parametrize("loop, rebase", [(False, True), (True, True), (False, False)])
+def test_columns_declare_exactly_the_batch_columns(loop, rebase):
+    df = pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=5, freq="s"),
+                       "country": list("ababa"), "amount": [1.0, 2, 3, 4, 5]})
+    src = rtnb.replay(df, loop=loop, rebase=rebase, start="2024-01-01")
+    batch = src.read(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 00:00:10"))
+    assert tuple(batch.columns) == src.columns
