@@ -38,6 +38,9 @@ class Source(Protocol):
     id_col
         A column that identifies an event (for dropping duplicates), or ``None``.
 
+    Optionally, ``columns`` (a tuple of the batches' column names) lets
+    :func:`rtnb.build_pipeline` reject a misspelt metric or key at build time.
+
     Any object with these attributes and ``read`` is a source:
 
     >>> class Constant:
