@@ -158,7 +158,8 @@ def test_wall_frames_never_exceed_fps():
     t0 = w.monotonic()
     r.run("2s")
     elapsed = w.monotonic() - t0
-    assert 1 <= len(frames) <= elapsed * 10 + 2
+    assert frames, "no frame at all"
+    assert len(frames) <= elapsed * 10 + 2  # at most fps per wall second (+ first and final)
     assert frames[-1] == r.clock.now()  # a final frame shows the end state
 
 

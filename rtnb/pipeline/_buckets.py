@@ -381,15 +381,7 @@ class Buckets:
         return self._take(keep)
 
     def _take(self, idx: np.ndarray) -> Buckets:
-        st = self.stats
-        sk = None
-        if st.sk is not None:
-            remap = np.full(st.groups, -1, dtype=np.int64)
-            remap[idx] = np.arange(idx.size)
-            g, m, k, c = st.sk
-            sel = remap[g] >= 0
-            sk = (remap[g[sel]], m[sel], k[sel], c[sel])
-        sub = Stats(st.n[idx], st.s[idx], st.m2[idx], st.mn[idx], st.mx[idx], sk)
+        sub = take_stats(self.stats, idx)
         return Buckets(resolution=self.resolution, by=self.by, measures=self.measures,
                        starts=self.starts[idx], key_codes=self.key_codes[idx], labels=self.labels,
                        stats=sub, relative_accuracy=self.relative_accuracy)
@@ -465,3 +457,15 @@ def key_index(labels: list, codes: np.ndarray, by: tuple[str, ...]) -> pd.Index:
     if len(by) == 1:
         return pd.Index([labels[c] for c in codes], name=by[0])
     return pd.MultiIndex.from_tuples([labels[c] for c in codes], names=list(by))
+
+
+def take_stats(st: Stats, idx: np.ndarray) -> Stats:
+    """The groups ``idx`` of ``st``, in that order (their sketch bins renumbered)."""
+    sk = None
+    if st.sk is not None:
+        remap = np.full(st.groups, -1, dtype=np.int64)
+        remap[idx] = np.arange(idx.size)
+        g, m, k, c = st.sk
+        sel = remap[g] >= 0
+        sk = (remap[g[sel]], m[sel], k[sel], c[sel])
+    return Stats(st.n[idx], st.s[idx], st.m2[idx], st.mn[idx], st.mx[idx], sk)

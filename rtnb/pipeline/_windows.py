@@ -18,6 +18,7 @@ from collections import deque
 import numpy as np
 
 from ._buckets import Stats, combine, compact_sketch, concat_stats, finish, stats_from_rows
+from ._buckets import take_stats as _take
 from .sketch import _DenseSketches, _mapping
 
 INT64_MIN = np.iinfo(np.int64).min
@@ -850,17 +851,6 @@ class SessionWindows:
 
     def memory_rows(self) -> int:
         return int(self.key.size)
-
-
-def _take(st: Stats, idx: np.ndarray) -> Stats:
-    sk = None
-    if st.sk is not None:
-        remap = np.full(st.groups, -1, dtype=np.int64)
-        remap[idx] = np.arange(idx.size)
-        g, m, k, c = st.sk
-        sel = remap[g] >= 0
-        sk = (remap[g[sel]], m[sel], k[sel], c[sel])
-    return Stats(st.n[idx], st.s[idx], st.m2[idx], st.mn[idx], st.mx[idx], sk)
 
 
 def _segmented_cummax(values: np.ndarray, seg_keys: np.ndarray) -> np.ndarray:

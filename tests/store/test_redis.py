@@ -438,7 +438,9 @@ def test_a_reader_in_another_process_never_sees_a_mix_of_two_snapshots(redis_ser
             reader.wait()
     assert reader.returncode == 0, err
     distinct, reads = map(int, out.split())
-    assert 1 <= distinct <= n and reads >= distinct
+    # the reader checked every value it read whole (its asserts above) and reached the
+    # last version; how many versions it caught depends on scheduling
+    assert 0 < distinct <= n and reads >= distinct
 
 
 def test_a_pipeline_writing_to_redis_survives_an_outage_without_losing_state(redis_server):
