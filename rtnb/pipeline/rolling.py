@@ -84,6 +84,7 @@ from .._time import DurationLike, to_duration
 from ..clock import Clock
 from ..health import Counters, Snapshot
 from ._buckets import QUANTILES, Buckets, Stats, check_aggs, column_names, finish, key_index
+from ._input import read_batch
 from ._windows import INT64_MIN, BucketRing, ExactWindow, Needs, SessionWindows
 from .sketch import DEFAULT_RELATIVE_ACCURACY
 
@@ -325,7 +326,7 @@ class Rolling:
         measures that are not finite numbers.
         """
         cfg = self.config
-        ts, vals, keycols, ids = self._read(batch)
+        ts, vals, keycols, ids = read_batch(batch, cfg)
         n = ts.size
         if n == 0:
             return self
@@ -351,39 +352,6 @@ class Rolling:
         self._late += n_late
         self._dups += n_dup
         return self
-
-    def _read(self, batch):
-        cfg = self.config
-        if not isinstance(batch, pd.DataFrame):
-            raise ParameterError("batch", type(batch).__name__, "must be a pandas DataFrame")
-        needed = [cfg.time_col, *cfg.keys, *cfg.measures] + ([cfg.id_col] if cfg.id_col else [])
-        for c in needed:
-            if c not in batch.columns:
-                raise ParameterError("batch", c, f"missing column {c!r}; present: {list(batch.columns)}")
-        col = batch[cfg.time_col]
-        if len(batch) == 0:
-            return np.empty(0, dtype=np.int64), None, [], None
-        if isinstance(col.dtype, pd.DatetimeTZDtype):
-            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
-        if not pd.api.types.is_datetime64_dtype(col.dtype):
-            raise ParameterError("batch", cfg.time_col,
-                                 f"column {cfg.time_col!r} must hold datetimes, not {col.dtype}")
-        ts = np.asarray(col.values).astype("datetime64[ns]", copy=False).view(np.int64)
-        if (ts == INT64_MIN).any():
-            raise ParameterError("batch", cfg.time_col, f"column {cfg.time_col!r} has missing times (NaT)")
-        try:
-            if len(cfg.measures) == 1:
-                vals = batch[cfg.measures[0]].to_numpy(dtype=np.float64).reshape(-1, 1)
-            else:
-                vals = np.column_stack([batch[m].to_numpy(dtype=np.float64) for m in cfg.measures])
-        except (TypeError, ValueError):
-            raise ParameterError("batch", list(cfg.measures), "measures must be numbers") from None
-        if not np.isfinite(vals).all():
-            bad = [m for j, m in enumerate(cfg.measures) if not np.isfinite(vals[:, j]).all()]
-            raise ParameterError("batch", bad, "measures must be finite numbers (validate upstream)")
-        keycols = [batch[k] for k in cfg.keys]
-        ids = batch[cfg.id_col].to_numpy() if cfg.id_col else None
-        return ts, vals, keycols, ids
 
     def _classify(self, ts: np.ndarray, ids) -> tuple[np.ndarray, np.ndarray]:
         lateness = self.config.late.value
