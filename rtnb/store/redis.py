@@ -53,7 +53,6 @@ import dataclasses
 import json
 import shutil
 import socket
-import struct
 import subprocess
 import tempfile
 from collections import deque
@@ -65,250 +64,23 @@ import pandas as pd
 
 from .._errors import ParameterError, StoreError, UnknownNameError
 from .._time import DurationLike, to_duration
-from ..health import Counters, Snapshot
+from ..codec import (
+    _decode_column,
+    _frame_from_spec,
+    _label_from_json,
+    _ns,
+    _unpack,
+    _value_from_json,
+    decode_frame,
+    decode_snapshot,
+    encode_frame,
+    encode_snapshot,
+)
+from ..health import Snapshot
 from .memory import _history_frame
 
 __all__ = ["RedisStore", "HistoryGap", "LocalRedisServer", "encode_snapshot",
            "decode_snapshot", "encode_frame", "decode_frame"]
-
-_MAGIC = b"RTNB1"
-_NUMPY_KINDS = frozenset("biufcmM")  # bool, ints, floats, complex, timedelta, datetime
-
-
-# --------------------------------------------------------------------------- encoding
-
-
-def _label_to_json(label: Any) -> Any:
-    """Column and index labels: str, int, float, bool, None, or tuples of them."""
-    if isinstance(label, tuple):
-        return {"tuple": [_label_to_json(x) for x in label]}
-    if isinstance(label, (np.integer,)):
-        return int(label)
-    if isinstance(label, (np.floating,)):
-        return float(label)
-    if label is None or isinstance(label, (str, int, float, bool)):
-        return label
-    raise StoreError(f"label {label!r} cannot be encoded (use str, int or tuples of them)")
-
-
-def _label_from_json(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return tuple(_label_from_json(x) for x in obj["tuple"])
-    return obj
-
-
-def _value_to_json(v: Any) -> Any:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, (np.generic,)):
-        v = v.item()
-    if isinstance(v, (pd.Timestamp, pd.Timedelta)):
-        return {"ns": int(v.value), "t": "ts" if isinstance(v, pd.Timestamp) else "td",
-                "tz": str(v.tz) if isinstance(v, pd.Timestamp) and v.tz else None}
-    if isinstance(v, (str, int, float, bool)):
-        return v
-    raise TypeError(type(v).__name__)
-
-
-def _value_from_json(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        if obj["t"] == "ts":
-            ts = pd.Timestamp(obj["ns"])
-            return ts.tz_localize("UTC").tz_convert(obj["tz"]) if obj["tz"] else ts
-        return pd.Timedelta(obj["ns"])
-    return obj
-
-
-def _encode_column(name: Any, values: Any, buffers: list[bytes], offset: list[int]) -> dict:
-    """One column (or index level) as a spec; numeric data goes to ``buffers``."""
-    dtype = values.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind in _NUMPY_KINDS:
-        arr = np.ascontiguousarray(np.asarray(values))
-        raw = arr.tobytes()
-        buffers.append(raw)
-        spec = {"kind": "np", "dtype": arr.dtype.str, "off": offset[0], "len": len(raw)}
-        offset[0] += len(raw)
-        return spec
-    if isinstance(dtype, pd.CategoricalDtype):
-        cat = pd.Categorical(values)
-        return {
-            "kind": "cat",
-            "codes": _encode_column(name, cat.codes, buffers, offset),
-            "categories": _encode_column(name, cat.categories, buffers, offset),
-            "ordered": bool(cat.ordered),
-        }
-    try:
-        items = values.tolist()
-        # pandas' default strings: str or NaN, both JSON as they are (the common key type)
-        if not (isinstance(dtype, pd.StringDtype) and dtype.na_value is np.nan):
-            items = [_value_to_json(v) for v in items]
-    except TypeError as exc:
-        raise StoreError(
-            f"column {name!r} of dtype {dtype} holds a {exc} value, which RedisStore "
-            "cannot encode (use numbers, strings, timestamps or categories)"
-        ) from None
-    return {"kind": "json", "dtype": str(dtype), "values": items}
-
-
-def _decode_column(spec: dict, body: memoryview) -> Any:
-    kind = spec["kind"]
-    if kind == "np":
-        dt = np.dtype(spec["dtype"])
-        raw = body[spec["off"]: spec["off"] + spec["len"]]
-        # copy: the buffer belongs to the Redis reply; tables must be writable values
-        return np.frombuffer(raw, dtype=dt).copy()
-    if kind == "cat":
-        codes = _decode_column(spec["codes"], body)
-        cats = _decode_column(spec["categories"], body)
-        return pd.Categorical.from_codes(codes, categories=cats, ordered=spec["ordered"])
-    values = [_value_from_json(v) for v in spec["values"]]
-    dtype = spec["dtype"]
-    if dtype == "object":
-        out = np.empty(len(values), dtype=object)
-        out[:] = values
-        return out
-    return pd.array(values, dtype=dtype)
-
-
-def _frame_spec(frame: pd.DataFrame, buffers: list[bytes], offset: list[int]) -> dict:
-    index = frame.index
-    levels = [index.get_level_values(i) for i in range(index.nlevels)]
-    cols = frame.columns
-    return {
-        "nrows": len(frame),
-        "multi": isinstance(index, pd.MultiIndex),
-        "index_names": [_label_to_json(n) for n in index.names],
-        "index": [_encode_column(lvl.name, lvl, buffers, offset) for lvl in levels],
-        "labels": [_label_to_json(c) for c in cols],
-        "col_multi": isinstance(cols, pd.MultiIndex),
-        "col_dtype": None if isinstance(cols, pd.MultiIndex) else str(cols.dtype),
-        "col_names": [_label_to_json(n) for n in cols.names],
-        "columns": [_encode_column(c, frame.iloc[:, i], buffers, offset)
-                    for i, c in enumerate(cols)],
-    }
-
-
-def _frame_from_spec(spec: dict, body: memoryview) -> pd.DataFrame:
-    names = [_label_from_json(n) for n in spec["index_names"]]
-    levels = [_decode_column(s, body) for s in spec["index"]]
-    if spec["multi"]:
-        index = pd.MultiIndex.from_arrays(levels, names=names)
-    else:
-        index = pd.Index(levels[0], name=names[0])
-    labels = [_label_from_json(c) for c in spec["labels"]]
-    data = {i: _decode_column(s, body) for i, s in enumerate(spec["columns"])}
-    frame = pd.DataFrame(data, index=index, copy=False)  # the arrays are fresh copies
-    col_names = [_label_from_json(n) for n in spec["col_names"]]
-    if spec["col_multi"]:
-        frame.columns = pd.MultiIndex.from_tuples(labels, names=col_names)
-    else:
-        dtype = spec.get("col_dtype") or (object if not labels else None)
-        frame.columns = pd.Index(labels, name=col_names[0], dtype=dtype)
-    return frame
-
-
-def _pack(header: dict, buffers: list[bytes]) -> bytes:
-    head = json.dumps(header, separators=(",", ":")).encode()
-    return b"".join([_MAGIC, struct.pack("<I", len(head)), head, *buffers])
-
-
-def _unpack(blob: bytes) -> tuple[dict, memoryview]:
-    if not blob.startswith(_MAGIC):
-        raise StoreError("the value read from Redis is not an rtnb snapshot (bad magic)")
-    (n,) = struct.unpack_from("<I", blob, len(_MAGIC))
-    start = len(_MAGIC) + 4
-    header = json.loads(blob[start: start + n])
-    return header, memoryview(blob)[start + n:]
-
-
-def encode_frame(frame: pd.DataFrame) -> bytes:
-    """A DataFrame as compact bytes (dtypes, index and column labels kept, no pickle).
-
-    >>> df = pd.DataFrame({"x": [1.0, 2.0]}, index=pd.Index(["a", "b"], name="k"))
-    >>> decode_frame(encode_frame(df)).equals(df)
-    True
-    """
-    buffers: list[bytes] = []
-    spec = _frame_spec(frame, buffers, [0])
-    return _pack({"frame": spec}, buffers)
-
-
-def decode_frame(blob: bytes) -> pd.DataFrame:
-    """The DataFrame encoded by :func:`encode_frame`.
-
-    >>> decode_frame(encode_frame(pd.DataFrame({"n": [1, 2]}))).n.tolist()
-    [1, 2]
-    """
-    header, body = _unpack(blob)
-    return _frame_from_spec(header["frame"], body)
-
-
-def _ns(ts: Any) -> int | None:
-    return None if ts is None or pd.isna(ts) else int(pd.Timestamp(ts).as_unit("ns").value)
-
-
-def _td_ns(td: Any) -> int | None:
-    return None if td is None or pd.isna(td) else int(pd.Timedelta(td).as_unit("ns").value)
-
-
-def encode_snapshot(snapshot: Snapshot, *, store_version: int = 0) -> bytes:
-    """A :class:`rtnb.Snapshot` as one compact value (what ``RedisStore`` writes).
-
-    >>> snap = Snapshot(metric="orders", table=pd.DataFrame({"count": [3]}, index=["FR"]),
-    ...                 window=pd.Timedelta("60s"), watermark=pd.Timestamp("2024-01-01 09:00"),
-    ...                 newest_event=pd.Timestamp("2024-01-01 09:00"),
-    ...                 processed_at=pd.Timestamp("2024-01-01 09:00:02"),
-    ...                 counters=Counters(received=3, accepted=3), version=7)
-    >>> back = decode_snapshot(encode_snapshot(snap))
-    >>> back.metric, back.version, back.data_age, back.table.loc["FR", "count"]
-    ('orders', 7, Timedelta('0 days 00:00:02'), np.int64(3))
-    """
-    buffers: list[bytes] = []
-    offset = [0]
-    header = {
-        "metric": snapshot.metric,
-        "window": _td_ns(snapshot.window),
-        "watermark": _ns(snapshot.watermark),
-        "newest_event": _ns(snapshot.newest_event),
-        "processed_at": _ns(snapshot.processed_at),
-        "counters": snapshot.counters.as_dict(),
-        "version": int(snapshot.version),
-        "store_version": int(store_version),
-        "table": _frame_spec(snapshot.table, buffers, offset),
-        "series": None if snapshot.series is None
-        else _frame_spec(snapshot.series, buffers, offset),
-    }
-    return _pack(header, buffers)
-
-
-def _snapshot_from(header: dict, body: memoryview) -> Snapshot:
-    def ts(v: int | None) -> pd.Timestamp | None:
-        return None if v is None else pd.Timestamp(v, unit="ns")
-
-    return Snapshot(
-        metric=header["metric"],
-        table=_frame_from_spec(header["table"], body),
-        window=None if header["window"] is None else pd.Timedelta(header["window"], unit="ns"),
-        watermark=ts(header["watermark"]),
-        newest_event=ts(header["newest_event"]),
-        processed_at=ts(header["processed_at"]),
-        counters=Counters(**header["counters"]),
-        series=None if header["series"] is None else _frame_from_spec(header["series"], body),
-        version=header["version"],
-    )
-
-
-def decode_snapshot(blob: bytes) -> Snapshot:
-    """The :class:`rtnb.Snapshot` encoded by :func:`encode_snapshot`.
-
-    >>> decode_snapshot(b"not a snapshot")
-    Traceback (most recent call last):
-    ...
-    rtnb._errors.StoreError: the value read from Redis is not an rtnb snapshot (bad magic)
-    """
-    header, body = _unpack(blob)
-    return _snapshot_from(header, body)
-
 
 # --------------------------------------------------------------------------- the store
 

@@ -12,14 +12,8 @@ import pytest
 
 from rtnb import Counters, ParameterError, Snapshot, StoreError, UnknownNameError
 from rtnb.store import MemoryStore, Store
-from rtnb.store.redis import (
-    HistoryGap,
-    RedisStore,
-    decode_frame,
-    decode_snapshot,
-    encode_frame,
-    encode_snapshot,
-)
+from rtnb.codec import decode_snapshot
+from rtnb.store.redis import HistoryGap, RedisStore
 
 T0 = pd.Timestamp("2024-01-01 09:00")
 
@@ -49,56 +43,6 @@ def assert_same(a: Snapshot, b: Snapshot) -> None:
         assert b.series is None
     else:
         pd.testing.assert_frame_equal(a.series, b.series)
-
-
-# ------------------------------------------------------------------ encoding (no server)
-
-
-@pytest.mark.parametrize("frame", [
-    pd.DataFrame({"n": [1, 2], "x": [0.5, np.nan], "ok": [True, False]},
-                 index=pd.Index(["a", "b"], name="k")),
-    pd.DataFrame({"n": pd.array([1, None], dtype="Int64"),
-                  "s": pd.Series(["u", None], dtype="str"),
-                  "c": pd.Categorical(["lo", "hi"], categories=["lo", "hi"], ordered=True),
-                  "t": pd.to_datetime(["2024-01-01", None]).as_unit("ns"),
-                  "d": pd.to_timedelta(["1s", "2min"]).as_unit("ns"),
-                  "o": np.array([1, "x"], dtype=object),
-                  "z": np.array([np.nan, None], dtype=object)},
-                 index=pd.MultiIndex.from_tuples([("FR", 1), ("DE", 2)], names=["c", "n"])),
-    pd.DataFrame({("amount", "sum"): [1.0], ("amount", "max"): [2.0]}, index=[7]),
-    pd.DataFrame({"count": pd.Series([], dtype="int64")},
-                 index=pd.Index([], dtype="str", name="country")),
-    pd.DataFrame([[1, 2.0]], columns=pd.Index(["count", "sum"], dtype=object)),
-    pd.DataFrame([[1, 2.0]], columns=pd.Index([3, 4], name="level")),
-])
-def test_frames_round_trip_with_dtypes_and_index(frame):
-    pd.testing.assert_frame_equal(decode_frame(encode_frame(frame)), frame)
-
-
-def test_snapshot_round_trips_with_series_and_none_times():
-    series = pd.DataFrame({"count": [1, 2]},
-                          index=pd.DatetimeIndex(["2024-01-01", "2024-01-01 00:01"]).as_unit("ns"))
-    s = snap(3, series=series)
-    assert_same(decode_snapshot(encode_snapshot(s)), s)
-    empty = Snapshot(metric="m", table=pd.DataFrame({"count": pd.Series([], dtype="int64")}),
-                     window=None, watermark=None, newest_event=None, processed_at=T0)
-    back = decode_snapshot(encode_snapshot(empty))
-    assert back.newest_event is None and back.window is None and back.data_age is None
-
-
-def test_encoding_refuses_python_objects_with_the_column_name():
-    frame = pd.DataFrame({"weird": [object()]})
-    with pytest.raises(StoreError, match="column 'weird'"):
-        encode_frame(frame)
-
-
-def test_encoding_is_compact():
-    # 100 keys x 5 float aggregates: raw floats plus a small header, far below JSON text
-    frame = pd.DataFrame(np.random.default_rng(0).random((100, 5)),
-                         columns=["count", "sum", "mean", "min", "max"],
-                         index=pd.Index([f"k{i}" for i in range(100)], name="key"))
-    assert len(encode_frame(frame)) < 100 * 5 * 8 + 2500
-    assert len(encode_frame(frame)) < len(frame.to_json())
 
 
 # ------------------------------------------------------------------ configuration
