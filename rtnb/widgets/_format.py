@@ -1,0 +1,161 @@
+"""Numbers, durations and money as people read them, and axis ticks that do not collide.
+
+One place for every view's formatting, so a dashboard and the tiers lab say "12k",
+"48 min" and "$1,200–4,800" alike:
+
+- :data:`SI_TICKS` — the d3 format bqplot axes use for SI ticks ("12k", "1.2M");
+- :func:`si` — the same in Python, for text (badges, tables);
+- :func:`duration` — an age or a span in words ("48 min", "1.5 s", "120 ms");
+- :func:`money` — an amount or a low–high range in dollars, on one line;
+- :func:`log_ticks` and :func:`linear_ticks` — a bounded number of round tick values
+  for a data range, for bqplot's ``Axis.tick_values``.
+
+Pure Python (numpy and pandas only): the tiers lab and tests use it without a browser.
+
+>>> si(120_000), duration(2878.64), money((200, 800))
+('120k', '48 min', '$200–800')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SI_TICKS", "AXIS_NUMBER", "si", "duration", "money", "log_ticks", "linear_ticks", "NOWRAP"]
+
+#: d3-format for SI-prefixed ticks with trailing zeros trimmed: 12000 → "12k".
+SI_TICKS = "~s"
+#: d3-format for plain numbers with thousands separators, trailing zeros trimmed.
+AXIS_NUMBER = ",~g"
+#: CSS that keeps a short text (a badge, a cost) on one line.
+NOWRAP = "white-space:nowrap"
+
+_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
+
+
+def si(value: float | None, digits: int = 3) -> str:
+    """``value`` with an SI prefix and ``digits`` significant digits, zeros trimmed.
+
+    >>> [si(v) for v in (0, 7, 999, 1_000, 12_345, 1_234_567, -2_500, 0.25)]
+    ['0', '7', '999', '1k', '12.3k', '1.23M', '-2.5k', '0.25']
+    >>> si(None), si(float("nan"))
+    ('–', '–')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    v = float(value)
+    for scale, prefix in _PREFIXES:
+        # the prefix is chosen on the rounded value, so 999_999 is '1M', not '1e+03k'
+        if abs(float(f"{v:.{digits}g}")) >= scale:
+            return f"{_trim(v / scale, digits)}{prefix}"
+    return _trim(v, digits)
+
+
+def _trim(v: float, digits: int) -> str:
+    text = f"{v:.{digits}g}"
+    if "e" in text:  # small numbers: fixed notation, never '1e-03'
+        text = f"{v:.{max(digits, 1) + 2}f}".rstrip("0").rstrip(".")
+    return text
+
+
+def duration(value: float | pd.Timedelta | None, digits: int = 2) -> str:
+    """A span in words: seconds (a number) or a Timedelta, in the largest unit that
+    keeps the number at least 1 (``digits`` significant digits, whole below 100).
+
+    >>> [duration(s) for s in (0.0004, 0.12, 1.5, 42, 2878.64, 5400, 86400 * 7)]
+    ['400 µs', '120 ms', '1.5 s', '42 s', '48 min', '1.5 h', '7 d']
+    >>> duration(pd.Timedelta("1min")), duration(None), duration(float("inf"))
+    ('1 min', '–', 'never')
+    """
+    if value is None:
+        return "–"
+    s = value.total_seconds() if isinstance(value, pd.Timedelta) else float(value)
+    if math.isnan(s):
+        return "–"
+    if math.isinf(s):
+        return "never"
+    if s == 0:
+        return "0 s"
+    for unit, n in (("d", 86_400.0), ("h", 3_600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        text = _round(s / n, digits)  # the unit is chosen on the rounded value: never '60 s'
+        if abs(float(text.replace(",", ""))) >= 1:
+            return f"{text} {unit}"
+    return f"{_round(s / 1e-9, digits)} ns"
+
+
+def _round(x: float, digits: int) -> str:
+    if abs(x) >= 10 ** digits:
+        return f"{x:,.0f}"
+    text = f"{x:.{digits}g}"
+    return f"{float(text):,.0f}" if "e" in text else text
+
+
+def money(value: Any, digits: int | None = None) -> str:
+    """Dollars on one line: a number, or a range (anything with ``low`` and ``high``,
+    or a pair) as "low–high"; whole dollars from 100 up, cents below.
+
+    >>> money(8000), money(0.0123), money((11_000, 14_000)), money((5, 5))
+    ('$8,000', '$0.01', '$11,000–14,000', '$5.00')
+    >>> money(None), money(float("nan"))
+    ('–', '–')
+    """
+    if value is None:
+        return "–"
+    if hasattr(value, "low") and hasattr(value, "high"):
+        lo, hi = float(value.low), float(value.high)
+    elif isinstance(value, (tuple, list)):
+        lo, hi = (float(v) for v in value)
+    else:
+        lo = hi = float(value)
+    if math.isnan(lo) or math.isnan(hi):
+        return "–"
+    d = digits if digits is not None else (0 if max(abs(lo), abs(hi)) >= 100 else 2)
+    a, b = f"{lo:,.{d}f}", f"{hi:,.{d}f}"
+    return f"${a}" if a == b else f"${a}–{b}"
+
+
+def log_ticks(values: Iterable[float], max_ticks: int = 6) -> list[float]:
+    """Powers of ten covering the positive ``values``, at most ``max_ticks`` of them
+    (every second, third... decade when the data spans many).
+
+    >>> log_ticks([0.05, 3000], max_ticks=8)
+    [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0]
+    >>> log_ticks([0.05, 3000])
+    [0.01, 1.0, 100.0, 10000.0]
+    >>> log_ticks([])
+    [1.0, 10.0]
+    """
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return [1.0, 10.0]
+    lo, hi = math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))
+    hi = max(hi, lo + 1)
+    step = math.ceil((hi - lo + 1) / max(max_ticks, 2))
+    return [float(10.0 ** e) for e in range(lo, hi + step, step)]
+
+
+def linear_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
+    """Round tick values (1, 2, 2.5 or 5 x a power of ten apart) from ``lo`` to ``hi``, at
+    most ``max_ticks``.
+
+    >>> linear_ticks(0, 120_000, max_ticks=7)
+    [0.0, 20000.0, 40000.0, 60000.0, 80000.0, 100000.0, 120000.0]
+    >>> linear_ticks(0, 120_000)
+    [0.0, 25000.0, 50000.0, 75000.0, 100000.0]
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [float(lo)] if math.isfinite(lo) else [0.0]
+    mag = 10.0 ** math.floor(math.log10((hi - lo) / max(max_ticks - 1, 1)))
+    for step in (m * mag for m in (1, 2, 2.5, 5, 10, 20)):  # the finest that fits max_ticks
+        first = math.ceil(lo / step - 1e-9) * step
+        n = int(math.floor((hi - first) / step + 1e-9)) + 1
+        if n <= max_ticks:
+            break
+    if n < 2:  # a narrow range between two round values: its ends
+        return [float(lo), float(hi)]
+    return [float(round(first + i * step, 12)) for i in range(n)]
