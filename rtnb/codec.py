@@ -175,12 +175,89 @@ def _pack(header: dict, buffers: list[bytes]) -> bytes:
 
 
 def _unpack(blob: bytes) -> tuple[dict, memoryview]:
+    """The header and body of one value, checked: sizes within the value, a dict header."""
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise StoreError(f"not an rtnb value: {type(blob).__name__}, not bytes")
+    blob = bytes(blob)
     if not blob.startswith(_MAGIC):
-        raise StoreError("the value read from Redis is not an rtnb snapshot (bad magic)")
-    (n,) = struct.unpack_from("<I", blob, len(_MAGIC))
+        raise StoreError("not an rtnb value (bad magic)")
     start = len(_MAGIC) + 4
-    header = json.loads(blob[start: start + n])
+    if len(blob) < start:
+        raise StoreError(f"not an rtnb value: {len(blob)} bytes, shorter than a header")
+    (n,) = struct.unpack_from("<I", blob, len(_MAGIC))
+    if n > len(blob) - start:
+        raise StoreError(f"not an rtnb value: the header claims {n} bytes, "
+                         f"the value has {len(blob) - start}")
+    try:
+        header = json.loads(blob[start: start + n])
+    except (ValueError, RecursionError) as exc:  # bad JSON or bad UTF-8
+        raise StoreError(f"not an rtnb value: the header is not JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise StoreError("not an rtnb value: the header is not a JSON object")
     return header, memoryview(blob)[start + n:]
+
+
+def _column_length(spec: Any, body_len: int) -> int:
+    """The number of values a column spec holds, checked against the body before any
+    allocation (a value claiming 2e9 rows must not make a reader allocate 16 GB)."""
+    if not isinstance(spec, dict):
+        raise StoreError("not an rtnb value: a column spec is not an object")
+    kind = spec.get("kind")
+    if kind == "np":
+        try:
+            dt = np.dtype(spec["dtype"])
+        except (TypeError, ValueError, KeyError):
+            raise StoreError(f"not an rtnb value: bad dtype {spec.get('dtype')!r}") from None
+        off, size = spec.get("off"), spec.get("len")
+        if dt.kind not in _NUMPY_KINDS or dt.hasobject or dt.itemsize == 0:
+            raise StoreError(f"not an rtnb value: dtype {dt} is not a numeric dtype")
+        if not (type(off) is int and type(size) is int and 0 <= off and 0 <= size
+                and off + size <= body_len and size % dt.itemsize == 0):
+            raise StoreError(f"not an rtnb value: a column's bytes ({off}+{size}) are "
+                             f"outside the {body_len} bytes of data")
+        return size // dt.itemsize
+    if kind == "cat":
+        n = _column_length(spec.get("codes"), body_len)
+        _column_length(spec.get("categories"), body_len)
+        return n
+    if kind == "json":
+        values = spec.get("values")
+        if not isinstance(values, list) or not isinstance(spec.get("dtype"), str):
+            raise StoreError("not an rtnb value: a JSON column without values or dtype")
+        return len(values)
+    raise StoreError(f"not an rtnb value: unknown column kind {kind!r}")
+
+
+def _check_frame_spec(spec: Any, body_len: int) -> dict:
+    """``spec`` if every column and index level has ``nrows`` values inside the body."""
+    if not isinstance(spec, dict):
+        raise StoreError("not an rtnb value: the table spec is not an object")
+    nrows = spec.get("nrows")
+    index, columns = spec.get("index"), spec.get("columns")
+    labels, names = spec.get("labels"), spec.get("index_names")
+    if type(nrows) is not int or nrows < 0:
+        raise StoreError(f"not an rtnb value: bad row count {nrows!r}")
+    if not (isinstance(index, list) and index and isinstance(columns, list)
+            and isinstance(labels, list) and len(labels) == len(columns)
+            and isinstance(names, list) and len(names) == len(index)
+            and isinstance(spec.get("col_names"), list) and spec["col_names"]):
+        raise StoreError("not an rtnb value: the table spec's index or columns are malformed")
+    for col in [*index, *columns]:
+        n = _column_length(col, body_len)
+        if n != nrows:
+            raise StoreError(f"not an rtnb value: a column holds {n} values, "
+                             f"the table claims {nrows} rows")
+    return spec
+
+
+def _decoding(what: str, build: Any, *args: Any) -> Any:
+    """Run ``build`` on checked specs; anything it still refuses is a StoreError."""
+    try:
+        return build(*args)
+    except StoreError:
+        raise
+    except Exception as exc:  # pandas/numpy refusing a spec the checks let through
+        raise StoreError(f"not an rtnb {what}: {type(exc).__name__}: {exc}") from None
 
 
 def encode_frame(frame: pd.DataFrame) -> bytes:
@@ -202,7 +279,8 @@ def decode_frame(blob: bytes) -> pd.DataFrame:
     [1, 2]
     """
     header, body = _unpack(blob)
-    return _frame_from_spec(header["frame"], body)
+    spec = _check_frame_spec(header.get("frame"), len(body))
+    return _decoding("frame", _frame_from_spec, spec, body)
 
 
 def _ns(ts: Any) -> int | None:
@@ -245,6 +323,8 @@ def encode_snapshot(snapshot: Snapshot, *, store_version: int = 0) -> bytes:
 
 def _snapshot_from(header: dict, body: memoryview) -> Snapshot:
     def ts(v: int | None) -> pd.Timestamp | None:
+        if v is not None and type(v) is not int:
+            raise StoreError(f"not an rtnb snapshot: a time of {v!r}, not nanoseconds")
         return None if v is None else pd.Timestamp(v, unit="ns")
 
     return Snapshot(
@@ -263,10 +343,16 @@ def _snapshot_from(header: dict, body: memoryview) -> Snapshot:
 def decode_snapshot(blob: bytes) -> Snapshot:
     """The :class:`rtnb.Snapshot` encoded by :func:`encode_snapshot`.
 
+    Every size is checked before anything is allocated; whatever the bytes, the only
+    error is a :class:`rtnb.StoreError`:
+
     >>> decode_snapshot(b"not a snapshot")
     Traceback (most recent call last):
     ...
-    rtnb._errors.StoreError: the value read from Redis is not an rtnb snapshot (bad magic)
+    rtnb._errors.StoreError: not an rtnb value (bad magic)
     """
     header, body = _unpack(blob)
-    return _snapshot_from(header, body)
+    _check_frame_spec(header.get("table"), len(body))
+    if header.get("series") is not None:
+        _check_frame_spec(header["series"], len(body))
+    return _decoding("snapshot", _snapshot_from, header, body)

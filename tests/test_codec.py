@@ -92,3 +92,91 @@ def test_the_codec_imports_no_client_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+# ------------------------------------------------------------------ untrusted bytes
+
+import json  # noqa: E402
+import struct  # noqa: E402
+import tracemalloc  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_GOOD = encode_snapshot(snap(3, series=pd.DataFrame(
+    {"count": [1, 2]}, index=pd.DatetimeIndex(["2024-01-01", "2024-01-02"]).as_unit("ns"))))
+
+
+def _with_header(blob: bytes, edit) -> bytes:
+    (n,) = struct.unpack_from("<I", blob, 5)
+    header = json.loads(blob[9: 9 + n])
+    edit(header)
+    head = json.dumps(header).encode()
+    return blob[:5] + struct.pack("<I", len(head)) + head + blob[9 + n:]
+
+
+def _decode_within_bound(blob: bytes, decode) -> None:
+    """Decoding ``blob`` raises StoreError (or succeeds) and never allocates much more
+    than the value's own size."""
+    tracemalloc.start()
+    try:
+        decode(blob)
+    except StoreError:
+        pass
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert peak < 2_000_000 + 50 * len(blob), peak
+
+
+def test_a_value_claiming_two_billion_rows_is_refused_before_allocating():
+    def claim(header):
+        header["table"]["nrows"] = 2_000_000_000
+        header["table"]["columns"][0]["len"] = 16_000_000_000
+    blob = _with_header(_GOOD, claim)
+    assert len(blob) < 2000
+    with pytest.raises(StoreError, match="not an rtnb value"):
+        decode_snapshot(blob)
+    _decode_within_bound(blob, decode_snapshot)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda h: h["table"].update(nrows=5),                      # rows disagree with columns
+    lambda h: h["table"]["columns"][0].update(dtype="O"),      # object dtype: no pickle
+    lambda h: h["table"]["columns"][0].update(kind="pickle"),
+    lambda h: h["table"]["index"][0].update(values=[1]),       # an index level too short
+    lambda h: h["table"]["columns"][0].update(off=-8),
+    lambda h: h.update(counters={"received": -1}),
+    lambda h: h.update(counters={"bogus": 1}),
+    lambda h: h.update(watermark="noon"),
+    lambda h: h.pop("table"),
+    lambda h: h["table"].update(labels=[{"x": 1}, "mean"]),
+])
+def test_malformed_headers_are_one_store_error(edit):
+    with pytest.raises(StoreError, match="not an rtnb"):
+        decode_snapshot(_with_header(_GOOD, edit))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_bytes_only_ever_raise_store_error(data):
+    choice = data.draw(st.sampled_from(["random", "flip", "truncate", "splice"]))
+    if choice == "random":
+        blob = data.draw(st.binary(max_size=300))
+        blob = data.draw(st.sampled_from([blob, b"RTNB1" + blob]))
+    elif choice == "flip":
+        pos = data.draw(st.lists(st.integers(0, len(_GOOD) - 1), min_size=1, max_size=8))
+        arr = bytearray(_GOOD)
+        for p in pos:
+            arr[p] = data.draw(st.integers(0, 255))
+        blob = bytes(arr)
+    elif choice == "truncate":
+        blob = _GOOD[: data.draw(st.integers(0, len(_GOOD)))]
+    else:
+        a, b = sorted(data.draw(st.tuples(st.integers(0, len(_GOOD)), st.integers(0, len(_GOOD)))))
+        blob = _GOOD[:a] + data.draw(st.binary(max_size=40)) + _GOOD[b:]
+    for decode in (decode_snapshot, decode_frame):
+        try:
+            decode(blob)
+        except StoreError:
+            pass
