@@ -49,85 +49,15 @@ from typing import Any, Literal
 import pandas as pd
 import streamz
 
-from ._errors import ParameterError, SourceError, SourceUnavailable
+from ._errors import ParameterError, RtnbError, SourceError, SourceUnavailable
 from ._time import DurationLike, to_duration
 from .clock import Clock, SimClock, WallClock
+from .health import ErrorLog, RunError, RunnerHealth, RunnerState, SourceHealth, SourceStatus
 from .sources._base import Source
 
 __all__ = ["Runner", "RunError", "RunnerHealth", "SourceHealth", "QueueSource"]
 
 FrameCallback = Callable[[pd.Timestamp], Any]
-SourceStatus = Literal["idle", "up", "stalled", "down"]
-RunnerState = Literal["idle", "running", "paused", "stopped"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunError:
-    """One failure the runner caught: where it happened and what it was.
-
-    ``where`` is ``"source"`` (a source's ``read`` raised), ``"pipeline"`` (something
-    downstream of ``runner.stream`` raised) or ``"frame"`` (a frame callback raised).
-
-    >>> e = RunError(at=pd.Timestamp("2024-01-01"), where="source", name="orders",
-    ...              kind="SourceUnavailable", message="outage")
-    >>> e.describe()
-    '2024-01-01 00:00:00 source orders: SourceUnavailable: outage'
-    """
-
-    at: pd.Timestamp
-    where: Literal["source", "pipeline", "frame"]
-    name: str
-    kind: str
-    message: str
-
-    def describe(self) -> str:
-        """One line for logs and error panels."""
-        return f"{self.at} {self.where} {self.name}: {self.kind}: {self.message}"
-
-
-@dataclass(kw_only=True)
-class SourceHealth:
-    """What the runner knows about one source.
-
-    ``status`` is ``idle`` before the first read, ``up`` when the last read answered and
-    rows came within ``stall_after``, ``stalled`` when reads answer but no rows came for
-    longer than that, ``down`` when the last read raised.
-
-    >>> SourceHealth(name="orders").status
-    'idle'
-    """
-
-    name: str
-    status: SourceStatus = "idle"
-    batches: int = 0
-    rows: int = 0
-    failures: int = 0
-    last_read_at: pd.Timestamp | None = None
-    last_rows_at: pd.Timestamp | None = None
-    last_error: str | None = None
-    cursor: pd.Timestamp | None = None
-    first_read_at: pd.Timestamp | None = None
-
-
-@dataclass(kw_only=True)
-class RunnerHealth:
-    """The runner's state, per-source health and the last errors it caught (bounded).
-
-    >>> h = RunnerHealth()
-    >>> h.state, h.ok
-    ('idle', True)
-    """
-
-    state: RunnerState = "idle"
-    sources: dict[str, SourceHealth] = field(default_factory=dict)
-    errors: collections.deque = field(default_factory=lambda: collections.deque(maxlen=100))
-    error_count: int = 0
-    frames: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """True when no source is down and no error was caught since the start."""
-        return self.error_count == 0 and all(s.status != "down" for s in self.sources.values())
 
 
 class Runner:
@@ -199,13 +129,13 @@ class Runner:
         self.sources: list[Source] = sources
         self._names = names
         self.stream = streamz.Stream(stream_name="batches")
-        self.errors = streamz.Stream(stream_name="errors")
-        # Every RunError on this stream is counted, whoever emits it (the runner itself,
-        # or a pipeline built on it that caught a failing stage).
-        self.errors.sink(self._count_error)
+        # Every RunError on this log is counted, whoever emits it (the runner itself, or
+        # a pipeline built on it that caught a failing stage). It is not a streamz sink:
+        # those live in a module-level set and kept every runner alive.
+        self.errors = ErrorLog()
         now = self.clock.now()
         self.health = RunnerHealth(
-            sources={n: SourceHealth(name=n, cursor=now) for n in names}
+            sources={n: SourceHealth(name=n, cursor=now) for n in names}, log=self.errors
         )
         self._wall = WallClock()
         self._frame_callbacks: list[FrameCallback] = []
@@ -323,15 +253,7 @@ class Runner:
         self._record(where, name, exc, self.clock.now())
 
     def _record(self, where: str, name: str, exc: BaseException, now: pd.Timestamp) -> None:
-        err = RunError(at=now, where=where, name=name, kind=type(exc).__name__, message=str(exc))
-        try:
-            self.errors.emit(err)
-        except Exception:  # a user's error sink that fails must not hide the first error
-            pass
-
-    def _count_error(self, err: Any) -> None:
-        self.health.errors.append(err)
-        self.health.error_count += 1
+        self.errors.report(where, name, exc, at=now)
 
     def frame(self) -> None:
         """Call every frame callback now (views redraw from the store)."""
@@ -408,7 +330,11 @@ class Runner:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            loop = asyncio.get_event_loop()
+            raise RtnbError(
+                "Runner.start() needs a running asyncio event loop (a Jupyter kernel has one); "
+                "outside a notebook use `await runner.start(...)` inside asyncio.run(), or "
+                "runner.run(duration) to step a SimClock synchronously"
+            ) from None
         flag = [False]
         self._stop_flag = flag
         self.health.state = "running"
@@ -461,6 +387,11 @@ class Runner:
         self._stop_flag[0] = True
         if self._task is None or self._task.done():
             self.health.state = "stopped" if self._task is not None else self.health.state
+
+    def close(self) -> None:
+        """Stop, and let go of every frame callback (views), so nothing keeps them alive."""
+        self.stop()
+        self._frame_callbacks.clear()
 
     async def wait(self) -> None:
         """Wait until the live task has finished (``await runner.wait()``)."""

@@ -301,3 +301,28 @@ def test_stop_then_start_in_the_same_cell_runs_again():
             finally:
                 await t
         run_async(twice())
+
+
+def test_a_closed_runner_is_freed_not_kept_by_streamz_sinks():
+    import gc
+    import weakref
+
+    refs = []
+    for _ in range(5):
+        r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="1s")
+        errors = r.errors.sink_to_list()  # a user's sink on the log must not pin the runner
+        r.run("3s")
+        r.report_error("frame", "view", ValueError("x"))
+        assert len(errors) == 1
+        r.close()
+        refs.append(weakref.ref(r))
+        del r
+    gc.collect()
+    assert [ref() for ref in refs] == [None] * 5
+
+
+def test_start_without_a_running_loop_says_why():
+    r = Runner(Ticks(), clock=SimClock())
+    with pytest.raises(rtnb.RtnbError, match="running asyncio event loop"):
+        r.start(duration=1)
+    assert r.state == "idle"  # not "running" with a task that never runs

@@ -18,7 +18,8 @@ attach their own ``map``/``sink``:
 ``snapshots``
     one :class:`rtnb.Snapshot` after every batch, also put into the ``store``;
 ``errors``
-    a :class:`rtnb.runner.RunError` for each exception a stage raised.
+    a :class:`rtnb.health.ErrorLog` of :class:`rtnb.RunError`, one per exception a stage
+    raised (forwarded to ``errors_to``, e.g. the runner's log).
 
 Failures never escape into the runner and are never silent: a stage that raises is
 reported on ``errors`` (and on the runner's ``errors`` stream), and the rows it was
@@ -71,8 +72,7 @@ import streamz
 
 from .._errors import ParameterError, UnknownNameError
 from ..clock import Clock
-from ..health import Counters, Snapshot
-from ..runner import RunError
+from ..health import Counters, ErrorLog, Snapshot
 from ..store import MemoryStore, Store
 from .schema import Schema
 
@@ -231,7 +231,7 @@ class Pipeline:
         self.batches = batches
         self.rejected = streamz.Stream(stream_name="rejected")
         self.late = streamz.Stream(stream_name="late")
-        self.errors = streamz.Stream(stream_name="errors")
+        self.errors = ErrorLog(forward_to=errors_to)
         self.validated = batches.map(self._validate_stage, stream_name="validate")
         self.snapshots = self.validated.map(self._aggregate_stage, stream_name="aggregate").filter(
             lambda s: s is not None
@@ -308,21 +308,7 @@ class Pipeline:
             self._report("late sink", exc)
 
     def _report(self, stage: str, exc: BaseException) -> None:
-        now = self._now()
-        err = RunError(
-            at=now if now is not None else pd.Timestamp(0),
-            where="pipeline",
-            name=f"{self.name}: {stage}",
-            kind=type(exc).__name__,
-            message=str(exc),
-        )
-        for stream in (self.errors, self._errors_to):
-            if stream is None:
-                continue
-            try:
-                stream.emit(err)
-            except Exception:  # an error sink that fails must not hide the first error
-                pass
+        self.errors.report("pipeline", f"{self.name}: {stage}", exc, at=self._now())
 
     # ------------------------------------------------------------------ reading
     @property
