@@ -55,6 +55,10 @@ from .widgets import Dashboard, ErrorPanel, FreshnessBadge, KpiTile, LiveBars, L
 # tiers lab
 from . import tiers
 
+# serving (Starlette/uvicorn load on first use: the `serve` extra); the function
+# `rtnb.serve` shadows the subpackage name: import its classes `from rtnb.serve import ...`
+from .serve import serve
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -74,4 +78,6 @@ __all__ = [
     "MemoryStore", "Store", "RedisStore", "SQLiteBaseline", "DuckDBBaseline",
     # views
     "Dashboard", "ErrorPanel", "FreshnessBadge", "KpiTile", "LiveBars", "LiveLine", "dashboard",
+    # serving
+    "serve",
 ]

@@ -2,7 +2,8 @@
 
 One encoding for every place a table leaves the process: the Redis store writes a
 snapshot per put with it, the event log writes batches of rows with it, and the HTTP
-server can send the same bytes. It imports no client library (no Redis, no HTTP), so
+server can send the same bytes; the JSON form the HTTP server sends (for browsers) is in
+:mod:`rtnb._codec_json`, re-exported here. It imports no client library (no Redis, no HTTP), so
 anything below the store may use it.
 
 The layout of one value::
@@ -34,7 +35,8 @@ import pandas as pd
 from ._errors import StoreError
 from .health import Counters, Snapshot
 
-__all__ = ["encode_frame", "decode_frame", "encode_snapshot", "decode_snapshot"]
+__all__ = ["encode_frame", "decode_frame", "encode_snapshot", "decode_snapshot",
+           "snapshot_document", "snapshot_json", "table_from_document", "time_ms"]
 
 _MAGIC = b"RTNB1"
 _NUMPY_KINDS = frozenset("biufcmM")  # bool, ints, floats, complex, timedelta, datetime
@@ -356,3 +358,7 @@ def decode_snapshot(blob: bytes) -> Snapshot:
     if header.get("series") is not None:
         _check_frame_spec(header["series"], len(body))
     return _decoding("snapshot", _snapshot_from, header, body)
+
+
+# The JSON form the HTTP server sends lives next door (same conventions, no bytes):
+from ._codec_json import snapshot_document, snapshot_json, table_from_document, time_ms  # noqa: E402

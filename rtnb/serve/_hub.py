@@ -1,0 +1,259 @@
+"""The server's view of a store: new versions seen once, encoded once, fanned out.
+
+:class:`SnapshotHub` watches a :class:`rtnb.Store` (``version`` per metric, cheap) and,
+for every new version, reads the latest snapshot once, encodes it to JSON once, keeps
+it in a bounded per-metric ring (``history`` versions, for resuming push clients) and
+hands it to every subscriber. Each subscriber has a bounded queue: a slow client
+loses the oldest queued versions, counted as ``skipped``, never holding the others
+back, and always gets the latest.
+
+Version numbers are the store's. A version the hub never saw (the store moved by
+more than one between two looks, or before the server started) is counted as
+missed wherever a client asks for it: resumes either deliver every version after
+the client's last one, from the ring, or deliver the latest with the gap marked.
+
+>>> import pandas as pd
+>>> from rtnb import Counters, MemoryStore, Snapshot
+>>> store = MemoryStore()
+>>> def put(i):
+...     store.put(Snapshot(metric="orders", table=pd.DataFrame({"count": [i]}), window=None,
+...         watermark=None, newest_event=pd.Timestamp(i, unit="s"), processed_at=pd.Timestamp(i, unit="s")))
+>>> hub = SnapshotHub(store, history=3)
+>>> for i in range(5):
+...     put(i); _ = hub.refresh()
+>>> [v for v, _ in hub.since("orders", 2).items], hub.since("orders", 2).missed
+([3, 4, 5], 0)
+>>> r = hub.since("orders", 0)      # versions 1 and 2 rolled out of the ring
+>>> [v for v, _ in r.items], r.missed
+([5], 4)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .._checks import check_int, check_number
+from .._errors import UnknownNameError
+from .._time import DurationLike, to_duration
+from ..store import Store
+from ..tiers import classify, get_tier
+from ..codec import snapshot_json
+
+__all__ = ["SnapshotHub", "Resume", "Subscriber"]
+
+_DEFAULT_LIMIT = pd.Timedelta("1min")  # the real-time tier's slowest age
+
+
+@dataclass
+class Resume:
+    """What a reconnecting client gets: ``items`` (version, JSON bytes) oldest first,
+    ``missed`` versions it will never get (0 when ``items`` is every version it lacked),
+    and ``reset`` when its last version is ahead of the store's (a new store)."""
+
+    items: list[tuple[int, bytes]]
+    missed: int = 0
+    reset: bool = False
+
+
+class Subscriber:
+    """One push client's bounded queue of new versions of one metric."""
+
+    def __init__(self, metric: str, size: int) -> None:
+        self.metric = metric
+        self.pending: deque[tuple[int, bytes]] = deque()
+        self.size = size
+        self.skipped = 0  # versions dropped from this queue since the last take()
+        self.skipped_total = 0
+        self.closed = False
+        self._ready = asyncio.Event()
+
+    def offer(self, item: tuple[int, bytes]) -> None:
+        if len(self.pending) >= self.size:
+            self.pending.popleft()
+            self.skipped += 1
+            self.skipped_total += 1
+        self.pending.append(item)
+        self._ready.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.set()
+
+    async def take(self, timeout: float | None = None) -> tuple[list[tuple[int, bytes]], int]:
+        """Wait (up to ``timeout`` s) for queued versions; returns (items, skipped)."""
+        if not self.pending and not self.closed:
+            try:
+                await asyncio.wait_for(self._ready.wait(), timeout)
+            except asyncio.TimeoutError:
+                return [], 0
+        self._ready.clear()
+        items, skipped = list(self.pending), self.skipped
+        self.pending.clear()
+        self.skipped = 0
+        return items, skipped
+
+
+@dataclass
+class _Metric:
+    ring: deque  # (version, bytes), oldest first
+    version: int = 0
+    subscribers: set = field(default_factory=set)
+
+
+class SnapshotHub:
+    """Watch ``store`` and fan each new snapshot version out, encoded once.
+
+    Parameters
+    ----------
+    store
+        Any :class:`rtnb.Store`.
+    history
+        Versions kept per metric for resuming push clients.
+    queue_size
+        Versions queued per push client before the oldest are skipped.
+    limits
+        Per metric, the maximum acceptable data age (a duration or a tier name); the
+        others get one minute (the real-time tier's bound).
+    watch_every
+        Seconds between two looks at the store's versions (:meth:`run`).
+    """
+
+    def __init__(self, store: Store, *, history: int = 256, queue_size: int = 16,
+                 limits: Mapping[str, DurationLike] | None = None, watch_every: float = 0.01) -> None:
+        if not isinstance(store, Store):
+            from .._errors import ParameterError
+
+            raise ParameterError("store", type(store).__name__, "must follow the rtnb.Store protocol")
+        self.store = store
+        self.history = check_int("history", history, minimum=1)
+        self.queue_size = check_int("queue_size", queue_size, minimum=1)
+        self.watch_every = check_number("watch_every", watch_every, minimum=0, strict=True)
+        self.limits = {str(k): _limit(v, k) for k, v in (limits or {}).items()}
+        self._tiers = {str(k): get_tier(v).name for k, v in (limits or {}).items() if _is_tier(v)}
+        self._metrics: dict[str, _Metric] = {}
+        self.version_reads = 0  # store.version calls
+        self.snapshot_reads = 0  # store.latest calls
+
+    # ---------------------------------------------------------------- watching
+    def refresh(self) -> list[str]:
+        """Look at the store once; record and fan out new versions. Returns the
+        metrics that changed."""
+        changed = []
+        for name in self.store.metrics():
+            m = self._metrics.get(name)
+            self.version_reads += 1
+            v = self.store.version(name)
+            if m is not None and v == m.version:
+                continue
+            snap = self.store.latest(name)
+            self.snapshot_reads += 1
+            if snap is None:
+                continue
+            if m is None:
+                m = self._metrics[name] = _Metric(ring=deque(maxlen=self.history))
+            if v < m.version:  # the store was replaced or cleared: start again
+                m.ring.clear()
+            item = (v, snapshot_json(snap, version=v))
+            m.ring.append(item)
+            m.version = v
+            for sub in list(m.subscribers):
+                sub.offer(item)
+            changed.append(name)
+        return changed
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Refresh every ``watch_every`` seconds until ``stop`` is set."""
+        while not stop.is_set():
+            self.refresh()
+            try:
+                await asyncio.wait_for(stop.wait(), self.watch_every)
+            except asyncio.TimeoutError:
+                pass
+
+    # ---------------------------------------------------------------- reading
+    def metrics(self) -> list[str]:
+        """The metrics the hub has seen, sorted."""
+        return sorted(self._metrics)
+
+    def check_metric(self, name: str) -> None:
+        """:class:`rtnb.UnknownNameError` naming the choices for a metric not served."""
+        if name not in self._metrics:
+            raise UnknownNameError("metric", name, self.metrics())
+
+    def limit(self, name: str) -> pd.Timedelta:
+        """The maximum acceptable data age of ``name``."""
+        return self.limits.get(name, _DEFAULT_LIMIT)
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """``name``, its version, its limit in seconds and the tier that limit is in."""
+        lim = self.limit(name)
+        return {"name": name, "version": self._metrics[name].version,
+                "limit_s": lim.total_seconds(), "tier": self._tiers.get(name) or classify(lim).name}
+
+    def latest(self, name: str) -> tuple[int, bytes]:
+        """The latest (version, JSON bytes) of a served metric."""
+        self.check_metric(name)
+        return self._metrics[name].ring[-1]
+
+    def version(self, name: str) -> int:
+        self.check_metric(name)
+        return self._metrics[name].version
+
+    def since(self, name: str, last: int) -> Resume:
+        """What a client that last saw version ``last`` lacks (see the module docs)."""
+        self.check_metric(name)
+        m = self._metrics[name]
+        if last > m.version:
+            return Resume([m.ring[-1]], missed=0, reset=True)
+        if last == m.version:
+            return Resume([])
+        lacking = m.version - last
+        items = [it for it in m.ring if it[0] > last]
+        if len(items) == lacking:
+            return Resume(items)
+        return Resume([m.ring[-1]], missed=lacking - 1)
+
+    # ---------------------------------------------------------------- push clients
+    def subscribe(self, name: str) -> Subscriber:
+        self.check_metric(name)
+        sub = Subscriber(name, self.queue_size)
+        self._metrics[name].subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        m = self._metrics.get(sub.metric)
+        if m is not None:
+            m.subscribers.discard(sub)
+
+    def close_subscribers(self) -> None:
+        """End every push stream (the server is stopping)."""
+        for m in self._metrics.values():
+            for sub in list(m.subscribers):
+                sub.close()
+
+    @property
+    def subscribers(self) -> int:
+        return sum(len(m.subscribers) for m in self._metrics.values())
+
+    def __repr__(self) -> str:
+        return f"SnapshotHub(metrics={self.metrics()}, subscribers={self.subscribers})"
+
+
+def _is_tier(value: Any) -> bool:
+    try:
+        get_tier(value)
+    except (UnknownNameError, TypeError):
+        return False
+    return isinstance(value, str)
+
+
+def _limit(value: Any, metric: Any) -> pd.Timedelta:
+    if _is_tier(value):  # a tier name: its slowest acceptable age
+        return get_tier(value).slowest_age
+    return to_duration(value, f"limits[{metric!r}]")
