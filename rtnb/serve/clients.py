@@ -114,11 +114,19 @@ class _Client:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
-    async def wait_for_version(self, version: int) -> None:
-        """Until an update with at least ``version`` has been displayed."""
-        while self.version is None or self.version < version:
+    async def wait_until(self, condition: Any) -> None:
+        """Until ``condition(self)`` holds, re-checked at every change of this client
+        (an update, a connect or disconnect, a retry, a poll)."""
+        while not condition(self):
             self._changed.clear()
             await self._changed.wait()
+
+    async def wait_for_version(self, version: int) -> None:
+        """Until an update with at least ``version`` has been displayed."""
+        await self.wait_until(lambda c: c.version is not None and c.version >= version)
+
+    def _note(self) -> None:
+        self._changed.set()
 
     # ---------------------------------------------------------------- running
     def stop(self) -> None:
@@ -148,12 +156,16 @@ class _Client:
             except Exception as exc:  # a refused connection, a reset, a bad status
                 self.errors.append(f"{type(exc).__name__}: {exc}"[:200])
             self.connected.clear()
+            self._note()
             if self._stop.is_set():
                 break
-            attempt = 0 if self.count > before else attempt + 1
-            delay = min(self.max_delay, self.reconnect_delay * self.backoff ** max(attempt - 1, 0))
+            # the first retry after a session that delivered waits the base delay; each
+            # retry that follows a failed one waits `backoff` times longer
+            attempt = 0 if self.count > before or not self.retry_delays else attempt + 1
+            delay = min(self.max_delay, self.reconnect_delay * self.backoff ** attempt)
             delay *= 1 + self.jitter * self._rng.random()
             self.retry_delays.append(delay)
+            self._note()
             await asyncio.sleep(delay)
             self.reconnects += 1
 
@@ -243,6 +255,7 @@ class Poller(_Client):
         except Exception as exc:  # the server is down: keep polling
             self.errors.append(f"{type(exc).__name__}: {exc}"[:200])
             self.connected.clear()
+            self._note()
             return
         self.bytes += len(r.content) + sum(len(k) + len(v) + 4 for k, v in r.headers.raw)
         self.connected.set()
@@ -253,6 +266,7 @@ class Poller(_Client):
             self._show(r.json())
         else:
             self.errors.append(f"HTTP {r.status_code}")
+        self._note()
 
 
 class SSEClient(_Client):
@@ -290,6 +304,7 @@ class SSEClient(_Client):
                     raise ConnectionError(f"HTTP {r.status_code}")
                 self._response = r
                 self.connected.set()
+                self._note()
                 event, data = "message", []
                 async for line in r.aiter_lines():
                     self.bytes += len(line) + 1
@@ -344,6 +359,7 @@ class WebSocketClient(_Client):
         async with connect(url, open_timeout=10, max_size=None) as ws:
             self._ws = ws
             self.connected.set()
+            self._note()
             try:
                 async for message in ws:
                     self.bytes += len(message)
