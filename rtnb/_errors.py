@@ -7,7 +7,8 @@ Catch :class:`RtnbError` for anything rtnb raises on purpose, or a precise subcl
     │   └── UnknownNameError  a name is not one of the valid choices (also a KeyError)
     ├── SourceError           a source cannot be read (file missing, unreadable, bad data)
     │   └── SourceUnavailable a source is temporarily down (an outage); retry later
-    └── StoreError            a store backend cannot be reached or written
+    ├── StoreError            a store backend cannot be reached or written
+    └── CheckpointError       a checkpoint cannot be written, read, or does not fit
 
 Messages name the parameter and the value that was wrong and, where there are some,
 the valid choices:
@@ -34,6 +35,7 @@ __all__ = [
     "SourceError",
     "SourceUnavailable",
     "StoreError",
+    "CheckpointError",
 ]
 
 
@@ -138,5 +140,14 @@ class StoreError(RtnbError):
     """A store backend cannot be reached or written (e.g. Redis is down).
 
     >>> issubclass(StoreError, RtnbError)
+    True
+    """
+
+
+class CheckpointError(RtnbError):
+    """A checkpoint cannot be written or read, is damaged, or was written by a pipeline
+    of another configuration (the message names the file and what differs).
+
+    >>> issubclass(CheckpointError, RtnbError)
     True
     """

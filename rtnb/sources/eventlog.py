@@ -1,0 +1,528 @@
+"""An event log with offsets: Redis Streams, read through a consumer group.
+
+The "event ingestion layer" of a dashboard: an application (or a simulator in another
+process) appends events with :class:`EventLogWriter`; a pipeline reads them with
+:class:`EventLogSource`. Install the extra: ``pip install 'rtnb[redis]'``.
+
+- **One stream entry per batch of rows**, not per event: the entry's ``f`` field is the
+  batch encoded by :func:`rtnb.codec.encode_frame` (a JSON header and the raw bytes of
+  each numeric column, no pickle), ``n`` its row count. An entry is the unit the log
+  numbers (its stream id ``<ms>-<seq>`` is the *offset*).
+- **Reads are bounded**: one ``XREADGROUP COUNT count`` round trip per ``read`` at
+  most (plus one when a restart's redelivery ends), never more than ``max_rows`` rows
+  (whole entries; an entry read beyond the cap is held for the next read), and a read
+  waits at most ``block`` for new entries (default: not at all) and ``timeout`` for
+  the server.
+- **At-least-once, then once**: an entry stays *pending* in the consumer group until
+  :meth:`EventLogSource.acknowledge` is called with an offset at or after it — the
+  checkpointer (:mod:`rtnb.checkpoint`) does that once a checkpoint that includes the
+  entry is written. After a crash the pending entries are delivered again: those the
+  restored checkpoint already holds are acknowledged without being read, the others
+  are read again, in log order. The id-based de-duplication of :class:`rtnb.Rolling`
+  (``id_col``) is the second line: each event is counted once.
+- **A dead consumer's entries are claimed** (``XAUTOCLAIM``) when a source starts, so
+  a worker restarted under another consumer name still reads them. One pipeline reads
+  one consumer group; two pipelines reading the same log use two groups.
+
+A server that is down or hangs makes ``read`` raise :class:`rtnb.SourceUnavailable`
+within ``timeout`` (the runner shows the source as down and asks again; nothing is
+lost, the entries wait in the log). An entry that cannot be decoded is skipped,
+acknowledged with the others, counted in ``bad_entries`` and reported: the read that
+meets it raises :class:`rtnb.SourceError` naming the entry, and the rows read with it
+come with the next read. Messages name ``host:port``, never a password.
+
+>>> import pandas as pd
+>>> with LocalRedisServer() as server:                          # doctest: +SKIP
+...     log = EventLogWriter(server.url, stream="orders")
+...     log.append(pd.DataFrame({"ts": pd.to_datetime(["2024-01-01"]), "amount": [9.5]}))
+...     src = EventLogSource(server.url, stream="orders", group="dashboard",
+...                          measures=("amount",))
+...     len(src.read(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 00:00:01")))
+1
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from .._checks import check_int, check_number, check_optional, check_str
+from .._errors import ParameterError, SourceError, SourceUnavailable
+from .._time import DurationLike, to_duration
+from ..codec import decode_frame, encode_frame
+
+__all__ = ["EventLogWriter", "EventLogSource", "stream_id"]
+
+_FIELD_FRAME = b"f"
+_FIELD_ROWS = b"n"
+
+
+def stream_id(raw: bytes | str | None) -> tuple[int, int]:
+    """A Redis stream id ``"<ms>-<seq>"`` as a comparable pair (``None`` is before all).
+
+    >>> stream_id("1700000000000-3") < stream_id("1700000000001-0")
+    True
+    >>> stream_id(None)
+    (0, 0)
+    >>> stream_id("soon")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: offset='soon' is invalid: not a Redis stream id such as '1700000000000-0'
+    """
+    if raw is None:
+        return (0, 0)
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    ms, _, seq = text.partition("-")
+    try:
+        return int(ms), int(seq or 0)
+    except ValueError:
+        raise ParameterError("offset", raw, "not a Redis stream id such as '1700000000000-0'") from None
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+class _Connection:
+    """A redis-py client with one timeout and no client-side retries, and the address
+    it is known by in messages (host:port; the URL may hold a password)."""
+
+    def __init__(self, url: str, timeout: float, extra_wait: float = 0.0) -> None:
+        check_str("url", url)
+        parts = urlsplit(url)
+        if parts.scheme not in {"redis", "rediss", "unix"}:
+            raise ParameterError("url", "<hidden>" if parts.password else url,
+                                 "not a Redis URL such as 'redis://127.0.0.1:6379/0'")
+        self.timeout = check_number("timeout", timeout, minimum=0, strict=True)
+        self.address = f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
+        try:
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError:  # pragma: no cover - the extra is in the test environment
+            raise SourceError("the event log needs the redis client: pip install 'rtnb[redis]'") from None
+        self.errors = (redis.exceptions.RedisError,)
+        self.client = redis.Redis.from_url(
+            url, retry=Retry(NoBackoff(), 0), socket_timeout=self.timeout + extra_wait,
+            socket_connect_timeout=self.timeout, health_check_interval=0,
+        )
+
+    def unavailable(self, what: str, exc: BaseException) -> SourceUnavailable:
+        # redis-py's messages name host:port, never the password
+        return SourceUnavailable(f"event log at {self.address}: {what} failed: {type(exc).__name__}: {exc}")
+
+
+class EventLogWriter:
+    """Appends batches of events to a Redis stream (one entry per batch of rows).
+
+    Parameters
+    ----------
+    url
+        ``redis://[:password@]host:port/db`` of the server.
+    stream
+        The stream's key.
+    maxlen
+        Keep about this many entries (``XADD MAXLEN ~``); ``None`` keeps everything.
+        Entries trimmed before a reader acknowledged them are lost to it (counted in
+        its ``lost_entries``).
+    timeout
+        Seconds to wait for the server per round trip.
+
+    ``append`` writes one batch as one entry, or ``rows_per_entry`` rows per entry —
+    all the entries of one call in one round trip — and returns their offsets. A
+    server that is down raises :class:`rtnb.SourceUnavailable`; nothing was written
+    then unless the error says the reply was lost.
+
+    >>> EventLogWriter("http://localhost", stream="orders")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: url='http://localhost' is invalid: not a Redis URL such as 'redis://127.0.0.1:6379/0'
+    """
+
+    def __init__(self, url: str, *, stream: str = "events", maxlen: int | None = None,
+                 timeout: float = 0.5) -> None:
+        self._conn = _Connection(url, timeout)
+        self.stream = check_str("stream", stream)
+        self.maxlen = check_optional(check_int, "maxlen", maxlen, minimum=1)
+        self.entries = 0
+        self.rows = 0
+
+    @property
+    def address(self) -> str:
+        """``host:port`` of the server."""
+        return self._conn.address
+
+    def append(self, batch: pd.DataFrame, *, rows_per_entry: int | None = None) -> list[str]:
+        """Append ``batch`` (a DataFrame with at least ``ts``); returns the entries' offsets.
+
+        An empty batch writes nothing. ``rows_per_entry=1`` writes one entry per event
+        (what a naive producer does; see ``benchmarks/bench_eventlog.py`` for its cost).
+        """
+        if not isinstance(batch, pd.DataFrame):
+            raise ParameterError("batch", type(batch).__name__, "must be a pandas DataFrame")
+        step = check_optional(check_int, "rows_per_entry", rows_per_entry, minimum=1)
+        n = len(batch)
+        if n == 0:
+            return []
+        step = n if step is None else step
+        pipe = self._conn.client.pipeline(transaction=False)
+        for lo in range(0, n, step):
+            part = batch.iloc[lo: lo + step]
+            fields = {_FIELD_FRAME: encode_frame(part.reset_index(drop=True)), _FIELD_ROWS: len(part)}
+            if self.maxlen is None:
+                pipe.xadd(self.stream, fields)
+            else:
+                pipe.xadd(self.stream, fields, maxlen=self.maxlen, approximate=True)
+        try:
+            ids = pipe.execute()
+        except self._conn.errors as exc:
+            raise self._conn.unavailable("append", exc) from None
+        self.entries += len(ids)
+        self.rows += n
+        return [_text(i) for i in ids]
+
+    def append_from(self, source: Any, start: Any, end: Any, *, every: DurationLike = "1s") -> int:
+        """Copy what ``source`` delivers over ``[start, end)`` into the log, one entry per
+        ``every`` of arrival time (how a simulator in another process feeds it).
+
+        Returns the number of rows appended.
+        """
+        step = to_duration(every, "every")
+        t = pd.Timestamp(start)
+        end = pd.Timestamp(end)
+        rows = 0
+        while t < end:
+            nxt = min(t + step, end)
+            batch = source.read(t, nxt)
+            if len(batch):
+                self.append(batch)
+                rows += len(batch)
+            t = nxt
+        return rows
+
+    def __len__(self) -> int:
+        """Entries in the stream (one XLEN)."""
+        try:
+            return int(self._conn.client.xlen(self.stream))
+        except self._conn.errors as exc:
+            raise self._conn.unavailable("XLEN", exc) from None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.client.close()
+
+    def __enter__(self) -> EventLogWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EventLogWriter({self.address!r}, stream={self.stream!r}, entries={self.entries})"
+
+
+class EventLogSource:
+    """A source reading an event log through a Redis consumer group (module docstring).
+
+    Parameters
+    ----------
+    url, stream
+        The server and the stream's key (as given to :class:`EventLogWriter`).
+    group, consumer
+        The consumer group (created at the start of the log if missing) and this
+        reader's name in it.
+    name, keys, measures, id_col, columns
+        The :class:`rtnb.Source` attributes (``name`` defaults to the stream).
+    count
+        Entries asked for per round trip (``XREADGROUP COUNT``).
+    max_rows
+        Most rows one ``read`` returns (whole entries; at least one entry).
+    block
+        How long a read waits for new entries when there are none (``XREADGROUP
+        BLOCK``); ``None`` (default) does not wait. Keep it short: a read runs within
+        one frame.
+    timeout
+        Seconds to wait for the server per round trip (added to ``block``).
+    claim_idle
+        Pending entries of other consumers idle at least this long are claimed at the
+        start (``XAUTOCLAIM``); the default ``0s`` takes them all (one reader per group).
+
+    ``read(start, end)`` returns the next entries' rows whatever the interval (the
+    interval's ``end`` is the ``arrival`` of rows written without one). ``position`` is
+    the offset of the last entry returned; :meth:`checkpoint_state` and
+    :meth:`restore_state` carry it through a checkpoint.
+
+    >>> EventLogSource("redis://127.0.0.1:6379/0", stream="orders", group="g", max_rows=0)
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: max_rows=0 is invalid: must be an integer >= 1
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        stream: str = "events",
+        group: str = "rtnb",
+        consumer: str = "worker",
+        name: str | None = None,
+        keys: Sequence[str] = (),
+        measures: Sequence[str] = (),
+        id_col: str | None = None,
+        columns: Sequence[str] | None = None,
+        count: int = 100,
+        max_rows: int = 100_000,
+        block: DurationLike | None = None,
+        timeout: float = 0.5,
+        claim_idle: DurationLike = "0s",
+    ) -> None:
+        self.stream = check_str("stream", stream)
+        self.group = check_str("group", group)
+        self.consumer = check_str("consumer", consumer)
+        self.name = check_str("name", name) if name is not None else self.stream
+        self.keys = tuple(keys)
+        self.measures = tuple(measures)
+        self.id_col = check_optional(check_str, "id_col", id_col)
+        if columns is not None:
+            self.columns = tuple(columns)
+        self.count = check_int("count", count, minimum=1)
+        self.max_rows = check_int("max_rows", max_rows, minimum=1)
+        self.block = None if block is None else to_duration(block, "block")
+        self._block_ms = None if self.block is None else max(1, int(self.block.total_seconds() * 1000))
+        self._claim_ms = int(to_duration(claim_idle, "claim_idle", allow_zero=True).total_seconds() * 1000)
+        extra = 0.0 if self.block is None else self.block.total_seconds()
+        self._conn = _Connection(url, timeout, extra_wait=extra)
+        self.position: str | None = None  # the last entry returned by read()
+        self.bad_entries = 0
+        self.lost_entries = 0
+        self.entries_read = 0
+        self.rows_read = 0
+        self.last_error: str | None = None
+        self._held: deque[tuple[str, pd.DataFrame]] = deque()
+        self._unacked: deque[str] = deque()  # returned by read(), not yet acknowledged
+        self._redeliver_from: str | None = "0"  # own pending entries come first
+        self._acked_upto: str | None = None  # restored: pending entries up to here are done
+        self._claimed = False
+        self._ready = False
+        self._bad: dict[str, str] = {}  # entry id -> why it was skipped
+        try:
+            self._ensure_group()
+        except SourceUnavailable:
+            pass  # the first read tries again (and reports the outage)
+
+    # ------------------------------------------------------------------ setup
+
+    @property
+    def address(self) -> str:
+        """``host:port`` of the server."""
+        return self._conn.address
+
+    def _ensure_group(self) -> None:
+        if self._ready:
+            return
+        client = self._conn.client
+        try:
+            client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except self._conn.errors as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise self._conn.unavailable("XGROUP CREATE", exc) from None
+        self._ready = True
+
+    def _claim(self) -> None:
+        """Take over the pending entries of dead consumers of the group (once)."""
+        if self._claimed:
+            return
+        client = self._conn.client
+        start = "0-0"
+        try:
+            while True:
+                # without JUSTID: redis-py drops the reply's cursor with justid=True
+                reply = client.xautoclaim(self.stream, self.group, self.consumer,
+                                          min_idle_time=self._claim_ms, start_id=start,
+                                          count=1000)
+                start = _text(reply[0])
+                if start == "0-0":
+                    break
+        except self._conn.errors as exc:
+            raise self._conn.unavailable("XAUTOCLAIM", exc) from None
+        self._claimed = True
+
+    def _settle_restored(self) -> None:
+        """Acknowledge the pending entries a restored checkpoint already holds."""
+        upto = self._acked_upto
+        if upto is None:
+            return
+        client = self._conn.client
+        try:
+            while True:
+                rows = client.xpending_range(self.stream, self.group, min="-", max=upto,
+                                             count=1000, consumername=self.consumer)
+                if not rows:
+                    break
+                client.xack(self.stream, self.group, *[r["message_id"] for r in rows])
+                if len(rows) < 1000:
+                    break
+        except self._conn.errors as exc:
+            raise self._conn.unavailable("XACK", exc) from None
+        self._acked_upto = None
+
+    # ------------------------------------------------------------------ reading
+
+    def read(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """The rows of the next entries (at most ``max_rows``), in log order."""
+        self._ensure_group()
+        self._claim()
+        self._settle_restored()
+        if not self._held:
+            self._fetch()
+        parts: list[pd.DataFrame] = []
+        rows = 0
+        while self._held:
+            entry_id, frame = self._held[0]
+            if frame is None:  # a bad or lost entry: reported alone, after the rows before it
+                if parts:
+                    break
+                self._held.popleft()
+                self._take(entry_id)
+                raise SourceError(self._bad.pop(entry_id))
+            if parts and rows + len(frame) > self.max_rows:
+                break
+            self._held.popleft()
+            self._take(entry_id)
+            parts.append(frame)
+            rows += len(frame)
+        if not parts:
+            return pd.DataFrame()
+        batch = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        if "arrival" not in batch.columns:
+            batch["arrival"] = pd.Timestamp(end).as_unit("ns")
+        self.rows_read += len(batch)
+        batch.attrs["offset"] = self.position
+        return batch
+
+    def _take(self, entry_id: str) -> None:
+        self.position = entry_id
+        self._unacked.append(entry_id)
+        self.entries_read += 1
+
+    def _fetch(self) -> None:
+        """One XREADGROUP: redelivered pending entries first, then new ones."""
+        client = self._conn.client
+        while True:
+            redeliver = self._redeliver_from is not None
+            ident = self._redeliver_from if redeliver else ">"
+            try:
+                reply = client.xreadgroup(self.group, self.consumer, {self.stream: ident},
+                                          count=self.count,
+                                          block=None if redeliver else self._block_ms)
+            except self._conn.errors as exc:
+                raise self._conn.unavailable("XREADGROUP", exc) from None
+            entries = reply[0][1] if reply else []
+            if redeliver and not entries:
+                self._redeliver_from = None  # own history done: read new entries
+                continue
+            break
+        for raw_id, fields in entries:
+            entry_id = _text(raw_id)
+            if redeliver:
+                self._redeliver_from = entry_id
+            self._held.append((entry_id, self._decode(entry_id, fields)))
+
+    def _decode(self, entry_id: str, fields: dict | None) -> pd.DataFrame | None:
+        if not fields:  # trimmed from the stream before it was acknowledged
+            self.lost_entries += 1
+            self._bad[entry_id] = (f"entry {entry_id} of stream {self.stream!r} was trimmed "
+                                "before it was read (lost)")
+            return None
+        blob = fields.get(_FIELD_FRAME)
+        try:
+            if blob is None:
+                raise ValueError("no 'f' field")
+            frame = decode_frame(blob)
+            if not isinstance(frame, pd.DataFrame):
+                raise ValueError("not a frame")
+        except Exception as exc:  # any byte string may be in a shared log
+            self.bad_entries += 1
+            self._bad[entry_id] = (f"entry {entry_id} of stream {self.stream!r} is not an rtnb "
+                                   f"batch ({type(exc).__name__}: {exc}); skipped")
+            return None
+        return frame
+
+    # ------------------------------------------------------------------ offsets
+
+    def acknowledge(self, upto: str | None = None) -> int:
+        """Acknowledge the entries read up to offset ``upto`` (default: all read so far).
+
+        Call it once what includes them is durable (a checkpoint). Returns how many
+        entries were acknowledged. Raises :class:`rtnb.SourceUnavailable` when the
+        server is down (they stay pending and are acknowledged by the next call).
+        """
+        limit = stream_id(self.position if upto is None else upto)
+        ids = []
+        while self._unacked and stream_id(self._unacked[0]) <= limit:
+            ids.append(self._unacked.popleft())
+        if not ids:
+            return 0
+        try:
+            for lo in range(0, len(ids), 1000):
+                self._conn.client.xack(self.stream, self.group, *ids[lo: lo + 1000])
+        except self._conn.errors as exc:
+            self._unacked.extendleft(reversed(ids))
+            raise self._conn.unavailable("XACK", exc) from None
+        return len(ids)
+
+    @property
+    def unacknowledged(self) -> int:
+        """Entries read by this source and not yet acknowledged."""
+        return len(self._unacked)
+
+    def lag(self) -> int:
+        """Entries in the log not yet read by the group, plus those held here (one round
+        trip; ``XINFO GROUPS``' lag, Redis >= 7)."""
+        try:
+            groups = self._conn.client.xinfo_groups(self.stream)
+        except self._conn.errors as exc:
+            raise self._conn.unavailable("XINFO GROUPS", exc) from None
+        for g in groups:
+            if _text(g["name"]) == self.group:
+                lag = g.get("lag")
+                return (int(lag) if lag is not None else 0) + len(self._held)
+        return len(self._held)
+
+    def checkpoint_state(self) -> dict:
+        """The offset to resume from, as plain JSON values."""
+        return {"stream": self.stream, "group": self.group, "position": self.position}
+
+    def checkpoint_config(self) -> dict:
+        """What must not change between a checkpoint and its restore."""
+        return {"stream": self.stream, "group": self.group}
+
+    def restore_state(self, state: dict) -> None:
+        """Resume after ``state["position"]``: pending entries up to it are acknowledged
+        (the restored state holds them), later ones are read again, then new ones."""
+        if state.get("stream") != self.stream or state.get("group") != self.group:
+            raise ParameterError("state", {k: state.get(k) for k in ("stream", "group")},
+                                 f"is the offset of another log (this source reads stream "
+                                 f"{self.stream!r} with group {self.group!r})")
+        position = state.get("position")
+        if position is not None:
+            stream_id(position)  # validated
+        self.position = position
+        self._held.clear()
+        self._unacked.clear()
+        self._redeliver_from = position if position is not None else "0"
+        self._acked_upto = position
+        self._claimed = False
+
+    def close(self) -> None:
+        """Close the connection (pending entries stay in the group for the next reader)."""
+        self._conn.client.close()
+
+    def __repr__(self) -> str:
+        return (f"EventLogSource({self.address!r}, stream={self.stream!r}, group={self.group!r}, "
+                f"position={self.position!r}, read={self.entries_read}, "
+                f"unacknowledged={len(self._unacked)})")
