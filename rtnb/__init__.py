@@ -12,6 +12,7 @@ from __future__ import annotations
 
 # errors, clock, health
 from ._errors import (
+    CheckpointError,
     ParameterError,
     RtnbError,
     SourceError,
@@ -26,6 +27,7 @@ from .health import Counters, Snapshot, describe_age, freshness
 from .sources._base import Source
 from .sources.replay import Replay, replay
 from .sources.simulate import Faults, Scenario, SimulatedSource, scenarios, simulate
+from .sources.eventlog import EventLogSource, EventLogWriter
 from . import datasets
 
 # the scheduler
@@ -43,6 +45,9 @@ from .pipeline import (
     Validation,
     build_pipeline,
 )
+
+# checkpoints
+from .checkpoint import Checkpointer
 
 # store (the redis client and duckdb are imported on first use: optional extras)
 from .store import MemoryStore, Store
@@ -64,16 +69,16 @@ __version__ = "0.1.0"
 __all__ = [
     # errors, clock, health
     "RtnbError", "ParameterError", "UnknownNameError", "SourceError", "SourceUnavailable",
-    "StoreError", "Clock", "SimClock", "WallClock", "Counters", "Snapshot", "describe_age",
+    "StoreError", "CheckpointError", "Clock", "SimClock", "WallClock", "Counters", "Snapshot", "describe_age",
     "freshness",
     # sources
     "Source", "Replay", "replay", "Faults", "Scenario", "SimulatedSource", "scenarios",
-    "simulate",
+    "simulate", "EventLogSource", "EventLogWriter",
     # the scheduler
     "QueueSource", "RunError", "Runner",
     # pipeline
     "Buckets", "DeadLetter", "Field", "Pipeline", "QuantileSketch", "Rolling", "Schema",
-    "Validation", "build_pipeline",
+    "Validation", "build_pipeline", "Checkpointer",
     # store
     "MemoryStore", "Store", "RedisStore", "SQLiteBaseline", "DuckDBBaseline",
     # views

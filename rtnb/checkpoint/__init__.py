@@ -120,8 +120,8 @@ class Checkpointer:
         if name in self._offsets:
             src = dict(self._sources_by_name())[name]
             state = source_state(src)
-            if state is not None and "own" in state and "offset" in attrs:
-                state["own"]["position"] = attrs["offset"]  # this batch's, not a read ahead
+            if state is not None and "own" in state and isinstance(attrs.get("offset"), dict):
+                state["own"] = dict(attrs["offset"])  # this batch's, not a read ahead's
             self._offsets[name] = state
         if self.every is None:
             return
@@ -185,15 +185,17 @@ class Checkpointer:
     def restore(self, *, missing_ok: bool = True) -> bool:
         """Load the checkpoint into the (fresh) pipeline, runner and sources.
 
-        Returns ``False`` when there is no checkpoint file yet (``missing_ok``), ``True``
-        once restored. A damaged file or one written by another configuration raises
+        Returns ``True`` once restored. When there is no checkpoint file yet
+        (``missing_ok``) it writes the first one, of the state as it is, and returns
+        ``False``: a crash before the next one then resumes from the start. A damaged file or one written by another configuration raises
         :class:`rtnb.CheckpointError` naming it and what is wrong, before anything
         is changed.
         """
         if not self.path.exists():
-            if missing_ok:
-                return False
-            raise CheckpointError(f"checkpoint {str(self.path)!r} does not exist")
+            if not missing_ok:
+                raise CheckpointError(f"checkpoint {str(self.path)!r} does not exist")
+            self.save()  # a crash before the first scheduled one resumes from here
+            return False
         doc = read_checkpoint(self.path)
         diff = differences(doc["config"], config_of(self.pipeline, self.runner))
         if diff:

@@ -58,6 +58,10 @@ _KINDS = frozenset("biufcmMUS")  # no "O": objects would need pickle
 _MAX_DIMS = 8
 
 
+def _raw(a: np.ndarray) -> memoryview | bytes:
+    return memoryview(a.reshape(-1).view(np.uint8)) if a.size else b""
+
+
 def _digest(data: bytes | memoryview) -> bytes:
     return hashlib.blake2b(data, digest_size=_DIGEST).digest()
 
@@ -81,7 +85,7 @@ def _encode(obj: Any, arrays: list[np.ndarray], where: str) -> Any:
         if obj.dtype.kind not in _KINDS:
             raise CheckpointError(f"cannot checkpoint {where}: an array of {obj.dtype} "
                                   "(only numbers, booleans, datetimes and strings)")
-        arrays.append(np.ascontiguousarray(obj))
+        arrays.append(obj if obj.flags.c_contiguous else obj.copy(order="C"))  # keeps 0-d
         return {"$a": len(arrays) - 1}
     if isinstance(obj, pd.DataFrame):
         try:
@@ -154,7 +158,7 @@ def write_checkpoint(path: str | os.PathLike, *, config: dict, state: dict) -> i
     tree["arrays"] = specs
     tree["body"] = offset
     head = json.dumps(tree, separators=(",", ":"), allow_nan=True).encode()
-    parts = [_MAGIC, _HEAD.pack(FORMAT, len(head)), head, *(memoryview(a).cast("B") for a in arrays)]
+    parts = [_MAGIC, _HEAD.pack(FORMAT, len(head)), head, *(_raw(a) for a in arrays)]
     h = hashlib.blake2b(digest_size=_DIGEST)
     for p in parts:
         h.update(p)

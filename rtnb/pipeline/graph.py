@@ -340,6 +340,33 @@ class Pipeline:
         """The store's history of one aggregate column (one column per key)."""
         return self.store.history(self.name, column)
 
+    def checkpoint(self, path: Any, *, runner: Any = None) -> int:
+        """Write a checkpoint of this pipeline (and ``runner``) now; returns its size.
+
+        See :class:`rtnb.Checkpointer` for checkpoints on a schedule and the restore.
+        """
+        from ..checkpoint import Checkpointer  # above the pipeline in the layers
+
+        ckpt = Checkpointer(self, path, runner=runner)
+        try:
+            return ckpt.save()
+        finally:
+            ckpt.close()
+
+    def restore(self, path: Any, *, runner: Any = None) -> None:
+        """Resume this fresh pipeline (and ``runner``) from the checkpoint at ``path``.
+
+        Raises :class:`rtnb.CheckpointError` for a missing or damaged file, or one
+        written by a pipeline of another configuration (naming what differs).
+        """
+        from ..checkpoint import Checkpointer
+
+        ckpt = Checkpointer(self, path, runner=runner)
+        try:
+            ckpt.restore(missing_ok=False)
+        finally:
+            ckpt.close()
+
     def close(self) -> None:
         """Disconnect from the input stream (e.g. before building a new pipeline)."""
         self.validated.destroy()

@@ -28,8 +28,8 @@ A server that is down or hangs makes ``read`` raise :class:`rtnb.SourceUnavailab
 within ``timeout`` (the runner shows the source as down and asks again; nothing is
 lost, the entries wait in the log). An entry that cannot be decoded is skipped,
 acknowledged with the others, counted in ``bad_entries`` and reported: the read that
-meets it raises :class:`rtnb.SourceError` naming the entry, and the rows read with it
-come with the next read. Messages name ``host:port``, never a password.
+meets it (after returning the rows before it) raises :class:`rtnb.SourceError` naming
+the entry, and the next read goes on after it. Messages name ``host:port``, never a password.
 
 >>> import pandas as pd
 >>> with LocalRedisServer() as server:                          # doctest: +SKIP
@@ -299,6 +299,7 @@ class EventLogSource:
         self.position: str | None = None  # the last entry returned by read()
         self.bad_entries = 0
         self.lost_entries = 0
+        self.lost_streams = 0
         self.entries_read = 0
         self.rows_read = 0
         self.last_error: str | None = None
@@ -306,6 +307,7 @@ class EventLogSource:
         self._unacked: deque[str] = deque()  # returned by read(), not yet acknowledged
         self._redeliver_from: str | None = "0"  # own pending entries come first
         self._acked_upto: str | None = None  # restored: pending entries up to here are done
+        self._refetch = 0  # restored: entries to read alone first (held at the checkpoint)
         self._claimed = False
         self._ready = False
         self._bad: dict[str, str] = {}  # entry id -> why it was skipped
@@ -401,7 +403,7 @@ class EventLogSource:
         if "arrival" not in batch.columns:
             batch["arrival"] = pd.Timestamp(end).as_unit("ns")
         self.rows_read += len(batch)
-        batch.attrs["offset"] = self.position
+        batch.attrs["offset"] = self.checkpoint_state()  # what a checkpoint after it resumes from
         return batch
 
     def _take(self, entry_id: str) -> None:
@@ -415,11 +417,23 @@ class EventLogSource:
         while True:
             redeliver = self._redeliver_from is not None
             ident = self._redeliver_from if redeliver else ">"
+            count = self.count
+            if redeliver and self._refetch:  # the entries held at the checkpoint, alone
+                count, self._refetch = self._refetch, 0
             try:
                 reply = client.xreadgroup(self.group, self.consumer, {self.stream: ident},
-                                          count=self.count,
+                                          count=count,
                                           block=None if redeliver else self._block_ms)
             except self._conn.errors as exc:
+                if "NOGROUP" in str(exc):  # the server lost the stream (restarted empty)
+                    self._ready = False
+                    self._redeliver_from = None
+                    self.lost_streams += 1
+                    self._ensure_group()
+                    raise SourceError(
+                        f"event log at {self.address}: stream {self.stream!r} or its group "
+                        f"{self.group!r} was gone (a Redis restart without persistence?); "
+                        "created again, entries the server lost cannot be read") from None
                 raise self._conn.unavailable("XREADGROUP", exc) from None
             entries = reply[0][1] if reply else []
             if redeliver and not entries:
@@ -494,8 +508,11 @@ class EventLogSource:
         return len(self._held)
 
     def checkpoint_state(self) -> dict:
-        """The offset to resume from, as plain JSON values."""
-        return {"stream": self.stream, "group": self.group, "position": self.position}
+        """The offset to resume from, as plain JSON values: the last entry returned and
+        how many entries read with it are held for the next read (so a restart reads
+        them again in the same batches)."""
+        return {"stream": self.stream, "group": self.group, "position": self.position,
+                "held": len(self._held)}
 
     def checkpoint_config(self) -> dict:
         """What must not change between a checkpoint and its restore."""
@@ -515,7 +532,9 @@ class EventLogSource:
         self._held.clear()
         self._unacked.clear()
         self._redeliver_from = position if position is not None else "0"
+        self._refetch = int(state.get("held") or 0)
         self._acked_upto = position
+        self._bad.clear()
         self._claimed = False
 
     def close(self) -> None:

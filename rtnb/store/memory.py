@@ -90,6 +90,25 @@ class MemoryStore:
                 m.entries.append((t, snapshot.table))
             m.cache.clear()
 
+    def rewind(self, metric: str, newest_event: pd.Timestamp | None) -> int:
+        """Drop the history entries newer than ``newest_event`` (all for ``None``).
+
+        A pipeline restored from a checkpoint calls it: it writes those entries again
+        as it re-reads the events that came after the checkpoint. Returns how many
+        entries were dropped; the latest snapshot stays until the next put.
+        """
+        self._check_open()
+        m = self._metrics.get(metric)
+        if m is None:
+            return 0
+        n = 0
+        while m.entries and (newest_event is None or m.entries[-1][0] > newest_event):
+            m.entries.pop()
+            n += 1
+        if n:
+            m.cache.clear()
+        return n
+
     # ------------------------------------------------------------------ reading
     def latest(self, metric: str) -> Snapshot | None:
         """The last snapshot put for ``metric``, or ``None``."""
