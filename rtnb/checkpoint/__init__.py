@@ -27,12 +27,12 @@ rewound first (``store.rewind``), so the history is what an uninterrupted run wr
 >>> runner, pipe, ckpt = build()
 >>> runner.run("95s")                           # checkpoints at 10 s, 20 s, ... 90 s
 >>> ckpt.saved, ckpt.last_saved_at
-(9, Timestamp('2024-01-01 00:01:30'))
+(9, Timestamp('2024-01-01 00:01:31'))
 >>> runner, pipe2, ckpt = build()               # a new process: fresh objects
 >>> ckpt.restore()
 True
 >>> runner.clock.now(), pipe2.counters == ckpt.restored_counters
-(Timestamp('2024-01-01 00:01:30'), True)
+(Timestamp('2024-01-01 00:01:31'), True)
 """
 
 from __future__ import annotations
