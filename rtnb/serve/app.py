@@ -399,6 +399,7 @@ def create_app(
     app = Starlette(routes=[
         Route("/", _page),
         Route("/page.js", _page_js),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/metrics", _list_metrics),
         Route("/metrics/{name}", _latest),
         Route("/metrics/{name}/events", _events),

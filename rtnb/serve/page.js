@@ -16,7 +16,8 @@
 
   $("title").textContent = cfg.metric || "no metric yet";
   $("subtitle").textContent = "delivered by " + {sse: "Server-Sent Events", ws: "WebSocket",
-    poll: "short polling every " + cfg.interval + " s"}[cfg.pattern];
+    poll: "short polling every " + cfg.interval + " s"}[cfg.pattern] +
+    " · fresh while under " + cfg.limit_s + " s old";
 
   function withQuery(url, extra) {
     const q = [extra, tokenQ].filter(Boolean).join("&");
@@ -77,16 +78,18 @@
     $("version").textContent = v;
     $("updates").textContent = S.updates;
     $("missed").textContent = S.missed;
-    $("newest").textContent = snap.newest_event || "–";
-    $("watermark").textContent = snap.watermark || "–";
+    $("newest").textContent = when(snap.newest_event);
+    $("watermark").textContent = when(snap.watermark);
     $("counters").textContent = Object.entries(snap.counters).map(([k, x]) => k + " " + x).join(", ");
     render();
   }
 
+  function when(iso) { return iso ? iso.replace("T", " ").slice(0, 23) + " UTC" : "–"; }
+
   function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c])); }
 
   function connected() {
-    if (S.status === "disconnected") { S.reconnects += 1; $("reconnects").textContent = S.reconnects; }
+    if (S.down) { S.down = false; S.reconnects += 1; $("reconnects").textContent = S.reconnects; }
     S.status = "live"; S.attempt = 0; S.retryAt = null;
     $("status").textContent = "live";
   }
@@ -94,7 +97,7 @@
   let timer = null;
   function disconnected(why) {
     if (timer !== null) return;  // already waiting
-    S.status = "disconnected";
+    S.status = "disconnected"; S.down = true;
     const delay = Math.min(MAX_DELAY, BASE_DELAY * Math.pow(2, S.attempt)) * (1 + JITTER * Math.random());
     S.attempt += 1;
     S.retryAt = Date.now() + delay * 1000;

@@ -33,7 +33,7 @@ from typing import Any
 
 import uvicorn
 
-from .._checks import check_int, check_str
+from .._checks import check_choice, check_int, check_str
 from .._errors import RtnbError
 from ..store import Store
 from .app import create_app
@@ -52,14 +52,19 @@ class _QuietServer(uvicorn.Server):
 class Server:
     """An HTTP server of ``store`` (see :func:`rtnb.serve` and :mod:`rtnb.serve.app`).
 
-    ``host`` defaults to loopback; ``port=0`` picks a free port. Other keyword
+    ``host`` defaults to loopback; ``port=0`` picks a free port. ``run_on`` is
+    ``"auto"`` (the running loop of this thread if there is one, else a thread),
+    ``"loop"`` or ``"thread"`` (say so where another library runs a loop of its own in
+    this thread, as Playwright's sync API does). Other keyword
     arguments go to :func:`~rtnb.serve.app.create_app` (``token``,
     ``max_connections``, ``queue_size``, ``history``, ``heartbeat``,
     ``watch_every``, ``limits``, ``clock``).
     """
 
-    def __init__(self, store: Store, *, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+    def __init__(self, store: Store, *, host: str = "127.0.0.1", port: int = 0, run_on: str = "auto",
+                 **options: Any) -> None:
         self.host = check_str("host", host)
+        self.run_on = check_choice("run_on", run_on, ("auto", "loop", "thread"))
         self.port = check_int("port", port, minimum=0, maximum=65535)
         self.app = create_app(store, **options)
         self._uvicorn: _QuietServer | None = None
@@ -108,10 +113,13 @@ class Server:
         """Start serving (again); returns ``self``."""
         if self.running:
             return self
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = None
+        if self.run_on != "thread":
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                if self.run_on == "loop":
+                    raise RtnbError("run_on='loop' needs a running asyncio loop in this thread") from None
         sock = self._bind()
         self._uvicorn = server = self._make()
         if loop is not None:
