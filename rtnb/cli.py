@@ -4,7 +4,9 @@ Subcommands (add one with a ``_add_<name>`` function registered in :data:`COMMAN
 
 - ``rtnb tiers`` — simulate a workload through the four latency tiers and print data
   age, load and cost per tier;
-- ``rtnb advise`` — the tier advisor for the catalogue's example metrics or your own.
+- ``rtnb advise`` — the tier advisor for the catalogue's example metrics or your own;
+- ``rtnb serve`` — serve a RedisStore over HTTP polling, SSE and WebSocket (extra
+  ``serve``), see :mod:`rtnb.serve._service`.
 
 >>> main(["tiers", "--rate", "5", "--viewers", "20", "--hours", "0.5"])  # doctest: +ELLIPSIS
 tier pattern age p50 age p95 age max req/s ...
@@ -148,7 +150,32 @@ def _add_advise(sub: Any) -> None:
     p.set_defaults(run=_run_advise)
 
 
-COMMANDS: dict[str, Callable[[Any], None]] = {"tiers": _add_tiers, "advise": _add_advise}
+def _run_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from .serve._service import run_service
+
+    limits = dict(item.split("=", 1) for item in args.limit or [])
+    return run_service(args.redis, host=args.host, port=args.port, prefix=args.prefix, out=out,
+                       token=args.token, max_connections=args.max_connections, limits=limits)
+
+
+def _add_serve(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve a RedisStore over HTTP polling, SSE and WebSocket",
+                       description="Serve the snapshots a pipeline writes to Redis: GET /metrics, "
+                       "/metrics/NAME (ETag/304), /metrics/NAME/events (SSE), /metrics/NAME/ws, "
+                       "and a live page at /.")
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/0",
+                   help="the store's Redis URL (default redis://127.0.0.1:6379/0)")
+    p.add_argument("--prefix", default="rtnb", help="the store's key prefix (default rtnb)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--token", help="require Authorization: Bearer TOKEN (or ?token=)")
+    p.add_argument("--max-connections", type=int, default=2000, help="push clients at most (default 2000)")
+    p.add_argument("--limit", nargs="+", metavar="METRIC=AGE",
+                   help="acceptable data age per metric, e.g. orders=5s refunds=near_real_time")
+    p.set_defaults(run=_run_serve)
+
+
+COMMANDS: dict[str, Callable[[Any], None]] = {"tiers": _add_tiers, "advise": _add_advise, "serve": _add_serve}
 
 
 def build_parser() -> argparse.ArgumentParser:
