@@ -38,6 +38,7 @@ from .pipeline import (
     Buckets,
     DeadLetter,
     Field,
+    Metric,
     Pipeline,
     QuantileSketch,
     Rolling,
@@ -77,7 +78,7 @@ __all__ = [
     # the scheduler
     "QueueSource", "RunError", "Runner",
     # pipeline
-    "Buckets", "DeadLetter", "Field", "Pipeline", "QuantileSketch", "Rolling", "Schema",
+    "Buckets", "DeadLetter", "Field", "Metric", "Pipeline", "QuantileSketch", "Rolling", "Schema",
     "Validation", "build_pipeline", "Checkpointer",
     # store
     "MemoryStore", "Store", "RedisStore", "SQLiteBaseline", "DuckDBBaseline",

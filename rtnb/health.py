@@ -90,7 +90,9 @@ class Snapshot:
     per aggregate. ``newest_event`` is the largest accepted event time, ``watermark`` the
     event time up to which the window is complete, ``processed_at`` the clock's time when
     the snapshot was taken. ``series`` is an optional per-bucket time series (bucketed
-    windows), ``version`` increases by one per snapshot of a metric.
+    windows), ``version`` increases by one per snapshot of a metric. ``overall`` is the
+    metric's value over all keys where it is not a fold of the rows (a ratio of sums:
+    :class:`rtnb.Metric`), ``None`` otherwise.
 
     >>> snap = Snapshot(metric="orders", table=pd.DataFrame({"count": [3]}, index=["FR"]),
     ...                 window=pd.Timedelta("60s"),
@@ -113,6 +115,7 @@ class Snapshot:
     counters: Counters = field(default_factory=Counters)
     series: pd.DataFrame | None = None
     version: int = 0
+    overall: pd.Series | None = None
 
     @property
     def data_age(self) -> pd.Timedelta | None:

@@ -10,5 +10,6 @@ from .schema import Field, Schema, Validation
 from ._buckets import Buckets
 from .rolling import Rolling, RollingConfig
 from .sketch import QuantileSketch
+from .metric import Metric
 
-__all__ = ["Buckets", "QuantileSketch", "Rolling", "RollingConfig", "DeadLetter", "Field", "Pipeline", "Schema", "Validation", "build_pipeline"]
+__all__ = ["Metric", "Buckets", "QuantileSketch", "Rolling", "RollingConfig", "DeadLetter", "Field", "Pipeline", "Schema", "Validation", "build_pipeline"]

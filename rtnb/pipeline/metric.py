@@ -1,0 +1,401 @@
+"""A metric defined once: what to aggregate, over which window, and what to derive.
+
+A :class:`Metric` is a small frozen declaration — the measure columns, a row filter,
+the keys, the window (kind, size, resolution, a time zone or an origin), the
+aggregates and **derived expressions over the aggregates** (ratios of sums,
+differences, rates per second). The same definition
+
+- runs live: ``metric.aggregate()`` (a :class:`~rtnb.pipeline.metric_live.MetricAggregate`,
+  what ``build_pipeline(runner, metric=m)`` and ``dashboard(source, metric=m)`` use)
+  gives per-key tables with the derived columns *and* the overall row, where a ratio is
+  the ratio of the overall sums (not the mean of the per-key ratios);
+- is handed over as a plain document: ``Metric.from_dict(m.to_dict()) == m``, and
+  ``to_json`` / ``to_yaml`` / ``from_json`` / ``from_yaml``;
+- is handed to a warehouse: ``metric.to_sql(table=..., dialect="duckdb")`` is a query
+  that computes the same window answers over the raw rows (tested against the
+  streaming answer on the same rows).
+
+Columns of the answer: ``count`` (rows), ``<measure>_<aggregate>`` for every measure
+and aggregate (``occupied_sum``), then the derived columns by name. In a derived
+expression, ``seconds`` is the window length in seconds (a session's own length).
+
+**Windows in local time.** With ``tz="Europe/Paris"`` the windows (tumbling, sliding,
+bucketed) are laid on the local wall-clock time, as SQL's
+``time_bucket(ts AT TIME ZONE ...)`` does: a daily window runs from local midnight to
+local midnight, 23 or 25 hours across a DST change. With ``origin=`` the windows
+start at that instant plus whole windows (``origin="2024-01-01"``, a Monday, for weeks
+starting on Mondays; by default windows are aligned on 1970-01-01, a Thursday). The
+watermark and lateness stay in true (UTC) time.
+
+>>> m = Metric(name="occupancy", value=("occupied", "capacity"), by="district",
+...            window="1D", kind="tumbling", tz="Europe/Paris", aggs=("sum",),
+...            derived={"rate": "occupied_sum / capacity_sum"})
+>>> m.columns
+('count', 'occupied_sum', 'capacity_sum', 'rate')
+>>> d = m.to_dict()
+>>> d["window"], d["derived"]
+('1D', {'rate': 'occupied_sum / capacity_sum'})
+>>> Metric.from_dict(d) == m
+True
+>>> print(m.to_sql(table="parking"))                     # doctest: +ELLIPSIS
+WITH src AS (
+  SELECT *, epoch_ns(("ts" AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/Paris') AS __t
+  FROM "parking"
+...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .._checks import check_str
+from .._errors import ParameterError, UnknownNameError
+from .._time import to_duration, to_timestamp
+from ._buckets import AGGREGATES
+from .metric_expr import Derived, RowFilter
+
+__all__ = ["Metric", "KINDS", "DIALECTS"]
+
+KINDS = ("exact", "bucketed", "tumbling", "sliding", "session")
+DIALECTS = ("duckdb",)
+_DURATIONS = ("window", "resolution", "every", "gap", "lateness")
+_ALIGNED = ("bucketed", "tumbling", "sliding")
+
+
+def _names(value: Any, param: str, *, empty: bool) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else value
+    if items is None:
+        items = ()
+    try:
+        out = tuple(items)
+    except TypeError:
+        raise ParameterError(param, value, "must be a column name or a list of them") from None
+    if not out and not empty:
+        raise ParameterError(param, value, "name at least one column")
+    for v in out:
+        check_str(param, v)
+    if len(set(out)) != len(out):
+        raise ParameterError(param, value, "names a column twice")
+    return out
+
+
+def duration_text(td: pd.Timedelta) -> str:
+    """A duration as the shortest exact text ``to_duration`` reads back: '1D', '90s'.
+
+    >>> duration_text(pd.Timedelta("90min")), duration_text(pd.Timedelta("1.5s"))
+    ('90min', '1500ms')
+    """
+    ns = td.value
+    for unit, n in (("D", 86_400 * 10**9), ("h", 3600 * 10**9), ("min", 60 * 10**9), ("s", 10**9),
+                    ("ms", 10**6), ("us", 10**3)):
+        if ns % n == 0:
+            return f"{ns // n}{unit}"
+    return f"{ns}ns"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metric:
+    """A declarative, frozen metric definition (see the module docstring).
+
+    Parameters
+    ----------
+    name
+        The metric's name (in the store, on the dashboard, in the SQL's comments).
+    value
+        The measure column(s) aggregated.
+    by
+        Key column(s); ``()`` for one overall row.
+    aggs
+        Aggregates of every measure among ``sum, mean, min, max, std, p50, p90, p95,
+        p99`` (``count`` of rows is always there).
+    derived
+        ``{name: expression}`` over the aggregate columns, e.g.
+        ``{"conversion": "orders_sum / visits_sum", "per_s": "amount_sum / seconds"}``.
+    filter
+        Which rows count, e.g. ``"status != 'cancelled' and amount > 0"``.
+    window, kind, resolution, every, gap, lateness
+        As for :class:`rtnb.Rolling` (default: tumbling windows of five minutes).
+    tz, origin
+        The time zone the windows follow (IANA name) and the instant windows start
+        from (in ``tz`` when given); bucket-aligned kinds only.
+    time_col, id_col
+        The event-time column and an optional event id (duplicates dropped).
+    description
+        Words for whoever receives the definition.
+
+    >>> Metric(name="x", value="v", window="1D", kind="exact", tz="Europe/Paris")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: tz='Europe/Paris' is invalid: windows follow a time zone for kind='bucketed', 'tumbling' or 'sliding', not kind='exact'
+    >>> Metric(name="x", value="v", derived={"r": "v_sum / w_sum"})
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.UnknownNameError: derived='w_sum' is unknown (in r = v_sum / w_sum); choose one of: 'count', 'v_sum', 'seconds'
+    """
+
+    name: str
+    value: tuple[str, ...]
+    by: tuple[str, ...] = ()
+    aggs: tuple[str, ...] = ("sum",)
+    derived: tuple[tuple[str, str], ...] = ()
+    filter: str | None = None
+    window: pd.Timedelta | None = pd.Timedelta("5min")
+    kind: str = "tumbling"
+    resolution: pd.Timedelta | None = None
+    every: pd.Timedelta | None = None
+    gap: pd.Timedelta | None = None
+    lateness: pd.Timedelta = pd.Timedelta(0)
+    tz: str | None = None
+    origin: pd.Timestamp | None = None
+    time_col: str = "ts"
+    id_col: str | None = None
+    description: str = ""
+    _parsed: tuple[tuple[str, Derived], ...] = field(init=False, repr=False, compare=False, default=())
+    _filter: RowFilter | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        check_str("name", self.name)
+        put(self, "value", _names(self.value, "value", empty=False))
+        put(self, "by", _names(self.by, "by", empty=True))
+        check_str("time_col", self.time_col)
+        if self.id_col is not None:
+            check_str("id_col", self.id_col)
+        if not isinstance(self.description, str):
+            raise ParameterError("description", self.description, "must be text")
+        used = [*self.value, *self.by, self.time_col]
+        clash = sorted({c for c in used if used.count(c) > 1})
+        if clash:
+            raise ParameterError("by", self.by, f"column(s) {clash} used twice (as key, measure or time)")
+        aggs = (self.aggs,) if isinstance(self.aggs, str) else tuple(self.aggs)
+        for a in aggs:
+            if a not in AGGREGATES:
+                raise UnknownNameError("aggs", a, AGGREGATES)
+        aggs = tuple(a for a in aggs if a != "count")  # count is always a column
+        if len(set(aggs)) != len(aggs):
+            raise ParameterError("aggs", self.aggs, "names an aggregate twice")
+        put(self, "aggs", aggs)
+        if self.kind not in KINDS:
+            raise UnknownNameError("kind", self.kind, KINDS)
+        for p in _DURATIONS:
+            v = getattr(self, p)
+            if v is not None:
+                put(self, p, to_duration(v, p, allow_zero=p == "lateness"))
+        if self.lateness is None:
+            raise ParameterError("lateness", None, "must be a duration such as '2s' (0 for none)")
+        if self.kind == "session":
+            if self.gap is None:
+                raise ParameterError("gap", None, "kind='session' needs a gap such as '30min'")
+            put(self, "window", None)
+        elif self.window is None:
+            raise ParameterError("window", None, "give a window such as '5min'")
+        if self.tz is not None:
+            if self.kind not in _ALIGNED:
+                raise ParameterError("tz", self.tz, "windows follow a time zone for kind='bucketed', 'tumbling' "
+                                     f"or 'sliding', not kind={self.kind!r}")
+            _check_tz(self.tz)
+        if self.origin is not None:
+            if self.kind not in _ALIGNED:
+                raise ParameterError("origin", self.origin, "windows start from an origin for kind='bucketed', "
+                                     f"'tumbling' or 'sliding', not kind={self.kind!r}")
+            ts = pd.Timestamp(self.origin) if not isinstance(self.origin, str) else None
+            if ts is not None and ts.tzinfo is not None:
+                raise ParameterError("origin", self.origin, "give a naive time (it is read in tz= when given)")
+            put(self, "origin", to_timestamp(self.origin, "origin"))
+        filt = None
+        if self.filter is not None:
+            filt = RowFilter(self.filter)
+        put(self, "_filter", filt)
+        pairs = self.derived.items() if isinstance(self.derived, Mapping) else self.derived
+        try:
+            pairs = tuple((k, v) for k, v in pairs)
+        except (TypeError, ValueError):
+            raise ParameterError("derived", self.derived, "must be {name: expression}") from None
+        known = list(self.aggregate_columns)
+        parsed = []
+        for k, text in pairs:
+            check_str("derived", k)
+            if k in known or k == "seconds":
+                raise ParameterError("derived", k, "is already a column; give the derived value another name")
+            d = Derived(text, param="derived")
+            for n in d.names:
+                if n not in known and n != "seconds":
+                    raise UnknownNameError("derived", n, [*known, "seconds"], reason=f"in {k} = {text}")
+            parsed.append((k, d))
+            known.append(k)
+        put(self, "derived", tuple((k, v) for k, v in pairs))
+        put(self, "_parsed", tuple(parsed))
+
+    # ------------------------------------------------------------------ columns
+    @property
+    def aggregate_columns(self) -> tuple[str, ...]:
+        """``count`` and ``<measure>_<agg>``: the columns derived expressions read."""
+        return ("count", *(f"{m}_{a}" for m in self.value for a in self.aggs))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns of the answer: ``count``, ``<measure>_<agg>``, derived names."""
+        return self.aggregate_columns + tuple(k for k, _ in self.derived)
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        """Every column of the raw rows the metric reads."""
+        cols = [self.time_col, *self.by, *self.value]
+        if self.id_col:
+            cols.append(self.id_col)
+        if self._filter is not None:
+            cols += [c for c in self._filter.names if c not in cols]
+        return tuple(dict.fromkeys(cols))
+
+    @property
+    def row_filter(self) -> RowFilter | None:
+        """The parsed ``filter`` (None without one)."""
+        return self._filter
+
+    @property
+    def derivations(self) -> tuple[tuple[str, Derived], ...]:
+        """The parsed derived expressions, in order."""
+        return self._parsed
+
+    # ------------------------------------------------------------------ documents
+    def to_dict(self) -> dict[str, Any]:
+        """A plain document (text, numbers, lists): JSON or YAML as it is.
+
+        >>> Metric(name="orders", value="amount").to_dict()["window"]
+        '5min'
+        """
+        out: dict[str, Any] = {"name": self.name, "value": list(self.value), "by": list(self.by),
+                               "aggs": list(self.aggs), "derived": dict(self.derived),
+                               "filter": self.filter, "kind": self.kind}
+        for p in _DURATIONS:
+            v = getattr(self, p)
+            out[p] = None if v is None else duration_text(v)
+        out.update(tz=self.tz, origin=None if self.origin is None else self.origin.isoformat(),
+                   time_col=self.time_col, id_col=self.id_col, description=self.description)
+        return out
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Metric:
+        """A metric from :meth:`to_dict`'s document; an unknown field is an error.
+
+        >>> Metric.from_dict({"name": "x", "value": "v", "windw": "1min"})
+        Traceback (most recent call last):
+        ...
+        rtnb._errors.UnknownNameError: field='windw' is unknown (not a field of Metric); choose one of: 'name', 'value', 'by', 'aggs', 'derived', 'filter', 'window', 'kind', 'resolution', 'every', 'gap', 'lateness', 'tz', 'origin', 'time_col', 'id_col', 'description'
+        """
+        if not isinstance(doc, Mapping):
+            raise ParameterError("doc", type(doc).__name__, "must be a mapping (a parsed JSON/YAML document)")
+        fields = [f.name for f in dataclasses.fields(cls) if f.init]
+        for k in doc:
+            if k not in fields:
+                raise UnknownNameError("field", k, fields, reason="not a field of Metric")
+        for k in ("name", "value"):
+            if k not in doc:
+                raise ParameterError("doc", sorted(doc), f"has no {k!r}")
+        kw = dict(doc)
+        if kw.get("lateness", 0) is None:
+            kw["lateness"] = 0
+        return cls(**kw)
+
+    def to_json(self, **options: Any) -> str:
+        """The document as JSON text (``options`` go to :func:`json.dumps`)."""
+        options.setdefault("indent", 2)
+        return json.dumps(self.to_dict(), **options)
+
+    @classmethod
+    def from_json(cls, text: str) -> Metric:
+        """A metric from :meth:`to_json`'s text.
+
+        >>> m = Metric(name="x", value="v", derived={"per_s": "v_sum / seconds"})
+        >>> Metric.from_json(m.to_json()) == m
+        True
+        """
+        try:
+            doc = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError("text", str(text)[:40], f"is not JSON: {exc}") from None
+        return cls.from_dict(doc)
+
+    def to_yaml(self) -> str:
+        """The document as YAML text (needs PyYAML, installed with JupyterLab)."""
+        return _yaml().safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> Metric:
+        """A metric from :meth:`to_yaml`'s text.
+
+        >>> m = Metric(name="x", value="v", by="k", tz="Europe/Paris", window="1D")
+        >>> Metric.from_yaml(m.to_yaml()) == m
+        True
+        """
+        yaml = _yaml()
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ParameterError("text", str(text)[:40], f"is not YAML: {exc}") from None
+        return cls.from_dict(doc)
+
+    # ------------------------------------------------------------------ live
+    def aggregate(self, *, clock: Any = None, keep_late: int = 1000, keep_closed: int = 100):
+        """The live aggregate of this metric (update(batch) / snapshot())."""
+        from .metric_live import MetricAggregate
+
+        return MetricAggregate(self, clock=clock, keep_late=keep_late, keep_closed=keep_closed)
+
+    def frame(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The answer recomputed with pandas over ``rows`` (the reference, every window).
+
+        For tumbling and sliding windows, one row per window (and key); for the other
+        kinds, the current window at the newest row. Used by the tests and notebooks
+        to check the streaming answer.
+        """
+        from .metric_live import recompute
+
+        return recompute(self, rows)
+
+    # ------------------------------------------------------------------ SQL
+    def to_sql(self, *, table: str, dialect: str = "duckdb", overall: bool = False) -> str:
+        """A query computing the same window answers over a raw table of events.
+
+        ``table`` holds the raw rows with the metric's columns and the event time as a
+        ``TIMESTAMP`` in UTC (as rtnb's ``ts``). Tumbling and sliding windows give one
+        row per window and key (``window_start``, ``window_end``, keys, columns);
+        ``exact`` and ``bucketed`` the current window at the newest row. ``overall``
+        groups by window only (the KPI's overall value). Sessions are not exported.
+        """
+        if dialect not in DIALECTS:
+            raise UnknownNameError("dialect", dialect, DIALECTS)
+        check_str("table", table)
+        if self.kind == "session":
+            raise ParameterError("kind", self.kind, "to_sql exports exact, bucketed, tumbling and sliding windows")
+        from .metric_sql import duckdb_query
+
+        return duckdb_query(self, table=table, overall=overall)
+
+    def __repr__(self) -> str:
+        w = self.gap if self.kind == "session" else self.window
+        extra = f", tz={self.tz!r}" if self.tz else ""
+        return (f"Metric(name={self.name!r}, value={self.value!r}, by={self.by!r}, kind={self.kind!r}, "
+                f"window={duration_text(w)!r}{extra}, columns={self.columns!r})")
+
+
+def _check_tz(tz: Any) -> None:
+    check_str("tz", tz)
+    try:
+        pd.Timestamp("2024-01-01").tz_localize(tz)
+    except Exception:  # pytz/zoneinfo raise different types for an unknown zone
+        raise ParameterError("tz", tz, "is not a time zone name such as 'Europe/Paris' or 'UTC'") from None
+
+
+def _yaml():
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - PyYAML comes with JupyterLab
+        raise ParameterError("format", "yaml", "needs PyYAML (pip install pyyaml); use to_json") from None
+    return yaml
