@@ -111,15 +111,24 @@ def _add_tiers(sub: Any) -> None:
 
 def _run_advise(args: argparse.Namespace, out: TextIO) -> int:
     own = {"--name": args.name, "--response-time": args.response_time,
-           "--value-per-minute": args.value_per_minute, "--viewers": args.viewers}
+           "--value-per-minute": args.value_per_minute, "--viewers": args.viewers,
+           "--event-rate": args.event_rate, "--dataset": args.dataset}
     if args.max_age:
         if args.example:
             raise RtnbError("advise: give --example (catalogue metrics) or --max-age (your own metric), not both")
         if not args.response_time:
             raise RtnbError("advise: --max-age needs --response-time")
+        extra: dict[str, Any] = {}
+        if args.event_rate is not None:
+            extra["event_rate"] = args.event_rate
+        events = None
+        if args.dataset is not None:  # the real event times of a shipped data set, replayed
+            from . import datasets
+
+            events = datasets.replay(args.dataset, speed=args.speed)
         recs = [advise(name=args.name if args.name is not None else "metric", max_age=args.max_age,
                        response_time=args.response_time, value_per_minute=args.value_per_minute,
-                       viewers=args.viewers if args.viewers is not None else 50)]
+                       viewers=args.viewers if args.viewers is not None else 50, events=events, **extra)]
     elif given := [flag for flag, value in own.items() if value is not None]:
         # without --max-age these would be ignored and the whole catalogue printed
         raise RtnbError(f"advise: {', '.join(given)} {'is' if len(given) == 1 else 'are'} for your own metric: "
@@ -147,6 +156,10 @@ def _add_advise(sub: Any) -> None:
     p.add_argument("--response-time", help="how fast the response to a change can happen, e.g. 5min")
     p.add_argument("--value-per-minute", type=float, help="yearly value of one minute less delay")
     p.add_argument("--viewers", type=int, help="concurrent viewers of your metric (default 50)")
+    p.add_argument("--event-rate", type=float, help="events per second of your metric (default 10)")
+    p.add_argument("--dataset", help="simulate with the real event times of a shipped data set "
+                   "(flights, online_retail), replayed at --speed")
+    p.add_argument("--speed", type=float, default=60.0, help="replay speed-up for --dataset (default 60)")
     p.set_defaults(run=_run_advise)
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._checks import check_int
 from .._errors import ParameterError
 from .._time import to_duration
 from ._tiers import TIER_NAMES, Tier, classify, get_tier
@@ -167,13 +168,16 @@ class Recommendation:
     (the decision-change test); ``cost`` of the tier (build, monthly, total);
     ``extra_per_year`` over the next slower tier; ``break_even_value`` — the value of a
     minute of delay (per year) from which the tier pays for itself against it;
-    ``checklist``; ``age`` — the simulated data age of the pattern.
+    ``checklist``; ``age`` — the simulated data age of the pattern (seconds);
+    ``meets_max_age`` — whether that p95 age is within the stated ``max_age``, and
+    ``shortfall`` by how much it is not (None when met); ``minutes_saved`` — the
+    simulated mean data age the tier saves over the next slower one.
 
     >>> r = advise(EXAMPLES["weekly_revenue"])
     >>> r.tier.name, r.decision_changes, r.as_row()["pattern"]
     ('batch', False, 'batch_refresh')
     >>> print(r.checklist[0])
-    [x] Latency requirement per metric: max age 1 d, response within 7 d
+    [x] Latency requirement per metric: max age 1 d, response within 7 d: met, data age p95 1.28 h with Batch
     """
 
     metric: Metric
@@ -186,6 +190,9 @@ class Recommendation:
     break_even_value: Range | None
     checklist: tuple[ChecklistItem, ...]
     age: dict[str, float] = field(default_factory=dict)
+    meets_max_age: bool = True
+    shortfall: pd.Timedelta | None = None
+    minutes_saved: float | None = None
 
     def as_row(self) -> dict[str, Any]:
         """One row for a table."""
@@ -197,6 +204,7 @@ class Recommendation:
             "tier": self.tier.name,
             "pattern": self.pattern.name,
             "age_p95_s": self.age.get("p95"),
+            "meets_max_age": self.meets_max_age,
             "build": f"${self.cost.build}",
             "monthly": f"${self.cost.monthly}",
             "break_even_per_min": None if self.break_even_value is None else f"${self.break_even_value}",
@@ -307,10 +315,14 @@ def tier_costs(
     return pd.DataFrame(rows).set_index("tier")
 
 
-def _checklist(m: Metric, tier: Tier, nrt_note: str, cost: CostEstimate, extra: Range | None) -> tuple[ChecklistItem, ...]:
+def _checklist(m: Metric, tier: Tier, nrt_note: str, cost: CostEstimate, extra: Range | None,
+               p95: pd.Timedelta, met: bool) -> tuple[ChecklistItem, ...]:
+    need = f"max age {_fmt(m.max_age)}, response within {_fmt(m.response_time)}"
     items = [
-        ChecklistItem("Latency requirement per metric", True,
-                      f"max age {_fmt(m.max_age)}, response within {_fmt(m.response_time)}"),
+        ChecklistItem("Latency requirement per metric", met,
+                      f"{need}: met, data age p95 {_fmt(p95)} with {tier.label}" if met else
+                      f"{need}: NOT met, data age p95 {_fmt(p95)} with {tier.label} "
+                      f"({_fmt(p95 - m.max_age)} over)"),
         ChecklistItem("Near-real-time polling evaluated first", True, nrt_note),
     ]
     yearly = cost.per_year
@@ -338,32 +350,69 @@ def _checklist(m: Metric, tier: Tier, nrt_note: str, cost: CostEstimate, extra: 
     return tuple(items)
 
 
-def advise(metric: Metric | None = None, *, cost: CostModel | None = None, seed: int = 0,
-           **fields: Any) -> Recommendation:
+def _fields_of(metric: Any, fields: dict[str, Any]) -> Metric:
+    names = list(Metric.__dataclass_fields__)
+    for k in fields:
+        if k not in names:
+            raise ParameterError(k, fields[k], "is not a field of Metric; fields: " + ", ".join(names))
+    if metric is not None:  # an rtnb.Metric definition: its name, the advice fields given
+        fields = {"name": metric.name, **fields}
+    for k, what in (("max_age", "the oldest data anyone may act on, e.g. '5min'"),
+                    ("response_time", "how fast a change can be acted on, e.g. '10min'")):
+        if fields.get(k) is None:
+            raise ParameterError(k, None, f"is required: {what}")
+    return Metric(**fields)
+
+
+def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
+           events: Any = None, **fields: Any) -> Recommendation:
     """Recommend a tier and pattern for a metric (a :class:`Metric`, or its fields).
 
+    ``metric`` may also be an :class:`rtnb.Metric` definition, with the advice fields
+    (``max_age``, ``response_time``, ...) given alongside. ``events`` — a Source (a
+    replay of real data), an array of event times or a :class:`~rtnb.tiers.Workload` —
+    makes the simulations use those real event times instead of a Poisson stream at
+    ``event_rate``. Every statement of the answer is computed from the simulated
+    data ages: when no tier meets ``max_age``, it says so and by how much.
+
     >>> r = advise(name="orders", max_age="5min", response_time="10min", value_per_minute=10_000)
-    >>> r.tier.name, r.pattern.name, r.decision_changes
-    ('near_real_time', 'polling', True)
+    >>> r.tier.name, r.pattern.name, r.decision_changes, r.meets_max_age
+    ('near_real_time', 'polling', True, True)
     >>> advise(max_age="30s", response_time="1min", value_per_minute=10).tier.name   # does not pay
     'near_real_time'
+    >>> r = advise(max_age="10s", response_time="30s", event_rate=1 / 60)   # one event a minute
+    >>> r.meets_max_age, r.shortfall > pd.Timedelta("1min")
+    (False, True)
+    >>> advise(response_time="1D")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: max_age=None is invalid: is required: the oldest data anyone may act on, e.g. '5min'
     >>> advise(max_age="30s", response_time="1min", value_per_minute=10, tier="x")
     Traceback (most recent call last):
     ...
     rtnb._errors.ParameterError: tier='x' is invalid: is not a field of Metric; fields: name, max_age, response_time, decision, value_per_minute, viewers, event_rate, budget_per_year, source_latency, degradation
     """
-    if metric is None:
-        names = list(Metric.__dataclass_fields__)
-        for k in fields:
-            if k not in names:
-                raise ParameterError(k, fields[k], "is not a field of Metric; fields: " + ", ".join(names))
-        metric = Metric(**fields)
+    from ..pipeline.metric import Metric as Definition
+    from .workload import Workload, as_workload
+
+    if metric is None or isinstance(metric, Definition):
+        metric = _fields_of(metric, fields)
     elif fields:
         raise ParameterError("fields", sorted(fields), "give either a Metric or its fields, not both")
     if not isinstance(metric, Metric):
-        raise ParameterError("metric", metric, "must be a Metric")
+        raise ParameterError("metric", metric, "must be an rtnb.tiers.Metric (or an rtnb.Metric with max_age= "
+                             "and response_time=)")
+    if cost is not None and not isinstance(cost, CostModel):
+        raise ParameterError("cost", cost, "must be an rtnb.tiers.CostModel")
+    check_int("seed", seed, minimum=0)
     cost = cost or CostModel()
     m = metric
+    workload: Any = m.event_rate
+    if events is not None:
+        workload = events if isinstance(events, Workload) else as_workload(events, hours=1.0)
+        if workload.arrival is not None and workload.arrival.size == 0:
+            raise ParameterError("events", getattr(events, "name", type(events).__name__),
+                                 "gave no events over the hour simulated (a replay may need start=)")
     reasons: list[str] = []
 
     changes = m.response_time <= DECISION_CHANGE_AGE
@@ -377,74 +426,118 @@ def advise(metric: Metric | None = None, *, cost: CostModel | None = None, seed:
                        f"{_fmt(DECISION_CHANGE_AGE)} old instead of 1 s changes nothing; "
                        f"data fresher than {_fmt(effective)} would be wasted.")
     tier = classify(effective)
-    reasons.append(f"A maximum age of {_fmt(effective)} is met by {tier.label} "
-                   f"({_fmt(tier.fastest_age)}-{_fmt(tier.slowest_age)}).")
-
     sims: dict[str, Simulation] = {}
 
     def sim(t: Tier) -> Simulation:
         if t.name not in sims:
-            sims[t.name] = simulate(m.event_rate, pattern_for(t), viewers=m.viewers, hours=1.0,
+            sims[t.name] = simulate(workload, pattern_for(t), viewers=m.viewers, hours=1.0,
                                     resolution="1min", seed=seed)
         return sims[t.name]
 
+    def p95(t: Tier) -> pd.Timedelta:
+        return pd.Timedelta(seconds=sim(t).age_p95)
+
+    reasons.append(f"{tier.label} is the cheapest tier built for a maximum age of {_fmt(effective)} "
+                   f"({_fmt(tier.fastest_age)}-{_fmt(tier.slowest_age)}); simulated data age p95 "
+                   f"{_fmt(p95(tier))}.")
+
     def step(t: Tier) -> tuple[Tier, float, Range]:
         slower = get_tier(TIER_NAMES[TIER_NAMES.index(t.name) - 1])
-        saved = (pattern_for(slower).expected_age() - pattern_for(t).expected_age()) / pd.Timedelta("1min")
+        # minutes of data age saved, from the two simulations on this workload
+        saved = max(sim(slower).age_mean - sim(t).age_mean, 0.0) / 60.0
         extra = cost.extra(t, slower, sim(t), sim(slower)).per_year
         return slower, float(saved), extra
 
     extra = be = None
+    minutes = None
     nrt_note = "not needed: the tier is batch"
+    slower = None
     if tier.name != "batch":
         while True:
             slower, saved, extra = step(tier)
+            minutes = saved
+            if saved <= 0:
+                be = None
+                reasons.append(f"{tier.label} saves no data age over {slower.label} on this workload "
+                               f"(simulated mean age {_fmt(pd.Timedelta(seconds=sim(tier).age_mean))} against "
+                               f"{_fmt(pd.Timedelta(seconds=sim(slower).age_mean))}); step down to {slower.label}.")
+                tier = slower
+                if tier.name == "batch":
+                    extra = minutes = None
+                    break
+                continue
             be = break_even(extra, saved) if extra.high > 0 else Range(0, 0)
             if tier.name == "near_real_time":
                 every = _fmt(pattern_for(tier).interval)
-                nrt_note = (f"chosen: polling every {every} meets {_fmt(effective)}" if effective >= tier.fastest_age
-                            else f"chosen although polling every {every} does not meet {_fmt(effective)}: "
-                            "the faster tier does not pay at the value given")
+                ok = p95(tier) <= effective
+                nrt_note = (f"chosen: polling every {every} gives data age p95 {_fmt(p95(tier))}, "
+                            + (f"within {_fmt(effective)}" if ok else f"over {_fmt(effective)}"))
             elif slower.name == "near_real_time" and nrt_note.startswith("not needed"):
-                nrt_note = (f"near-real-time polling gives ~{_fmt(pattern_for(slower).expected_age())} "
-                            f"mean age; {tier.label} saves {saved:.2g} min for ${extra:,.0f} more per year")
+                nrt_note = (f"near-real-time polling gives data age p95 {_fmt(p95(slower))}; "
+                            f"{tier.label} saves {saved:.3g} min for ${extra:,.0f} more per year")
             if m.value_per_minute is None:
                 reasons.append(f"No value of a minute of delay given: {tier.label} pays off above "
                                f"${be:,.0f} per minute per year; give one to check.")
                 break
             value = m.value_per_minute * saved
             if value >= extra.high:
-                reasons.append(f"{tier.label} pays for itself: {saved:.3g} min saved x ${m.value_per_minute:,.0f} "
-                               f"= ${value:,.0f}/year >= ${extra.high:,.0f}/year extra over {slower.label}.")
+                reasons.append(f"{tier.label} pays for itself: {saved:.3g} min saved (simulated) x "
+                               f"${m.value_per_minute:,.0f} = ${value:,.0f}/year >= ${extra.high:,.0f}/year "
+                               f"extra over {slower.label}.")
                 break
             if value >= extra.low:
                 reasons.append(f"{tier.label} pays for itself only at the low end of its cost: ${value:,.0f}/year "
                                f"against ${extra:,.0f}/year extra over {slower.label}.")
                 break
-            reasons.append(f"{tier.label} does not pay: {saved:.3g} min saved x ${m.value_per_minute:,.0f} = "
-                           f"${value:,.0f}/year < ${extra.low:,.0f}/year extra over {slower.label}; "
-                           f"step down to {slower.label} (or relax the {_fmt(m.max_age)} requirement).")
+            reasons.append(f"{tier.label} does not pay: {saved:.3g} min saved (simulated) x "
+                           f"${m.value_per_minute:,.0f} = ${value:,.0f}/year < ${extra.low:,.0f}/year extra "
+                           f"over {slower.label}; step down to {slower.label} (or relax the "
+                           f"{_fmt(m.max_age)} requirement).")
             tier = slower
             if tier.name == "batch":
-                extra = be = None
+                extra = be = minutes = None
                 break
 
     if tier.name != "batch" and nrt_note.startswith("not needed"):
-        # sub-second is weighed against real time only: say what polling would have given
         nrt = get_tier("near_real_time")
-        nrt_note = (f"near-real-time polling gives ~{_fmt(pattern_for(nrt).expected_age())} mean age, "
-                    f"too old for {_fmt(effective)}; {tier.label} weighed against {slower.label}")
+        nrt_note = (f"near-real-time polling gives data age p95 {_fmt(p95(nrt))}, "
+                    + (f"too old for {_fmt(effective)}" if p95(nrt) > effective else f"within {_fmt(effective)}")
+                    + (f"; {tier.label} weighed against {slower.label}" if slower is not None else ""))
     pattern = pattern_for(tier)
     s = sim(tier)
+    age95 = p95(tier)
+    met = age95 <= m.max_age
+    shortfall = None if met else age95 - m.max_age
+    if not met:
+        best = min((get_tier(n) for n in TIER_NAMES), key=lambda t: sim(t).age_p95)
+        best95 = p95(best)
+        if best95 > m.max_age:
+            rate = workload if isinstance(workload, float) else getattr(workload, "rate", 0.0)
+            why = (f"; events arrive about every {_fmt(pd.Timedelta(seconds=1.0 / rate))}, so the newest one "
+                   "is often that old whatever the delivery" if rate else "")
+            best_too = ("" if best.name == tier.name else
+                        f" and the best, {best.label}, {_fmt(best95)} ({_fmt(best95 - m.max_age)} over)")
+            reasons.append(f"No tier meets the stated maximum age of {_fmt(m.max_age)}: {tier.label} gives data "
+                           f"age p95 {_fmt(age95)} ({_fmt(shortfall)} over){best_too}{why}.")
+        else:
+            faster = next(get_tier(n) for n in TIER_NAMES if p95(get_tier(n)) <= m.max_age)
+            because = ("the decision-change test says fresher data changes nothing" if not changes
+                       else "the faster tier does not pay at the value given")
+            reasons.append(f"The stated maximum age of {_fmt(m.max_age)} is NOT met: {tier.label} gives data age "
+                           f"p95 {_fmt(age95)} ({_fmt(shortfall)} over); {faster.label} would meet it "
+                           f"(p95 {_fmt(p95(faster))}) but {because}.")
+    else:
+        reasons.append(f"The stated maximum age of {_fmt(m.max_age)} is met: data age p95 {_fmt(age95)}.")
     est = cost.estimate(tier, s)
     reasons.append(f"Recommended: {tier.label} via {pattern.name}, data age p95 "
-                   f"{_fmt(pd.Timedelta(seconds=s.age_p95))}, ${est.build:,.0f} to build and "
+                   f"{_fmt(age95)}, ${est.build:,.0f} to build and "
                    f"${est.monthly:,.0f}/month.")
     return Recommendation(
         metric=m, tier=tier, pattern=pattern, reasons=tuple(reasons), decision_changes=changes,
         cost=est, extra_per_year=extra, break_even_value=be,
-        checklist=_checklist(m, tier, nrt_note, est, extra),
+        checklist=_checklist(m, tier, nrt_note, est, extra, age95, met),
         age={"p50": s.age_p50, "p95": s.age_p95, "max": s.age_max},
+        meets_max_age=met, shortfall=shortfall, minutes_saved=minutes,
     )
 
 

@@ -133,8 +133,10 @@ class Workload:
         if not hasattr(source, "read"):
             raise ParameterError("source", source, "must be a Source with read(start, end)")
         warm = to_duration(warmup, "warmup", allow_zero=True)
-        if start is None:
+        if start is None:  # a replay's anchor is its start (reading before it gives nothing)
             own = getattr(source, "start", None)
+            if own is None:
+                own = getattr(source, "anchor", None)
             t0 = to_timestamp(own, "start") + warm if own is not None else pd.Timestamp("2024-01-01")
         else:
             t0 = to_timestamp(start, "start")
@@ -158,6 +160,9 @@ class Workload:
             raise SourceError(f"source={getattr(source, 'name', source)!r} was still down at {a}")
         arr = np.concatenate(arrivals) if arrivals else np.empty(0)
         ev = np.concatenate(events) if events else np.empty(0)
+        if not arrivals:  # NaN ages with no word would follow
+            raise SourceError(f"source={getattr(source, 'name', source)!r} gave no events from {lo} to {hi}; "
+                              "pass start= inside its data (a replay starts at its start= or first read)")
         arr, ev, bad = _clean(arr, ev)
         rate = arr[arr >= 0].size / (span * 3600.0)
         return cls(rate=rate, arrival=arr, newest=np.maximum.accumulate(ev) if ev.size else ev,
