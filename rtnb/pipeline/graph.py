@@ -74,7 +74,7 @@ from .._errors import ParameterError, UnknownNameError
 from ..clock import Clock
 from ..health import Counters, ErrorLog, Snapshot
 from ..store import MemoryStore, Store
-from .schema import Schema
+from .schema import Schema, Validation
 
 __all__ = ["Pipeline", "DeadLetter", "build_pipeline"]
 
@@ -227,6 +227,7 @@ class Pipeline:
         self._inner = Counters()  # the aggregate's counters at its last snapshot
         self._last_late = 0
         self._snapshot_metric: str | None = None
+        self._zone: str | None | bool = False  # time zone of the batches so far (False: none yet)
 
         self.batches = batches
         self.rejected = streamz.Stream(stream_name="rejected")
@@ -255,19 +256,48 @@ class Pipeline:
             self._received += len(rejected)
             self._reject(rejected)
             return _empty_like(batch)
+        out = self._check_zone(batch, out)
         self._received += out.received
         if len(out.rejected):
             self._rejected += len(out.rejected)
             self._emit_rejected(out.rejected)
         return out.accepted
 
+    def _check_zone(self, batch: Any, out: Any) -> Any:
+        """A naive batch after aware ones (or the other way round) is rejected whole,
+        with a reason naming both: the schema alone would read naive times as UTC."""
+        from ._input import _zone_of, check_zone
+
+        col = self._time_col()
+        if col is None or not isinstance(batch, pd.DataFrame) or col not in batch.columns or not len(batch):
+            return out
+        if not batch.columns.is_unique:
+            return out
+        zone = _zone_of(batch[col].dtype)
+        try:
+            check_zone(self._zone, zone, col)
+        except ParameterError as exc:
+            rejected = batch.assign(reason=exc.reason, rule=f"{col} mixes naive and aware times")
+            return Validation(accepted=_empty_like(out.accepted), rejected=rejected)
+        self._zone = zone
+        return out
+
+    def _time_col(self) -> str | None:
+        cfg = getattr(self.aggregate, "config", None) or getattr(getattr(self.aggregate, "metric", None), "time_col", None)
+        if isinstance(cfg, str):
+            return cfg
+        return getattr(cfg, "time_col", None)
+
     def _aggregate_stage(self, accepted: pd.DataFrame) -> Snapshot | None:
         if len(accepted):
             try:
                 self.aggregate.update(accepted)
             except Exception as exc:
-                self._report("aggregate", exc)
-                self._reject(_fail_rows(accepted, f"aggregate failed: {type(exc).__name__}: {exc}", "aggregate failed"))
+                self._aggregate_rows(accepted, exc)
+            take = getattr(self.aggregate, "take_rejected", None)
+            rows = take() if callable(take) else None
+            if rows is not None and len(rows):  # rejected row by row by the aggregate (counted there)
+                self._emit_rejected(rows)
         try:
             snap = self.aggregate.snapshot(processed_at=self._now())
         except Exception as exc:
@@ -277,6 +307,30 @@ class Pipeline:
         self._snapshot_metric = snap.metric
         self._emit_late(snap.counters.late)
         return dataclasses.replace(snap, counters=self.counters, metric=self.name)
+
+    def _aggregate_rows(self, accepted: pd.DataFrame, exc: Exception) -> None:
+        """A batch the aggregate refused: reject its bad rows one by one (with their
+        reasons) and aggregate the others; only a batch with no bad row to blame is
+        rejected whole."""
+        from ._input import decode
+
+        cfg = getattr(self.aggregate, "config", None)
+        try:
+            d = decode(accepted, cfg) if cfg is not None and hasattr(cfg, "measures") else None
+        except Exception:
+            d = None
+        if d is None or not len(d.rejected):
+            self._report("aggregate", exc)
+            self._reject(_fail_rows(accepted, f"aggregate failed: {type(exc).__name__}: {exc}", "aggregate failed"))
+            return
+        self._reject(d.rejected)
+        good = accepted.iloc[d.keep]
+        if len(good):
+            try:
+                self.aggregate.update(good)
+            except Exception as exc2:
+                self._report("aggregate", exc2)
+                self._reject(_fail_rows(good, f"aggregate failed: {type(exc2).__name__}: {exc2}", "aggregate failed"))
 
     def _store_stage(self, snap: Snapshot) -> None:
         try:

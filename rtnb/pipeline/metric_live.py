@@ -40,6 +40,7 @@ import pandas as pd
 from .._errors import ParameterError
 from ..health import Counters, Snapshot
 from ._buckets import QUANTILES
+from ._input import check_zone, decode
 from .metric import Metric
 from .rolling import Rolling
 
@@ -110,6 +111,9 @@ class MetricAggregate:
         self._late_parts: deque[pd.DataFrame] = deque()
         self._late_kept = 0
         self._wm: int | None = None
+        self._zone: str | None | bool = False  # the time zone of the batches (False before any)
+        self._rejected = 0
+        self._new_rejected: list[pd.DataFrame] = []
 
     # ------------------------------------------------------------------ feeding
     def update(self, batch: pd.DataFrame) -> MetricAggregate:
@@ -125,15 +129,25 @@ class MetricAggregate:
             keep = m.row_filter.mask(rows)
             self.filtered += int((~keep).sum())
             rows = rows[keep]
+        d = decode(rows, self.rolling.config)  # bad rows out, one by one, with reasons
+        check_zone(self._zone, d.zone, m.time_col)
+        if len(rows):
+            self._zone = d.zone
+        if len(d.rejected):
+            self._rejected += len(d.rejected)
+            self._new_rejected.append(d.rejected)
+            while len(self._new_rejected) > 100:  # nobody takes them (standalone): bounded
+                self._new_rejected.pop(0)
+            rows = rows.iloc[d.keep]
         if self._local and len(rows):
-            utc = _utc_ns(rows[m.time_col])
+            utc = d.ts
             late = self._classify(utc)
             if late.any():
                 self._keep_late(rows[late])
                 rows, utc = rows[~late], utc[~late]
             t = _local_ns(utc, m.tz) if m.tz is not None else utc
             rows = rows.assign(**{m.time_col: (t - self._shift).view("datetime64[ns]")})
-        self._received += len(batch) - len(rows)  # filtered and late rows, counted here
+        self._received += len(batch) - len(rows)  # filtered, rejected and late rows, counted here
         self.rolling.update(rows)
         if self._total is not None:
             self._total.update(rows)
@@ -165,11 +179,19 @@ class MetricAggregate:
     # ------------------------------------------------------------------ reading
     @property
     def counters(self) -> Counters:
-        """Rows received, accepted (filtered ones included), late and duplicated."""
+        """Rows received, accepted (filtered ones included), rejected, late and duplicated."""
         c = self.rolling.counters
         late = self._late + c.late
         return Counters(received=c.received + self._received, accepted=c.accepted + self.filtered,
-                        rejected=c.rejected, late=late, duplicates=c.duplicates)
+                        rejected=c.rejected + self._rejected, late=late, duplicates=c.duplicates)
+
+    def take_rejected(self) -> pd.DataFrame | None:
+        """The rows rejected since the last call (with ``reason`` and ``rule``), or None."""
+        if not self._new_rejected:
+            return None
+        out = pd.concat(self._new_rejected) if len(self._new_rejected) > 1 else self._new_rejected[0]
+        self._new_rejected = []
+        return out
 
     @property
     def late_rows(self) -> pd.DataFrame:

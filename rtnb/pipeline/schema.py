@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import decimal
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -399,9 +400,15 @@ def _const(text: str) -> Callable[[Any], str]:
     return lambda _v: text
 
 
-def _describe_duration(td: pd.Timedelta) -> str:
-    """A duration in words for a reason: '45 s', '12 min', '2.5 h', '3 days'."""
-    s = abs(td.total_seconds())
+def _describe_duration(td: pd.Timedelta | int) -> str:
+    """A duration in words for a reason: '45 s', '12 min', '2.5 h', '3 days'.
+
+    Also takes integer nanoseconds (a year-1700 event is more than a Timedelta holds).
+
+    >>> _describe_duration(324 * 365 * 86400 * 10**9)
+    '118,260 days'
+    """
+    s = abs(td.total_seconds()) if isinstance(td, pd.Timedelta) else abs(int(td)) / 1e9
     if s < 60:
         return f"{s:.3g} s"
     if s < 3600:
@@ -588,7 +595,9 @@ def _coerce_numbers(col: Values, parse_text: bool) -> tuple[np.ndarray, np.ndarr
     except (TypeError, ValueError, OverflowError):
         arr = np.array([_to_float(v) for v in obj], dtype=np.float64)
     # Booleans and bytes convert to numbers in pandas, but a flag is not an amount.
-    odd_types = (bool, np.bool_, bytes, bytearray) if parse_text else (bool, np.bool_, bytes, bytearray, str)
+    odd_types = (bool, np.bool_, bytes, bytearray, complex, np.complexfloating, decimal.Decimal)
+    if not parse_text:
+        odd_types = (*odd_types, str)
     odd = np.fromiter((isinstance(v, odd_types) for v in obj), dtype=bool, count=len(obj))
     arr = np.where(odd, np.nan, arr)
     not_number = np.isnan(arr)
@@ -639,7 +648,7 @@ def _check_str(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_Pr
     raw = _raw(col)
     problems: list[_Problem] = []
     dt = col.dtype
-    if isinstance(dt, pd.StringDtype):
+    if isinstance(dt, pd.StringDtype) or _arrow_text(dt):
         missing = _isna(col)
         not_text = None
     elif dt is _OBJ or (isinstance(dt, np.dtype) and dt.kind == "O"):
@@ -721,9 +730,20 @@ def _check_time(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_P
     not_time = None
     if dt is _NS or dt == _NS:
         arr = np.asarray(col)
-    elif isinstance(dt, pd.DatetimeTZDtype) or (isinstance(dt, np.dtype) and dt.kind == "M"):
-        arr, not_time = _times_from_datetimes(col)
+    elif isinstance(dt, pd.DatetimeTZDtype) or (isinstance(dt, np.dtype) and dt.kind == "M") or _arrow_time(dt):
+        # any unit, any zone, Arrow-backed: converted safely (a year-2300 date is out of
+        # range, never wrapped to 1715)
+        from ._input import utc_nanoseconds
+
+        i8, found, _zone = utc_nanoseconds(pd.Series(col, copy=False), name)
+        arr = i8.view("datetime64[ns]")
         converted = arr
+        outside = [p for p in found if p[1].endswith("nanosecond range")]
+        problems += outside
+        if outside:
+            not_time = np.zeros(len(col), dtype=bool)  # reasons given; keep NaT checks apart
+            nat_skip = outside[0][0]
+            arr = np.where(nat_skip, np.datetime64("NaT"), arr)
     elif (isinstance(dt, np.dtype) and dt.kind == "O") or isinstance(dt, pd.StringDtype):
         arr, not_time = _coerce_times(col)
         converted = arr
@@ -733,6 +753,9 @@ def _check_time(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_P
         converted = arr
     i8 = arr.view(np.int64)
     nat = i8 == _NAT
+    if problems:  # out of range: one reason is enough
+        for mask, _, _ in problems:
+            nat = nat & ~mask
     if not_time is not None and not_time.any():
         problems.append((not_time, f"{name} is not a time", lambda r: f"{name} is not a time: {_short(raw(r))}"))
         nat = nat & ~not_time
@@ -740,18 +763,35 @@ def _check_time(f: Field, col: Values, now_ns: int | None) -> tuple[Any, list[_P
         problems.append((nat, f"{name} is missing", _const(f"{name} is missing")))
     if now_ns is not None:
         if f.max_future is not None:
-            future = ~nat & (i8 > now_ns + f.max_future.value)
+            future = (i8 != _NAT) & (i8 > now_ns + f.max_future.value)
             if not_time is not None:
                 future &= ~not_time
             if future.any():
-                problems.append((future, f"{name} is in the future", lambda r: f"{name} is {_describe_duration(pd.Timedelta(int(i8[r]) - now_ns))} in the future"))
+                problems.append((future, f"{name} is in the future", lambda r: f"{name} is {_describe_duration(int(i8[r]) - now_ns)} in the future"))
         if f.max_age is not None:
-            old = ~nat & (i8 < now_ns - f.max_age.value)
+            old = (i8 != _NAT) & (i8 < now_ns - f.max_age.value)
             if not_time is not None:
                 old &= ~not_time
             if old.any():
-                problems.append((old, f"{name} is too old", lambda r: f"{name} is {_describe_duration(pd.Timedelta(now_ns - int(i8[r])))} old, more than {_describe_duration(f.max_age)}"))
+                problems.append((old, f"{name} is too old", lambda r: f"{name} is {_describe_duration(now_ns - int(i8[r]))} old, more than {_describe_duration(f.max_age)}"))
     return converted, problems
+
+
+def _arrow_time(dt: Any) -> bool:
+    if not isinstance(dt, pd.ArrowDtype):
+        return False
+    import pyarrow as pa
+
+    return pa.types.is_timestamp(dt.pyarrow_dtype)
+
+
+def _arrow_text(dt: Any) -> bool:
+    if not isinstance(dt, pd.ArrowDtype):
+        return False
+    import pyarrow as pa
+
+    t = dt.pyarrow_dtype
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 def _times_from_datetimes(col: Values) -> tuple[np.ndarray, np.ndarray | None]:
