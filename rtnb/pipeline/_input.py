@@ -29,7 +29,7 @@ strict form: any bad row raises, listing the first reasons.
 >>> d = decode(pd.DataFrame({"ts": pd.to_datetime(["2024-01-01", "2300-01-01"]).as_unit("s"),
 ...                          "k": ["a", "b"], "v": [1.0, float("nan")]}), cfg)
 >>> d.ts.size, d.rejected["reason"].tolist()
-(1, ['ts 2300-01-01 00:00:00 is outside the range of nanosecond times (1677-09-21 to 2262-04-11); v is missing or NaN'])
+(1, ['ts 2300-01-01 00:00:00 is outside the range of nanosecond times (1677-09-21 to 2262-04-11); v is missing or NaN, not a finite number'])
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def _scale(raw: np.ndarray, unit: str, name: str, problems: list) -> tuple[np.nd
                              lambda r: f"{name} {str(shown[r].astype('datetime64[s]')).replace('T', ' ')} "
                                        f"is outside the range of nanosecond times {_RANGE}"))
     if missing.any():
-        problems.append((missing, f"{name} is missing", lambda r: f"{name} is missing"))
+        problems.append((missing, f"{name} is missing", lambda r: f"{name} is missing (NaT)"))
     return np.asarray(out, dtype=np.int64), problems
 
 
@@ -183,7 +183,7 @@ def _objects(obj: np.ndarray, name: str, problems: list) -> tuple[np.ndarray, li
     if odd.any():
         problems.append((odd, f"{name} is not a time", lambda r: f"{name} is not a time: {_show(obj[r])}"))
     if missing.any():
-        problems.append((missing, f"{name} is missing", lambda r: f"{name} is missing"))
+        problems.append((missing, f"{name} is missing", lambda r: f"{name} is missing (NaT)"))
     aware = [z for z in zones if z is not None]
     return out, problems, (aware[0] if aware else None)
 
@@ -227,7 +227,7 @@ def _measure(col: pd.Series, name: str) -> tuple[np.ndarray, list]:
     if bad_nan is not None:
         nan &= bad_nan
     if nan.any():
-        problems.append((nan, f"{name} is missing or NaN", lambda r: f"{name} is missing or NaN"))
+        problems.append((nan, f"{name} is missing or NaN", lambda r: f"{name} is missing or NaN, not a finite number"))
     inf = np.isinf(vals)
     if inf.any():
         problems.append((inf, f"{name} is not finite", lambda r: f"{name} is not finite: {vals[r]}"))

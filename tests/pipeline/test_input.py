@@ -61,7 +61,7 @@ def test_one_nan_rejects_one_row_not_its_batch_without_a_schema():
     v[7] = np.nan
     src.emit(pd.DataFrame({"ts": pd.date_range("2024-01-01 09:00", periods=100, freq="s"), "k": "a", "v": v}))
     assert pipe.counters == rtnb.Counters(received=100, accepted=99, rejected=1)
-    assert pipe.dead_letter.last_reasons() == ["v is missing or NaN"]
+    assert pipe.dead_letter.last_reasons() == ["v is missing or NaN, not a finite number"]
     assert pipe.latest().table.loc["a", "sum"] == np.nansum(v)
 
 
@@ -155,5 +155,5 @@ def test_duplicate_column_names_are_a_parameter_error_or_a_rejection():
 
 def test_read_batch_is_strict_and_names_the_rows():
     batch = pd.DataFrame({"ts": pd.to_datetime(["2024-01-01", None]), "k": ["a", "b"], "v": [1.0, np.inf]})
-    with pytest.raises(rtnb.ParameterError, match="ts is missing; v is not finite: inf"):
+    with pytest.raises(rtnb.ParameterError, match=r"ts is missing \(NaT\); v is not finite: inf"):
         read_batch(batch, _cfg())
