@@ -35,8 +35,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._errors import ParameterError, StoreError, UnknownNameError
+from .._checks import check_int
+from .._errors import ParameterError, StoreError
 from ..health import Snapshot
+from ._history import empty_history, pivot_history, unknown_column
 
 __all__ = ["MemoryStore"]
 
@@ -60,13 +62,11 @@ class MemoryStore:
     >>> MemoryStore(history=0)
     Traceback (most recent call last):
     ...
-    rtnb._errors.ParameterError: history=0 is invalid: must be a positive number of snapshots
+    rtnb._errors.ParameterError: history=0 is invalid: must be an integer >= 1
     """
 
     def __init__(self, history: int = 1000) -> None:
-        if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or history < 1:
-            raise ParameterError("history", history, "must be a positive number of snapshots")
-        self.history_length = int(history)
+        self.history_length = check_int("history", history, minimum=1)
         self._metrics: dict[str, _Metric] = {}
         self._closed = False
 
@@ -135,7 +135,7 @@ class MemoryStore:
         self._check_open()
         m = self._metrics.get(metric)
         if m is None or not m.entries:
-            return pd.DataFrame(index=pd.DatetimeIndex([], name="newest_event", dtype="datetime64[ns]"))
+            return empty_history()
         cached = m.cache.get(column)
         if cached is not None:
             return cached
@@ -158,24 +158,12 @@ class MemoryStore:
 
 def _history_frame(entries: list, column: str, latest: Snapshot) -> pd.DataFrame:
     """Pivot (time, table) entries into one row per time and one column per key."""
-    with_col = [(t, tbl) for t, tbl in entries if column in tbl.columns]
+    with_col = [(i, tbl) for i, (_, tbl) in enumerate(entries) if column in tbl.columns]
     if not with_col:
-        choices = list(latest.table.columns)
-        raise UnknownNameError("column", column, choices, reason=f"not an aggregate of metric {latest.metric!r}")
+        raise unknown_column(latest.metric, column, list(latest.table.columns))
     times = pd.DatetimeIndex([t for t, _ in entries], name="newest_event").as_unit("ns")
-    row_of = {t: i for i, (t, _) in enumerate(entries)}
     tables = [tbl for _, tbl in with_col]
     keys = tables[0].index.append([t.index for t in tables[1:]]) if len(tables) > 1 else tables[0].index
-    codes, uniques = keys.factorize(use_na_sentinel=False)  # a NaN key is a key (Rolling keeps it)
-    rows = np.repeat([row_of[t] for t, _ in with_col], [len(tbl) for tbl in tables])
-    values = np.concatenate([tbl[column].to_numpy() for tbl in tables]) if tables else np.array([])
-    numeric = values.dtype.kind in "biuf"
-    out = np.full((len(entries), len(uniques)), np.nan if numeric else None, dtype=np.float64 if numeric else object)
-    out[rows, codes] = values
-    frame = pd.DataFrame(out, index=times, columns=uniques)
-    frame.columns.name = tables[0].index.name if not isinstance(uniques, pd.MultiIndex) else None
-    try:
-        frame = frame[uniques.sort_values()]
-    except TypeError:  # keys of mixed types: keep the order of first appearance
-        pass
-    return frame
+    rows = np.repeat([i for i, _ in with_col], [len(tbl) for tbl in tables])
+    values = np.concatenate([tbl[column].to_numpy() for tbl in tables])
+    return pivot_history(times, rows=rows, keys=keys.set_names(tables[0].index.names), values=values)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from rtnb import Counters, ParameterError, Snapshot, StoreError, UnknownNameError
+from rtnb import Counters, ParameterError, SimClock, Snapshot, StoreError, UnknownNameError
 from rtnb.store import MemoryStore, Store
 from rtnb.codec import decode_snapshot
 from rtnb.store.redis import HistoryGap, RedisStore
@@ -213,29 +214,45 @@ def test_clear_removes_only_this_prefix(redis_server):
 # ------------------------------------------------------------------ outages
 
 
+def timed_store(url: str, **kw) -> tuple[RedisStore, Any]:
+    """A store on a simulated clock and a ``put`` that moves the clock to each
+    snapshot's processing time first (as a pipeline on the same clock does)."""
+    clock = SimClock(start=T0)
+    store = RedisStore(url, clock=clock, **kw)
+
+    def put(s: Snapshot) -> None:
+        clock.advance_to(s.processed_at)
+        store.put(s)
+
+    return store, put
+
+
 def test_redis_dropping_mid_run_loses_nothing_and_resumes(redis_server):
-    store = RedisStore(redis_server.url, prefix="t", history=50, retry_every="2.5s")
+    store, put = timed_store(redis_server.url, prefix="t", history=50, retry_every="2.5s")
     for i in range(1, 4):
-        store.put(snap(i))
+        put(snap(i))
     redis_server.stop()
 
-    store.put(snap(4))                      # no crash: marked down, snapshot kept
+    put(snap(4))                            # no crash: marked down, snapshot kept
     assert not store.up and store.status == "down"
     assert "ConnectionError" in store.last_error
     assert store.down_since == snap(4).processed_at
     assert store.failed_writes == 1 and store.pending == 1
-    store.put(snap(5))                      # within retry_every: not even tried
+    trips = store.round_trips
+    put(snap(5))                            # within retry_every: not even tried
     assert store.failed_writes == 2
-    # a dashboard in this process still reads the latest pipeline state
+    # a dashboard in this process still reads the latest pipeline state, without
+    # asking the down server (reads honour retry_every too)
     assert_same(store.latest("orders"), snap(5))
     assert store.version("orders") == 5
+    assert store.round_trips == trips
 
     redis_server.start()                    # back, empty (no persistence)
-    store.put(snap(6))                      # 2 s after the failed attempt: not yet
+    put(snap(6))                            # 2 s after the failed attempt: not yet
     assert not store.up
-    store.put(snap(7))                      # 3 s after: retried, everything written
+    put(snap(7))                            # 3 s after: retried, everything written
     assert store.up and store.status == "up" and store.reconnects == 1
-    assert store.pending == 0
+    assert store.pending == 0 and store.restarts == 1
 
     reader = RedisStore(redis_server.url, prefix="t")
     assert_same(reader.latest("orders"), snap(7))
@@ -244,20 +261,21 @@ def test_redis_dropping_mid_run_loses_nothing_and_resumes(redis_server):
     assert reader.history("orders", "count")["FR"].tolist() == [4, 5, 6, 7]
     # what the server lost when it restarted empty is noted, here and for readers
     gaps = reader.history_gaps("orders")
-    assert len(gaps) == 1 and "without persistence" in gaps[0].reason
-    assert gaps[0].end == snap(3).newest_event
+    assert len(gaps) == 1 and "restarted" in gaps[0].reason
+    # the 3 entries written before the outage are the ones the restart lost
+    assert gaps[0].missed == 3 and gaps[0].end == snap(3).newest_event
     assert store.gaps == gaps
 
 
 def test_outage_longer_than_the_history_buffer_notes_the_gap(redis_server):
-    store = RedisStore(redis_server.url, prefix="t", history=3, retry_every=0)
-    store.put(snap(1))
+    store, put = timed_store(redis_server.url, prefix="t", history=3, retry_every=0)
+    put(snap(1))
     redis_server.stop()
     for i in range(2, 8):
-        store.put(snap(i))
+        put(snap(i))
     assert store.failed_writes == 6
     redis_server.start()
-    store.put(snap(8))
+    put(snap(8))
     assert store.up
     h = store.history("orders", "count")
     assert h["FR"].tolist() == [6, 7, 8]
@@ -279,7 +297,7 @@ def test_retry_writes_pending_snapshots_without_a_new_put(redis_server):
 
 
 def test_reads_during_an_outage_answer_from_what_this_process_knows(redis_server):
-    reader = RedisStore(redis_server.url, prefix="t")
+    reader = RedisStore(redis_server.url, prefix="t", read_every=0)
     writer = RedisStore(redis_server.url, prefix="t")
     writer.put(snap(1))
     writer.put(snap(2))
@@ -304,12 +322,13 @@ def test_local_server_stops_and_starts_again_on_the_same_port(redis_server):
 
 
 def test_a_successful_read_brings_the_store_back_and_writes_what_is_pending(redis_server):
-    store = RedisStore(redis_server.url, prefix="t", retry_every="1h")
-    store.put(snap(1))
+    store, put = timed_store(redis_server.url, prefix="t", retry_every="1h")
+    put(snap(1))
     redis_server.stop()
-    store.put(snap(2))
+    put(snap(2))
     assert store.latest("orders").version == 2 and not store.up
     redis_server.start()
+    store.clock.advance("1h")
     assert store.version("orders") == 2      # the read works: pending writes go out
     assert store.up and store.pending == 0
     assert_same(RedisStore(redis_server.url, prefix="t").latest("orders"), snap(2))
@@ -341,7 +360,7 @@ def test_history_pivot_matches_memory_store_for_every_kind_of_key(redis_server, 
 READER = """
 import sys
 from rtnb.store.redis import RedisStore
-store = RedisStore(sys.argv[1], prefix="atomic")
+store = RedisStore(sys.argv[1], prefix="atomic", read_every=0)
 print("ready", flush=True)
 seen, reads = set(), 0
 while True:
@@ -349,7 +368,7 @@ while True:
     reads += 1
     if snap is None:
         continue
-    store._decoded.clear()  # decode every read: check every value, not a cached one
+    store._seen.clear()  # decode every read: check every value, not a cached one
     v = snap.version
     # every part of one snapshot carries its version: a mix would show two numbers
     assert set(snap.table["count"]) == {v} and snap.counters.received == v, v
@@ -392,9 +411,11 @@ def test_a_pipeline_writing_to_redis_survives_an_outage_without_losing_state(red
     from rtnb.sources.simulate import simulate
 
     start = pd.Timestamp("2024-01-01 12:00")
-    store = RedisStore(redis_server.url, prefix="pipe", history=500, retry_every="5s")
+    clock = SimClock(start=start)
+    store = RedisStore(redis_server.url, prefix="pipe", history=500, retry_every="5s",
+                       clock=clock)
     runner = Runner(simulate("ecommerce_orders", rate=20, seed=3, start=start),
-                    clock=SimClock(start=start), tick="1s")
+                    clock=clock, tick="1s")
     pipe = build_pipeline(runner, metric="amount", by="country", window="1min", store=store)
     errors = []
     pipe.errors.sink(errors.append)
@@ -424,9 +445,10 @@ def test_the_dashboard_badge_shows_the_serving_layer_down_and_back(redis_server)
     from rtnb.sources.simulate import simulate
 
     start = pd.Timestamp("2024-01-01 12:00")
-    store = RedisStore(redis_server.url, prefix="badge", retry_every="2s")
+    clock = SimClock(start=start)
+    store = RedisStore(redis_server.url, prefix="badge", retry_every="2s", clock=clock)
     runner = Runner(simulate("ecommerce_orders", rate=20, seed=1, start=start),
-                    clock=SimClock(start=start), tick="1s", frames="sim", fps=1)
+                    clock=clock, tick="1s", frames="sim", fps=1)
     build_pipeline(runner, metric="amount", by="country", window="1min", store=store)
     badge = FreshnessBadge(store, "amount", limit="5s")
     runner.on_frame(badge.refresh)
@@ -457,15 +479,15 @@ def test_rolling_snapshots_round_trip_exactly(redis_server):
 
 
 def test_a_server_refusing_writes_marks_the_store_down_with_the_reason(redis_server):
-    store = RedisStore(redis_server.url, prefix="t", retry_every=0)
-    store.put(snap(1))
+    store, put = timed_store(redis_server.url, prefix="t", retry_every=0)
+    put(snap(1))
     admin = store._client
     admin.config_set("maxmemory", 1)            # every write is now refused (OOM)
     admin.config_set("maxmemory-policy", "noeviction")
-    store.put(snap(2))                            # no exception reaches the pipeline
+    put(snap(2))                                  # no exception reaches the pipeline
     assert not store.up and "OutOfMemoryError" in store.last_error
     admin.config_set("maxmemory", 0)
-    store.put(snap(3))
+    put(snap(3))
     assert store.up
     assert_same(RedisStore(redis_server.url, prefix="t").latest("orders"), snap(3))
 
