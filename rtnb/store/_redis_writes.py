@@ -15,9 +15,10 @@ from typing import Any
 import pandas as pd
 
 from .._errors import ParameterError, StoreError
-from ..codec import decode_snapshot, encode_snapshot
+from ..codec import _ns, decode_snapshot, encode_snapshot
 from ..health import Snapshot
 from ._outage import HistoryGap, Pending
+from ._stream_history import stream_id
 
 __all__ = ["RedisWrites", "GAP_NOTES_KEPT"]
 
@@ -176,3 +177,44 @@ class RedisWrites:
             self.gaps.pop()
             self._notes.setdefault(metric, []).append(gap)  # written with the next write
             raise
+
+    def rewind(self, metric: str, newest_event: pd.Timestamp | None) -> int:
+        """Drop the history entries newer than ``newest_event`` (all for ``None``).
+
+        A pipeline restored from a checkpoint calls it before it writes those entries
+        again (it re-reads the events that came after the checkpoint), so the history
+        is what an uninterrupted run writes. Returns how many entries were dropped;
+        raises :class:`rtnb.StoreError` when Redis cannot be reached.
+        """
+        self._check_open()
+        key = self._key(metric, "history")
+        limit = _ns(newest_event)
+        drop: list[bytes] = []
+        keep: tuple[int, bytes] | None = None
+        try:
+            top = "+"
+            while keep is None:
+                page = self._client.xrevrange(key, max=top, min="-", count=100)
+                for entry_id, fields in page:
+                    t = int(fields[b"t"])
+                    if limit is not None and t <= limit:
+                        keep = (t, entry_id)
+                        break
+                    drop.append(entry_id)
+                if len(page) < 100 or keep is not None:
+                    break
+                ms, seq = stream_id(page[-1][0])
+                top = f"({ms}-{seq}"
+            for lo in range(0, len(drop), 1000):
+                self._client.xdel(key, *drop[lo: lo + 1000])
+        except self._errors as exc:
+            raise StoreError(f"cannot rewind the history of {metric!r} on Redis at "
+                             f"{self.address}: {self._say(exc)}") from None
+        if keep is not None:
+            self._last_entry[metric] = keep
+        else:
+            self._last_entry.pop(metric, None)
+        self._caches.pop(metric, None)
+        if metric in self._in_redis:  # dropped on purpose: not a loss to note later
+            self._in_redis[metric] = max(0, self._in_redis[metric] - len(drop))
+        return len(drop)

@@ -407,45 +407,6 @@ class RedisStore(RedisWrites):
         except StoreError as exc:
             raise self._bad(key, exc) from None
 
-    def rewind(self, metric: str, newest_event: pd.Timestamp | None) -> int:
-        """Drop the history entries newer than ``newest_event`` (all for ``None``).
-
-        A pipeline restored from a checkpoint calls it before it writes those entries
-        again (it re-reads the events that came after the checkpoint), so the history
-        is what an uninterrupted run writes. Returns how many entries were dropped;
-        raises :class:`rtnb.StoreError` when Redis cannot be reached.
-        """
-        self._check_open()
-        key = self._key(metric, "history")
-        limit = _ns(newest_event)
-        drop: list[bytes] = []
-        keep: tuple[int, bytes] | None = None
-        try:
-            top = "+"
-            while keep is None:
-                page = self._client.xrevrange(key, max=top, min="-", count=100)
-                for entry_id, fields in page:
-                    t = int(fields[b"t"])
-                    if limit is not None and t <= limit:
-                        keep = (t, entry_id)
-                        break
-                    drop.append(entry_id)
-                if len(page) < 100 or keep is not None:
-                    break
-                ms, seq = _stream_id(page[-1][0])
-                top = f"({ms}-{seq}"
-            for lo in range(0, len(drop), 1000):
-                self._client.xdel(key, *drop[lo: lo + 1000])
-        except self._errors as exc:
-            raise StoreError(f"cannot rewind the history of {metric!r} on Redis at "
-                             f"{self.address}: {exc}") from None
-        if keep is not None:
-            self._last_entry[metric] = keep
-        else:
-            self._last_entry.pop(metric, None)
-        self._caches.pop(metric, None)
-        return len(drop)
-
     # ---------------------------------------------------------------- housekeeping
 
     def clear(self) -> None:
