@@ -55,8 +55,9 @@ from .store import MemoryStore, Store
 from .store.raw import DuckDBBaseline, SQLiteBaseline
 from .store.redis import RedisStore
 
-# views
-from .widgets import Dashboard, ErrorPanel, FreshnessBadge, KpiTile, LiveBars, LiveLine, dashboard
+# views: imported on first use (module __getattr__ below), so the pipeline, the store
+# and everything below them import without ipywidgets or bqplot
+_VIEWS = ("Dashboard", "ErrorPanel", "FreshnessBadge", "KpiTile", "LiveBars", "LiveLine", "dashboard")
 
 # tiers lab
 from . import tiers
@@ -66,6 +67,22 @@ from . import tiers
 from .serve import serve
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in _VIEWS or name == "widgets":
+        import importlib
+
+        widgets = importlib.import_module(".widgets", __name__)
+        value = widgets if name == "widgets" else getattr(widgets, name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_VIEWS) | {"widgets"})
+
 
 __all__ = [
     # errors, clock, health

@@ -293,7 +293,8 @@ class SourceHealth:
     >>> h.status, h.failures, h.cursor   # the cursor stays: the interval is asked again
     ('down', 1, Timestamp('2024-01-01 00:00:00'))
     >>> h.answered(start=h.cursor, end=pd.Timestamp("2024-01-01 00:00:02"), rows=200,
-    ...            at=pd.Timestamp("2024-01-01 00:00:06"), stall_after=pd.Timedelta("10s"), backlog=400)
+    ...            at=pd.Timestamp("2024-01-01 00:00:06"), stall_after=pd.Timedelta("10s"),
+    ...            behind=pd.Timedelta("4s"), backlog=400)
     >>> h.status, h.behind, h.backlog
     ('catching up', Timedelta('0 days 00:00:04'), 400)
     """
@@ -318,16 +319,16 @@ class SourceHealth:
         return self.status == "catching up"
 
     def answered(self, *, start: pd.Timestamp, end: pd.Timestamp, rows: int, at: pd.Timestamp,
-                 stall_after: pd.Timedelta, backlog: int = 0) -> None:
+                 stall_after: pd.Timedelta, behind: pd.Timedelta = pd.Timedelta(0), backlog: int = 0) -> None:
         """A read of ``[start, end)`` answered ``rows`` rows at clock time ``at``.
 
-        ``backlog`` is the number of rows known (or estimated) to be waiting beyond
-        ``end``, which is before ``at`` when the read was capped.
+        A capped read stopped ``behind`` (clock time) short of the time it was asked at;
+        ``backlog`` is the number of rows known (or estimated) to be waiting.
         """
         self.cursor = end
         self.last_read_at = at
         self.batches += 1
-        self.behind = max(at - end, pd.Timedelta(0))
+        self.behind = max(behind, pd.Timedelta(0))
         self.backlog = int(backlog)
         if rows:
             self.rows += int(rows)

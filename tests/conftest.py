@@ -7,6 +7,7 @@ user's machine, but fails it under ``CI=true``: CI must never pass by skipping.
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
@@ -21,3 +22,90 @@ def require(ok: bool, component: str, why: str) -> None:
     if ON_CI:
         pytest.fail(f"{msg} (CI=true: a missing component is a failure, not a skip)")
     pytest.skip(msg)
+
+
+class FakeSource:
+    """The tests' one hand-made source: ``rate`` events per second of arrival time.
+
+    Events sit on a fixed grid (``k / rate`` seconds from the epoch), so the answer
+    depends only on the interval asked for, never on the batch boundaries. Options
+    shape the faults the runner must survive:
+
+    - ``keys`` — a key column ``key_col`` cycling through these values;
+    - ``lag`` — event time = arrival - lag;
+    - ``down`` — ``(from, to)`` timestamps: reads ending in it raise SourceUnavailable
+      (with ``clock``: reads asked while the clock is in it, as a real outage);
+    - ``gap`` — ``(from, to)``: no events arrive in it (a stall);
+    - ``fail_once_at`` — the first read covering this time raises SourceUnavailable;
+    - ``block`` — wall seconds every read blocks first (a hung dependency), or a set
+      of read numbers (0-based) to block on with ``block_for`` seconds;
+      ``release()`` unblocks them all at once (the fixture does it at teardown).
+
+    ``reads`` records every interval asked for.
+    """
+
+    def __init__(self, rate: float = 1.0, *, name: str = "ticks", keys: tuple = (), key_col: str = "key",
+                 measure: str = "value", lag: str = "0s", down=None, gap=None, fail_once_at=None,
+                 block: float | set | None = None, block_for: float = 0.0, id_col: str | None = None,
+                 clock=None):
+        import pandas as pd
+
+        self.rate, self.name, self.key_values, self.key_col = float(rate), name, tuple(keys), key_col
+        self.keys = (key_col,) if keys else ()
+        self.measures, self.measure, self.id_col = (measure,), measure, id_col
+        self.lag = pd.Timedelta(lag)
+        self.down = tuple(map(pd.Timestamp, down)) if down else None
+        self.gap = tuple(map(pd.Timestamp, gap)) if gap else None
+        self.fail_once_at = pd.Timestamp(fail_once_at) if fail_once_at is not None else None
+        self.failed = False
+        self.clock = clock
+        self.block, self.block_for = block, block_for
+        self.reads: list = []
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def read(self, start, end):
+        import numpy as np
+        import pandas as pd
+        import rtnb
+
+        i = len(self.reads)
+        self.reads.append((start, end))
+        if isinstance(self.block, (int, float)):
+            self._released.wait(self.block)
+        elif self.block and i in self.block:
+            self._released.wait(self.block_for)
+        asked = self.clock.now() if self.clock is not None else end
+        if self.down and self.down[0] <= asked <= self.down[1]:
+            raise rtnb.SourceUnavailable("outage")
+        if self.fail_once_at is not None and not self.failed and start <= self.fail_once_at < end:
+            self.failed = True
+            raise rtnb.SourceUnavailable("down")
+        step = 1e9 / self.rate  # ns between events
+        k = np.arange(int(np.ceil(start.value / step)), int(np.ceil(end.value / step)))
+        arrival = pd.DatetimeIndex(np.round(k * step).astype("int64")).as_unit("ns")
+        if self.gap:
+            keep = (arrival < self.gap[0]) | (arrival >= self.gap[1])
+            arrival, k = arrival[keep], k[keep]
+        out = pd.DataFrame({"ts": arrival - self.lag, "arrival": arrival, self.measure: 1.0})
+        if self.key_values:  # by event number, so a key never depends on batch boundaries
+            out[self.key_col] = np.array(self.key_values, dtype=object)[k % len(self.key_values)]
+        if self.id_col:
+            out[self.id_col] = arrival.asi8
+        return out
+
+
+@pytest.fixture
+def fake_source():
+    """Make :class:`FakeSource` objects; blocked reads are released at teardown."""
+    made: list[FakeSource] = []
+
+    def make(*args, **kwargs) -> FakeSource:
+        made.append(FakeSource(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.release()

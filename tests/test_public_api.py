@@ -10,10 +10,11 @@ import rtnb
 
 
 def public_names(mod: types.ModuleType) -> set[str]:
+    # dir(), not vars(): the views are imported on first use (module __getattr__)
     return {
         n
-        for n, v in vars(mod).items()
-        if not n.startswith("_") and not isinstance(v, types.ModuleType) and n != "annotations"
+        for n in dir(mod)
+        if not n.startswith("_") and not isinstance(getattr(mod, n), types.ModuleType) and n != "annotations"
     }
 
 
@@ -38,3 +39,22 @@ def test_errors_form_one_tree():
         obj = getattr(rtnb, name)
         if inspect.isclass(obj) and issubclass(obj, Exception):
             assert issubclass(obj, rtnb.RtnbError), name
+
+
+def test_the_pipeline_and_the_store_import_without_the_widget_libraries():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rtnb.store, rtnb.pipeline, rtnb.runner, rtnb.tiers\n"
+        "print(sorted(m for m in ('ipywidgets', 'bqplot') if m in sys.modules))\n"
+        "rtnb.Dashboard\n"  # the views come on first use
+        "print(sorted(m for m in ('ipywidgets', 'bqplot') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "['bqplot', 'ipywidgets']"]
+
+
+def test_the_delivery_simulation_has_a_name_of_its_own():
+    assert rtnb.tiers.simulate_delivery is rtnb.tiers.simulate  # the old name still works
+    assert rtnb.simulate is not rtnb.tiers.simulate_delivery

@@ -12,26 +12,6 @@ import rtnb
 from rtnb import ParameterError, QueueSource, Runner, SimClock, SourceUnavailable, WallClock
 
 
-class Ticks:
-    """One event per whole second of arrival time; optionally down over an interval."""
-
-    name, keys, measures, id_col = "ticks", (), ("value",), None
-
-    def __init__(self, down: tuple[str, str] | None = None, gap: tuple[str, str] | None = None):
-        self.down = tuple(map(pd.Timestamp, down)) if down else None
-        self.gap = tuple(map(pd.Timestamp, gap)) if gap else None
-        self.reads: list[tuple[pd.Timestamp, pd.Timestamp]] = []
-
-    def read(self, start, end):
-        self.reads.append((start, end))
-        if self.down and self.down[0] <= end <= self.down[1]:
-            raise SourceUnavailable("outage")
-        ts = pd.date_range(start.ceil("s"), end, freq="s", inclusive="left")
-        if self.gap:
-            ts = ts[(ts < self.gap[0]) | (ts >= self.gap[1])]
-        return pd.DataFrame({"ts": ts, "arrival": ts, "value": 1.0})
-
-
 def run_async(coro):
     """asyncio.run in a fresh thread: other tests (Playwright's sync API) may leave a
     loop marked as running on the main thread."""
@@ -55,8 +35,8 @@ def collect(runner):
     return runner.stream.sink_to_list()
 
 
-def test_run_steps_simulated_time_tick_by_tick():
-    src = Ticks()
+def test_run_steps_simulated_time_tick_by_tick(fake_source):
+    src = fake_source()
     r = Runner(src, clock=SimClock(start="2024-01-01"), tick="5s")
     batches = collect(r)
     r.run("1min")
@@ -68,16 +48,16 @@ def test_run_steps_simulated_time_tick_by_tick():
     assert sum(len(b) for b in batches) == 60
 
 
-def test_run_last_step_is_cut_at_duration():
-    r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="7s")
+def test_run_last_step_is_cut_at_duration(fake_source):
+    r = Runner(fake_source(), clock=SimClock(start="2024-01-01"), tick="7s")
     batches = collect(r)
     r.run("20s")
     assert r.clock.now() == pd.Timestamp("2024-01-01 00:00:20")
     assert [len(b) for b in batches] == [7, 7, 6]
 
 
-def test_outage_is_surfaced_and_no_event_is_lost():
-    src = Ticks(down=("2024-01-01 00:00:10", "2024-01-01 00:00:30"))
+def test_outage_is_surfaced_and_no_event_is_lost(fake_source):
+    src = fake_source(down=("2024-01-01 00:00:10", "2024-01-01 00:00:30"))
     r = Runner(src, clock=SimClock(start="2024-01-01"), tick="1s")
     batches = collect(r)
     errors = r.errors.sink_to_list()
@@ -95,8 +75,8 @@ def test_outage_is_surfaced_and_no_event_is_lost():
     assert any(len(b) > 1 for b in batches)
 
 
-def test_stalled_source_is_shown_as_stalled_then_up():
-    src = Ticks(gap=("2024-01-01 00:00:10", "2024-01-01 00:00:40"))
+def test_stalled_source_is_shown_as_stalled_then_up(fake_source):
+    src = fake_source(gap=("2024-01-01 00:00:10", "2024-01-01 00:00:40"))
     r = Runner(src, clock=SimClock(start="2024-01-01"), tick="1s", stall_after="5s")
     r.run("20s")
     assert r.health.sources["ticks"].status == "stalled"
@@ -104,8 +84,8 @@ def test_stalled_source_is_shown_as_stalled_then_up():
     assert r.health.sources["ticks"].status == "up"
 
 
-def test_pipeline_error_is_recorded_and_the_loop_goes_on():
-    r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="1s")
+def test_pipeline_error_is_recorded_and_the_loop_goes_on(fake_source):
+    r = Runner(fake_source(), clock=SimClock(start="2024-01-01"), tick="1s")
     calls = []
 
     def boom(batch):
@@ -140,8 +120,8 @@ def test_a_source_answering_with_a_generator_goes_to_the_dead_letter_not_out_of_
     assert err.message == "read() answered with a generator, not a DataFrame"
 
 
-def test_sim_frames_are_reproducible_and_capped_by_fps():
-    r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="50ms", fps=10, frames="sim")
+def test_sim_frames_are_reproducible_and_capped_by_fps(fake_source):
+    r = Runner(fake_source(), clock=SimClock(start="2024-01-01"), tick="50ms", fps=10, frames="sim")
     frames = []
     r.on_frame(frames.append)
     r.run("3s")
@@ -149,9 +129,9 @@ def test_sim_frames_are_reproducible_and_capped_by_fps():
     assert frames[-1] == pd.Timestamp("2024-01-01 00:00:03")
 
 
-def test_wall_frames_never_exceed_fps():
+def test_wall_frames_never_exceed_fps(fake_source):
     # 2,000 ticks run in far less than a wall second per 10 frames: frames are coalesced
-    r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="1ms", fps=10)
+    r = Runner(fake_source(), clock=SimClock(start="2024-01-01"), tick="1ms", fps=10)
     frames = []
     r.on_frame(frames.append)
     w = WallClock()
@@ -163,18 +143,18 @@ def test_wall_frames_never_exceed_fps():
     assert frames[-1] == r.clock.now()  # a final frame shows the end state
 
 
-def test_frame_callback_error_is_recorded():
-    r = Runner(Ticks(), clock=SimClock(), frames="sim", fps=1)
+def test_frame_callback_error_is_recorded(fake_source):
+    r = Runner(fake_source(), clock=SimClock(), frames="sim", fps=1)
     r.on_frame(lambda now: 1 / 0)
     r.run("2s")
     assert r.health.errors[-1].where == "frame"
     assert r.health.errors[-1].kind == "ZeroDivisionError"
 
 
-def test_live_mode_with_speedup_pause_and_duration():
+def test_live_mode_with_speedup_pause_and_duration(fake_source):
     async def main():
         clock = SimClock(start="2024-01-01")
-        r = Runner(Ticks(), clock=clock, fps=50)
+        r = Runner(fake_source(), clock=clock, fps=50)
         batches = collect(r)
         frames = []
         r.on_frame(frames.append)
@@ -198,9 +178,9 @@ def test_live_mode_with_speedup_pause_and_duration():
     assert len(frames) >= 5
 
 
-def test_stop_ends_live_task():
+def test_stop_ends_live_task(fake_source):
     async def main():
-        r = Runner(Ticks(), clock=SimClock(), fps=100)
+        r = Runner(fake_source(), clock=SimClock(), fps=100)
         task = r.start()
         await asyncio.sleep(0.05)
         r.stop()
@@ -241,30 +221,30 @@ def test_queue_source_hands_over_from_threads():
         ({"clock": "now"}, "clock"),
     ],
 )
-def test_bad_parameters_name_the_parameter(kwargs, param):
+def test_bad_parameters_name_the_parameter(kwargs, param, fake_source):
     with pytest.raises(ParameterError) as e:
-        Runner(Ticks(), **kwargs)
+        Runner(fake_source(), **kwargs)
     assert e.value.param == param
 
 
-def test_run_needs_a_simulated_clock_and_speedup_needs_simclock():
-    r = Runner(Ticks(), clock=WallClock())
+def test_run_needs_a_simulated_clock_and_speedup_needs_simclock(fake_source):
+    r = Runner(fake_source(), clock=WallClock())
     with pytest.raises(ParameterError, match="use start"):
         r.run("1s")
     with pytest.raises(ParameterError, match="speedup=60"):
         r.speedup = 60
     with pytest.raises(ParameterError):
-        Runner(Ticks()).speedup = 0
+        Runner(fake_source()).speedup = 0
 
 
-def test_source_without_read_is_rejected():
+def test_source_without_read_is_rejected(fake_source):
     with pytest.raises(ParameterError, match="no read"):
         Runner(object())
-    assert isinstance(rtnb.Runner(Ticks()).health, rtnb.runner.RunnerHealth)
+    assert isinstance(rtnb.Runner(fake_source()).health, rtnb.runner.RunnerHealth)
 
 
-def test_errors_emitted_by_stages_are_counted_and_batches_name_their_source():
-    r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="1s")
+def test_errors_emitted_by_stages_are_counted_and_batches_name_their_source(fake_source):
+    r = Runner(fake_source(), clock=SimClock(start="2024-01-01"), tick="1s")
     seen = []
     r.stream.sink(lambda b: seen.append(b.attrs.get("source")))
     r.run("2s")
@@ -275,10 +255,10 @@ def test_errors_emitted_by_stages_are_counted_and_batches_name_their_source():
     assert r.health.error_count == 1 and r.health.errors[-1] is err and not r.health.ok
 
 
-def test_stop_then_start_in_the_same_cell_runs_again():
+def test_stop_then_start_in_the_same_cell_runs_again(fake_source):
     async def main():
         clock = SimClock(start="2024-01-01")
-        r = Runner(Ticks(), clock=clock, fps=100)
+        r = Runner(fake_source(), clock=clock, fps=100)
         first = r.start(speedup=10)
         await asyncio.sleep(0.05)
         r.stop()
@@ -294,7 +274,7 @@ def test_stop_then_start_in_the_same_cell_runs_again():
     assert r.state == "stopped" and end > at  # the second run moved time on
     with pytest.raises(ParameterError, match="already running"):
         async def twice():
-            r2 = Runner(Ticks(), clock=SimClock(), fps=100)
+            r2 = Runner(fake_source(), clock=SimClock(), fps=100)
             t = r2.start(duration=0.05)
             try:
                 r2.start()
@@ -303,13 +283,13 @@ def test_stop_then_start_in_the_same_cell_runs_again():
         run_async(twice())
 
 
-def test_a_closed_runner_is_freed_not_kept_by_streamz_sinks():
+def test_a_closed_runner_is_freed_not_kept_by_streamz_sinks(fake_source):
     import gc
     import weakref
 
     refs = []
     for _ in range(5):
-        r = Runner(Ticks(), clock=SimClock(start="2024-01-01"), tick="1s")
+        r = Runner(fake_source(), clock=SimClock(start="2024-01-01"), tick="1s")
         errors = r.errors.sink_to_list()  # a user's sink on the log must not pin the runner
         r.run("3s")
         r.report_error("frame", "view", ValueError("x"))
@@ -321,8 +301,8 @@ def test_a_closed_runner_is_freed_not_kept_by_streamz_sinks():
     assert [ref() for ref in refs] == [None] * 5
 
 
-def test_start_without_a_running_loop_says_why():
-    r = Runner(Ticks(), clock=SimClock())
+def test_start_without_a_running_loop_says_why(fake_source):
+    r = Runner(fake_source(), clock=SimClock())
     with pytest.raises(rtnb.RtnbError, match="running asyncio event loop"):
         r.start(duration=1)
     assert r.state == "idle"  # not "running" with a task that never runs

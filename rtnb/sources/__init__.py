@@ -2,6 +2,7 @@
 
 from ._base import Source
 from .eventlog import EventLogSource, EventLogWriter
+from .queue import QueueSource
 from .replay import Replay, replay
 from .simulate import Faults, Scenario, SimulatedSource, scenarios, simulate
 
@@ -9,6 +10,7 @@ __all__ = [
     "EventLogSource",
     "EventLogWriter",
     "Faults",
+    "QueueSource",
     "Replay",
     "Scenario",
     "SimulatedSource",

@@ -3,7 +3,8 @@
 - :mod:`~rtnb.tiers._tiers` — :class:`Tier` objects and :func:`classify`;
 - :mod:`~rtnb.tiers.delivery` — patterns (batch refresh, polling, SSE, WebSocket);
 - :mod:`~rtnb.tiers.workload` — when data exists (a rate, event times, a Source);
-- :mod:`~rtnb.tiers.simulation` — :func:`simulate`, vectorised in virtual time;
+- :mod:`~rtnb.tiers.simulation` — :func:`simulate_delivery` (also ``simulate``),
+  vectorised in virtual time;
 - :mod:`~rtnb.tiers.cost` — :class:`CostModel` with the published figures as defaults;
 - :mod:`~rtnb.tiers.advisor` — :func:`advise` (the decision-change test and the
   implementation checklist) and :func:`break_even`.
@@ -42,6 +43,10 @@ from .delivery import (
     pattern_for,
 )
 from .simulation import Simulation, compare, simulate, simulate_tiers
+
+# The delivery simulation under a name of its own: ``rtnb.simulate`` is the event source.
+# ``tiers.simulate`` stays as the same function, so nothing written before breaks.
+simulate_delivery = simulate
 from .workload import Workload
 
 __all__ = [
@@ -76,5 +81,6 @@ __all__ = [
     "get_tier",
     "pattern_for",
     "simulate",
+    "simulate_delivery",
     "simulate_tiers",
 ]

@@ -1,5 +1,5 @@
-"""What every live view shares: polling a store by version at frame time, a frame gate,
-and turning pandas data into the numpy arrays bqplot sends in binary form.
+"""What every live view shares: polling a store by version at frame time, the frame
+pacer (the runner's :class:`~rtnb.runner.FramePacer`, also as ``FrameGate``), and turning pandas data into the numpy arrays bqplot sends in binary form.
 
 A view never receives events. The runner calls ``view.refresh(now)`` once per frame
 (at most ``fps`` times per wall second); the view asks the store for the metric's
@@ -10,7 +10,7 @@ frame is therefore views × points, whatever the event rate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 
 from .._errors import ParameterError
 from ..health import Snapshot
+from ..runner import FramePacer
 
 __all__ = ["SnapshotStore", "FrameGate", "StoreView", "TimeRing", "time_array", "float_array"]
 
@@ -33,58 +34,9 @@ class SnapshotStore(Protocol):
     def version(self, metric: str) -> int: ...
 
 
-class FrameGate:
-    """Lets at most ``fps`` frames per second through, measured on a monotonic clock.
-
-    The runner already paces ``on_frame`` callbacks; the gate makes the cap hold even
-    when a view is driven by something faster (a user loop, a second runner).
-
-    >>> t = [0.0]
-    >>> gate = FrameGate(fps=10, monotonic=lambda: t[0])
-    >>> gate.ready(), gate.ready()
-    (True, False)
-    >>> t[0] = 0.1
-    >>> gate.ready()
-    True
-    >>> FrameGate(fps=0)
-    Traceback (most recent call last):
-    ...
-    rtnb._errors.ParameterError: fps=0 is invalid: must be a number of frames per second > 0
-    """
-
-    def __init__(self, fps: float = 10, *, monotonic: Callable[[], float] | None = None) -> None:
-        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
-            raise ParameterError("fps", fps, "must be a number of frames per second > 0")
-        if monotonic is None:
-            from ..clock import WallClock  # the only module allowed to read the time
-
-            monotonic = WallClock().monotonic
-        self.fps = float(fps)
-        self._monotonic = monotonic
-        self._interval = 1.0 / self.fps
-        # A frame may come up to 5% early (timer jitter) and still count as due; the
-        # next one is due a full interval later, so over any run the cap holds.
-        self._early = 0.05 * self._interval
-        self._next: float | None = None
-        self.passed = 0
-        self.skipped = 0
-
-    def ready(self, t: float | None = None) -> bool:
-        """True (and the frame is counted) when enough time has passed since the last one.
-
-        ``t`` is the time in seconds to measure with (default: the monotonic clock).
-        """
-        if t is None:
-            t = self._monotonic()
-        if self._next is not None and t < self._next - self._early:
-            self.skipped += 1
-            return False
-        self._next = (t if self._next is None else max(self._next, t)) + self._interval
-        self.passed += 1
-        return True
-
-    def __repr__(self) -> str:
-        return f"FrameGate(fps={self.fps:g}, passed={self.passed}, skipped={self.skipped})"
+# The one frame pacer is the runner's; a view driven without a runner (a user's loop,
+# a test) gates its frames with the same class under its old name.
+FrameGate = FramePacer
 
 
 def time_array(values: Any) -> np.ndarray:

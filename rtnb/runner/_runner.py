@@ -1,0 +1,372 @@
+"""The Runner: schedules sources, the stream and frames, in simulated or live time."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import pandas as pd
+import streamz
+
+from .._checks import check_choice, check_int, check_number, check_optional
+from .._errors import ParameterError, RtnbError
+from .._time import DurationLike, to_duration
+from ..clock import Clock, SimClock
+from ..health import ErrorLog, RunnerHealth, RunnerState, SourceHealth
+from ..sources._base import Source
+from ._frames import FramePacer
+from ._reads import SourceReader
+
+__all__ = ["Runner"]
+
+FrameCallback = Callable[[pd.Timestamp], Any]
+
+
+class _LiveRun:
+    """One live run's stop flag and wake-up event (a stopping run and a new one never share)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.stopped = False
+        self.wake = asyncio.Event()
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.wake_soon()
+
+    def wake_soon(self) -> None:
+        """Wake the run's naps; safe from any thread, and after the loop has closed."""
+        try:
+            self.loop.call_soon_threadsafe(self.wake.set)
+        except RuntimeError:  # the loop is closed: nobody is napping
+            pass
+
+    async def nap(self, seconds: float) -> None:
+        if seconds > 0 and not self.stopped:
+            try:
+                await asyncio.wait_for(self.wake.wait(), seconds)
+            except asyncio.TimeoutError:
+                pass
+        self.wake.clear()
+
+    async def nap_until(self, t: float, now: Callable[[], float]) -> None:
+        """Nap until ``t`` (monotonic seconds) or until stopped, whatever wakes it."""
+        while not self.stopped and (left := t - now()) > 0:
+            await self.nap(left)
+
+
+class Runner:
+    """Schedules sources into a streamz stream, in simulated or live time.
+
+    Parameters
+    ----------
+    source
+        A source (anything with ``read(start, end)``, see :class:`rtnb.Source`) or a
+        list of them. Each step, each source is asked for the events that arrived
+        since its last successful read.
+    clock
+        The clock to run on; default a new :class:`~rtnb.SimClock`.
+    tick
+        Simulated time per step of :meth:`run` (the batch span). Live mode reads once
+        per frame whatever this is.
+    fps
+        Frames per wall second for frame callbacks (views), default 10.
+    stall_after
+        A source that answers without rows for longer than this (clock time) is shown
+        as ``stalled``; default 10 ticks.
+    frames
+        ``"wall"`` (default) paces frame callbacks by the wall clock, as a screen would;
+        ``"sim"`` calls them every ``1/fps`` of simulated time during :meth:`run`, which
+        makes frame counts reproducible in tests.
+    max_rows
+        The most rows handed on from one source per step (default 100,000; ``None``
+        for no cap): a backlog after an outage is caught up over several steps.
+    read_timeout
+        Wall seconds after which a live read that has not answered counts as an outage
+        (default 2). Live reads run off the loop, so a slow read never delays a frame.
+    frame_budget
+        Wall seconds a frame callback may take in a live run (default 1): one that
+        takes longer is reported and skipped for as many frames as it overran.
+
+    >>> r = Runner([], clock=SimClock(), tick="0s")
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: tick='0s' is invalid: must be a positive duration
+    >>> Runner([], fps=0)
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: fps=0 is invalid: must be a number > 0
+    """
+
+    def __init__(
+        self,
+        source: Source | Sequence[Source],
+        *,
+        clock: Clock | None = None,
+        tick: DurationLike = "1s",
+        fps: float = 10.0,
+        stall_after: DurationLike | None = None,
+        frames: Literal["wall", "sim"] = "wall",
+        max_rows: int | None = 100_000,
+        read_timeout: float | None = 2.0,
+        frame_budget: float | None = 1.0,
+    ) -> None:
+        sources = list(source) if isinstance(source, (list, tuple)) else [source]
+        for i, s in enumerate(sources):
+            if not callable(getattr(s, "read", None)):
+                raise ParameterError("source", s, f"item {i} has no read(start, end) method; see rtnb.Source")
+        names = [str(getattr(s, "name", None) or f"source{i}") for i, s in enumerate(sources)]
+        if len(set(names)) != len(names):
+            raise ParameterError("source", names, "two sources have the same name")
+        if clock is None:
+            clock = SimClock()
+        elif not callable(getattr(clock, "now", None)):
+            raise ParameterError("clock", clock, "has no now() method; use rtnb.SimClock or rtnb.WallClock")
+        self.clock: Clock = clock
+        self.tick = to_duration(tick, "tick")
+        self.pacer = FramePacer(fps)  # the one pacer; views follow it
+        self.fps = self.pacer.fps
+        self.stall_after = to_duration(stall_after, "stall_after") if stall_after is not None else 10 * self.tick
+        self.frames = check_choice("frames", frames, ("wall", "sim"))
+        self.max_rows = check_optional(check_int, "max_rows", max_rows, minimum=1)
+        self.read_timeout = check_optional(check_number, "read_timeout", read_timeout, minimum=0, strict=True)
+        self.frame_budget = check_optional(check_number, "frame_budget", frame_budget, minimum=0, strict=True)
+        self.sources: list[Source] = sources
+        self._names = names
+        self.stream = streamz.Stream(stream_name="batches")
+        # Every RunError on this log is counted, whoever emits it (the runner itself, or
+        # a pipeline built on it). Not a streamz sink: sinks sit in a module-level set
+        # and kept every runner alive.
+        self.errors = ErrorLog()
+        now = self.clock.now()
+        self.health = RunnerHealth(sources={n: SourceHealth(name=n, cursor=now) for n in names}, log=self.errors)
+        self._readers = [
+            SourceReader(s, self.health.sources[n], max_rows=self.max_rows, stall_after=self.stall_after,
+                         read_timeout=self.read_timeout)
+            for s, n in zip(sources, names)
+        ]
+        self._frame_callbacks: list[FrameCallback] = []
+        self._benched: dict[FrameCallback, int] = {}  # slow callbacks: frames left to skip
+        self._speedup = 1.0
+        self._task: asyncio.Task | None = None
+        self._run: _LiveRun | None = None
+
+    # -- configuration ---------------------------------------------------------------
+
+    @property
+    def speedup(self) -> float:
+        """Simulated seconds per wall second in live mode (a ``SimClock`` only)."""
+        return self._speedup
+
+    @speedup.setter
+    def speedup(self, value: float) -> None:
+        value = check_number("speedup", value, minimum=0, strict=True)
+        if value != 1 and not getattr(self.clock, "simulated", False):
+            raise ParameterError("speedup", value, "needs a SimClock; a WallClock always runs at 1x")
+        self._speedup = value
+
+    @property
+    def state(self) -> RunnerState:
+        """``idle``, ``running``, ``paused`` or ``stopped``."""
+        return self.health.state
+
+    def on_frame(self, callback: FrameCallback) -> FrameCallback:
+        """Call ``callback(now)`` on every frame; returns it (usable as a decorator)."""
+        if not callable(callback):
+            raise ParameterError("callback", callback, "is not callable")
+        self._frame_callbacks.append(callback)
+        return callback
+
+    def remove_frame(self, callback: FrameCallback) -> None:
+        """Stop calling a frame callback (no error if it was not registered)."""
+        if callback in self._frame_callbacks:
+            self._frame_callbacks.remove(callback)
+        self._benched.pop(callback, None)
+
+    # -- one step --------------------------------------------------------------------
+
+    def pull(self) -> int:
+        """Read every source up to the clock's current time and emit the batches.
+
+        Returns the number of rows emitted. Used by :meth:`run`; call it yourself to
+        drive the runner by hand. Reads run on this thread.
+        """
+        now = self.clock.now()
+        return sum(self._emit(r.name, r.read_inline(now, self._reporter(r.name))) for r in self._readers)
+
+    def _reporter(self, name: str) -> Callable[[str, BaseException], None]:
+        return lambda where, exc: self.report_error(where, name, exc)
+
+    def _emit(self, name: str, batches: list[Any]) -> int:
+        rows = 0
+        for batch in batches:
+            rows += len(batch) if hasattr(batch, "__len__") else 1
+            try:
+                self.stream.emit(batch)
+            except Exception as exc:  # a broken stage is reported, the loop goes on
+                self.report_error("pipeline", name, exc)
+        return rows
+
+    def report_error(self, where: Literal["source", "pipeline", "frame"], name: str, exc: BaseException) -> None:
+        """Record a failure caught elsewhere (a view, a stage) with the runner's errors.
+
+        It is counted in ``health`` and emitted on ``errors`` like the runner's own.
+        """
+        self.errors.report(where, name, exc, at=self.clock.now())
+
+    def frame(self, *, budget: float | None = None) -> None:
+        """Call every frame callback now (views redraw from the store).
+
+        With a ``budget`` (wall seconds; live runs use ``frame_budget``), a callback that
+        takes longer is reported and skipped for as many frames as it overran, so one
+        slow view cannot hold every frame of the kernel's loop.
+        """
+        now = self.clock.now()
+        self.health.frames += 1
+        for cb in list(self._frame_callbacks):
+            if self._benched.get(cb, 0) > 0:
+                self._benched[cb] -= 1
+                continue
+            t0 = self.pacer.now()
+            try:
+                cb(now)
+            except Exception as exc:
+                self.report_error("frame", getattr(cb, "__qualname__", repr(cb)), exc)
+            took = self.pacer.now() - t0
+            if budget is not None and took > budget:
+                skip = math.ceil(took * self.fps)
+                self._benched[cb] = skip
+                self.report_error("frame", getattr(cb, "__qualname__", repr(cb)), RtnbError(
+                    f"frame callback took {took:.2f} s (budget {budget:g} s); skipped for {skip} frames"))
+
+    # -- simulated mode --------------------------------------------------------------
+
+    def run(self, duration: DurationLike) -> None:
+        """Step simulated time forward by ``duration``, one ``tick`` at a time.
+
+        Each step advances the clock by a tick, reads every source for the interval
+        that just passed and emits the batches. Returns when the time has passed.
+        """
+        if not getattr(self.clock, "simulated", False) or not hasattr(self.clock, "advance_to"):
+            raise ParameterError("clock", self.clock, "run() steps simulated time; use start() for a WallClock")
+        if self._task is not None and not self._task.done():
+            raise ParameterError("duration", duration, "the runner is already running live; stop() it first")
+        end = self.clock.now() + to_duration(duration, "duration")
+        sim = self.frames == "sim"
+        self.pacer.reset(self.clock.now().value / 1e9 if sim else None)
+        self.health.state = "running"
+        try:
+            while self.clock.now() < end:
+                self.clock.advance_to(min(self.clock.now() + self.tick, end))
+                self.pull()
+                if self.pacer.ready(self.clock.now().value / 1e9 if sim else None):
+                    self.frame()
+        finally:
+            self.health.state = "idle"
+        if not sim:
+            self.frame()  # the final frame shows the end state
+
+    # -- live mode -------------------------------------------------------------------
+
+    def start(self, duration: DurationLike | None = None, *, speedup: float | None = None) -> asyncio.Task:
+        """Run live as a background task on the current asyncio loop (the kernel's).
+
+        ``duration`` is in wall seconds (``"30s"`` or ``30``); without it the runner
+        runs until :meth:`stop`. Returns the task. The cell that calls it returns at
+        once; widgets keep updating. Sources are read on worker threads, so neither a
+        slow read nor a hung one delays a frame, ``stop()`` or the end of ``duration``.
+        """
+        previous = None
+        if self._task is not None and not self._task.done():
+            if self._run is not None and not self._run.stopped:
+                raise ParameterError("start", "running", "the runner is already running; stop() it first")
+            previous = self._task  # stopping: the new run begins once it has ended its frame
+        wall = to_duration(duration, "duration").total_seconds() if duration is not None else None
+        if speedup is not None:
+            self.speedup = speedup
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RtnbError(
+                "Runner.start() needs a running asyncio event loop (a Jupyter kernel has one); "
+                "in a script, call it inside a coroutine run by asyncio.run(), or use "
+                "runner.run(duration) to step a SimClock synchronously"
+            ) from None
+        self._run = run = _LiveRun(loop)
+        self.health.state = "running"
+        self._task = loop.create_task(self._live(wall, run, previous))
+        return self._task
+
+    async def _live(self, wall_duration: float | None, run: _LiveRun, previous: asyncio.Task | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # its errors, if any, were its own to report
+        mono = self.pacer.now
+        w0 = last = mono()
+        end = math.inf if wall_duration is None else w0 + wall_duration
+        self.pacer.reset()
+        try:
+            while not run.stopped and (w := mono()) < end:
+                running = self.health.state == "running"
+                if running:
+                    if getattr(self.clock, "simulated", False):
+                        self.clock.advance(pd.Timedelta(seconds=(w - last) * self._speedup))
+                    now = self.clock.now()
+                    for r in self._readers:
+                        r.begin(now, w, run.wake_soon)
+                    # Reads get until half a frame to answer; later answers wait a frame.
+                    limit = min(w + 0.5 * self.pacer.interval, end)
+                    while any(r.busy for r in self._readers) and not run.stopped and mono() < limit:
+                        await run.nap(limit - mono())
+                    if self.health.state == "running":  # paused meanwhile: answers wait for resume
+                        self._collect(mono())
+                last = w
+                if self.pacer.ready():
+                    self.frame(budget=self.frame_budget)
+                await run.nap_until(min(mono() + self.pacer.wait(), end), mono)
+        finally:
+            if self._task is asyncio.current_task():  # not when a newer run has begun
+                self.health.state = "stopped"
+            self._collect(mono())  # answers that came are handed on, never dropped
+            self.frame()
+
+    def _collect(self, mono: float) -> None:
+        now = self.clock.now()
+        for r in self._readers:
+            report = self._reporter(r.name)
+            r.check_timeout(mono, now, report)
+            self._emit(r.name, r.collect(now, report))
+
+    def pause(self) -> None:
+        """Stop reading sources (and, on a SimClock, stop time); frames keep ticking."""
+        if self.health.state == "running":
+            self.health.state = "paused"
+
+    def resume(self) -> None:
+        """Read again; events that arrived meanwhile come in the next batch."""
+        if self.health.state == "paused":
+            self.health.state = "running"
+
+    def stop(self) -> None:
+        """Stop the live task now (it makes one final frame); a read in flight is kept
+        and handed on by the next run."""
+        if self._run is not None:
+            self._run.stop()
+        if self._task is None or self._task.done():
+            self.health.state = "stopped" if self._task is not None else self.health.state
+
+    def close(self) -> None:
+        """Stop, and let go of every frame callback (views), so nothing keeps them alive."""
+        self.stop()
+        self._frame_callbacks.clear()
+        self._benched.clear()
+
+    async def wait(self) -> None:
+        """Wait until the live task has finished (``await runner.wait()``)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    def __repr__(self) -> str:
+        names = ", ".join(self._names) or "no sources"
+        return f"Runner({names}; clock={self.clock!r}, tick={self.tick}, state={self.state!r})"
