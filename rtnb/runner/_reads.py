@@ -103,6 +103,11 @@ class SourceReader:
     # -- planning ------------------------------------------------------------------
 
     @property
+    def behind(self) -> bool:
+        """True when rows are held back or the last read was capped short of its time."""
+        return bool(self._held) or (self.health.status == "catching up" and self.health.behind > pd.Timedelta(0))
+
+    @property
     def busy(self) -> bool:
         """True while a read is in flight on a worker thread."""
         return self._flight is not None and not self._flight.done()

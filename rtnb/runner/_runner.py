@@ -81,8 +81,10 @@ class Runner:
         ``"sim"`` calls them every ``1/fps`` of simulated time during :meth:`run`, which
         makes frame counts reproducible in tests.
     max_rows
-        The most rows handed on from one source per step (default 100,000; ``None``
-        for no cap): a backlog after an outage is caught up over several steps.
+        The most rows handed on from one source per read (default 20,000; ``None``
+        for no cap). Live, one read per source per frame: a backlog after an outage
+        is caught up over several frames, the loop staying responsive (see
+        ``benchmarks/bench_runner.py``); :meth:`run` reads on within the step.
     read_timeout
         Wall seconds after which a live read that has not answered counts as an outage
         (default 2). Live reads run off the loop, so a slow read never delays a frame.
@@ -109,7 +111,7 @@ class Runner:
         fps: float = 10.0,
         stall_after: DurationLike | None = None,
         frames: Literal["wall", "sim"] = "wall",
-        max_rows: int | None = 100_000,
+        max_rows: int | None = 20_000,
         read_timeout: float | None = 2.0,
         frame_budget: float | None = 1.0,
     ) -> None:
@@ -191,7 +193,8 @@ class Runner:
         """Read every source up to the clock's current time and emit the batches.
 
         Returns the number of rows emitted. Used by :meth:`run`; call it yourself to
-        drive the runner by hand. Reads run on this thread.
+        drive the runner by hand. Reads run on this thread, one capped read per source
+        (a backlog over ``max_rows`` takes several pulls, as it takes several live frames).
         """
         now = self.clock.now()
         return sum(self._emit(r.name, r.read_inline(now, self._reporter(r.name))) for r in self._readers)
@@ -247,7 +250,9 @@ class Runner:
         """Step simulated time forward by ``duration``, one ``tick`` at a time.
 
         Each step advances the clock by a tick, reads every source for the interval
-        that just passed and emits the batches. Returns when the time has passed.
+        that just passed and emits the batches (several of at most ``max_rows`` rows
+        when a backlog is bigger: a simulated step never falls behind). Returns when
+        the time has passed.
         """
         if not getattr(self.clock, "simulated", False) or not hasattr(self.clock, "advance_to"):
             raise ParameterError("clock", self.clock, "run() steps simulated time; use start() for a WallClock")
@@ -261,6 +266,8 @@ class Runner:
             while self.clock.now() < end:
                 self.clock.advance_to(min(self.clock.now() + self.tick, end))
                 self.pull()
+                while any(r.behind for r in self._readers):  # capped: more batches, same step
+                    self.pull()
                 if self.pacer.ready(self.clock.now().value / 1e9 if sim else None):
                     self.frame()
         finally:

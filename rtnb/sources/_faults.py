@@ -24,13 +24,12 @@ it. Every injected row is marked in the batch's ``fault`` column with one of
 >>> Faults(late=1.5)
 Traceback (most recent call last):
 ...
-rtnb._errors.ParameterError: late=1.5 is invalid: must be a fraction in [0, 1]
+rtnb._errors.ParameterError: late=1.5 is invalid: must be a number between 0 and 1
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._checks import check_number, check_probability
 from .._errors import ParameterError, UnknownNameError
 from .._time import to_duration, to_timestamp
 
@@ -54,12 +54,7 @@ _FRACTIONS = ("late", "duplicates", "malformed")
 
 
 def _fraction(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ParameterError(name, value, "must be a fraction in [0, 1]")
-    v = float(value)
-    if not (0.0 <= v <= 1.0):  # also rejects NaN
-        raise ParameterError(name, value, "must be a fraction in [0, 1]")
-    return v
+    return check_probability(name, value)
 
 
 def _interval_end(value: Any, param: str) -> pd.Timestamp | pd.Timedelta:
@@ -193,9 +188,7 @@ class Faults:
         for kind, w in items:
             if kind not in weights:
                 raise UnknownNameError("malformed_kinds", kind, MALFORMED_KINDS)
-            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
-                raise ParameterError(f"malformed_kinds[{kind!r}]", w, "must be a weight >= 0")
-            weights[kind] += float(w)
+            weights[kind] += check_number(f"malformed_kinds[{kind!r}]", w, minimum=0)
         total = sum(weights.values())
         if total <= 0:
             raise ParameterError("malformed_kinds", value, "needs at least one kind with a positive weight")

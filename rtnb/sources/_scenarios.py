@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ParameterError
+from .._checks import check_int, check_number
 
 __all__ = ["Scenario", "Param", "Burst", "Draw", "CATALOGUE", "SECOND"]
 
@@ -57,7 +57,7 @@ class Param:
     >>> p.check(0)
     Traceback (most recent call last):
     ...
-    rtnb._errors.ParameterError: hosts=0 is invalid: must be an integer in [1, 10000]
+    rtnb._errors.ParameterError: hosts=0 is invalid: must be an integer between 1 and 10000
     """
 
     name: str
@@ -69,15 +69,10 @@ class Param:
 
     def check(self, value: Any) -> Any:
         """``value`` if valid for this parameter, else :class:`ParameterError`."""
-        kind = "an integer" if self.integer else "a number"
-        hi = "inf" if self.hi == math.inf else f"{self.hi:g}"
-        reason = f"must be {kind} in [{self.lo:g}, {hi}]"
-        ok_type = (int, np.integer) if self.integer else (int, float, np.integer, np.floating)
-        if isinstance(value, bool) or not isinstance(value, ok_type):
-            raise ParameterError(self.name, value, reason)
-        if not (self.lo <= value <= self.hi):  # rejects NaN too
-            raise ParameterError(self.name, value, reason)
-        return int(value) if self.integer else float(value)
+        hi = None if self.hi == math.inf else self.hi
+        if self.integer:
+            return check_int(self.name, value, minimum=int(self.lo), maximum=None if hi is None else int(hi))
+        return check_number(self.name, value, minimum=self.lo, maximum=hi)
 
 
 @dataclass(frozen=True, kw_only=True)

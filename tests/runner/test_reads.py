@@ -19,8 +19,9 @@ def test_a_backlog_after_an_outage_is_caught_up_over_several_steps(fake_source):
     r = Runner(src, clock=clock, tick="1s", max_rows=500)
     batches = r.stream.sink_to_list()
     steps = []
-    for _ in range(120):
-        r.run("1s")
+    for _ in range(120):  # as live frames do: the clock moves on, one capped read per source
+        clock.advance("1s")
+        r.pull()
         h = r.health.sources["ticks"]
         steps.append((h.status, h.backlog, h.behind))
     assert max(len(b) for b in batches) <= 500
@@ -42,11 +43,25 @@ def test_catching_up_shows_in_runner_health_until_done(fake_source):
     clock = SimClock(start=T0)
     src = fake_source(rate=50, down=("2024-01-01 00:00:01", "2024-01-01 00:00:30"), clock=clock)
     r = Runner(src, clock=clock, tick="1s", max_rows=200)
-    r.run("31s")
+    r.run("30s")
+    clock.advance("1s")
+    r.pull()
     assert r.health.catching_up and r.health.backlog > 0
     assert r.health.sources["ticks"].status == "catching up"
-    r.run("30s")
+    for _ in range(30):
+        clock.advance("1s")
+        r.pull()
     assert not r.health.catching_up and r.health.sources["ticks"].status == "up"
+
+
+def test_a_simulated_step_reads_on_in_capped_batches_and_never_falls_behind(fake_source):
+    clock = SimClock(start=T0)
+    src = fake_source(rate=100, down=("2024-01-01 00:00:10", "2024-01-01 00:01:10"), clock=clock)
+    r = Runner(src, clock=clock, tick="1s", max_rows=500)
+    batches = r.stream.sink_to_list()
+    r.run("71s")  # the step after the outage reads its 6,200 rows in 500-row batches
+    assert r.health.sources["ticks"].status == "up" and r.health.sources["ticks"].cursor == clock.now()
+    assert max(map(len, batches)) <= 500 and sum(map(len, batches)) == 7100
 
 
 def test_an_answer_over_the_cap_is_handed_on_in_pieces(fake_source):
