@@ -350,10 +350,15 @@ class SourceHealth:
         self.last_error = error
         self.last_read_at = at
 
-    def timed_out(self, seconds: float, *, at: pd.Timestamp) -> str:
-        """A read did not answer within ``seconds``; returns the message recorded."""
+    def timed_out(self, seconds: float, *, at: pd.Timestamp, retried: bool = False) -> str:
+        """A read did not answer within ``seconds``; returns the message recorded.
+
+        ``retried``: it was cancelled and its interval will be asked for again (else it
+        is still waited for, off the loop).
+        """
         self.timeouts += 1
-        message = f"read() did not answer within {seconds:g} s; waiting for it off the loop"
+        then = "cancelled, asked again" if retried else "waiting for it off the loop"
+        message = f"read() did not answer within {seconds:g} s; {then}"
         self.failed(f"SourceTimeout: {message}", at=at)
         return message
 

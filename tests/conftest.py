@@ -25,7 +25,8 @@ def require(ok: bool, component: str, why: str) -> None:
 
 
 class FakeSource:
-    """The tests' one hand-made source: ``rate`` events per second of arrival time.
+    """The tests' one hand-made source: ``rate`` events per second of arrival time
+    (settable, as a dashboard's rate slider does; 0 is a stall).
 
     Events sit on a fixed grid (``k / rate`` seconds from the epoch), so the answer
     depends only on the interval asked for, never on the batch boundaries. Options
@@ -83,9 +84,18 @@ class FakeSource:
         if self.fail_once_at is not None and not self.failed and start <= self.fail_once_at < end:
             self.failed = True
             raise rtnb.SourceUnavailable("down")
-        step = 1e9 / self.rate  # ns between events
-        k = np.arange(int(np.ceil(start.value / step)), int(np.ceil(end.value / step)))
-        arrival = pd.DatetimeIndex(np.round(k * step).astype("int64")).as_unit("ns")
+        step = 1e9 / self.rate if self.rate > 0 else None  # ns between events; rate 0 is a stall
+        if step is None:
+            k = np.arange(0)
+            ns = k
+        elif step.is_integer():  # exact integer nanoseconds (floats lose them at epoch scale)
+            step = int(step)
+            k = np.arange(-(-start.value // step), -(-end.value // step), dtype=np.int64)
+            ns = k * step
+        else:
+            k = np.arange(int(np.ceil(start.value / step)), int(np.ceil(end.value / step)))
+            ns = np.round(k * step).astype("int64")
+        arrival = pd.DatetimeIndex(ns.astype("int64")).as_unit("ns")
         if self.gap:
             keep = (arrival < self.gap[0]) | (arrival >= self.gap[1])
             arrival, k = arrival[keep], k[keep]

@@ -139,7 +139,8 @@ def test_wall_frames_never_exceed_fps(fake_source):
     r.run("2s")
     elapsed = w.monotonic() - t0
     assert frames, "no frame at all"
-    assert len(frames) <= elapsed * 10 + 2  # at most fps per wall second (+ first and final)
+    # at most fps per wall second (a frame may come up to 5% early: timer jitter), + first and final
+    assert len(frames) <= elapsed * 10 * 1.05 + 2
     assert frames[-1] == r.clock.now()  # a final frame shows the end state
 
 

@@ -4,13 +4,15 @@ A :class:`SourceReader` asks its source for the events that arrived since its cu
 in one of two ways:
 
 - ``read_inline(now)`` calls ``read`` on the caller's thread (simulated stepping);
-- ``begin(now)`` / ``collect(now)`` run ``read`` on a worker thread, so a read that
-  blocks never blocks the kernel's loop; ``collect`` takes the answer when it has
-  come. A read still unanswered after ``read_timeout`` seconds is recorded as an
-  outage (``SourceHealth.timed_out``) and waited for off the loop: a thread cannot be
-  killed, and its answer covers exactly the interval a retry would ask for, so it is
-  used when it comes (a failure asks for the same interval again). One read per
-  source is in flight at a time.
+- ``begin(now)`` / ``collect(now)`` run ``read`` on a worker thread (or the source's
+  own ``async def aread(start, end)`` as a task), so a read that blocks never blocks
+  the kernel's loop; ``collect`` takes the answer when it has come. A read still
+  unanswered after ``read_timeout`` seconds is recorded as an outage
+  (``SourceHealth.timed_out``). An async read is cancelled and its interval asked for
+  again; a thread cannot be killed, so its answer — which covers exactly the interval
+  a retry would ask for — is waited for off the loop and used when it comes (a
+  failure asks for the same interval again). One read per source is in flight at a
+  time.
 
 Reads are capped at ``max_rows`` rows. A source whose ``read`` takes a ``max_rows``
 keyword caps itself (and may say how many rows wait in ``pending``); for the others
@@ -21,6 +23,7 @@ a backlog after an outage is caught up over several frames, shown as ``catching 
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import concurrent.futures
 import inspect
@@ -202,36 +205,56 @@ class SourceReader:
     # -- live: on a worker thread ----------------------------------------------------
 
     def begin(self, now: pd.Timestamp, monotonic: float, on_done: Callable[[], None]) -> bool:
-        """Start a read up to ``now`` on a worker thread (unless one is in flight or
-        rows are held back); ``on_done`` is called from that thread when it answers."""
+        """Start a read up to ``now`` off the loop (unless one is in flight or rows are
+        held back): the source's own ``async def aread(start, end)`` as a task on the
+        running loop if it has one, else ``read`` on a worker thread. ``on_done`` is
+        called (from that thread, or the loop) when it answers."""
         if self._flight is not None or self._held:
             return False
         span = self._span(now)
         if span is None:
             return False
-        future: concurrent.futures.Future = concurrent.futures.Future()
+        aread = getattr(self.source, "aread", None)
+        if inspect.iscoroutinefunction(aread):
+            kwargs = {"max_rows": self.max_rows} if self._self_capping else {}
+            task = asyncio.ensure_future(aread(span[0], span[1], **kwargs))
+            task.add_done_callback(lambda _: on_done())
+            flight: Any = task
+        else:
+            future: concurrent.futures.Future = concurrent.futures.Future()
 
-        def work() -> None:
-            try:
-                future.set_result(self._call(span[0], span[1]))
-            except BaseException as exc:  # handed to the loop's thread, never lost
-                future.set_exception(exc)
-            on_done()
+            def work() -> None:
+                try:
+                    future.set_result(self._call(span[0], span[1]))
+                except BaseException as exc:  # handed to the loop's thread, never lost
+                    future.set_exception(exc)
+                on_done()
 
-        self._flight, self._flight_span = future, span
+            threading.Thread(target=work, name=f"rtnb-read-{self.name}", daemon=True).start()
+            flight = future
+        self._flight, self._flight_span = flight, span
         self._flight_since, self._flight_timed_out = monotonic, False
-        threading.Thread(target=work, name=f"rtnb-read-{self.name}", daemon=True).start()
         return True
 
     def check_timeout(self, monotonic: float, now: pd.Timestamp,
                       report: Callable[[str, BaseException], None]) -> None:
-        """Record the read in flight as an outage once it is older than ``read_timeout``."""
+        """Record the read in flight as an outage once it is older than ``read_timeout``.
+
+        An async read is cancelled and its interval asked for again on the next frame;
+        a thread cannot be cancelled, so its answer is waited for (it covers the same
+        interval) and no second read of the source starts beside it.
+        """
         if (self.read_timeout is None or not self.busy or self._flight_timed_out
                 or monotonic - self._flight_since < self.read_timeout):
             return
-        self._flight_timed_out = True
-        message = self.health.timed_out(self.read_timeout, at=now)
+        cancellable = isinstance(self._flight, asyncio.Future)
+        message = self.health.timed_out(self.read_timeout, at=now, retried=cancellable)
         report("source", SourceTimeout(message))
+        if cancellable:
+            self._flight.cancel()
+            self._flight = self._flight_span = None  # the cursor stays: asked again
+        else:
+            self._flight_timed_out = True
 
     def collect(self, now: pd.Timestamp, report: Callable[[str, BaseException], None]) -> list[Any]:
         """The batches to emit now: an answer that has come, or rows held back."""

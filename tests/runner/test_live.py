@@ -108,3 +108,42 @@ def test_a_slow_view_is_reported_and_skipped_instead_of_holding_every_frame(fake
     assert len(err) == 1 and re.search(r"took 0\.3\d s \(budget 0\.1 s\); skipped for [67] frames", err[0].message)
     assert r.health.frames - len(calls) >= 6  # frames went on without it, then it came back
     assert len(calls) > 2
+
+
+def test_an_async_source_that_hangs_is_cancelled_and_asked_again_for_the_same_interval(fake_source):
+    inner = fake_source(rate=10)
+
+    class AsyncTicks:
+        """A source with its own async API (as a network client would have)."""
+
+        name, keys, measures, id_col = "ticks", (), ("value",), None
+
+        def __init__(self):
+            self.calls = []
+
+        def read(self, start, end):  # simulated stepping uses this one
+            return inner.read(start, end)
+
+        async def aread(self, start, end):
+            self.calls.append((start, end))
+            if len(self.calls) == 3:
+                await asyncio.sleep(5)  # hangs; cancelled by the runner (this test is about time)
+            return inner.read(start, end)
+
+    src = AsyncTicks()
+
+    async def main():
+        r = Runner(src, clock=SimClock(start=T0), fps=20, read_timeout=0.2)
+        batches = r.stream.sink_to_list()
+        beat = Heartbeat()
+        await r.start(duration=1.0)
+        beat.stop()
+        return r, batches, beat
+
+    r, batches, beat = run_async(main())
+    h = r.health.sources["ticks"]
+    assert h.timeouts == 1 and "cancelled, asked again" in r.health.errors[-1].message
+    assert src.calls[3][0] == src.calls[2][0]  # the same interval, asked again
+    assert beat.largest < 0.25
+    seen = pd.concat(batches).arrival
+    assert list(seen) == list(pd.date_range(T0, h.cursor, freq="100ms", inclusive="left"))

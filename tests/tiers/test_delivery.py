@@ -148,24 +148,9 @@ def test_nothing_on_screen_before_the_first_event_counts_against_the_limit():
     assert sim.within_limit == pytest.approx(0.5, abs=0.03)
 
 
-class _Events:
-    """A tiny Source: one event per second, down (SourceUnavailable) for one read."""
-
-    name, keys, measures, id_col = "events", (), ("value",), None
-
-    def __init__(self, fail_at: pd.Timestamp | None = None):
-        self.fail_at, self.failed = fail_at, False
-
-    def read(self, start, end):
-        if self.fail_at is not None and not self.failed and start <= self.fail_at < end:
-            self.failed = True
-            raise rtnb.SourceUnavailable("down")
-        ts = pd.date_range(start.ceil("s"), end, freq="s", inclusive="left").as_unit("ns")
-        return pd.DataFrame({"ts": ts - pd.Timedelta("5s"), "arrival": ts, "value": 1.0})
-
-
-def test_a_source_is_read_over_the_horizon_with_warmup_and_retries():
-    src = _Events(fail_at=pd.Timestamp("2024-01-01 00:30"))
+def test_a_source_is_read_over_the_horizon_with_warmup_and_retries(fake_source):
+    # one event per second, 5 s late, down (SourceUnavailable) for one read
+    src = fake_source(name="events", lag="5s", fail_once_at="2024-01-01 00:30")
     w = Workload.from_source(src, start="2024-01-01", hours=1, warmup="10min", chunk="20min")
     assert src.failed
     assert w.arrival.size == 4200 and np.all(np.diff(w.arrival) == 1.0)  # none lost or doubled

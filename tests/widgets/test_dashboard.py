@@ -8,23 +8,13 @@ import pandas as pd
 import pytest
 
 import rtnb
+from tests.conftest import FakeSource
 from rtnb.widgets import Dashboard, ErrorPanel, FreshnessBadge, KpiTile, LiveBars, LiveLine
 
 
-class Orders:
+def Orders(rate: float) -> FakeSource:
     """``rate`` events per second (settable), keys FR/DE/IT, arrival == event time."""
-
-    name, keys, measures, id_col = "orders", ("country",), ("amount",), None
-
-    def __init__(self, rate: float):
-        self.rate = rate
-
-    def read(self, start, end):
-        n = int(round((end - start).total_seconds() * self.rate))
-        ts = start + (end - start) * (np.arange(n) / max(n, 1))
-        ts = pd.DatetimeIndex(ts).as_unit("ns")
-        return pd.DataFrame({"ts": ts, "arrival": ts, "country": np.array(["FR", "DE", "IT"])[(ts.asi8 // 1_000_000) % 3],
-                             "amount": np.ones(n)})
+    return FakeSource(rate, name="orders", keys=("FR", "DE", "IT"), key_col="country", measure="amount")
 
 
 def wire(runner, store):
