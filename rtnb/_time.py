@@ -19,7 +19,9 @@ from ._errors import ParameterError
 DurationLike = Union[str, float, int, pd.Timedelta, _dt.timedelta, np.timedelta64]
 TimeLike = Union[str, pd.Timestamp, _dt.datetime, np.datetime64]
 
-_DAYS = re.compile(r"(\d(?:\.\d+)?)\s*d(?![a-z])")
+# single-letter units pandas deprecates, and the spelling it wants instead
+_UNITS = re.compile(r"(\d(?:\.\d+)?)\s*([dwHS])(?![A-Za-z])")
+_UNIT_FIX = {"d": "D", "w": "W", "H": "h", "S": "s"}
 
 __all__ = ["to_duration", "to_timestamp", "DurationLike", "TimeLike"]
 
@@ -61,8 +63,9 @@ def to_duration(
                 raise ValueError
             td = pd.Timedelta(seconds=float(value))
         elif isinstance(value, str):
-            # pandas deprecates the unit "d" (it wants "D"); users write both.
-            td = pd.Timedelta(_DAYS.sub(r"\1D", value))
+            # pandas deprecates the units "d", "w", "H" and "S" (it wants "D", "W",
+            # "h", "s"); users write both.
+            td = pd.Timedelta(_UNITS.sub(lambda m: m.group(1) + _UNIT_FIX[m.group(2)], value))
         else:
             td = pd.Timedelta(value)
     except (ValueError, TypeError):

@@ -225,7 +225,6 @@ class Pipeline:
         self._received = 0
         self._rejected = 0  # by validation and by failed stages
         self._inner = Counters()  # the aggregate's counters at its last snapshot
-        self._last_late = 0
         self._snapshot_metric: str | None = None
         self._zone: str | None | bool = False  # time zone of the batches so far (False: none yet)
 
@@ -305,7 +304,7 @@ class Pipeline:
             return None
         self._inner = snap.counters
         self._snapshot_metric = snap.metric
-        self._emit_late(snap.counters.late)
+        self._emit_late()
         return dataclasses.replace(snap, counters=self.counters, metric=self.name)
 
     def _aggregate_rows(self, accepted: pd.DataFrame, exc: Exception) -> None:
@@ -350,14 +349,15 @@ class Pipeline:
         except Exception as exc:  # a user's sink on the dead-letter stream failed
             self._report("rejected sink", exc)
 
-    def _emit_late(self, late_total: int) -> None:
-        new = late_total - self._last_late
-        self._last_late = late_total
-        if new <= 0 or not self.late.downstreams:
+    def _emit_late(self) -> None:
+        """The late rows of the batch just aggregated (an aggregate's ``last_late``)."""
+        if not self.late.downstreams:
             return
-        rows = _late_rows(self.aggregate)
+        rows = getattr(self.aggregate, "last_late", None)
+        if not isinstance(rows, pd.DataFrame) or rows.empty:
+            return
         try:
-            self.late.emit(rows.iloc[-new:] if rows is not None else pd.DataFrame(index=range(new)))
+            self.late.emit(rows)
         except Exception as exc:
             self._report("late sink", exc)
 
@@ -422,8 +422,13 @@ class Pipeline:
             ckpt.close()
 
     def close(self) -> None:
-        """Disconnect from the input stream (e.g. before building a new pipeline)."""
+        """Disconnect from the input stream (e.g. before building a new pipeline).
+
+        Also takes the store sink out of streamz's module-level set of sinks, which
+        would otherwise keep this pipeline (and its aggregate) alive for ever.
+        """
         self.validated.destroy()
+        self._store_sink.destroy()
 
     def __repr__(self) -> str:
         return f"Pipeline(metric={self.name!r}, counters={self.counters!r})"
@@ -440,20 +445,6 @@ def _fail_rows(batch: Any, reason: str, rule: str) -> pd.DataFrame:
 
 def _empty_like(batch: Any) -> pd.DataFrame:
     return batch.iloc[:0] if isinstance(batch, pd.DataFrame) else pd.DataFrame()
-
-
-def _late_rows(aggregate: Any) -> pd.DataFrame | None:
-    """The late rows an aggregate keeps for inspection, if it exposes them."""
-    for attr in ("late_rows", "late"):
-        rows = getattr(aggregate, attr, None)
-        if callable(rows):
-            try:
-                rows = rows()
-            except TypeError:
-                continue
-        if isinstance(rows, pd.DataFrame):
-            return rows
-    return None
 
 
 def _check_columns(

@@ -387,3 +387,22 @@ def test_a_misspelt_metric_or_key_fails_at_build_time_naming_the_source_columns(
     rtnb.build_pipeline(rtnb.Runner(flights), metric="dep_delay", by="tailnum")
     # sources that do not declare columns are not checked
     rtnb.build_pipeline(streamz.Stream(), metric="anything", by="whatever")
+
+
+def test_a_closed_pipeline_is_freed_with_its_aggregate():
+    # streamz keeps every sink in a module-level set: without close() taking the store
+    # sink out, each pipeline (and its Rolling) stayed alive for ever
+    import gc
+    import weakref
+
+    source = streamz.Stream()
+    refs = []
+    for _ in range(5):
+        pipe = Pipeline(source, aggregate=rtnb.Rolling("10s", by="key", value="value"))
+        source.emit(events(20, seed=1))
+        refs.append((weakref.ref(pipe), weakref.ref(pipe.aggregate)))
+        pipe.close()
+        del pipe
+    gc.collect()
+    assert [r() for pair in refs for r in pair] == [None] * 10
+

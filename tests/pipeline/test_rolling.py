@@ -141,7 +141,7 @@ def test_duplicate_ids_are_forgotten_once_they_could_not_be_accepted():
     agg = rtnb.Rolling("10s", value="amount", id_col="id", lateness="2s", aggs=("count",))
     df = events(5000, span_s=500)
     feed(agg, df)
-    assert len(agg._ids) < 2 * 2 * 10 * 2 + 1024  # ~ ids of the 2 s horizon, not 5,000
+    assert len(agg._arrivals.seen) < 2 * 2 * 10 * 2 + 1024  # ~ ids of the 2 s horizon, not 5,000
     again = df.iloc[-5:]
     agg.update(again)
     assert agg.counters.duplicates == 5 and agg.counters.conserved
@@ -224,13 +224,15 @@ def test_merged_workers_equal_one_aggregator_on_all_rows(n, seed, kind, aggs):
     pd.testing.assert_frame_equal(merged.value.sort_index(), single.value.sort_index(), rtol=1e-9)
 
 
-def test_tumbling_partials_merge_through_buckets():
+def test_tumbling_partials_merge_directly_and_through_buckets():
     df = events(500, span_s=100)
     opts = dict(by="key", value="amount", kind="tumbling", aggs=("count", "sum"))
     a = feed(rtnb.Rolling("20s", **opts), df.iloc[::2])
     b = feed(rtnb.Rolling("20s", **opts), df.iloc[1::2])
-    with pytest.raises(rtnb.ParameterError, match="a.buckets\\(\\) \\+ b.buckets\\(\\)"):
-        a + b
+    whole = feed(rtnb.Rolling("20s", **opts), df)
+    pd.testing.assert_frame_equal((a + b).value.sort_index(), whole.value.sort_index(), rtol=1e-12)
+    pd.testing.assert_frame_equal((a + b).closed_windows().sort_index(),
+                                  whole.closed_windows().sort_index(), rtol=1e-12)
     live = (a.buckets() + b.buckets()).total(("count", "sum"))
     single = feed(rtnb.Rolling("20s", **opts), df).buckets().total(("count", "sum"))
     pd.testing.assert_frame_equal(live.sort_index(), single.sort_index(), rtol=1e-12)
@@ -244,7 +246,7 @@ def test_bucketed_memory_does_not_grow_with_event_rate_or_run_time():
         agg = rtnb.Rolling("60s", by="key", value="amount", kind="bucketed", resolution="1s")
         df = events(rate * seconds, span_s=seconds)
         feed(agg, df, size=1000)
-        return agg._engine.memory_rows(), agg._engine.cap
+        return agg._engine.memory_rows(), agg._engine.slots
 
     slow, fast, long = state(50, 120), state(500, 120), state(50, 600)
     assert slow == fast == long
@@ -290,3 +292,14 @@ def test_sliding_windows_stay_aligned_across_gaps_in_the_data():
     starts = [(t - T0).total_seconds() for t in agg.closed_windows().index]
     assert starts == [-8, -4, 0, 92, 96, 100]
     assert all(s % 4 == 0 for s in starts)
+
+
+@pytest.mark.parametrize("unit", ["1w", "1H", "1S", "2d", "1.5H"])
+def test_single_letter_units_pandas_deprecates_give_no_warning(unit):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        agg = rtnb.Rolling(window=unit, value="amount")
+    assert agg.config.size == pd.Timedelta(unit.replace("w", "W").replace("H", "h").replace("S", "s")
+                                           .replace("d", "D"))

@@ -1,0 +1,231 @@
+"""The key index: key labels to dense integer codes, growing without rebuilding.
+
+:class:`KeyIndex` gives every distinct key (a label, or a tuple of labels for several
+key columns) the next integer code, for life. Engines keep per-key state in arrays
+indexed by these codes.
+
+Lookups are vectorised: a batch's column is factorised (pandas, Arrow-aware), and its
+distinct values are looked up in a few immutable hash indexes of the known labels
+(``pandas.Index.get_indexer``; each index caches its hash table). New labels go into
+a new small index; indexes of similar size are merged, so each label is re-hashed
+O(log keys) times in all, never on every new key. A ``Categorical`` column is mapped
+by its categories once (cached while the batches share their categories) and then by
+its integer codes, with no Python call per key.
+
+>>> import pandas as pd
+>>> idx = KeyIndex(("k",))
+>>> idx.codes([pd.Series(["b", "a", "b"])]).tolist(), idx.codes([pd.Series(["c", "a"])]).tolist()
+([0, 1, 0], [2, 1])
+>>> idx.index(np.array([2, 0]))
+Index(['c', 'b'], dtype='str', name='k')
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ParameterError
+
+__all__ = ["KeyIndex"]
+
+
+class KeyIndex:
+    """Dense codes for the keys of columns ``by`` (``()``: one global key, code 0)."""
+
+    def __init__(self, by: tuple[str, ...]) -> None:
+        self.by = tuple(by)
+        self._labels = np.empty(16, dtype=object)
+        self._n = 0
+        self._levels: list[tuple[int, pd.Index]] = []  # (first code, index of its labels)
+        self._categories: tuple[pd.Index, np.ndarray] | None = None  # (categories, code per category)
+        self._missing: int | None = None  # the code of the missing key (NaN / None)
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Labels by code (object array; a view, do not modify)."""
+        return self._labels[: self._n]
+
+    # ------------------------------------------------------------------ coding
+    def codes(self, keycols: list[pd.Series], n: int | None = None) -> np.ndarray:
+        """int64 codes of a batch's key columns (new keys are added)."""
+        if not keycols:
+            if self._n == 0:
+                self._append(np.array([None], dtype=object))
+            return np.zeros(n or 0, dtype=np.int64)
+        if len(keycols) > 1:
+            return self._multi(keycols)
+        col = keycols[0]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            return self._categorical(col)
+        local, uniques = pd.factorize(col, use_na_sentinel=True)
+        lut = self.lookup(uniques)
+        local = np.asarray(local, dtype=np.int64)
+        if (local < 0).any():
+            lut = np.append(lut, self._missing_code())
+            local[local < 0] = lut.size - 1
+        return lut[local]
+
+    def _missing_code(self) -> int:
+        if self._missing is None:
+            self._missing = self._n
+            self._append(np.array([np.nan], dtype=object))
+        return self._missing
+
+    def _categorical(self, col: pd.Series) -> np.ndarray:
+        cats = col.cat.categories
+        cached = self._categories
+        if cached is None or not (cached[0] is cats or (len(cached[0]) == len(cats) and cached[0].equals(cats))):
+            cached = self._categories = (cats, np.full(len(cats), -1, dtype=np.int64))
+        lut = cached[1]
+        local = np.asarray(col.cat.codes, dtype=np.int64)
+        seen = np.zeros(len(cats) + 1, dtype=bool)
+        seen[local] = True  # -1 (missing) marks the last slot
+        want = np.flatnonzero(seen[:-1] & (lut < 0))
+        if want.size:
+            lut[want] = self.lookup(cats[want])
+        out = lut[local] if local.size else local
+        if seen[-1]:
+            out = np.where(local < 0, self._missing_code(), out)
+        return out
+
+    def _multi(self, keycols: list[pd.Series]) -> np.ndarray:
+        parts = [pd.factorize(k, use_na_sentinel=False) for k in keycols]
+        combo = np.zeros(len(keycols[0]), dtype=np.int64)
+        for codes, uniq in parts:
+            combo = combo * max(len(uniq), 1) + codes
+        ucombo, local = np.unique(combo, return_inverse=True)
+        labels = np.empty(ucombo.size, dtype=object)
+        for i, u in enumerate(ucombo.tolist()):
+            lab = []
+            for codes, uniq in reversed(parts):
+                u, r = divmod(u, max(len(uniq), 1))
+                lab.append(_norm(uniq[r]))
+            labels[i] = tuple(reversed(lab))
+        return self.lookup(labels)[np.asarray(local, dtype=np.int64).ravel()]
+
+    def lookup(self, values) -> np.ndarray:
+        """Codes of distinct, non-missing labels ``values`` (added when new)."""
+        m = len(values)
+        out = np.full(m, -1, dtype=np.int64)
+        if m == 0:
+            return out
+        for first, index in self._levels:
+            todo = np.flatnonzero(out < 0)
+            if todo.size == 0:
+                break
+            sub = values if todo.size == m else values[todo]
+            pos = index.get_indexer(sub)
+            hit = pos >= 0
+            out[todo[hit]] = first + pos[hit]
+        new = np.flatnonzero(out < 0)
+        if new.size:
+            out[new] = np.arange(self._n, self._n + new.size)
+            self._append(np.asarray(values[new] if new.size < m else values, dtype=object))
+        return out
+
+    def _append(self, labels: np.ndarray) -> None:
+        k = labels.size
+        if self._n + k > self._labels.size:
+            grown = np.empty(max(2 * self._labels.size, self._n + k), dtype=object)
+            grown[: self._n] = self._labels[: self._n]
+            self._labels = grown
+        first = self._n
+        self._labels[first : first + k] = labels
+        self._n += k
+        self._levels.append((first, _hash_index(self._labels[first : self._n])))
+        # merge indexes of similar size: each label is re-hashed O(log keys) times
+        while len(self._levels) > 1 and len(self._levels[-2][1]) <= 2 * len(self._levels[-1][1]):
+            self._levels.pop()
+            start, _ = self._levels.pop()
+            self._levels.append((start, _hash_index(self._labels[start : self._n])))
+
+    # ------------------------------------------------------------------ reading
+    def index(self, codes: np.ndarray) -> pd.Index:
+        """The result-table index for key ``codes``: by key, MultiIndex, or 0..n-1."""
+        if not self.by:
+            return pd.RangeIndex(len(codes))
+        labels = self._labels[np.asarray(codes, dtype=np.int64)].tolist()
+        if len(self.by) == 1:
+            return pd.Index(labels, name=self.by[0])
+        return pd.MultiIndex.from_tuples(labels, names=list(self.by))
+
+    # ------------------------------------------------------------------ state
+    def export_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Labels as plain arrays: one array per key column plus a missing mask."""
+        labels = self.labels
+        meta = {"key_columns": list(self.by), "keys": int(self._n)}
+        arrays: dict[str, np.ndarray] = {}
+        if not self.by:
+            return meta, arrays
+        columns = [labels] if len(self.by) == 1 else [
+            np.array([lab[j] for lab in labels], dtype=object) for j in range(len(self.by))]
+        for j, col in enumerate(columns):
+            missing = pd.isna(col) if col.size else np.zeros(0, dtype=bool)
+            arrays[f"key_{j}_missing"] = np.asarray(missing, dtype=bool)
+            arrays[f"key_{j}"] = _plain(col[~missing], self.by[j])
+        return meta, arrays
+
+    @classmethod
+    def load_state(cls, meta: dict, arrays: dict) -> KeyIndex:
+        out = cls(tuple(meta["key_columns"]))
+        n = int(meta["keys"])
+        if not out.by:
+            if n:
+                out._append(np.array([None], dtype=object))
+            return out
+        columns = []
+        for j in range(len(out.by)):
+            missing = np.asarray(arrays[f"key_{j}_missing"], dtype=bool)
+            col = np.empty(missing.size, dtype=object)
+            col[missing] = np.nan
+            col[~missing] = np.asarray(arrays[f"key_{j}"]).tolist()
+            columns.append(col)
+        if len(out.by) == 1:
+            labels = columns[0]
+        else:
+            labels = np.empty(n, dtype=object)
+            labels[:] = list(zip(*(c.tolist() for c in columns)))
+        if n:
+            out._append(labels)
+            if len(out.by) == 1 and columns and np.asarray(arrays["key_0_missing"]).any():
+                out._missing = int(np.flatnonzero(arrays["key_0_missing"])[0])
+        return out
+
+
+def _hash_index(labels: np.ndarray) -> pd.Index:
+    index = pd.Index(labels.tolist() if labels.size else [], dtype=None if labels.size else object)
+    index.get_indexer(index[:1])  # build (and cache) the hash table now
+    return index
+
+
+def _plain(values: np.ndarray, column: str) -> np.ndarray:
+    """Non-missing labels as a numpy array that needs no pickle."""
+    vals = values.tolist()
+    if all(isinstance(v, str) for v in vals):
+        return np.array(vals, dtype=str)
+    if all(isinstance(v, (bool, np.bool_)) for v in vals):
+        return np.array(vals, dtype=bool)
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
+        return np.array(vals, dtype=np.int64)
+    if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in vals):
+        return np.array(vals, dtype=np.float64)
+    if all(isinstance(v, pd.Timestamp) for v in vals):
+        return np.array([v.as_unit("ns").value for v in vals], dtype="datetime64[ns]")
+    raise ParameterError("by", column, "holds keys that are not all strings, integers, floats or "
+                         "timestamps; such keys cannot be exported as plain arrays")
+
+
+def _norm(label):
+    """One object for every missing key (so NaN keys group together, never vanish)."""
+    try:
+        if pd.isna(label):
+            return np.nan
+    except (TypeError, ValueError):
+        pass
+    if isinstance(label, np.generic):
+        return label.item()
+    return label
