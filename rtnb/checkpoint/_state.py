@@ -2,10 +2,9 @@
 
 Four parts, each a plain tree (see :mod:`rtnb.checkpoint._format`):
 
-- the **aggregate**: the engine's exported state (``export_state``/``load_state`` where
-  the aggregate has them), else, for :class:`rtnb.Rolling` of the exact and bucketed
-  kinds, the rows or pre-aggregated buckets of the window, the key labels, the
-  watermark, the de-duplication ids and the counters;
+- the **aggregate**: its exported state (``export_state``/``load_state``; for
+  :class:`rtnb.Rolling` of every kind: window engine, key index, watermark,
+  de-duplication ids and counters);
 - the **pipeline**: its counters and the dead-letter counts and recent rows;
 - the **runner**: the clock's time and each source's cursor and health counters;
 - the **sources**: each source's own offsets (``checkpoint_state``/``restore_state``,
@@ -148,97 +147,16 @@ def _label_in(x: Any) -> Any:
     return x
 
 
-def _id_arrays(ids: dict) -> tuple[np.ndarray, np.ndarray]:
-    keys = list(ids)
-    arr = np.array(keys) if keys else np.empty(0, dtype=np.int64)
-    if arr.dtype.kind not in "biufU" or arr.ndim != 1:
-        raise CheckpointError("cannot checkpoint the de-duplication ids: they must be all "
-                              "numbers or all strings")
-    return arr, np.array(list(ids.values()), dtype=np.int64)
-
-
-def _export_rolling(agg: Any) -> dict:
-    from ..pipeline._windows import BucketRing, ExactWindow
-
-    eng = agg._engine
-    out: dict[str, Any] = {
-        "labels": _labels_out(agg._labels), "wm": agg._wm, "received": agg._received,
-        "accepted": agg._accepted, "late": agg._late, "duplicates": agg._dups,
-        "version": agg._version, "ids_pruned_at": agg._ids_pruned_at,
-        "late_rows": list(agg._late_parts),
-    }
-    out["ids"], out["ids_t"] = _id_arrays(agg._ids)
-    if isinstance(eng, ExactWindow):
-        ts, codes, vals = eng.live_rows()
-        out["engine"] = {"kind": "rows", "ts": ts, "codes": codes, "vals": vals}
-    elif isinstance(eng, BucketRing) and not eng.closes:
-        part = eng.export(np.arange(len(agg._labels), dtype=np.int64))
-        if part is None:
-            out["engine"] = {"kind": "buckets", "empty": True}
-        else:
-            b, codes, st, absum = part
-            out["engine"] = {"kind": "buckets", "b": b, "codes": codes, "n": st.n, "s": st.s,
-                             "m2": st.m2, "mn": st.mn, "mx": st.mx, "absum": absum,
-                             "sk": None if st.sk is None else list(st.sk)}
-    else:
-        raise CheckpointError(f"cannot checkpoint a Rolling of kind={agg.config.kind!r} yet: "
-                              "only the exact and bucketed kinds export their state")
-    return out
-
-
-def _load_rolling(agg: Any, st: dict) -> None:
-    from ..pipeline._buckets import Stats
-
-    if agg._received:
-        raise CheckpointError("a checkpoint is restored into a fresh pipeline only "
-                              f"(this one has received {agg._received} rows)")
-    labels = [_label_in(x) for x in st["labels"]]
-    if labels:
-        agg._new_labels(labels)
-    agg._wm = int(st["wm"])
-    agg._received, agg._accepted = int(st["received"]), int(st["accepted"])
-    agg._late, agg._dups = int(st["late"]), int(st["duplicates"])
-    agg._version = int(st["version"])
-    agg._ids = dict(zip(st["ids"].tolist(), st["ids_t"].tolist()))
-    agg._ids_pruned_at = int(st["ids_pruned_at"])
-    agg._late_parts.clear()
-    agg._late_kept = 0
-    for part in st["late_rows"]:
-        agg._late_parts.append(part)
-        agg._late_kept += len(part)
-    eng, e = agg._engine, st["engine"]
-    if agg._wm == _INT64_MIN:
-        return
-    if e["kind"] == "rows":
-        if e["ts"].size:
-            eng.insert(e["ts"], e["codes"], e["vals"], agg._wm)
-        else:
-            eng.evict(agg._wm - eng.size)
-    elif e.get("empty"):
-        eng.load([], agg._wm)
-    else:
-        sk = None if e["sk"] is None else tuple(e["sk"])
-        stats = Stats(e["n"], e["s"], e["m2"], e["mn"], e["mx"], sk)
-        eng.load([(e["b"], e["codes"], stats, e["absum"])], agg._wm)
-
-
 def export_aggregate(agg: Any) -> dict:
     own = getattr(agg, "export_state", None)
-    if callable(own):
+    if callable(own):  # rtnb.Rolling: every window kind
         return {"api": "export_state", "state": own()}
-    from ..pipeline.rolling import Rolling
-
-    if isinstance(agg, Rolling):
-        return {"api": "rolling", "state": _export_rolling(agg)}
     raise CheckpointError(f"cannot checkpoint an aggregate of type {type(agg).__name__}: "
                           "it has no export_state()")
 
 
 def load_aggregate(agg: Any, saved: dict) -> None:
-    if saved["api"] == "export_state":
-        agg.load_state(saved["state"])
-    else:
-        _load_rolling(agg, saved["state"])
+    agg.load_state(saved["state"])
 
 
 # --------------------------------------------------------------------------- the whole
@@ -256,7 +174,7 @@ def capture(pipeline: Any, runner: Any | None, offsets: dict[str, dict | None]) 
         "aggregate": export_aggregate(pipeline.aggregate),
         "pipeline": {
             "received": pipeline._received, "rejected": pipeline._rejected,
-            "inner": pipeline._inner.as_dict(), "last_late": pipeline._last_late,
+            "inner": pipeline._inner.as_dict(),
             "snapshot_metric": pipeline._snapshot_metric,
             "dead_letter": {"total": dl.total, "rules": list(dl._counts),
                             "counts": [int(v) for v in dl._counts.values()],
@@ -287,7 +205,6 @@ def restore(pipeline: Any, runner: Any | None, state: dict) -> None:
     p = state["pipeline"]
     pipeline._received, pipeline._rejected = int(p["received"]), int(p["rejected"])
     pipeline._inner = Counters(**p["inner"])
-    pipeline._last_late = int(p["last_late"])
     pipeline._snapshot_metric = p["snapshot_metric"]
     dl, d = pipeline.dead_letter, p["dead_letter"]
     dl.total = int(d["total"])

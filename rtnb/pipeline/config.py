@@ -154,6 +154,12 @@ class RollingConfig:
         """Buckets per window (bucketed, tumbling and sliding kinds)."""
         return None if self.res is None else self.size.value // self.res.value
 
+    def same_as(self, other: RollingConfig) -> bool:
+        """Equal in effect (durations compared as durations: ``"60s"`` is ``"1min"``)."""
+        names = [f.name for f in dataclasses.fields(self)
+                 if f.name not in ("window", "lateness", "resolution", "every", "gap", "value", "by", "aggs")]
+        return all(getattr(self, n) == getattr(other, n) for n in names)
+
     def plain(self) -> dict:
         """The constructor arguments as plain values (durations as ``"<n>ns"``)."""
         out = {}

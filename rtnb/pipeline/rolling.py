@@ -47,7 +47,8 @@ session. Partial results merge: ``a + b`` (every kind; see :meth:`Rolling.merge`
 
 **State.** ``agg.export_state()`` is the whole aggregator as plain data (configuration,
 watermark, duplicate memory, counters, key index and window engine; numpy arrays and
-a small dict, no pickle) and ``Rolling.load_state(state)`` rebuilds an aggregator that
+a small dict, no pickle) and ``Rolling.from_state(state)`` (or ``fresh.load_state(state)``)
+rebuilds an aggregator that
 answers exactly the same, now and after any further batch. The late rows kept for
 inspection (``late_rows``) are not part of it.
 
@@ -382,7 +383,7 @@ class Rolling:
         >>> import pandas as pd
         >>> agg = Rolling("1min", value="v").update(pd.DataFrame(
         ...     {"ts": pd.to_datetime(["2024-01-01"]).as_unit("ns"), "v": [2.0]}))
-        >>> Rolling.load_state(agg.export_state()).value.equals(agg.value)
+        >>> Rolling.from_state(agg.export_state()).value.equals(agg.value)
         True
         """
         meta, arrays = self._arrivals.export_state()
@@ -393,22 +394,34 @@ class Rolling:
         return {"format": "rtnb.rolling", "version": STATE_VERSION, "config": self.config.plain(),
                 "meta": meta, "arrays": arrays, "engine": self._engine.export_state()}
 
-    @classmethod
-    def load_state(cls, state: dict, *, clock: Clock | None = None) -> Rolling:
-        """An aggregator rebuilt from :meth:`export_state` (optionally with a clock)."""
+    def load_state(self, state: dict) -> Rolling:
+        """Load :meth:`export_state` into this fresh aggregator (same configuration); returns it."""
         if not isinstance(state, dict) or state.get("format") != "rtnb.rolling":
             raise ParameterError("state", type(state).__name__, "is not a state from Rolling.export_state()")
         if state.get("version") != STATE_VERSION:
             raise ParameterError("state", state.get("version"), f"this rtnb reads state version {STATE_VERSION}")
+        if self.counters.received:
+            raise ParameterError("state", "Rolling.load_state", "loads into a fresh pipeline's aggregator only "
+                                 f"(this one has received {self.counters.received} rows)")
         config = dict(state["config"])
-        out = cls(config.pop("window"), clock=clock, **config)
+        theirs = RollingConfig(**config)
+        if not theirs.same_as(self.config):
+            raise ParameterError("state", theirs, f"was exported by a Rolling configured differently from {self.config}")
         meta, arrays = state["meta"], state["arrays"]
-        out._arrivals = Watermark.load_state(meta, arrays, dedup=out.config.id_col is not None)
-        out._keys = KeyIndex.load_state(meta, arrays)
-        out._engine.load_state(state["engine"])
-        out._engine.grow(len(out._keys))
-        out._version = int(meta["snapshots"])
-        return out
+        self._arrivals = Watermark.load_state(meta, arrays, dedup=self.config.id_col is not None)
+        self._keys = KeyIndex.load_state(meta, arrays)
+        self._engine.load_state(state["engine"])
+        self._engine.grow(len(self._keys))
+        self._version = int(meta["snapshots"])
+        return self
+
+    @classmethod
+    def from_state(cls, state: dict, *, clock: Clock | None = None) -> Rolling:
+        """A new aggregator rebuilt from :meth:`export_state` (optionally with a clock)."""
+        if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
+            raise ParameterError("state", type(state).__name__, "is not a state from Rolling.export_state()")
+        config = dict(state["config"])
+        return cls(config.pop("window"), clock=clock, **config).load_state(state)
 
     def __repr__(self) -> str:
         cfg = self.config

@@ -113,7 +113,7 @@ def test_export_then_load_answers_exactly_the_same_now_and_later(cfg, data, late
     agg = rtnb.Rolling(**opts)
     for b in batches[:cut]:
         agg.update(b)
-    back = rtnb.Rolling.load_state(_plain_roundtrip(agg.export_state()))
+    back = rtnb.Rolling.from_state(_plain_roundtrip(agg.export_state()))
     _assert_same(_answers(back), _answers(agg), check_exact=True)
     for b in batches[cut:]:
         agg.update(b)
@@ -152,7 +152,7 @@ def test_a_state_from_another_kind_or_version_is_refused():
     with pytest.raises(rtnb.ParameterError, match="exported by a 'exact' engine"):
         other._engine.load_state(state["engine"])
     with pytest.raises(rtnb.ParameterError, match="state version"):
-        rtnb.Rolling.load_state({**state, "version": 99})
+        rtnb.Rolling.from_state({**state, "version": 99})
     with pytest.raises(rtnb.ParameterError, match="not an exported state"):
         state_from_bytes(b"not a state")
 
