@@ -110,8 +110,8 @@ class SeenIds:
 
 
 def _level(keys, ts, originals):
-    """A sorted level; for equal keys (and ids) only the latest time is kept."""
-    order = np.lexsort((ts, keys))
+    """A level sorted by key; of equal ids the last (latest accepted) is kept."""
+    order = np.argsort(keys, kind="stable")
     keys, ts = keys[order], ts[order]
     orig = originals[order] if originals is not None else None
     last = np.ones(keys.size, dtype=bool)
@@ -125,14 +125,14 @@ def _level(keys, ts, originals):
 
 
 def _merge(levels, limit: int):
-    keys = np.concatenate([lv[0] for lv in levels])
-    ts = np.concatenate([lv[1] for lv in levels])
-    have_orig = [lv[2] is not None for lv in levels]
+    """Levels (oldest first) in one, without the ids accepted before ``limit``."""
+    parts = []
+    for k, t, o in levels:
+        keep = t >= limit
+        parts.append((k, t, o) if keep.all() else (k[keep], t[keep], None if o is None else o[keep]))
+    keys = np.concatenate([p[0] for p in parts])
+    ts = np.concatenate([p[1] for p in parts])
     orig = None
-    if any(have_orig):
-        orig = np.concatenate([lv[2] if lv[2] is not None else lv[0].astype(object) for lv in levels])
-    keep = ts >= limit
-    if not keep.all():
-        keys, ts = keys[keep], ts[keep]
-        orig = orig[keep] if orig is not None else None
-    return _level(keys, ts, orig)
+    if any(p[2] is not None for p in parts):
+        orig = np.concatenate([p[2] if p[2] is not None else p[0].astype(object) for p in parts])
+    return _level(keys, ts, orig)  # a stable sort of sorted runs: O(n)

@@ -82,37 +82,55 @@ class Watermark:
         return verdict
 
     def _judge(self, ts, ids):
-        wm0 = self.newest
         n = ts.size
-        before = np.empty_like(ts)
-        if n:
-            before[0] = wm0
-            np.maximum(np.maximum.accumulate(ts)[:-1], wm0, out=before[1:])
-        with np.errstate(over="ignore"):
-            limit = np.where(before == INT64_MIN, INT64_MIN, before - self.lateness)
-        late = ts < limit
+        late = self._late(ts, None)
         dup = np.zeros(n, dtype=bool)
         if ids is None or n == 0:
             return Admission(late, dup), None, None
         keys, originals = SeenIds.encode(ids)
-        ok = np.flatnonzero(~late)
-        mem = np.full(n, INT64_MIN, dtype=np.int64)
-        mem[ok] = self.seen.lookup(keys[ok], None if originals is None else originals[ok])
-        dup[ok] = (mem[ok] != INT64_MIN) & (mem[ok] >= limit[ok])
-        okids = pd.Series(ids[ok])
-        rep = okids.duplicated(keep="first").to_numpy()
-        if rep.any():
-            local = pd.factorize(okids)[0]
-            _, first_of = np.unique(local, return_index=True)
-            first = ok[first_of[local]]
-            ref = np.where(dup[first], mem[first], ts[first])  # what a repeat is judged against
-            later = ok[rep]
-            if (ref[rep] < limit[later]).any():  # the first copy expired before the repeat
-                return self._judge_rows(ts, keys, originals, mem), keys, originals
-            dup[later] = True
-        if (dup & (ts > before)).any():  # a dropped repeat would have moved W
-            return self._judge_rows(ts, keys, originals, mem), keys, originals
-        return Admission(late, dup), keys, originals
+        mem = self.seen.lookup(keys, originals)
+        local = _repeats(keys, ids, originals)
+        # rows dropped as repeats do not move W: when one would have, judge again without
+        # them; decisions are causal, so the fixpoint is the row-by-row answer
+        prev = None
+        for _ in range(4):
+            limit = self._limits
+            dup = ~late & (mem != INT64_MIN) & (mem >= limit)
+            if local is not None:
+                ok = np.flatnonzero(~late)
+                _, first_of = np.unique(local[ok], return_index=True)
+                if first_of.size < ok.size:
+                    okrep = np.ones(ok.size, dtype=bool)
+                    okrep[first_of] = False
+                    code_first = np.full(int(local.max()) + 1, -1, dtype=np.int64)
+                    code_first[local[ok][first_of]] = ok[first_of]
+                    later = ok[okrep]
+                    first = code_first[local[later]]
+                    ref = np.where(dup[first], mem[first], ts[first])  # what a repeat is judged against
+                    if (ref < limit[later]).any():  # the first copy expired before the repeat
+                        return self._judge_rows(ts, keys, originals, mem), keys, originals
+                    dup[later] = True
+            acc = ~(late | dup)
+            if prev is None:
+                if not (dup & (ts > self._before)).any():  # no dropped row moved W
+                    return Admission(late, dup), keys, originals
+            elif np.array_equal(acc, prev):
+                return Admission(late, dup), keys, originals
+            prev = acc
+            late = self._late(ts, acc)
+        return self._judge_rows(ts, keys, originals, mem), keys, originals
+
+    def _late(self, ts, accepted) -> np.ndarray:
+        """Late rows given which rows are accepted (``None``: every row moves W)."""
+        eff = ts if accepted is None else np.where(accepted, ts, INT64_MIN)
+        before = np.empty_like(ts)
+        if ts.size:
+            before[0] = self.newest
+            np.maximum(np.maximum.accumulate(eff)[:-1], self.newest, out=before[1:])
+        with np.errstate(over="ignore"):
+            self._limits = np.where(before == INT64_MIN, INT64_MIN, before - self.lateness)
+        self._before = before
+        return ts < self._limits
 
     def _judge_rows(self, ts, keys, originals, mem) -> Admission:
         """Row by row (rare batches), with the batch's own accepted ids in a dict."""
@@ -157,3 +175,12 @@ class Watermark:
         if dedup:
             out.seen = SeenIds.load(arrays)
         return out
+
+
+def _repeats(keys: np.ndarray, ids: np.ndarray, originals) -> np.ndarray | None:
+    """Per row, a code shared by equal ids of the batch; ``None`` when all differ."""
+    if originals is None:  # integer ids: the keys are the ids
+        uniq, local = np.unique(keys, return_inverse=True)
+        return None if uniq.size == keys.size else local.ravel()
+    local, uniq = pd.factorize(pd.Series(ids))
+    return None if len(uniq) == keys.size else np.asarray(local, dtype=np.int64)
