@@ -47,7 +47,8 @@ import streamz
 from .._errors import CheckpointError, ParameterError, RtnbError
 from .._time import DurationLike, to_duration
 from ._format import FORMAT, read_checkpoint, write_checkpoint
-from ._state import capture, config_of, differences, restore, source_state, _sources
+from ._state import _latest as _latest_of
+from ._state import _sources, capture, config_of, differences, restore, source_state
 
 __all__ = ["Checkpointer", "read_checkpoint", "write_checkpoint", "FORMAT"]
 
@@ -194,6 +195,10 @@ class Checkpointer:
         if not self.path.exists():
             if not missing_ok:
                 raise CheckpointError(f"checkpoint {str(self.path)!r} does not exist")
+            if _latest_of(self.pipeline) is not None:
+                self._report(Restored(
+                    "started without a checkpoint over earlier data of this metric in the "
+                    "store: the window holds only the events read from now on"))
             self.save()  # a crash before the first scheduled one resumes from here
             return False
         doc = read_checkpoint(self.path)

@@ -374,8 +374,12 @@ class EventLogSource:
 
     # ------------------------------------------------------------------ reading
 
-    def read(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        """The rows of the next entries (at most ``max_rows``), in log order."""
+    def read(self, start: pd.Timestamp, end: pd.Timestamp, max_rows: int | None = None) -> pd.DataFrame:
+        """The rows of the next entries, in log order: at most ``max_rows`` (the smaller
+        of the argument — a runner's cap — and the source's own), whole entries, at
+        least one. The source caps itself, so a runner never splits its batches (each
+        batch's ``attrs["offset"]`` is the offset a checkpoint after it resumes from)."""
+        cap = self.max_rows if max_rows is None else min(self.max_rows, check_int("max_rows", max_rows, minimum=1))
         self._ensure_group()
         self._claim()
         self._settle_restored()
@@ -391,7 +395,7 @@ class EventLogSource:
                 self._held.popleft()
                 self._take(entry_id)
                 raise SourceError(self._bad.pop(entry_id))
-            if parts and rows + len(frame) > self.max_rows:
+            if parts and rows + len(frame) > cap:
                 break
             self._held.popleft()
             self._take(entry_id)
@@ -488,6 +492,20 @@ class EventLogSource:
             self._unacked.extendleft(reversed(ids))
             raise self._conn.unavailable("XACK", exc) from None
         return len(ids)
+
+    @property
+    def pending(self) -> int:
+        """Rows waiting: those held for the next read, plus the entries of the log not
+        read yet (:meth:`lag`, one round trip) times the rows per entry read so far —
+        what a runner shows as "catching up". Never raises (held rows only when the
+        server does not answer)."""
+        held = sum(len(f) for _, f in self._held if f is not None)
+        try:
+            lag = self.lag() - len(self._held)
+        except SourceUnavailable:
+            return held
+        per_entry = self.rows_read / self.entries_read if self.entries_read else 1.0
+        return held + int(round(max(lag, 0) * per_entry))
 
     @property
     def unacknowledged(self) -> int:

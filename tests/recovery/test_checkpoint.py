@@ -192,3 +192,13 @@ def test_pipeline_checkpoint_and_restore_on_demand(tmp_path):
     pd.testing.assert_frame_equal(pipe2.aggregate.value, pipe.aggregate.value)
     with pytest.raises(rtnb.CheckpointError, match="does not exist"):
         build(tmp_path / "u")[1].restore(tmp_path / "none.ckpt")
+
+
+def test_a_fresh_start_over_earlier_data_says_the_window_is_partial(tmp_path):
+    store = rtnb.MemoryStore()
+    runner, _, ckpt = build(tmp_path / "a.ckpt", store=store)
+    runner.run("5s")
+    runner, _, ckpt = build(tmp_path / "b.ckpt", store=store)  # another file: no checkpoint
+    assert not ckpt.restore()
+    [err] = runner.health.errors
+    assert "started without a checkpoint" in err.message

@@ -182,3 +182,16 @@ def test_offsets_compare_as_stream_ids():
     assert stream_id("5-10") > stream_id("5-9") and stream_id(b"6-0") > stream_id("5-99")
     with pytest.raises(rtnb.ParameterError):
         stream_id("x-1")
+
+
+def test_a_runners_cap_is_honoured_by_whole_entries(redis_server):
+    url = redis_server.url
+    log = EventLogWriter(url, stream="s")
+    for i in range(4):
+        log.append(events(3, 3 * i))
+    src = EventLogSource(url, stream="s", group="g", count=4, max_rows=100)
+    assert src.pending == 4  # 4 entries not read; rows per entry not known yet: 1 each
+    assert len(src.read(T0, T0, max_rows=7)) == 6 and src.pending == 6  # 2 held
+    assert len(src.read(T0, T0, max_rows=1)) == 3  # at least one entry
+    log.append(events(3, 12))
+    assert src.pending == 3 + 3  # one held, one new entry of 3 rows per entry
