@@ -39,8 +39,9 @@ def build(url: str, prefix: str, path: str, kind: str):
                          id_col="event_id", count=2, max_rows=25)
     runner = rtnb.Runner(src, clock=rtnb.SimClock(start=START), tick="1s")
     store = rtnb.RedisStore(url, prefix=prefix)
-    options = {"resolution": "2s"} if kind == "bucketed" else {}
-    pipe = rtnb.build_pipeline(runner, metric=METRIC, by="country", window="20s", kind=kind,
+    options = {"bucketed": {"resolution": "2s"}, "session": {"gap": "2s"}}.get(kind, {})
+    window = None if kind == "session" else "20s"
+    pipe = rtnb.build_pipeline(runner, metric=METRIC, by="country", window=window, kind=kind,
                                lateness="3s", aggs=("count", "sum", "max"), store=store,
                                **options)
     ckpt = Checkpointer(pipe, path, runner=runner, every="3s")

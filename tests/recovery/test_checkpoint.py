@@ -101,14 +101,18 @@ def build(path, *, kind="exact", window="30s", **options):
     src = rtnb.simulate("ecommerce_orders", seed=3, rate=20,
                         faults=rtnb.Faults(late=0.05, duplicates=0.05, malformed=0.03, max_delay="20s"))
     runner = rtnb.Runner(src, clock=rtnb.SimClock(start=T0), tick="1s")
-    extra = {"resolution": "5s"} if kind == "bucketed" else {}
+    extra = {"bucketed": {"resolution": "5s"}, "sliding": {"every": "10s"},
+             "session": {"gap": "2s"}}.get(kind, {})
+    if kind == "session":
+        window = None
     pipe = rtnb.build_pipeline(runner, metric="amount", by="country", window=window, kind=kind,
                                lateness="3s", aggs=("count", "sum", "max", "std", "p90"), **extra, **options)
     return runner, pipe, Checkpointer(pipe, path, runner=runner, every="4s")
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(stop=st.integers(1, 59), kind=st.sampled_from(["exact", "bucketed"]))
+@pytest.mark.parametrize("kind", ["exact", "bucketed", "tumbling", "sliding", "session"])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stop=st.integers(1, 59))
 def test_a_restored_run_ends_where_an_uninterrupted_one_does(tmp_path, stop, kind):
     path = tmp_path / f"{kind}-{stop}.ckpt"
     calm, calm_pipe, _ = build(path.with_suffix(".calm"), kind=kind)
@@ -124,6 +128,9 @@ def test_a_restored_run_ends_where_an_uninterrupted_one_does(tmp_path, stop, kin
     assert (b.watermark, b.version) == (a.watermark, a.version)
     pd.testing.assert_frame_equal(b.table, a.table, check_exact=False, rtol=1e-9)
     assert pipe.dead_letter.counts.equals(calm_pipe.dead_letter.counts)
+    if kind in ("tumbling", "sliding", "session"):
+        pd.testing.assert_frame_equal(pipe.aggregate.closed_windows(), calm_pipe.aggregate.closed_windows(),
+                                      check_exact=False, rtol=1e-9)
 
 
 def test_a_restore_shows_on_the_runners_errors(tmp_path):

@@ -53,7 +53,7 @@ def _run(url, prefix, path, kind, kill_at=None):
     return killed
 
 
-@pytest.mark.parametrize("kind", ["exact", "bucketed"])
+@pytest.mark.parametrize("kind", ["exact", "bucketed", "session"])
 def test_kill_minus_nine_twenty_times_loses_and_doubles_nothing(redis_server, tmp_path, kind):
     url = redis_server.url
     rows = _worker.fill_log(url)
