@@ -365,7 +365,7 @@ def create_app(
     queue_size: int = 16,
     history: int = 256,
     heartbeat: float = 15.0,
-    watch_every: float = 0.01,
+    watch_every: float = 0.005,
     limits: Mapping[str, DurationLike] | None = None,
     clock: Clock | None = None,
 ) -> Starlette:
