@@ -32,6 +32,7 @@ import json
 import os
 import resource
 import ssl
+import tempfile
 import subprocess
 import sys
 import time
@@ -197,7 +198,7 @@ class Case:
 def _line(proc: subprocess.Popen) -> dict:
     line = proc.stdout.readline()
     if not line:
-        raise RuntimeError(f"{proc.args[3:]} ended: {proc.stderr.read()[-2000:]}")
+        raise RuntimeError(f"{proc.args[3:]} ended (exit {proc.poll()})")
     return json.loads(line)
 
 
@@ -212,10 +213,13 @@ class Rig:
     def __init__(self, rate: float) -> None:
         py = [sys.executable, "-m", "benchmarks.bench_delivery"]
         env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        kw = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-        self.server = subprocess.Popen(py + ["_serve", str(rate)], **kw)
+        # stderr to files, never to pipes nobody reads: a full pipe blocks the writer (with
+        # 1,000 clients uvicorn's warnings filled it and stalled the server's loop)
+        self.logs = [tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")]
+        kw = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        self.server = subprocess.Popen(py + ["_serve", str(rate)], stderr=self.logs[0], **kw)
         self.url = _line(self.server)["url"]
-        self.clients = subprocess.Popen(py + ["_clients", self.url], **kw)
+        self.clients = subprocess.Popen(py + ["_clients", self.url], stderr=self.logs[1], **kw)
 
     def stats(self) -> dict:
         _send(self.server, "stats")
@@ -239,6 +243,14 @@ class Rig:
         result.update({"cpu_per_s": (c1 - c0) / span, "store_reads_per_s": (reads(s1) - reads(s0)) / span,
                        "open_connections": s0["open_push"]})
         return result
+
+    def errors(self) -> str:
+        """The last lines the server and the clients wrote to stderr."""
+        out = []
+        for name, f in zip(("server", "clients"), self.logs):
+            f.seek(0)
+            out.append(f"{name}: " + " | ".join(f.read().splitlines()[-3:]))
+        return "\n".join(out)
 
     def close(self) -> None:
         for proc in (self.clients, self.server):
