@@ -320,6 +320,10 @@ def encode_snapshot(snapshot: Snapshot, *, store_version: int = 0) -> bytes:
         "series": None if snapshot.series is None
         else _frame_spec(snapshot.series, buffers, offset),
     }
+    if snapshot.overall is not None:  # only then: snapshots without it keep their bytes
+        overall = snapshot.overall
+        header["overall"] = _frame_spec(overall.to_frame(name=0), buffers, offset)
+        header["overall_name"] = _label_to_json(overall.name)
     return _pack(header, buffers)
 
 
@@ -339,6 +343,9 @@ def _snapshot_from(header: dict, body: memoryview) -> Snapshot:
         counters=Counters(**header["counters"]),
         series=None if header["series"] is None else _frame_from_spec(header["series"], body),
         version=header["version"],
+        overall=None if header.get("overall") is None else
+        _frame_from_spec(header["overall"], body).iloc[:, 0].rename(
+            _label_from_json(header.get("overall_name"))),
     )
 
 
@@ -355,8 +362,9 @@ def decode_snapshot(blob: bytes) -> Snapshot:
     """
     header, body = _unpack(blob)
     _check_frame_spec(header.get("table"), len(body))
-    if header.get("series") is not None:
-        _check_frame_spec(header["series"], len(body))
+    for part in ("series", "overall"):
+        if header.get(part) is not None:
+            _check_frame_spec(header[part], len(body))
     return _decoding("snapshot", _snapshot_from, header, body)
 
 

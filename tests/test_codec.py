@@ -180,3 +180,11 @@ def test_fuzzed_bytes_only_ever_raise_store_error(data):
             decode(blob)
         except StoreError:
             pass
+
+
+def test_a_snapshot_with_an_overall_row_round_trips():
+    overall = pd.Series({"orders": 12.0, "conversion": 0.25}, name="overall")
+    s = snap(4, overall=overall)
+    back = decode_snapshot(encode_snapshot(s))
+    pd.testing.assert_series_equal(back.overall, overall)
+    assert decode_snapshot(encode_snapshot(snap(4))).overall is None
