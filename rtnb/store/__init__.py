@@ -25,6 +25,14 @@ The contract, stable for every backend:
 ``close()``
     Release resources; reads and writes after ``close`` raise :class:`rtnb.StoreError`.
 
+The package, one concept per module: ``memory`` (MemoryStore), ``redis`` (RedisStore:
+connection, status, breaker; its reads in ``_redis_reads``, its writes in
+``_redis_writes``), ``_outage`` (what waits while Redis is away, HistoryGap),
+``_breaker`` (when to try again), ``_stream_history`` (a reader's copy of a history
+stream), ``_history`` (the history pivot both stores answer with), ``local_redis``
+(a throw-away redis-server), ``raw`` (SQLite/DuckDB baselines). The bytes themselves
+are :mod:`rtnb.codec`'s.
+
 >>> from rtnb.store import MemoryStore, Store
 >>> isinstance(MemoryStore(), Store)
 True
