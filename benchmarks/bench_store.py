@@ -12,8 +12,9 @@ redis-server:
 - **round trips per frame**: every request the redis-py client sends (its
   ``send_packed_command``; a pipeline or transaction is one), divided by the frames;
   the pipeline's own write is one of them;
-- **frame time**: wall time of one simulated second (pull, put, five views' refresh),
-  median over the frames;
+- **frame time**: wall and CPU time (this process) of one simulated second (pull,
+  put, five views' refresh), median over the frames — CPU is the steadier figure on a
+  shared machine;
 - **hung Redis**: redis-server stopped with SIGSTOP (it accepts connections and never
   answers), the same frames run; wall time per frame, median and max, and the total.
   The store's clock is the simulation's, so ``retry_every=1s`` lets one probe through
@@ -77,11 +78,12 @@ def worker(frames: int, hung: int, timeout: float | None) -> dict:
             runner.on_frame(view.refresh)
         runner.run("10s")                           # warm up: views filled, caches built
         s0 = sends[0]
-        walls = []
+        walls, cpus = [], []
         for _ in range(frames):
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             runner.run("1s")
             walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
         trips = (sends[0] - s0) / frames
         os.kill(server.pid, signal.SIGSTOP)
         hung_walls = []
@@ -96,6 +98,7 @@ def worker(frames: int, hung: int, timeout: float | None) -> dict:
         back = store.status == "up" if hasattr(store, "status") else None
         store.close()
     return {"trips_per_frame": trips, "frame_ms": 1e3 * float(np.median(walls)),
+            "frame_cpu_ms": 1e3 * float(np.median(cpus)),
             "hung_median_s": float(np.median(hung_walls)), "hung_max_s": float(max(hung_walls)),
             "hung_total_s": float(sum(hung_walls)), "up_after": back,
             "timeout": getattr(store, "timeout", 0.5)}
