@@ -110,8 +110,10 @@ def test_a_failing_write_keeps_that_metric_and_the_ones_after_it():
 @given(events=st.lists(st.integers(0, 30), min_size=1, max_size=60),
        history=st.integers(1, 8), fail=st.lists(st.booleans(), min_size=60, max_size=60))
 def test_what_reaches_the_server_plus_the_noted_gaps_is_every_entry(events, history, fail):
-    """For any sequence of puts and outages: entries written + entries noted missing =
-    distinct history entries put (the server here keeps everything it is given)."""
+    """For any sequence of puts and outages nothing is lost silently: every event time
+    put is on the server or counted in a gap note, and no more is counted missing than
+    was put. (Not an equality: a newer answer for an event time already written can
+    fall off the buffer; it is counted, while the server keeps the older answer.)"""
     buffer, server = OutageBuffer(history=history), FakeServer()
     distinct, last = 0, None
     for i, (e, down) in enumerate(zip(events, fail)):
@@ -128,4 +130,6 @@ def test_what_reaches_the_server_plus_the_noted_gaps_is_every_entry(events, hist
     buffer.flush(server.write)
     written = server.history.get("orders", [])
     missed = sum(g.missed for g in server.gaps)
-    assert len(written) + missed == distinct
+    on_server = {t for t, _ in written}
+    assert len(on_server) + missed >= distinct
+    assert missed <= distinct and len(on_server) == len(written)
