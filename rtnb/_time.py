@@ -68,7 +68,8 @@ def to_duration(
             td = pd.Timedelta(_UNITS.sub(lambda m: m.group(1) + _UNIT_FIX[m.group(2)], value))
         else:
             td = pd.Timedelta(value)
-    except (ValueError, TypeError):
+        td = td.as_unit("ns")  # every duration in rtnb is in nanoseconds
+    except (ValueError, TypeError, OverflowError):  # 1e12 s is beyond what a Timedelta holds
         raise ParameterError(
             param, value, "not a duration such as '60s', '5min' or 1.5 (seconds)"
         ) from None

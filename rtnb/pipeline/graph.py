@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 import streamz
 
+from .._checks import check_int
 from .._errors import ParameterError, UnknownNameError
 from ..clock import Clock
 from ..health import Counters, ErrorLog, Snapshot
@@ -79,6 +80,7 @@ from .schema import Schema, Validation
 __all__ = ["Pipeline", "DeadLetter", "build_pipeline"]
 
 _AUTO = "auto"
+_AGGS = ("count", "sum", "mean")
 
 
 class DeadLetter:
@@ -219,7 +221,7 @@ class Pipeline:
         self.store = store
         self.clock = clock
         self.metric = metric
-        self.dead_letter = DeadLetter(keep=dead_letter)
+        self.dead_letter = DeadLetter(keep=check_int("dead_letter", dead_letter, minimum=1))
         self._errors_to = errors_to
 
         self._received = 0
@@ -539,6 +541,21 @@ def build_pipeline(
             ids = {getattr(s, "id_col", None) for s in getattr(source, "sources", ())
                    if getattr(s, "name", None) == from_source}
             id_col = ids.pop() if len(ids) == 1 else None
+    from .metric import Metric
+
+    if isinstance(metric, Metric):  # a definition: its own aggregate (derived columns, overall row)
+        from .metric_live import metric_pipeline
+
+        given = {k: v for k, v, default in (("by", by, None), ("window", window, None), ("aggs", aggs, _AGGS),
+                                             ("lateness", lateness, "2s"), ("kind", kind, "exact"),
+                                             ("resolution", resolution, None), ("id_col", id_col, _AUTO),
+                                             ("time_col", time_col, "ts")) if v != default}
+        return metric_pipeline(metric, batches, source, from_source=from_source, schema=schema, store=store,
+                               name=name, clock=clock, dead_letter=dead_letter, errors_to=errors_to,
+                               **given, **options)
+    if isinstance(metric, (str, bytes)) or not isinstance(metric, Sequence):
+        if not isinstance(metric, str):
+            raise ParameterError("metric", metric, "must be a measure column name (or several) or an rtnb.Metric")
     measures = (metric,) if isinstance(metric, str) else tuple(metric)
     if not measures or not all(isinstance(m, str) and m for m in measures):
         raise ParameterError("metric", metric, "must be a measure column name (or several)")

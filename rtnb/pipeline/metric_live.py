@@ -44,7 +44,7 @@ from ._input import check_zone, decode
 from .metric import Metric
 from .rolling import Rolling
 
-__all__ = ["MetricAggregate", "recompute"]
+__all__ = ["MetricAggregate", "recompute", "metric_pipeline"]
 
 _NONFOLD = ("std", *QUANTILES)
 
@@ -382,3 +382,34 @@ def recompute(m: Metric, rows: pd.DataFrame, *, overall: bool = False) -> pd.Dat
         else:
             out.index = tzfix(out.index).rename("window_start")
     return out
+
+
+def metric_pipeline(m: Metric, batches: Any, source: Any, *, from_source: str | None, schema: Any, store: Any,
+                    name: str | None, clock: Any, dead_letter: int, errors_to: Any, **options: Any) -> Any:
+    """``build_pipeline(source, metric=m)``: validate the metric's columns, then its aggregate.
+
+    ``options``: ``keep_late`` and ``keep_closed`` for the aggregate (the rest of the
+    definition is the metric's own).
+    """
+    from .graph import Pipeline, _check_columns
+    from .schema import Field, Schema
+
+    unknown = sorted(set(options) - {"keep_late", "keep_closed"})
+    if unknown:
+        raise ParameterError(unknown[0], options[unknown[0]], "is part of the Metric definition; "
+                             "give it to rtnb.Metric(...), not build_pipeline")
+    _check_columns(getattr(source, "sources", ()), from_source, m.value, m.by)
+    if isinstance(schema, str) and schema == "auto":
+        feeding = [s for s in getattr(source, "sources", ())
+                   if from_source is None or getattr(s, "name", None) == from_source]
+        bounds: dict[str, Any] = {}
+        if any(getattr(s, "rebase", True) is False for s in feeding):
+            bounds = {"max_age": None, "max_future": None}
+        schema = Schema.infer(time=m.time_col, keys=m.by, measures=m.value, id_col=m.id_col, **bounds)
+        extra = [c for c in m.source_columns if c not in schema.names]
+        if extra:  # the filter's columns: present (their values are the filter's business)
+            schema = Schema(fields=schema.fields + tuple(Field(name=c, dtype="any", nullable=True) for c in extra),
+                            extra=schema.extra)
+    aggregate = m.aggregate(clock=clock, **options)
+    return Pipeline(batches, aggregate=aggregate, schema=schema, store=store, clock=clock,
+                    metric=name or m.name, dead_letter=dead_letter, errors_to=errors_to)

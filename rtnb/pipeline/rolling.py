@@ -148,11 +148,17 @@ class Rolling:
 
     def __init__(self, window: DurationLike | None = None, *, clock: Clock | None = None,
                  **options) -> None:
-        known = [f.name for f in dataclasses.fields(RollingConfig) if f.init]
+        fields = dataclasses.fields(RollingConfig)
+        known = [f.name for f in fields if f.init]
+        # Rolling(**asdict(config)) rebuilds a config: its derived fields must agree
+        derived = {f.name: options.pop(f.name) for f in fields if not f.init and f.name in options}
         for name in options:
             if name not in known:  # a typo would otherwise be a bare TypeError
                 raise UnknownNameError("option", name, [*known, "clock"])
         self.config = RollingConfig(window=window, **options)
+        for name, v in derived.items():
+            if _differs(getattr(self.config, name), v):
+                raise ParameterError(name, v, f"is derived from the other options (here {getattr(self.config, name)!r})")
         if clock is not None and not callable(getattr(clock, "now", None)):
             raise ParameterError("clock", clock, "must be an rtnb Clock (with now())")
         self.clock = clock
@@ -437,3 +443,12 @@ def _label_array(labels: np.ndarray) -> np.ndarray:
     out = np.empty(len(labels), dtype=object)
     out[:] = list(labels)
     return out
+
+
+def _differs(mine, given) -> bool:
+    if isinstance(mine, tuple) and isinstance(given, (list, tuple)):
+        return tuple(given) != mine
+    try:
+        return bool(mine != given)
+    except (TypeError, ValueError):
+        return True

@@ -96,6 +96,8 @@ DataLike = Union[pd.DataFrame, str, "os.PathLike[str]"]
 # not a dimension one would group by.
 _MAX_KEY_CARDINALITY = 100
 _SHOWN_BAD_ROWS = 5
+_MAX_SPEED = 1e12
+_MAX_CLOCK_NS = 100 * 3.15576e16  # a replay lasts at most a century of clock time
 
 
 class Replay:
@@ -148,6 +150,9 @@ class Replay:
         self._start = None if start is None else to_timestamp(start, "start")
 
         frame, default_name = _read_data(data)
+        if not frame.columns.is_unique:  # every later step would pick one of them at random
+            dup = frame.columns[frame.columns.duplicated()].unique().tolist()
+            raise ParameterError("data", dup, "has duplicate column names; rename them (df.columns) first")
         col = _pick_time_col(frame, time_col)
         frame = frame.assign(**{col: _parse_times(frame[col], col)})
         frame, self._time_col = _free_batch_names(
@@ -191,6 +196,10 @@ class Replay:
         newest = np.maximum.accumulate(t_ns) if self.rows else t_ns
         self._t0 = t0
         self._span_ns = int(newest[-1]) - t0 if self.rows else 0
+        if self._span_ns / self._speed > _MAX_CLOCK_NS:  # clock times would overflow nanoseconds
+            raise ParameterError("speed", speed, f"replays {pd.Timedelta(self._span_ns, unit='ns')} of data over "
+                                 f"{self._span_ns / self._speed / 3.15576e16:,.0f} years of clock time; "
+                                 "use a larger speed (1 = real time, 3600 = an hour per second)")
         self._arr_off = self._scale(newest - t0)
         self._ts_off = self._scale(t_ns - t0) if self.rebase else None
         self._last_off = int(self._arr_off[-1]) if self.rows else 0
@@ -493,9 +502,11 @@ def replay(
 
 
 def _check_speed(speed: Any) -> float:
-    ok = isinstance(speed, (int, float, np.integer, np.floating)) and not isinstance(speed, bool)
+    ok = isinstance(speed, (int, float, np.integer, np.floating)) and not isinstance(speed, (bool, np.bool_))
     if not ok or not math.isfinite(speed) or speed <= 0:
         raise ParameterError("speed", speed, "must be a number > 0 (2 replays twice as fast as the data)")
+    if speed > _MAX_SPEED:  # a nanosecond of clock time would hold more than a day of data
+        raise ParameterError("speed", speed, f"must be at most {_MAX_SPEED:g} (2 replays twice as fast as the data)")
     return float(speed)
 
 

@@ -17,7 +17,7 @@ from ._base import StoreView, TimeRing, check_count, check_name, float_array
 
 __all__ = ["KpiTile", "describe_span"]
 
-_COMBINE = ("sum", "mean", "max", "min")
+_COMBINE = ("sum", "mean", "max", "min", "overall")
 
 
 def _format_number(value: float | None, decimals: int) -> str:
@@ -43,7 +43,9 @@ class KpiTile(StoreView, widgets.VBox):
     """One number (``column`` of one key, or combined over keys), its unit, its change.
 
     ``combine`` folds the per-key values when ``key`` is None (``"sum"`` for counts and
-    sums, ``"mean"``, ``"max"``, ``"min"``). The change compares the latest value with
+    sums, ``"mean"``, ``"max"``, ``"min"``), or takes the snapshot's own overall value
+    (``"overall"``: an :class:`rtnb.Metric`'s ratio of the overall sums, not a fold of
+    the per-key ratios). The change compares the latest value with
     the value ``reference`` earlier in event time; the sparkline shows the last
     ``points`` frames. Both come from the view's own bounded series (filled once from
     the store's history, then one point per frame), so a frame costs O(keys).
@@ -63,7 +65,7 @@ class KpiTile(StoreView, widgets.VBox):
     >>> KpiTile(store, "orders", column="sum", combine="median")
     Traceback (most recent call last):
     ...
-    rtnb._errors.UnknownNameError: combine='median' is unknown; choose one of: 'sum', 'mean', 'max', 'min'
+    rtnb._errors.UnknownNameError: combine='median' is unknown; choose one of: 'sum', 'mean', 'max', 'min', 'overall'
     """
 
     def __init__(
@@ -147,6 +149,8 @@ class KpiTile(StoreView, widgets.VBox):
             return
         if self.key is not None:
             series = hist[self.key] if self.key in hist.columns else pd.Series([], dtype="float64")
+        elif self.combine == "overall":  # not a fold of the history's per-key values
+            return
         else:
             series = hist.apply(pd.to_numeric, errors="coerce").agg(self.combine, axis=1)
         for t, v in series.dropna().items():
@@ -155,7 +159,12 @@ class KpiTile(StoreView, widgets.VBox):
     def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
         if len(self.spark) == 0:  # first sight of the metric: start from the store's history
             self._fill()
-        self.value = self._combined(snapshot.table)
+        if self.combine == "overall" and self.key is None:
+            overall = snapshot.overall
+            v = overall.get(self.column) if overall is not None else None
+            self.value = None if v is None or pd.isna(v) else float(v)
+        else:
+            self.value = self._combined(snapshot.table)
         t = snapshot.newest_event
         if t is not None:
             self._record(t, self.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._errors import ParameterError
 from .._time import DurationLike, to_duration
 from ._bars import LiveBars
 from ._dashboard import Dashboard
@@ -44,6 +45,9 @@ def dashboard(
     the count, and the error panel. The dashboard keeps them as ``dash.runner``,
     ``dash.pipeline`` and ``dash.store``. A ``metric`` or ``by`` that is not a column of
     a simulated or replayed source raises :class:`rtnb.UnknownNameError` at once.
+    ``metric`` may also be an :class:`rtnb.Metric` (``by`` and ``window`` are then its
+    own): the charts show its first derived column per key and the KPI tiles the
+    derived columns' overall values (a ratio of the overall sums).
 
     >>> import pandas as pd, rtnb
     >>> orders = pd.DataFrame({"time": pd.date_range("2024-01-01", periods=600, freq="s"),
@@ -62,10 +66,23 @@ def dashboard(
     from ..runner import Runner
     from ..store import MemoryStore
 
+    import pandas as pd
+
+    from ..pipeline.metric import Metric
+
+    if isinstance(source, pd.DataFrame):
+        raise ParameterError("source", f"DataFrame of {len(source)} rows", "is data, not a source: replay it "
+                             "with rtnb.replay(df, time_col=..., speed=...) and pass that")
+    if not isinstance(metric, (str, Metric)) or (isinstance(metric, str) and not metric):
+        raise ParameterError("metric", metric, "must be a measure column name or an rtnb.Metric")
+    if by is not None and (not isinstance(by, str) or not by):
+        raise ParameterError("by", by, "must be a key column name or None")
     limit_td = to_duration(limit, "limit")
     runner = Runner(source, clock=clock if clock is not None else SimClock(), tick=tick, fps=fps)
     if store is None:
         store = MemoryStore(history=history)
+    if isinstance(metric, Metric):
+        return _metric_dashboard(metric, runner, store, limit_td, stale_after, top_k, points, unit, title, columns)
     pipe = build_pipeline(
         runner, metric=metric, by=by, window=window, aggs=("count", "sum", "mean"),
         lateness=lateness, store=store,
@@ -85,6 +102,37 @@ def dashboard(
         views, runner=runner, source=first, columns=columns,
         title=title if title is not None else f"{getattr(first, 'name', 'source')} · {metric}",
     )
+    dash.pipeline = pipe
+    dash.store = store
+    return dash
+
+
+def _metric_dashboard(m: Any, runner: Any, store: Any, limit: Any, stale_after: Any, top_k: int, points: int,
+                      unit: str, title: str | None, columns: int) -> Dashboard:
+    """The dashboard of an :class:`rtnb.Metric`: its first derived column (else its
+    first aggregate) per key over time and now, KPI tiles of the derived columns'
+    overall values (the ratio of the overall sums) and of the count."""
+    from ..pipeline.graph import build_pipeline
+
+    pipe = build_pipeline(runner, metric=m, store=store)
+    name = pipe.name
+    derived = [k for k, _ in m.derived]
+    main = derived[0] if derived else m.aggregate_columns[1 if len(m.aggregate_columns) > 1 else 0]
+    span = describe_span(m.window) if m.window is not None else "session"
+    per = " · ".join(m.by) or "total"
+    views = [FreshnessBadge(store, name, limit=limit, stale_after=stale_after)]
+    if m.by:
+        views += [LiveLine(store, name, column=main, top_k=top_k, points=points, title=f"{main} per {per} · {span}"),
+                  LiveBars(store, name, column=main, top_k=max(top_k, 10), title=f"{main} by {per} now")]
+    for col in (derived[:2] or [main]):
+        views.append(KpiTile(store, name, column=col, combine="overall", unit=unit, decimals=3 if derived else 0,
+                             reference=m.window if m.window is not None else "5min", title=f"{col} · overall"))
+    views += [KpiTile(store, name, column="count", unit="events", reference=m.window or "5min",
+                      title=f"events · {span}"),
+              ErrorPanel(store, name, dead_letter=pipe.rejected, errors=runner.errors)]
+    first = runner.sources[0] if runner.sources else None
+    dash = Dashboard(views, runner=runner, source=first, columns=columns,
+                     title=title if title is not None else f"{getattr(first, 'name', 'source')} · {m.name}")
     dash.pipeline = pipe
     dash.store = store
     return dash
