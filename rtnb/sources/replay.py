@@ -596,13 +596,18 @@ def _parse_times(values: pd.Series, col: str) -> pd.Series:
         )
     else:
         text = values.astype("object")
-        with np.errstate(all="ignore"):
-            parsed = pd.to_datetime(text, utc=True, errors="coerce")
-            bad = parsed.isna() & text.notna()
-            if bad.any():  # mixed formats: try each value on its own
-                retry = pd.to_datetime(text[bad], utc=True, errors="coerce", format="mixed")
-                parsed = parsed.where(~bad, retry)
+        try:
+            with np.errstate(all="ignore"):
+                parsed = pd.to_datetime(text, utc=True, errors="coerce")
                 bad = parsed.isna() & text.notna()
+                if bad.any():  # mixed formats: try each value on its own
+                    retry = pd.to_datetime(text[bad], utc=True, errors="coerce", format="mixed")
+                    parsed = parsed.where(~bad, retry)
+                    bad = parsed.isna() & text.notna()
+        except (OverflowError, ValueError, TypeError, pd.errors.OutOfBoundsDatetime) as exc:
+            # pandas raises even with errors="coerce" for a datetime past 2262
+            raise SourceError(f"time_col={col!r}: times that cannot be read as nanosecond times "
+                              f"(1677-09-21 to 2262-04-11): {exc}") from None
         parsed = parsed.dt.tz_localize(None)
     if bad.any():
         raise SourceError(
