@@ -92,6 +92,8 @@ def duration_text(td: pd.Timedelta) -> str:
     ('90min', '1500ms')
     """
     ns = td.value
+    if ns == 0:
+        return "0s"
     for unit, n in (("D", 86_400 * 10**9), ("h", 3600 * 10**9), ("min", 60 * 10**9), ("s", 10**9),
                     ("ms", 10**6), ("us", 10**3)):
         if ns % n == 0:

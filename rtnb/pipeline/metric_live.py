@@ -31,6 +31,7 @@ not count them) and are also counted in ``filtered``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from typing import Any
 
@@ -114,6 +115,7 @@ class MetricAggregate:
         self._zone: str | None | bool = False  # the time zone of the batches (False before any)
         self._rejected = 0
         self._new_rejected: list[pd.DataFrame] = []
+        self._last_late: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ feeding
     def update(self, batch: pd.DataFrame) -> MetricAggregate:
@@ -125,6 +127,7 @@ class MetricAggregate:
             if c not in batch.columns:
                 raise ParameterError("batch", c, f"missing column {c!r}; present: {list(batch.columns)}")
         rows = batch
+        self._last_late = None
         if m.row_filter is not None and len(rows):
             keep = m.row_filter.mask(rows)
             self.filtered += int((~keep).sum())
@@ -143,6 +146,7 @@ class MetricAggregate:
             utc = d.ts
             late = self._classify(utc)
             if late.any():
+                self._last_late = rows[late]
                 self._keep_late(rows[late])
                 rows, utc = rows[~late], utc[~late]
             t = _local_ns(utc, m.tz) if m.tz is not None else utc
@@ -203,6 +207,18 @@ class MetricAggregate:
         return pd.concat(list(self._late_parts)).iloc[-self.keep_late:]
 
     @property
+    def last_late(self) -> pd.DataFrame:
+        """Every late row of the last ``update`` (the pipeline's late stream), as it came in."""
+        if not self._local:
+            return self.rolling.last_late
+        return self._last_late if self._last_late is not None else pd.DataFrame()
+
+    @property
+    def late_not_kept(self) -> int:
+        """Late rows counted but no longer kept in ``late_rows`` (bounded by keep_late)."""
+        return self.counters.late - len(self.late_rows)
+
+    @property
     def newest_event(self) -> pd.Timestamp | None:
         """The largest accepted event time (UTC, naive)."""
         if not self._local:
@@ -215,56 +231,71 @@ class MetricAggregate:
         new = self.newest_event
         return None if new is None else new - self.metric.lateness
 
-    def _present(self, table: pd.DataFrame, index_cols: tuple[str, ...] = ()) -> pd.DataFrame:
+    def _named(self, table: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The raw table's columns under the metric's names (``count``, ``<m>_<agg>``),
+        read once per snapshot (a column lookup costs more than the arithmetic)."""
         m = self.metric
+        raw = {c: table[c].to_numpy() for c in table.columns}
         single = len(m.value) == 1
-        out = {c: table[c] for c in index_cols}
-        out["count"] = table["count"] if single else table[f"{m.value[0]}_count"]
+        out = {"count": raw["count"] if single else raw[f"{m.value[0]}_count"]}
         for meas in m.value:
-            for a in m.aggs:
-                out[f"{meas}_{a}"] = table[a] if single else table[f"{meas}_{a}"]
-        frame = pd.DataFrame(out, index=table.index)
-        return self._derive(frame, self._seconds(table))
+            for a in self._aggs:
+                if a != "count":
+                    out[f"{meas}_{a}"] = raw[a] if single else raw[f"{meas}_{a}"]
+        for c in ("window_start", "window_end"):
+            if c in raw:
+                out[c] = raw[c]
+        return out
 
-    def _seconds(self, table: pd.DataFrame):
+    def _present(self, table: pd.DataFrame, index_cols: tuple[str, ...] = (),
+                 named: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+        m = self.metric
+        named = self._named(table) if named is None else named
+        out = {c: named[c] for c in index_cols}
+        for c in m.aggregate_columns:
+            out[c] = named[c]
+        seconds = self._seconds(named)
+        for name, d in m.derivations:
+            out[name] = d.evaluate(out, seconds=seconds) * np.ones(len(table))
+        return pd.DataFrame(out, index=table.index)
+
+    def _seconds(self, named):
         if self.metric.kind == "session":
-            return ((table["window_end"] - table["window_start"]) / pd.Timedelta("1s")).to_numpy()
+            return (np.asarray(named["window_end"], dtype="datetime64[ns]").view(np.int64)
+                    - np.asarray(named["window_start"], dtype="datetime64[ns]").view(np.int64)) / 1e9
         return self.metric.window.total_seconds()
 
-    def _derive(self, frame: pd.DataFrame, seconds) -> pd.DataFrame:
-        for name, d in self.metric.derivations:
-            frame[name] = d.evaluate({c: frame[c].to_numpy() for c in frame.columns if c in d.names},
-                                     seconds=seconds) * np.ones(len(frame))
-        return frame
-
-    def overall(self, table: pd.DataFrame | None = None) -> pd.Series:
+    def overall(self, table: pd.DataFrame | None = None, named: dict[str, np.ndarray] | None = None) -> pd.Series:
         """The overall row: aggregates folded over the keys, derived values on the totals."""
         m = self.metric
-        raw = self.rolling.value if table is None else table
-        single = len(m.value) == 1
-        col = (lambda meas, a: raw[a]) if single else (lambda meas, a: raw[f"{meas}_{a}"])
-        n = float(col(m.value[0], "count").sum()) if len(raw) else 0.0
+        if named is None:
+            named = self._named(self.rolling.value if table is None else table)
+        rows = len(named["count"])
+        n = float(np.sum(named["count"])) if rows else 0.0
         vals: dict[str, float] = {"count": n}
         total = self._total.value if self._total is not None else None
         for meas in m.value:
             for a in m.aggs:
                 name = f"{meas}_{a}"
-                if not len(raw):
+                if not rows:
                     vals[name] = np.nan
                 elif a == "sum":
-                    vals[name] = float(col(meas, "sum").sum())
+                    vals[name] = float(np.sum(named[name]))
                 elif a == "min":
-                    vals[name] = float(col(meas, "min").min())
+                    vals[name] = float(np.min(named[name]))
                 elif a == "max":
-                    vals[name] = float(col(meas, "max").max())
+                    vals[name] = float(np.max(named[name]))
                 elif a == "mean":
-                    vals[name] = float(col(meas, "sum").sum()) / n if n else np.nan
+                    vals[name] = float(np.sum(named[f"{meas}_sum"])) / n if n else np.nan
                 elif total is not None and len(total):
-                    vals[name] = float(total[a].iloc[0] if single else total[name].iloc[0])
+                    vals[name] = float(total[a].iloc[0] if len(m.value) == 1 else total[name].iloc[0])
                 else:  # keyless: the one row is the total
-                    vals[name] = float(col(meas, a).iloc[0])
-        seconds = (self._seconds(raw).max() if m.kind == "session" and len(raw) else
-                   None if m.kind == "session" else m.window.total_seconds())
+                    vals[name] = float(named[name][0])
+        if m.kind == "session":
+            secs = self._seconds(named)
+            seconds = float(np.max(secs)) if rows else None
+        else:
+            seconds = m.window.total_seconds()
         for name, d in m.derivations:
             vals[name] = float(d.evaluate(vals, seconds=seconds))
         return pd.Series(vals, name="overall")
@@ -279,7 +310,8 @@ class MetricAggregate:
         snap = self.rolling.snapshot(processed_at)
         raw = snap.table
         index_cols = ("window_start", "window_end") if self.metric.kind == "session" else ()
-        table = self._present(raw, index_cols)
+        named = self._named(raw)
+        table = self._present(raw, index_cols, named)
         newest = self.newest_event
         if not self._local and snap.newest_event is None:
             newest = None
@@ -287,7 +319,7 @@ class MetricAggregate:
                         watermark=self.watermark, newest_event=newest,
                         processed_at=snap.processed_at if newest is not None or processed_at is not None
                         or self.clock is not None else pd.Timestamp(0, unit="ns"),
-                        counters=self.counters, version=snap.version, overall=self.overall(raw))
+                        counters=self.counters, version=snap.version, overall=self.overall(named=named))
 
     def closed_windows(self) -> pd.DataFrame:
         """Finished windows, oldest first: index ``window_start`` (+ keys), then
@@ -406,6 +438,9 @@ def metric_pipeline(m: Metric, batches: Any, source: Any, *, from_source: str | 
         if any(getattr(s, "rebase", True) is False for s in feeding):
             bounds = {"max_age": None, "max_future": None}
         schema = Schema.infer(time=m.time_col, keys=m.by, measures=m.value, id_col=m.id_col, **bounds)
+        if m.row_filter is not None:  # filter first: a row out of scope may lack a value
+            schema = Schema(fields=tuple(dataclasses.replace(f, nullable=True) if f.name in m.value else f
+                                         for f in schema.fields), extra=schema.extra)
         extra = [c for c in m.source_columns if c not in schema.names]
         if extra:  # the filter's columns: present (their values are the filter's business)
             schema = Schema(fields=schema.fields + tuple(Field(name=c, dtype="any", nullable=True) for c in extra),

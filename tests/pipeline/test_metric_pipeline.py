@@ -83,3 +83,25 @@ def test_dashboard_and_pipeline_arguments_name_what_the_user_wrote():
     with pytest.raises(rtnb.ParameterError) as e:
         rtnb.build_pipeline(runner, metric=OCC, window="1h")
     assert e.value.param == "window"
+
+
+def test_the_readme_metric_example_runs():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "rtnb.Metric(" in b)
+    rng = np.random.default_rng(1)
+    n = 2000
+    rows = pd.DataFrame({"ts": pd.date_range("2024-03-30", "2024-04-01", periods=n).as_unit("ns"),
+                         "district": rng.choice(["a", "b"], n), "occupied": rng.integers(0, 50, n).astype(float),
+                         "capacity": 50.0})
+    src = rtnb.replay(rows, time_col="ts", speed=1, start=rows.ts.min(), rebase=False)
+    runner = rtnb.Runner(src, clock=rtnb.SimClock(start=rows.ts.min()), tick="6h")
+    ns = {"rtnb": rtnb, "runner": runner, "rows": rows}
+    exec(block, ns)
+    runner.run("2D")
+    pipe, occ = ns["pipe"], ns["occupancy"]
+    snap = pipe.latest()
+    assert snap.overall["rate"] == pytest.approx(snap.table["occupied_sum"].sum() / snap.table["capacity_sum"].sum())
+    assert "time_bucket" not in occ.to_sql(table="parking") and "parking" in occ.to_sql(table="parking")
