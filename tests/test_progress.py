@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import rtnb
@@ -34,3 +35,45 @@ def test_an_interrupt_closes_the_bar_and_goes_through():
             bar.update()
             raise KeyboardInterrupt
     assert not bar.shown and bar.done == 1
+
+
+def _runner(tick):
+    class Quiet:
+        name, keys, measures, id_col = "quiet", (), ("v",), None
+
+        def read(self, start, end):
+            import pandas as pd
+            return pd.DataFrame({"ts": pd.to_datetime([]), "arrival": pd.to_datetime([]), "v": []})
+
+    return rtnb.Runner(Quiet(), clock=rtnb.SimClock(start="2024-01-01"), tick=tick)
+
+
+def test_runner_run_says_before_it_starts_that_it_would_take_billions_of_steps():
+    """Finding 9: runner.run("30D", tick="1ms") (2.6e9 steps) ran on with no guard."""
+    runner = _runner("1ms")
+    before = runner.clock.now()
+    with pytest.raises(rtnb.ParameterError, match="2,592,000,000 steps") as e:
+        runner.run("30D")
+    assert e.value.param == "duration" and runner.clock.now() == before   # nothing ran
+    with pytest.raises(rtnb.ParameterError) as e:
+        runner.run("1s", max_steps=0)
+    assert e.value.param == "max_steps"
+    runner.run("2s", max_steps=None)   # asked for: runs (2,000 steps)
+    assert runner.clock.now() == before + pd.Timedelta("2s")
+
+
+def test_runner_run_shows_progress_for_long_runs(monkeypatch):
+    pytest.importorskip("tqdm")
+    import rtnb._progress as progress
+
+    made = []
+    real = progress.Progress
+
+    class Spy(real):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            made.append(self)
+
+    monkeypatch.setattr("rtnb.runner._runner.Progress", Spy)
+    _runner("1s").run("1h")
+    assert made and made[0].total == 3600 and made[0].done == 3600

@@ -12,6 +12,7 @@ import streamz
 
 from .._checks import check_choice, check_int, check_number, check_optional
 from .._errors import ParameterError, RtnbError
+from .._progress import DEFAULT_MAX_STEPS, Progress, check_steps
 from .._time import DurationLike, to_duration
 from ..clock import Clock, SimClock
 from ..health import ErrorLog, RunnerHealth, RunnerState, SourceHealth
@@ -246,30 +247,39 @@ class Runner:
 
     # -- simulated mode --------------------------------------------------------------
 
-    def run(self, duration: DurationLike) -> None:
+    def run(self, duration: DurationLike, *, max_steps: int | None = DEFAULT_MAX_STEPS) -> None:
         """Step simulated time forward by ``duration``, one ``tick`` at a time.
 
         Each step advances the clock by a tick, reads every source for the interval
         that just passed and emits the batches (several of at most ``max_rows`` rows
         when a backlog is bigger: a simulated step never falls behind). Returns when
-        the time has passed.
+        the time has passed. A run of more than ``max_steps`` ticks is refused before it
+        starts (``run("30D")`` at ``tick="1ms"`` would be 2.6e9 steps); pass
+        ``max_steps=None`` to run it anyway. Long runs show a progress bar in notebooks
+        (with tqdm installed) and stop at a step boundary when interrupted.
         """
         if not getattr(self.clock, "simulated", False) or not hasattr(self.clock, "advance_to"):
             raise ParameterError("clock", self.clock, "run() steps simulated time; use start() for a WallClock")
         if self._task is not None and not self._task.done():
             raise ParameterError("duration", duration, "the runner is already running live; stop() it first")
-        end = self.clock.now() + to_duration(duration, "duration")
+        span = to_duration(duration, "duration")
+        end = self.clock.now() + span
+        steps = -(-span.value // self.tick.value)
+        check_optional(check_int, "max_steps", max_steps, minimum=1)
+        check_steps(steps, max_steps=max_steps, what=f"{duration} at tick={self.tick}", param="duration")
         sim = self.frames == "sim"
         self.pacer.reset(self.clock.now().value / 1e9 if sim else None)
         self.health.state = "running"
         try:
-            while self.clock.now() < end:
-                self.clock.advance_to(min(self.clock.now() + self.tick, end))
-                self.pull()
-                while any(r.behind for r in self._readers):  # capped: more batches, same step
+            with Progress(steps, desc=f"run {duration}") as bar:
+                while self.clock.now() < end:
+                    self.clock.advance_to(min(self.clock.now() + self.tick, end))
                     self.pull()
-                if self.pacer.ready(self.clock.now().value / 1e9 if sim else None):
-                    self.frame()
+                    while any(r.behind for r in self._readers):  # capped: more batches, same step
+                        self.pull()
+                    if self.pacer.ready(self.clock.now().value / 1e9 if sim else None):
+                        self.frame()
+                    bar.update()
         finally:
             self.health.state = "idle"
         if not sim:
