@@ -99,8 +99,9 @@ def test_the_readme_metric_example_runs():
     src = rtnb.replay(rows, time_col="ts", speed=1, start=rows.ts.min(), rebase=False)
     runner = rtnb.Runner(src, clock=rtnb.SimClock(start=rows.ts.min()), tick="6h")
     ns = {"rtnb": rtnb, "runner": runner, "rows": rows}
-    exec(block, ns)
-    runner.run("2D")
+    built = "pipe = rtnb.build_pipeline(runner, metric=occupancy)"
+    assert built in block
+    exec(block.replace(built, built + '; runner.run("2D")'), ns)
     pipe, occ = ns["pipe"], ns["occupancy"]
     snap = pipe.latest()
     assert snap.overall["rate"] == pytest.approx(snap.table["occupied_sum"].sum() / snap.table["capacity_sum"].sum())
