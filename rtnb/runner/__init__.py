@@ -7,7 +7,10 @@ a thread. Its parts, one concept each:
 - :class:`Runner` (``_runner.py``) — stepping, the live task, start/stop/pause/resume;
 - :class:`SourceReader` (``_reads.py``) — one source's cursor, its ``max_rows`` cap and
   the rate it was read at, and live reads on a worker thread with a timeout;
-- :class:`FramePacer` (``_frames.py``) — when a frame is due; the views follow it.
+- :class:`LiveRun` (``_live.py``) — one live run on the kernel's loop: the frame loop,
+  its naps, and ``stop()`` that takes effect at once;
+- :class:`FramePacer` (``_frames.py``) — when a frame is due; the views follow it;
+  :class:`FrameCallbacks` — the views' callbacks, a slow one skipped, not waited on.
 
 Health types (:class:`~rtnb.health.SourceHealth`, :class:`~rtnb.health.RunnerHealth`,
 :class:`~rtnb.RunError`, the :class:`~rtnb.health.ErrorLog`) live in :mod:`rtnb.health`
@@ -56,11 +59,14 @@ from __future__ import annotations
 
 from ..health import ErrorLog, RunError, RunnerHealth, RunnerState, SourceHealth, SourceStatus
 from ..sources.queue import QueueSource
-from ._frames import FramePacer
+from ._frames import FrameCallbacks, FramePacer
+from ._live import LiveRun
 from ._reads import SourceReader, SourceTimeout
-from ._runner import FrameCallback, Runner
+from ._frames import FrameCallback
+from ._runner import Runner
 
 __all__ = [
     "Runner", "RunError", "RunnerHealth", "SourceHealth", "QueueSource", "FramePacer",
     "SourceReader", "SourceTimeout", "ErrorLog", "RunnerState", "SourceStatus", "FrameCallback",
+    "FrameCallbacks", "LiveRun",
 ]

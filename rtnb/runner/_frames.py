@@ -1,4 +1,5 @@
-"""Frames: when views redraw. One pacer, owned by the runner, that the views follow.
+"""Frames: when views redraw. One pacer, owned by the runner, that the views follow,
+and the runner's frame callbacks, none of which may hold every frame.
 
 A frame is due every ``1/fps`` seconds on fixed deadlines: a frame that comes a little
 late is made up on the next one (the rate holds over a run), and after falling more
@@ -8,11 +9,18 @@ A frame up to 5% early (timer jitter) still counts as due.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
 
 from .._checks import check_number
+from .._errors import ParameterError, RtnbError
 
-__all__ = ["FramePacer"]
+__all__ = ["FramePacer", "FrameCallbacks", "FrameCallback"]
+
+FrameCallback = Callable[[pd.Timestamp], Any]
 
 
 class FramePacer:
@@ -85,3 +93,69 @@ class FramePacer:
 
     def __repr__(self) -> str:
         return f"FramePacer(fps={self.fps:g}, passed={self.passed}, skipped={self.skipped})"
+
+
+class FrameCallbacks:
+    """The callbacks a runner calls on each frame (views' ``refresh``), in order.
+
+    A failing callback is reported and the others still run. With a ``budget`` (wall
+    seconds), a callback that takes longer is reported and skipped for as many frames
+    as it overran, so one slow view cannot hold every frame of the kernel's loop (a
+    running callback cannot be interrupted; it can be kept from running again at once).
+
+    >>> t, seen, errors = [0.0], [], []
+    >>> def slow(now):
+    ...     t[0] += 0.5   # takes half a second
+    >>> calls = FrameCallbacks()
+    >>> _ = calls.add(slow), calls.add(seen.append)
+    >>> report = lambda where, name, exc: errors.append(str(exc))
+    >>> for i in range(3):
+    ...     calls.call(i, report, budget=0.2, fps=4, monotonic=lambda: t[0])
+    >>> seen, errors   # slow ran on frame 0 only: skipped on 1 and 2, the others ran
+    ([0, 1, 2], ['frame callback took 0.50 s (budget 0.2 s); skipped for 2 frames'])
+    """
+
+    def __init__(self) -> None:
+        self._callbacks: list[FrameCallback] = []
+        self._benched: dict[FrameCallback, int] = {}  # slow callbacks: frames left to skip
+
+    def __len__(self) -> int:
+        return len(self._callbacks)
+
+    def __iter__(self):
+        return iter(list(self._callbacks))
+
+    def add(self, callback: FrameCallback) -> FrameCallback:
+        if not callable(callback):
+            raise ParameterError("callback", callback, "is not callable")
+        self._callbacks.append(callback)
+        return callback
+
+    def remove(self, callback: FrameCallback) -> None:
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+        self._benched.pop(callback, None)
+
+    def clear(self) -> None:
+        self._callbacks.clear()
+        self._benched.clear()
+
+    def call(self, now: Any, report: Callable[[str, str, BaseException], None], *,
+             budget: float | None, fps: float, monotonic: Callable[[], float]) -> None:
+        """Call each callback with ``now``; ``report(where, name, exc)`` records failures."""
+        for cb in list(self._callbacks):
+            if self._benched.get(cb, 0) > 0:
+                self._benched[cb] -= 1
+                continue
+            name = getattr(cb, "__qualname__", repr(cb))
+            t0 = monotonic()
+            try:
+                cb(now)
+            except Exception as exc:
+                report("frame", name, exc)
+            took = monotonic() - t0
+            if budget is not None and took > budget:
+                skip = math.ceil(took * fps)
+                self._benched[cb] = skip
+                report("frame", name, RtnbError(
+                    f"frame callback took {took:.2f} s (budget {budget:g} s); skipped for {skip} frames"))

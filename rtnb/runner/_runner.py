@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-import pandas as pd
 import streamz
 
 from .._checks import check_choice, check_int, check_number, check_optional
@@ -17,45 +15,12 @@ from .._time import DurationLike, to_duration
 from ..clock import Clock, SimClock
 from ..health import ErrorLog, RunnerHealth, RunnerState, SourceHealth
 from ..sources._base import Source
-from ._frames import FramePacer
+from ._frames import FrameCallback, FrameCallbacks, FramePacer
+from ._live import LiveRun
 from ._reads import SourceReader
 
 __all__ = ["Runner"]
 
-FrameCallback = Callable[[pd.Timestamp], Any]
-
-
-class _LiveRun:
-    """One live run's stop flag and wake-up event (a stopping run and a new one never share)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.stopped = False
-        self.wake = asyncio.Event()
-
-    def stop(self) -> None:
-        self.stopped = True
-        self.wake_soon()
-
-    def wake_soon(self) -> None:
-        """Wake the run's naps; safe from any thread, and after the loop has closed."""
-        try:
-            self.loop.call_soon_threadsafe(self.wake.set)
-        except RuntimeError:  # the loop is closed: nobody is napping
-            pass
-
-    async def nap(self, seconds: float) -> None:
-        if seconds > 0 and not self.stopped:
-            try:
-                await asyncio.wait_for(self.wake.wait(), seconds)
-            except asyncio.TimeoutError:
-                pass
-        self.wake.clear()
-
-    async def nap_until(self, t: float, now: Callable[[], float]) -> None:
-        """Nap until ``t`` (monotonic seconds) or until stopped, whatever wakes it."""
-        while not self.stopped and (left := t - now()) > 0:
-            await self.nap(left)
 
 
 class Runner:
@@ -150,11 +115,10 @@ class Runner:
                          read_timeout=self.read_timeout)
             for s, n in zip(sources, names)
         ]
-        self._frame_callbacks: list[FrameCallback] = []
-        self._benched: dict[FrameCallback, int] = {}  # slow callbacks: frames left to skip
+        self._callbacks = FrameCallbacks()
         self._speedup = 1.0
         self._task: asyncio.Task | None = None
-        self._run: _LiveRun | None = None
+        self._run: LiveRun | None = None
 
     # -- configuration ---------------------------------------------------------------
 
@@ -177,16 +141,16 @@ class Runner:
 
     def on_frame(self, callback: FrameCallback) -> FrameCallback:
         """Call ``callback(now)`` on every frame; returns it (usable as a decorator)."""
-        if not callable(callback):
-            raise ParameterError("callback", callback, "is not callable")
-        self._frame_callbacks.append(callback)
-        return callback
+        return self._callbacks.add(callback)
+
+    @property
+    def frame_callbacks(self) -> list[FrameCallback]:
+        """The frame callbacks registered, in call order (a copy)."""
+        return list(self._callbacks)
 
     def remove_frame(self, callback: FrameCallback) -> None:
         """Stop calling a frame callback (no error if it was not registered)."""
-        if callback in self._frame_callbacks:
-            self._frame_callbacks.remove(callback)
-        self._benched.pop(callback, None)
+        self._callbacks.remove(callback)
 
     # -- one step --------------------------------------------------------------------
 
@@ -227,23 +191,8 @@ class Runner:
         takes longer is reported and skipped for as many frames as it overran, so one
         slow view cannot hold every frame of the kernel's loop.
         """
-        now = self.clock.now()
         self.health.frames += 1
-        for cb in list(self._frame_callbacks):
-            if self._benched.get(cb, 0) > 0:
-                self._benched[cb] -= 1
-                continue
-            t0 = self.pacer.now()
-            try:
-                cb(now)
-            except Exception as exc:
-                self.report_error("frame", getattr(cb, "__qualname__", repr(cb)), exc)
-            took = self.pacer.now() - t0
-            if budget is not None and took > budget:
-                skip = math.ceil(took * self.fps)
-                self._benched[cb] = skip
-                self.report_error("frame", getattr(cb, "__qualname__", repr(cb)), RtnbError(
-                    f"frame callback took {took:.2f} s (budget {budget:g} s); skipped for {skip} frames"))
+        self._callbacks.call(self.clock.now(), self.report_error, budget=budget, fps=self.fps, monotonic=self.pacer.now)
 
     # -- simulated mode --------------------------------------------------------------
 
@@ -311,49 +260,10 @@ class Runner:
                 "in a script, call it inside a coroutine run by asyncio.run(), or use "
                 "runner.run(duration) to step a SimClock synchronously"
             ) from None
-        self._run = run = _LiveRun(loop)
+        self._run = run = LiveRun(self, loop)
         self.health.state = "running"
-        self._task = loop.create_task(self._live(wall, run, previous))
+        self._task = loop.create_task(run.run(wall, previous))
         return self._task
-
-    async def _live(self, wall_duration: float | None, run: _LiveRun, previous: asyncio.Task | None) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])  # its errors, if any, were its own to report
-        mono = self.pacer.now
-        w0 = last = mono()
-        end = math.inf if wall_duration is None else w0 + wall_duration
-        self.pacer.reset()
-        try:
-            while not run.stopped and (w := mono()) < end:
-                running = self.health.state == "running"
-                if running:
-                    if getattr(self.clock, "simulated", False):
-                        self.clock.advance(pd.Timedelta(seconds=(w - last) * self._speedup))
-                    now = self.clock.now()
-                    for r in self._readers:
-                        r.begin(now, w, run.wake_soon)
-                    # Reads get until half a frame to answer; later answers wait a frame.
-                    limit = min(w + 0.5 * self.pacer.interval, end)
-                    while any(r.busy for r in self._readers) and not run.stopped and mono() < limit:
-                        await run.nap(limit - mono())
-                    if self.health.state == "running":  # paused meanwhile: answers wait for resume
-                        self._collect(mono())
-                last = w
-                if self.pacer.ready():
-                    self.frame(budget=self.frame_budget)
-                await run.nap_until(min(mono() + self.pacer.wait(), end), mono)
-        finally:
-            if self._task is asyncio.current_task():  # not when a newer run has begun
-                self.health.state = "stopped"
-            self._collect(mono())  # answers that came are handed on, never dropped
-            self.frame()
-
-    def _collect(self, mono: float) -> None:
-        now = self.clock.now()
-        for r in self._readers:
-            report = self._reporter(r.name)
-            r.check_timeout(mono, now, report)
-            self._emit(r.name, r.collect(now, report))
 
     def pause(self) -> None:
         """Stop reading sources (and, on a SimClock, stop time); frames keep ticking."""
@@ -376,8 +286,7 @@ class Runner:
     def close(self) -> None:
         """Stop, and let go of every frame callback (views), so nothing keeps them alive."""
         self.stop()
-        self._frame_callbacks.clear()
-        self._benched.clear()
+        self._callbacks.clear()
 
     async def wait(self) -> None:
         """Wait until the live task has finished (``await runner.wait()``)."""

@@ -156,7 +156,7 @@ def test_controls_without_a_rate_or_a_simulated_clock_are_disabled():
     assert dash.rate_slider.disabled and dash.speedup_slider.disabled
     assert not dash.pause_button.disabled
     dash.detach()
-    assert dash.runner is None and runner._frame_callbacks == []
+    assert dash.runner is None and runner.frame_callbacks == []
 
 
 @pytest.mark.parametrize(
