@@ -93,7 +93,7 @@ from .._time import DurationLike
 from ..clock import Clock
 from ..health import Counters, Snapshot
 from ._buckets import QUANTILES, Buckets, column_names
-from ._input import read_batch
+from ._input import _zone_of, check_zone, read_batch
 from ._output import buckets_of, closed_frame, frame, series_frame, window_columns
 from .config import KINDS, RollingConfig
 from .engines import STATE_VERSION, make_engine
@@ -190,6 +190,9 @@ class Rolling:
         n = ts.size
         if n == 0:
             return self
+        zone = _zone_of(batch[self.config.time_col].dtype)  # naive after aware reads 1-2 h off
+        check_zone(getattr(self, "_zone", False), zone, self.config.time_col)
+        self._zone = zone
         codes = self._keys.codes(keycols, n)
         self._engine.grow(len(self._keys))
         verdict = self._arrivals.admit(ts, ids)

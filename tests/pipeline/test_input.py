@@ -136,6 +136,10 @@ def test_naive_after_aware_batches_is_refused_naming_both():
     agg = m.aggregate().update(pd.DataFrame({"ts": ts.tz_localize("Europe/Paris"), "k": "a", "v": 1.0}))
     with pytest.raises(rtnb.ParameterError, match="naive.*Europe/Paris"):
         agg.update(pd.DataFrame({"ts": ts, "k": "a", "v": 1.0}))
+    alone = rtnb.Rolling(window="1h", by="k", value="v").update(pd.DataFrame({"ts": ts, "k": "a", "v": 1.0}))
+    with pytest.raises(rtnb.ParameterError, match="Europe/Paris but earlier batches' were naive"):
+        alone.update(pd.DataFrame({"ts": ts.tz_localize("Europe/Paris"), "k": "a", "v": 1.0}))
+    assert alone.counters.received == 3
     mixed = pd.Series([pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01", tz="Asia/Tokyo")], dtype=object)
     with pytest.raises(rtnb.ParameterError, match="mixes naive times and times in Asia/Tokyo"):
         decode(pd.DataFrame({"ts": mixed, "k": "a", "v": 1.0}), _cfg())
