@@ -33,7 +33,7 @@ class Totals:
         # rebuild; the running sums' rounding error is bounded by eps times their total
         self.live_abs = np.zeros((0, n_meas))
         self.ev_abs = np.zeros((0, n_meas))
-        self.ev_n = 0
+        self._touched: list[np.ndarray] = []  # keys rows left since the last stale()
 
     @property
     def keys(self) -> int:
@@ -59,22 +59,25 @@ class Totals:
             self.seen[u] = True
 
     def add_rows(self, codes: np.ndarray, vals: np.ndarray, sign: int, *, std: bool) -> None:
+        """Add (or take away) rows; costs O(rows), whatever the number of keys."""
         if codes.size == 0:
             return
-        k = self.keys
-        self.n += sign * np.bincount(codes, minlength=k)
+        u, local = np.unique(codes, return_inverse=True)
+        local = local.ravel()
+        g = u.size
+        self.n[u] += sign * np.bincount(local, minlength=g)
         if sign > 0:
             self._shift_new_keys(codes, vals)
-        absum = np.empty((k, self.m))
+        absum = np.empty((g, self.m))
         for j in range(self.m):
             v = vals[:, j]
-            self.s[:, j] += sign * np.bincount(codes, weights=v, minlength=k)
+            self.s[u, j] += sign * np.bincount(local, weights=v, minlength=g)
             if std:
                 d = v - self.c[codes, j]
-                self.d1[:, j] += sign * np.bincount(codes, weights=d, minlength=k)
-                self.d2[:, j] += sign * np.bincount(codes, weights=d * d, minlength=k)
-            absum[:, j] = np.bincount(codes, weights=np.abs(v), minlength=k)
-        self._account(codes.size, absum, sign)
+                self.d1[u, j] += sign * np.bincount(local, weights=d, minlength=g)
+                self.d2[u, j] += sign * np.bincount(local, weights=d * d, minlength=g)
+            absum[:, j] = np.bincount(local, weights=np.abs(v), minlength=g)
+        self._account(u, absum, sign)
 
     def add_groups(self, n: np.ndarray, s: np.ndarray, m2: np.ndarray | None, sign: int,
                    absum: np.ndarray) -> None:
@@ -95,25 +98,33 @@ class Totals:
             dm = s / safe - c
             self.d1[:k] += sign * (s - n[:, None] * c)
             self.d2[:k] += sign * (m2 + n[:, None] * dm * dm)
-        self._account(int(n.sum()), absum, sign)
+        self._account(np.flatnonzero(n > 0), absum[n > 0], sign)
 
-    def _account(self, rows: int, absum: np.ndarray, sign: int) -> None:
-        k = absum.shape[0]
+    def _account(self, keys: np.ndarray, absum: np.ndarray, sign: int) -> None:
+        """Track |x| of the rows of ``keys``; a key left without rows is reset to exact zeros."""
         if sign > 0:
-            self.live_abs[:k] += absum
-        else:
-            self.live_abs[:k] -= absum
-            self.ev_n += rows
-            self.ev_abs[:k] += absum
+            self.live_abs[keys] += absum
+            return
+        self.live_abs[keys] -= absum
+        self.ev_abs[keys] += absum
+        empty = keys[self.n[keys] == 0]
+        if empty.size:  # its window holds no rows: its totals are exactly zero
+            for name in ("s", "d1", "d2", "live_abs", "ev_abs"):
+                getattr(self, name)[empty] = 0.0
+        self._touched.append(keys)
 
     def stale(self) -> bool:
-        """True when evicted rows outnumber or outweigh the live rows (rebuild due)."""
-        live = int(self.n.sum())
-        if self.ev_n == 0:
+        """True when, for a key rows left since the last check, the evicted rows outweigh
+        the live ones 64 to 1 (its running sums could have lost digits: rebuild due).
+
+        Only the keys rows left are looked at, so the check costs O(batch); a key
+        whose rows all left is reset to zero instead (no rebuild).
+        """
+        if not self._touched:
             return False
-        if self.ev_n >= max(live, 256):
-            return True
-        return bool((self.ev_abs > 64.0 * np.maximum(self.live_abs, 0.0)).any())
+        keys = np.unique(np.concatenate(self._touched))
+        self._touched = []
+        return bool((self.ev_abs[keys] > 64.0 * np.maximum(self.live_abs[keys], 0.0)).any())
 
     def shift_drifted(self) -> bool:
         """True when a key's mean moved so far from its shift that the variance loses digits."""
@@ -148,8 +159,8 @@ class Totals:
         self.d2[:k] = st.m2 + n[:, None] * dm * dm
         self.live_abs[:] = 0.0
         self.live_abs[:k] = absum
-        self.ev_n = 0
         self.ev_abs[:] = 0.0
+        self._touched = []
 
     def read(self, present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(count, sum, m2)`` of the keys ``present``."""
@@ -163,7 +174,7 @@ class Totals:
         arrays = {"totals_count": self.n[:n_keys].copy(), "totals_seen": self.seen[:n_keys].copy()}
         for name in _TOTALS:
             arrays[f"totals_{name}"] = getattr(self, name)[:n_keys].copy()
-        return {"totals_evicted_rows": int(self.ev_n)}, arrays
+        return {}, arrays
 
     def load(self, meta: dict, arrays: dict) -> None:
         n = np.asarray(arrays["totals_count"], dtype=np.int64)
@@ -173,28 +184,58 @@ class Totals:
         self.seen[:k] = arrays["totals_seen"]
         for name in _TOTALS:
             getattr(self, name)[:k] = arrays[f"totals_{name}"]
-        self.ev_n = int(meta["totals_evicted_rows"])
 
 
 class RowSketch:
-    """Dense per-(key, measure) sketches; rows of the matrix are key * M + measure."""
+    """Dense per-(key, measure) sketches; rows of the matrix are key * M + measure.
+
+    Quantiles are cached per key: a read recomputes only the keys whose sketch changed
+    since the last read (rows in or out), so reading costs O(changed keys x bins).
+    """
 
     def __init__(self, n_meas: int, relative_accuracy: float) -> None:
         self.m = n_meas
         self.dense = _DenseSketches(relative_accuracy)
         self.map = _mapping(relative_accuracy)
+        self._qs: tuple[float, ...] | None = None
+        self._cache = np.zeros((0, n_meas, 0))
+        self._dirty = np.zeros(0, dtype=bool)
+
+    def _touch(self, keys: np.ndarray) -> None:
+        if keys.size:
+            top = int(keys.max()) + 1
+            if top > self._dirty.size:
+                self._dirty = np.concatenate([self._dirty, np.ones(max(top, 2 * self._dirty.size) - self._dirty.size, dtype=bool)])
+            self._dirty[keys] = True
 
     def add(self, codes: np.ndarray, vals: np.ndarray, n_keys: int, sign: int) -> None:
         rows = (codes[:, None] * self.m + np.arange(self.m)[None, :]).ravel()
         self.dense.add(rows, self.map.keys(vals).ravel(), n_keys * self.m, sign)
+        self._touch(codes)
 
     def add_entries(self, g, m, k, c, n_keys: int, sign: int) -> None:
         self.dense.add(g * self.m + m, k, n_keys * self.m, sign, weights=c)
+        self._touch(np.asarray(g, dtype=np.int64))
 
     def quantiles(self, qs, present: np.ndarray) -> np.ndarray:
-        rows = (present[:, None] * self.m + np.arange(self.m)[None, :]).ravel()
-        q = self.dense.quantiles(qs, rows)
-        return q.reshape(present.size, self.m, len(qs))
+        qs = tuple(qs)
+        need = int(present.max()) + 1 if present.size else 0
+        if qs != self._qs or self._cache.shape[0] < need:
+            size = max(need, 2 * self._cache.shape[0])
+            grown = np.full((size, self.m, len(qs)), np.nan)
+            if qs == self._qs:
+                grown[: self._cache.shape[0]] = self._cache
+            else:
+                self._dirty[:] = True
+            self._cache, self._qs = grown, qs
+        if self._dirty.size < need:
+            self._touch(np.array([need - 1]))
+        todo = present[self._dirty[present]] if present.size else present
+        if todo.size:
+            rows = (todo[:, None] * self.m + np.arange(self.m)[None, :]).ravel()
+            self._cache[todo] = self.dense.quantiles(qs, rows).reshape(todo.size, self.m, len(qs))
+            self._dirty[todo] = False
+        return self._cache[present]
 
     def export(self) -> tuple[dict, dict]:
         return {"sketch_lowest_bin": int(self.dense.lo)}, {"sketch_counts": self.dense.counts.copy()}
