@@ -61,7 +61,7 @@ class KeyIndex:
         col = keycols[0]
         if isinstance(col.dtype, pd.CategoricalDtype):
             return self._categorical(col)
-        local, uniques = pd.factorize(col, use_na_sentinel=True)
+        local, uniques = _factorize(col)
         lut = self.lookup(uniques)
         local = np.asarray(local, dtype=np.int64)
         if (local < 0).any():
@@ -196,8 +196,30 @@ class KeyIndex:
         return out
 
 
+def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 for missing) and distinct values (object array) of one key column.
+
+    Arrow-backed strings (pandas 3's ``str``) are dictionary-encoded by Arrow in C;
+    anything else goes through ``pandas.factorize``.
+    """
+    to_arrow = getattr(col.array, "__arrow_array__", None)
+    if to_arrow is not None and isinstance(col.dtype, pd.StringDtype):
+        import pyarrow.compute as pc
+
+        arr = to_arrow()
+        if hasattr(arr, "combine_chunks"):
+            arr = arr.combine_chunks()
+        enc = pc.dictionary_encode(arr)
+        idx = enc.indices
+        local = np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False) if idx.null_count
+                           else idx.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return local, np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    local, uniques = pd.factorize(col, use_na_sentinel=True)
+    return local, np.asarray(uniques, dtype=object)
+
+
 def _hash_index(labels: np.ndarray) -> pd.Index:
-    index = pd.Index(labels.tolist() if labels.size else [], dtype=None if labels.size else object)
+    index = pd.Index(labels, dtype=object)
     index.get_indexer(index[:1])  # build (and cache) the hash table now
     return index
 

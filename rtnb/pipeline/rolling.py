@@ -210,7 +210,7 @@ class Rolling:
 
     def _keep_late(self, rows: pd.DataFrame) -> None:
         keep = self.config.keep_late
-        self._late_parts.append(rows.copy())
+        self._late_parts.append(rows)  # iloc made it: a frame of its own
         self._late_kept += len(rows)
         while self._late_kept - len(self._late_parts[0]) >= keep:
             self._late_kept -= len(self._late_parts.popleft())
