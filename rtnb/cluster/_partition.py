@@ -1,0 +1,56 @@
+"""Which partition a row belongs to: a stable hash of its key columns.
+
+The hash must give the same partition for the same key in every process and for every
+batch, whatever the column's dtype (text, Categorical, Arrow strings, integers), so a
+key's rows always meet in one worker. Python's ``hash`` is salted per process;
+pandas' ``hash_pandas_object`` hashes the values themselves (a Categorical by its
+categories' values), which is what we need.
+
+>>> import pandas as pd
+>>> a = pd.DataFrame({"k": ["FR", "DE", "FR"]})
+>>> b = pd.DataFrame({"k": pd.Categorical(["DE", "FR"])})
+>>> p, q = partition_of(a, ("k",), 4), partition_of(b, ("k",), 4)
+>>> bool(p[0] == p[2] == q[1]), bool(p[1] == q[0])
+(True, True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["partition_of", "split"]
+
+
+def partition_of(frame: pd.DataFrame, by: tuple[str, ...], n: int) -> np.ndarray:
+    """The partition (0..n-1) of each row of ``frame``, by its ``by`` columns.
+
+    Without keys (``by=()``) rows are dealt round-robin: any partition may hold any
+    row, and the partials merge.
+    """
+    if n == 1:
+        return np.zeros(len(frame), dtype=np.int64)
+    if not by:
+        return np.arange(len(frame), dtype=np.int64) % n
+    cols = frame[list(by)]
+    # Arrow-backed and object text hash alike once both are plain Python str objects.
+    plain = {}
+    for c in by:
+        s = cols[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            plain[c] = s
+        elif s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            plain[c] = s.astype(object)
+        else:
+            plain[c] = s
+    h = pd.util.hash_pandas_object(pd.DataFrame(plain), index=False, categorize=True).to_numpy()
+    return (h % np.uint64(n)).astype(np.int64)
+
+
+def split(frame: pd.DataFrame, parts: np.ndarray, n: int) -> list[pd.DataFrame]:
+    """``frame`` cut into ``n`` frames by ``parts`` (row order kept within each)."""
+    if n == 1:
+        return [frame]
+    order = np.argsort(parts, kind="stable")
+    bounds = np.searchsorted(parts[order], np.arange(n + 1))
+    return [frame.iloc[order[bounds[i]:bounds[i + 1]]] for i in range(n)]
