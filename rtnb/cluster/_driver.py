@@ -36,6 +36,7 @@ from .._checks import check_int, check_number
 from .._errors import ParameterError, RtnbError
 from ..clock import Clock
 from ..health import Counters, Snapshot
+from ..pipeline._input import read_batch
 from ..pipeline.rolling import Rolling, RollingConfig
 from ..pipeline.watermark import Watermark
 from ._partition import partition_of, split
@@ -44,6 +45,7 @@ from ._worker import PartitionWorker
 __all__ = ["DaskRolling", "WorkerLost"]
 
 INT64_MIN = np.iinfo(np.int64).min
+_SLICE = 0.25  # seconds between checks that a worker is still there
 
 
 class WorkerLost(RtnbError):
@@ -54,9 +56,11 @@ class WorkerLost(RtnbError):
 class _Partition:
     actor: Any
     worker: str
-    pending: deque  # ActorFutures of ingest calls not yet confirmed
-    since: list  # (seq, frame, watermark) sent after the last exported state
+    pending: deque  # ActorFutures of calls not yet answered
+    since: list  # (seq, frame, watermark) after the last exported state, sent or not
+    outbox: list = dataclasses.field(default_factory=list)  # batches not yet sent
     state: dict | None = None  # the last exported state (recovery point)
+    future: Any = None  # the actor's task: the worker keeps the actor while it is referenced
 
 
 class DaskRolling:
@@ -108,6 +112,7 @@ class DaskRolling:
         self.checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=1)
         self.timeout = check_number("timeout", timeout, minimum=0, strict=True)
         self.recover = bool(recover)
+        self._own_client = client is None or isinstance(client, str)
         self._client, self._cluster = _connect(client, check_int("workers", workers, minimum=1))
         addrs = sorted(self._client.scheduler_info()["workers"])
         if not addrs:
@@ -117,11 +122,12 @@ class DaskRolling:
         # The driver classifies; the workers only insert accepted rows.
         self._options = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.init}
         self._options.update(id_col=None, keep_late=0, lateness=cfg.lateness)
-        self._wm = Watermark(lateness=cfg.late, id_col=cfg.id_col, keep_late=cfg.keep_late)
-        self._probe = Rolling(**{**self._options, "id_col": cfg.id_col})  # reads/validates batches
+        self._wm = Watermark(cfg.late.value, dedup=cfg.id_col is not None)
+        self._late_parts: deque[pd.DataFrame] = deque()
+        self._late_kept = 0
+        self._empty = Rolling(**self._options)  # the shape of an empty answer
         self._parts = [self._spawn(i, addrs[i % len(addrs)], None) for i in range(n)]
         self._seq = -1
-        self._received = self._accepted = 0
         self._version = 0
         self.errors: list[str] = []
         self.recovered = 0
@@ -132,14 +138,39 @@ class DaskRolling:
                                   workers=[worker], allow_other_workers=False, pure=False,
                                   key=f"rtnb-partition-{i}-{id(self)}-{np.random.randint(1 << 30)}")
         actor = fut.result(timeout=self.timeout)
-        return _Partition(actor=actor, worker=worker, pending=deque(), since=[], state=state)
+        return _Partition(actor=actor, worker=worker, pending=deque(), since=[], state=state, future=fut)
+
+    def _call(self, i: int, method: str, *args: Any) -> Any:
+        """Call ``method`` on partition ``i``'s actor; a lost actor is replaced first."""
+        try:
+            return getattr(self._parts[i].actor, method)(*args)
+        except RuntimeError as exc:  # distributed: "Worker holding Actor was lost"
+            self._lost(i, exc)
+            return getattr(self._parts[i].actor, method)(*args)
 
     def _wait(self, i: int, fut: Any) -> Any:
-        try:
-            return fut.result(timeout=self.timeout)
-        except Exception as exc:  # a lost worker surfaces as comm/timeout errors
-            self._lost(i, exc)
-            return None
+        """The call's result, or ``None`` once partition ``i`` was declared lost.
+
+        A call to a killed worker's actor does not fail: it waits forever. So the
+        driver waits in short slices and asks the scheduler between them whether the
+        worker is still there; ``timeout`` bounds a worker that is there but hung.
+        """
+        waited = 0.0
+        while True:
+            try:
+                return fut.result(timeout=_SLICE)
+            except TimeoutError as exc:
+                waited += _SLICE
+                gone = self._parts[i].worker not in self._client.scheduler_info()["workers"]
+                if gone or waited >= self.timeout:
+                    self._lost(i, exc if not gone else WorkerLost("its worker left the cluster"))
+                    return None
+            except OSError as exc:  # the worker died mid-call (distributed's CommClosedError)
+                self._lost(i, exc)
+                return None
+            except Exception as exc:  # the partition's code raised: a bug, not a lost worker
+                raise RtnbError(f"partition {i} on {self._parts[i].worker} failed: "
+                                f"{type(exc).__name__}: {exc}") from exc
 
     def _lost(self, i: int, exc: BaseException) -> None:
         part = self._parts[i]
@@ -152,95 +183,146 @@ class DaskRolling:
         if not alive:
             raise WorkerLost(msg + "; no worker left to take it over") from exc
         fresh = self._spawn(i, alive[i % len(alive)], part.state)
-        fresh.since = list(part.since)
+        fresh.since = list(part.since)  # everything after the state, sent or not: replayed now
         self._parts[i] = fresh
-        for seq, frame, wm in part.since:  # replay what the lost state had not exported
-            fresh.pending.append(fresh.actor.ingest(seq, frame, wm))
+        if fresh.since:
+            fresh.pending.append(fresh.actor.apply(list(fresh.since), False))
         self.recovered += 1
 
-    def _drain(self, i: int, keep: int) -> None:
+    def _send(self, i: int, want_table: bool) -> None:
+        """Send partition ``i``'s waiting batches in one call (and ask for its table)."""
         part = self._parts[i]
-        while len(part.pending) > keep:
-            fut = part.pending.popleft()
-            if self._wait(i, fut) is None:
-                return self._drain(i, keep)
+        items, part.outbox = part.outbox, []
+        if items or want_table:
+            fut = self._call(i, "apply", items, want_table)
+            self._parts[i].pending.append(fut)
+
+    def _settle(self, i: int) -> Any:
+        """Wait for every call in flight to partition ``i``; the last one's result.
+
+        ``None`` when the partition was lost on the way (it has been replaced and its
+        batches replayed; the caller asks again).
+        """
+        result = None
+        while self._parts[i].pending:
+            fut = self._parts[i].pending.popleft()
+            result = self._wait(i, fut)
+            if result is None:
+                return None
+        return result
 
     def _export(self, i: int) -> None:
-        self._drain(i, 0)
-        part = self._parts[i]
-        state = self._wait(i, part.actor.export())
+        self._send(i, want_table=False)
+        while self._settle(i) is None and self._parts[i].pending:
+            pass
+        state = self._wait(i, self._call(i, "export"))
         if state is not None:
+            part = self._parts[i]  # after the wait: it may have been replaced
             part.state, part.since = state, []
 
     # ---------------------------------------------------------------- feeding
     def update(self, batch: pd.DataFrame) -> DaskRolling:
-        """Feed a batch (as :meth:`rtnb.Rolling.update`); returns ``self``."""
-        probe = self._probe
-        ts, ids = probe.read_times(batch)
-        n = ts.size
-        if n == 0:
+        """Feed a batch (as :meth:`rtnb.Rolling.update`); returns ``self``.
+
+        The partitions' rows wait in the driver until a read or until ``max_pending``
+        batches are waiting, then go in one call per partition: small batches do not
+        each pay a round trip.
+        """
+        ts, _, _, ids = read_batch(batch, self.config)  # the same checks as Rolling, before any change
+        if ts.size == 0:
             return self
-        verdict = self._wm.classify(batch, ts, ids)
-        accepted = batch if verdict.all_accepted else batch.iloc[verdict.accepted_index]
-        self._received += n
-        self._accepted += len(accepted)
+        verdict = self._wm.admit(ts, ids)
+        late = verdict.late
+        if late.any() and self.config.keep_late:
+            self._keep_late(batch.iloc[np.flatnonzero(late)])
+        acc = verdict.accepted
+        accepted = batch if acc.all() else batch.iloc[np.flatnonzero(acc)]
         self._seq += 1
-        seq, wm = self._seq, self._wm.value
+        seq, wm = self._seq, self._wm.newest
         parts = partition_of(accepted, self.config.keys, self.n)
         for i, rows in enumerate(split(accepted, parts, self.n)):
             part = self._parts[i]
             part.since.append((seq, rows, wm))
-            part.pending.append(part.actor.ingest(seq, rows, wm))
-            self._drain(i, self.max_pending)
-            if len(part.since) >= self.checkpoint_every:
+            part.outbox.append((seq, rows, wm))
+            if len(part.outbox) >= self.max_pending:
+                self._send(i, want_table=False)
+                while len(self._parts[i].pending) > 1:  # backpressure: one call in flight
+                    if self._wait(i, self._parts[i].pending.popleft()) is None:
+                        break
+            if len(self._parts[i].since) >= self.checkpoint_every:
                 self._export(i)
         return self
 
     # ---------------------------------------------------------------- reading
+    def _keep_late(self, rows: pd.DataFrame) -> None:
+        keep = self.config.keep_late
+        self._late_parts.append(rows)
+        self._late_kept += len(rows)
+        while self._late_parts and self._late_kept - len(self._late_parts[0]) >= keep:
+            self._late_kept -= len(self._late_parts.popleft())
+
     @property
     def counters(self) -> Counters:
-        late, dups = self._wm.late_count, self._wm.duplicate_count
-        return Counters(received=self._received, accepted=self._accepted, late=late, duplicates=dups)
+        """Rows received, accepted, late and duplicated (judged once, on the driver)."""
+        return self._wm.counters
 
     @property
     def late_rows(self) -> pd.DataFrame:
-        return self._wm.late_rows
+        """The most recent late rows (at most ``keep_late``), as they came in."""
+        if not self._late_parts:
+            return pd.DataFrame()
+        return pd.concat(list(self._late_parts)).iloc[-self.config.keep_late:]
 
     @property
     def newest_event(self) -> pd.Timestamp | None:
-        return None if self._wm.value == INT64_MIN else pd.Timestamp(self._wm.value, unit="ns")
+        v = self._wm.newest
+        return None if v == INT64_MIN else pd.Timestamp(v, unit="ns")
 
     @property
     def watermark(self) -> pd.Timestamp | None:
-        v = self._wm.value
+        v = self._wm.newest
         return None if v == INT64_MIN else pd.Timestamp(v - self.config.late.value, unit="ns")
 
-    def _gather(self, method: str) -> list[pd.DataFrame]:
+    def _tables(self) -> list[pd.DataFrame]:
+        """Every partition's table once all batches so far are applied (in parallel)."""
         for i in range(self.n):
-            self._drain(i, 0)
+            self._send(i, want_table=True)
         out = []
         for i in range(self.n):
-            res = None
-            while res is None:
-                res = self._wait(i, getattr(self._parts[i].actor, method)(self._seq) if method == "table"
-                                 else getattr(self._parts[i].actor, method)())
-                if res is None:
-                    self._drain(i, 0)
-            out.append(res[1] if method == "table" else res)
+            while True:
+                result = self._settle(i)
+                if result is not None and result[0] == self._seq and result[1] is not None:
+                    out.append(result[1])
+                    break
+                # lost and replaced, or the table call overtook a batch: ask again
+                self._send(i, want_table=True)
+        return out
+
+    def _ask(self, method: str) -> list[Any]:
+        out = []
+        for i in range(self.n):
+            self._send(i, want_table=False)
+            while True:
+                if self._settle(i) is None and self._parts[i].pending:
+                    continue
+                res = self._wait(i, self._call(i, method))
+                if res is not None:
+                    out.append(res)
+                    break
         return out
 
     @property
     def value(self) -> pd.DataFrame:
         """The current table: every partition's rows, sorted by key."""
-        tables = [t for t in self._gather("table") if len(t)]
+        tables = [t for t in self._tables() if len(t)]
         if not tables:
-            return self._probe.value
+            return self._empty.value
         return pd.concat(tables).sort_index(kind="stable")
 
     def closed_windows(self) -> pd.DataFrame:
         """Closed tumbling/sliding windows and sessions of every partition."""
-        frames = [f for f in self._gather("closed_windows") if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else self._probe.closed_windows()
+        frames = [f for f in self._ask("closed_windows") if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else self._empty.closed_windows()
 
     def snapshot(self, processed_at: pd.Timestamp | None = None) -> Snapshot:
         """An immutable :class:`rtnb.Snapshot`, as :meth:`rtnb.Rolling.snapshot`."""
@@ -264,10 +346,11 @@ class DaskRolling:
         """Release the actors, and the local cluster if this object started it."""
         parts, self._parts = self._parts, []
         del parts
-        if self._cluster is not None:
+        if self._own_client and self._client is not None:
             self._client.close()
+        if self._cluster is not None:
             self._cluster.close()
-            self._cluster = None
+        self._client = self._cluster = None
 
     def __enter__(self) -> DaskRolling:
         return self
@@ -277,7 +360,7 @@ class DaskRolling:
 
     def __repr__(self) -> str:
         return (f"DaskRolling(kind={self.config.kind!r}, partitions={self.n}, "
-                f"received={self._received}, accepted={self._accepted}, recovered={self.recovered})")
+                f"received={self.counters.received}, accepted={self.counters.accepted}, recovered={self.recovered})")
 
 
 def _connect(client: Any, workers: int) -> tuple[Any, Any]:

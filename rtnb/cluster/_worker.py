@@ -18,7 +18,7 @@ holding an early arrival until the gap before it is filled.
 -1
 >>> w.ingest(0, frame.iloc[:1], ts[0].value)   # fills the gap: both applied
 1
->>> w.table(1)[1]["count"].to_dict()
+>>> w.table()[1]["count"].to_dict()
 {'a': 1, 'b': 1}
 """
 
@@ -60,8 +60,17 @@ class PartitionWorker:
             self.applied += 1
         return self.applied
 
-    def table(self, seq: int) -> tuple[int, pd.DataFrame]:
-        """The partition's current table, once batch ``seq`` is applied."""
+    def apply(self, items: list[tuple[int, pd.DataFrame, int]], want_table: bool) -> tuple[int, pd.DataFrame | None]:
+        """Apply several batches (``(seq, rows, watermark)``) in one call.
+
+        Returns the last sequence number applied and, if asked, the table after them.
+        """
+        for seq, rows, wm in items:
+            self.ingest(seq, rows, wm)
+        return self.applied, (self.rolling.value if want_table else None)
+
+    def table(self) -> tuple[int, pd.DataFrame]:
+        """The last sequence number applied and the partition's current table."""
         return self.applied, self.rolling.value
 
     def closed_windows(self) -> pd.DataFrame:

@@ -53,6 +53,11 @@ def _events(n: int, keys: int, seed: int, span_s: float = 120.0) -> pd.DataFrame
                          "v": rng.gamma(2.0, 10.0, n), "id": rng.integers(0, n, n)})
 
 
+def _chunks(frame: pd.DataFrame, k: int) -> list[pd.DataFrame]:
+    bounds = np.linspace(0, len(frame), k + 1).astype(int)
+    return [frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def _single(options: dict, frames: list[pd.DataFrame]) -> rtnb.Rolling:
     agg = rtnb.Rolling(**options)
     for f in frames:
@@ -81,13 +86,15 @@ KINDS = {
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(sorted(KINDS)), n=st.integers(1, 400), keys=st.integers(1, 40),
-       cuts=st.integers(1, 12), partitions=st.integers(1, 5), seed=st.integers(0, 10_000),
-       ids=st.booleans())
+       cuts=st.lists(st.floats(0, 1), max_size=12), partitions=st.integers(1, 5),
+       seed=st.integers(0, 10_000), ids=st.booleans())
 def test_partitioned_answers_equal_one_process(client, kind, n, keys, cuts, partitions, seed, ids):
+    """Any number of keys (appearing, vanishing, returning), any split into batches,
+    any number of partitions: the same table, counters and watermark as one process."""
     events = _events(n, keys, seed)
     options = dict(by="key", value="v", aggs=("count", "sum", "mean", "max", "std"), lateness="1s",
                    **KINDS[kind], id_col="id" if ids else None)
-    bounds = np.linspace(0, n, cuts + 1).astype(int)
+    bounds = sorted({0, n, *(int(c * n) for c in cuts)})
     frames = [events.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
     single = _single(options, frames)
     with DaskRolling(client=client, partitions=partitions, checkpoint_every=3, **options) as dr:
@@ -105,7 +112,7 @@ def test_partitioned_answers_equal_one_process(client, kind, n, keys, cuts, part
 def test_quantiles_equal_one_process(client):
     events = _events(2_000, 30, 7)
     options = dict(window="60s", by="key", value="v", aggs=("count", "p50", "p99"), lateness="1s")
-    frames = np.array_split(events, 10)
+    frames = _chunks(events, 10)
     single = _single(options, frames)
     with DaskRolling(client=client, partitions=3, **options) as dr:
         for f in frames:
@@ -121,10 +128,10 @@ def test_a_snapshot_from_the_cluster_goes_through_a_pipeline(client):
     batches = streamz.Stream()
     with DaskRolling(client=client, window="60s", by="key", value="v", lateness="1s", clock=clock) as dr:
         pipe = rtnb.Pipeline(batches, aggregate=dr, clock=clock, metric="v")
-        for f in np.array_split(events, 5):
+        for f in _chunks(events, 5):
             batches.emit(f)
-        snap = pipe.latest
-        single = _single(dict(window="60s", by="key", value="v", lateness="1s"), np.array_split(events, 5))
+        snap = pipe.latest()
+        single = _single(dict(window="60s", by="key", value="v", lateness="1s"), _chunks(events, 5))
         _same(snap.table, single.value)
         assert snap.counters.received == 500
         pipe.close()
@@ -145,7 +152,7 @@ def test_a_killed_worker_is_reported_and_replaced_without_loss():
     try:
         events = _events(3_000, 25, 11)
         options = dict(window="60s", by="key", value="v", aggs=("count", "sum"), lateness="1s")
-        frames = np.array_split(events, 30)
+        frames = _chunks(events, 30)
         single = _single(options, frames)
         dr = DaskRolling(client=client, partitions=4, checkpoint_every=4, timeout=20, **options)
         for j, f in enumerate(frames):
