@@ -40,7 +40,7 @@ class PartitionWorker:
         self.options = dict(options)
         self.rolling = Rolling(**self.options)
         if state is not None:
-            self.rolling = Rolling.load_state(state)
+            self.rolling = Rolling.from_state(state)
         self.applied = -1 if state is None else int(state.get("cluster_seq", -1))
         self._early: dict[int, tuple[pd.DataFrame, int]] = {}
 

@@ -488,6 +488,7 @@ def build_pipeline(
     clock: Clock | None = None,
     dead_letter: int = 1000,
     from_source: str | None = None,
+    cluster: Any = None,
     **options: Any,
 ) -> Pipeline:
     """Build source → validate → aggregate → store in one line.
@@ -505,6 +506,9 @@ def build_pipeline(
     ``gap``, ``series``, ``keep_late``, ...) go to :class:`rtnb.Rolling` as they are.
     ``from_source`` takes only the batches of the runner's source of that name (the
     runner tags each batch with ``batch.attrs["source"]``), for runners of several sources.
+    ``cluster`` (a ``distributed.Client`` or a scheduler address) computes the aggregate
+    on a Dask cluster, partitioned by ``by`` (:class:`rtnb.cluster.DaskRolling`; the
+    same answers as one process).
 
     >>> import rtnb
     >>> class Ticks:
@@ -580,7 +584,13 @@ def build_pipeline(
 
     if window is None and kind != "session":
         window = "5min"  # sessions have a gap instead of a window
-    aggregate = Rolling(
+    if cluster is not None:  # the same aggregate, partitioned by key over Dask workers
+        from ..cluster import DaskRolling
+
+        make: Any = lambda w, **kw: DaskRolling(w, client=cluster, **kw)  # noqa: E731
+    else:
+        make = Rolling
+    aggregate = make(
         window,
         by=by,
         value=metric,

@@ -208,6 +208,28 @@ class Rolling:
             self._engine.insert(ts, codes, vals, self._arrivals.newest)
         return self
 
+    def advance(self, watermark: pd.Timestamp | int) -> Rolling:
+        """Move the watermark W forward to ``watermark`` without rows; returns ``self``.
+
+        For one partition of a larger stream (:mod:`rtnb.cluster`): the partition's
+        window ends where the whole stream's window ends even while its own keys are
+        quiet. An older ``watermark`` changes nothing; counters do not move.
+
+        >>> import pandas as pd
+        >>> agg = Rolling("10s", value="v").update(pd.DataFrame(
+        ...     {"ts": pd.to_datetime(["2024-01-01 00:00:01"]).as_unit("ns"), "v": [1.0]}))
+        >>> len(agg.advance(pd.Timestamp("2024-01-01 00:01")).value), agg.counters.received
+        (0, 1)
+        """
+        w = int(watermark) if isinstance(watermark, (int, np.integer)) else pd.Timestamp(watermark).as_unit("ns").value
+        if w <= self._arrivals.newest:
+            return self
+        self._arrivals.newest = w
+        if len(self._keys):  # an engine that never had a row has nothing to move out
+            m = len(self.config.measures)
+            self._engine.insert(np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, m)), w)
+        return self
+
     def _keep_late(self, rows: pd.DataFrame) -> None:
         keep = self.config.keep_late
         self._late_parts.append(rows)  # iloc made it: a frame of its own

@@ -35,6 +35,7 @@ def dashboard(
     store: Any = None,
     title: str | None = None,
     columns: int = 2,
+    cluster: Any = None,
 ) -> Dashboard:
     """A live dashboard of one measure in one line; ``dash.start(duration)`` runs it.
 
@@ -48,6 +49,8 @@ def dashboard(
     ``metric`` may also be an :class:`rtnb.Metric` (``by`` and ``window`` are then its
     own): the charts show its first derived column per key and the KPI tiles the
     derived columns' overall values (a ratio of the overall sums).
+    ``cluster`` (a ``distributed.Client``) computes the aggregates on a Dask cluster
+    (:mod:`rtnb.cluster`), partitioned by ``by``.
 
     >>> import pandas as pd, rtnb
     >>> orders = pd.DataFrame({"time": pd.date_range("2024-01-01", periods=600, freq="s"),
@@ -85,7 +88,7 @@ def dashboard(
         return _metric_dashboard(metric, runner, store, limit_td, stale_after, top_k, points, unit, title, columns)
     pipe = build_pipeline(
         runner, metric=metric, by=by, window=window, aggs=("count", "sum", "mean"),
-        lateness=lateness, store=store,
+        lateness=lateness, store=store, cluster=cluster,
     )
     name = pipe.name
     views = [
