@@ -6,10 +6,12 @@ WebSocket, 1/10/100/1,000 clients, 1 and 10 snapshots per second).
 
 Per row, on loopback:
 
-- a **server process** pinned to CPU 0: a MemoryStore, a writer putting one snapshot
+- a **server process** (``RTNB_BENCH_PIN=1`` pins it to CPU 0 and the clients to CPU 1;
+  off by default: on a machine other jobs load, a pinned process waits for its core
+  while the other is free): a MemoryStore, a writer putting one snapshot
   (10 keys x count/sum/mean, newest event = the put time) every ``1/rate`` s, and
   ``rtnb.serve`` on the same asyncio loop (as in a kernel);
-- a **client process** pinned to CPU 1: V clients of one pattern
+- a **client process**: V clients of one pattern
   (:mod:`rtnb.serve.clients`, each with its own httpx client or WebSocket), random
   phases, a warm-up, then ``seconds`` measured.
 
@@ -47,7 +49,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _pin(cpu: int) -> None:
     try:
-        os.sched_setaffinity(0, {cpu % os.cpu_count()})
+        if os.environ.get("RTNB_BENCH_PIN", "0") == "1":  # on a shared machine pinning hurts
+            os.sched_setaffinity(0, {cpu % os.cpu_count()})
     except (AttributeError, OSError):
         pass
     boost = int(os.environ.get("RTNB_BENCH_BOOST", "0"))
@@ -100,7 +103,9 @@ def _serve(rate: float) -> None:
             st, hub = srv.state, srv.state.hub
             print(json.dumps({"version_reads": hub.version_reads, "snapshot_reads": hub.snapshot_reads,
                               "requests": st.requests, "open_push": st.open_push,
-                              "not_modified": st.not_modified}), flush=True)
+                              "not_modified": st.not_modified, "watch_errors": hub.watch_errors,
+                              "last_error": hub.last_error,
+                              "watching": st._watcher is not None and not st._watcher.done()}), flush=True)
             if not line or line.strip() == "stop":
                 break
         stop.set()
@@ -241,7 +246,8 @@ class Rig:
         span = w1 - w0
         reads = lambda s: s["version_reads"] + s["snapshot_reads"]  # noqa: E731
         result.update({"cpu_per_s": (c1 - c0) / span, "store_reads_per_s": (reads(s1) - reads(s0)) / span,
-                       "open_connections": s0["open_push"]})
+                       "open_connections": s0["open_push"], "watch_errors": s1["watch_errors"],
+                       "last_error": s1["last_error"], "watching": s1["watching"]})
         return result
 
     def errors(self) -> str:

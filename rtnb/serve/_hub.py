@@ -139,6 +139,8 @@ class SnapshotHub:
         self._metrics: dict[str, _Metric] = {}
         self.version_reads = 0  # store.version calls
         self.snapshot_reads = 0  # store.latest calls
+        self.watch_errors = 0  # looks at the store that raised (the watcher goes on)
+        self.last_error: str | None = None
 
     # ---------------------------------------------------------------- watching
     def refresh(self) -> list[str]:
@@ -170,7 +172,11 @@ class SnapshotHub:
     async def run(self, stop: asyncio.Event) -> None:
         """Refresh every ``watch_every`` seconds until ``stop`` is set."""
         while not stop.is_set():
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception as exc:  # a store hiccup must not end the watching for good
+                self.watch_errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
             await asyncio.sleep(self.watch_every)  # a plain timer: cheaper than a wait_for per look
 
     # ---------------------------------------------------------------- reading
