@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from .._errors import ParameterError
 from .._time import DurationLike, to_duration
 from ._bars import LiveBars
@@ -36,6 +38,8 @@ def dashboard(
     title: str | None = None,
     columns: int = 2,
     cluster: Any = None,
+    kind: str | None = None,
+    resolution: DurationLike | None = None,
 ) -> Dashboard:
     """A live dashboard of one measure in one line; ``dash.start(duration)`` runs it.
 
@@ -51,6 +55,10 @@ def dashboard(
     derived columns' overall values (a ratio of the overall sums).
     ``cluster`` (a ``distributed.Client``) computes the aggregates on a Dask cluster
     (:mod:`rtnb.cluster`), partitioned by ``by``.
+    ``kind``/``resolution`` pick the window engine (:class:`rtnb.Rolling`); by default
+    it is ``"exact"`` for windows under 10 minutes holding at most a million events at
+    the source's ``rate``, else ``"bucketed"`` at the finest of 1 s, 5 s, 10 s, 1 min, ...
+    giving at most 3,600 buckets, so memory follows the window, not the event rate.
 
     >>> import pandas as pd, rtnb
     >>> orders = pd.DataFrame({"time": pd.date_range("2024-01-01", periods=600, freq="s"),
@@ -86,9 +94,10 @@ def dashboard(
         store = MemoryStore(history=history)
     if isinstance(metric, Metric):
         return _metric_dashboard(metric, runner, store, limit_td, stale_after, top_k, points, unit, title, columns)
+    kind, resolution = _window_kind(kind, resolution, window, getattr(source, "rate", None))
     pipe = build_pipeline(
         runner, metric=metric, by=by, window=window, aggs=("count", "sum", "mean"),
-        lateness=lateness, store=store, cluster=cluster,
+        lateness=lateness, store=store, cluster=cluster, kind=kind, resolution=resolution,
     )
     name = pipe.name
     views = [
@@ -139,3 +148,24 @@ def _metric_dashboard(m: Any, runner: Any, store: Any, limit: Any, stale_after: 
     dash.pipeline = pipe
     dash.store = store
     return dash
+
+
+def _window_kind(kind, resolution, window, rate) -> tuple[str, Any]:
+    """``kind=None``: exact for short windows at low rates, else bucketed (memory follows
+    the window's buckets, not the event rate): windows of 10 min or more, or more than
+    a million events in the window at the source's ``rate``."""
+    from .._time import to_duration
+
+    if kind is not None:
+        return kind, resolution
+    size = to_duration(window, "window")
+    rate = rate if isinstance(rate, (int, float)) and not isinstance(rate, bool) else 0
+    if size < pd.Timedelta("10min") and rate * size.total_seconds() <= 1_000_000:
+        return "exact", None
+    if resolution is None:
+        resolution = next((r for r in ("1s", "5s", "10s", "1min", "5min", "1h")
+                           if size.value % pd.Timedelta(r).value == 0
+                           and size // pd.Timedelta(r) <= 3600), None)
+        if resolution is None:
+            return "exact", None
+    return "bucketed", resolution

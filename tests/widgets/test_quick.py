@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import rtnb
@@ -73,3 +74,16 @@ def test_one_liner_checks_a_replayed_frame_against_all_its_columns():
     dash = rtnb.dashboard(src, metric="delay", by="tail", window="1min", clock=rtnb.SimClock(start=START))
     run(dash, "30s")
     assert dash.pipeline.counters.rejected == 0 and dash.pipeline.counters.accepted > 0
+
+
+def test_one_liner_picks_bucketed_for_long_windows_and_high_rates_and_takes_kind():
+    def kind(**kw):
+        src = rtnb.simulate("ecommerce_orders", rate=kw.pop("rate", 100), seed=3, start=START)
+        dash = rtnb.dashboard(src, metric="amount", by="country", clock=rtnb.SimClock(start=START), **kw)
+        return dash.pipeline.aggregate.config.kind, dash.pipeline.aggregate.config.res
+
+    assert kind(window="1min") == ("exact", None)
+    assert kind(window="1h") == ("bucketed", pd.Timedelta("1s"))
+    assert kind(window="5min", rate=10_000) == ("bucketed", pd.Timedelta("1s"))  # 3 M events a window
+    assert kind(window="1h", kind="exact") == ("exact", None)
+    assert kind(window="1min", kind="bucketed", resolution="10s") == ("bucketed", pd.Timedelta("10s"))
