@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args(argv or [])
-    n_events = 100_000 if args.quick else 1_000_000
-    batch_sizes = (10_000,) if args.quick else (1_000, 10_000, 100_000)
+    n_events = 100_000 if args.quick else 300_000
+    batch_sizes = (10_000,) if args.quick else (1_000, 30_000)
     key_counts = (50,) if args.quick else (50, 10_000, 100_000)
     options = dict(window="60s", by="key", value="v", aggs=("count", "sum", "mean", "p95"), lateness="1s")
     clusters = {}

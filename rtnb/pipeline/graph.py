@@ -303,6 +303,10 @@ class Pipeline:
             snap = self.aggregate.snapshot(processed_at=self._now())
         except Exception as exc:
             self._report("snapshot", exc)
+            # the rows were counted by the aggregate even if no snapshot could be taken
+            counters = getattr(self.aggregate, "counters", None)
+            if isinstance(counters, Counters):
+                self._inner = counters
             return None
         self._inner = snap.counters
         self._snapshot_metric = snap.metric

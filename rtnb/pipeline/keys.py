@@ -150,7 +150,9 @@ class KeyIndex:
             return pd.RangeIndex(len(codes))
         labels = self._labels[np.asarray(codes, dtype=np.int64)].tolist()
         if len(self.by) == 1:
-            return pd.Index(labels, name=self.by[0])
+            # tupleize_cols=False: a tuple key (a row holding a tuple) stays one label,
+            # not the start of a MultiIndex that then fails the whole snapshot
+            return pd.Index(labels, name=self.by[0], tupleize_cols=False)
         return pd.MultiIndex.from_tuples(labels, names=list(self.by))
 
     # ------------------------------------------------------------------ state

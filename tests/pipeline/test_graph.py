@@ -406,3 +406,18 @@ def test_a_closed_pipeline_is_freed_with_its_aggregate():
     gc.collect()
     assert [r() for pair in refs for r in pair] == [None] * 10
 
+
+
+def test_a_tuple_key_neither_fails_the_snapshot_nor_loses_its_rows():
+    """Found by the public-API fuzz test: a key holding a tuple made the table's index a
+    MultiIndex attempt, the snapshot failed and the pipeline's counters stayed behind."""
+    import streamz
+
+    batch = pd.DataFrame({"ts": [None, pd.Timestamp("2024-01-01 00:00:01"), pd.Timestamp("2024-01-01 00:00:02")],
+                          "k": ["a", "a", ("t",)], "v": [0.0, 1.0, 2.0]})
+    src = streamz.Stream()
+    agg = rtnb.Rolling(window="1h", by="k", value="v", lateness="10min")
+    pipe = rtnb.Pipeline(src, aggregate=agg, schema=None, clock=rtnb.SimClock(start="2024-01-01"))
+    src.emit(batch)
+    assert pipe.counters.conserved and pipe.counters.accepted == 2 and pipe.counters.rejected == 1
+    assert pipe.latest().table.loc[[("t",)], "count"].tolist() == [1]
