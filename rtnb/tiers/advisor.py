@@ -365,7 +365,7 @@ def _fields_of(metric: Any, fields: dict[str, Any]) -> Metric:
 
 
 def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
-           events: Any = None, **fields: Any) -> Recommendation:
+           events: Any = None, patterns: Mapping[str, Pattern] | None = None, **fields: Any) -> Recommendation:
     """Recommend a tier and pattern for a metric (a :class:`Metric`, or its fields).
 
     ``metric`` may also be an :class:`rtnb.Metric` definition, with the advice fields
@@ -374,6 +374,8 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
     makes the simulations use those real event times instead of a Poisson stream at
     ``event_rate``. Every statement of the answer is computed from the simulated
     data ages: when no tier meets ``max_age``, it says so and by how much.
+    ``patterns`` overrides a tier's usual pattern (by tier name), e.g. near-real-time
+    polling every 10 s instead of every minute, as for :func:`tier_costs`.
 
     >>> r = advise(name="orders", max_age="5min", response_time="10min", value_per_minute=10_000)
     >>> r.tier.name, r.pattern.name, r.decision_changes, r.meets_max_age
@@ -383,6 +385,11 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
     >>> r = advise(max_age="10s", response_time="30s", event_rate=1 / 60)   # one event a minute
     >>> r.meets_max_age, r.shortfall > pd.Timedelta("1min")
     (False, True)
+    >>> fast = {"near_real_time": pattern_for("near_real_time", interval="10s")}   # poll every 10 s
+    >>> r10 = advise(max_age="30s", response_time="1min", value_per_minute=10, patterns=fast)
+    >>> slow = advise(max_age="30s", response_time="1min", value_per_minute=10)
+    >>> r10.pattern.interval, r10.age["p95"] < slow.age["p95"]
+    (Timedelta('0 days 00:00:10'), True)
     >>> advise(response_time="1D")
     Traceback (most recent call last):
     ...
@@ -406,6 +413,10 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
         raise ParameterError("cost", cost, "must be an rtnb.tiers.CostModel")
     check_int("seed", seed, minimum=0)
     cost = cost or CostModel()
+    chosen = {get_tier(k).name: v for k, v in (patterns or {}).items()}
+
+    def pattern_of(t: Tier) -> Pattern:
+        return chosen.get(t.name) or pattern_for(t)
     m = metric
     workload: Any = m.event_rate
     if events is not None:
@@ -430,7 +441,7 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
 
     def sim(t: Tier) -> Simulation:
         if t.name not in sims:
-            sims[t.name] = simulate(workload, pattern_for(t), viewers=m.viewers, hours=1.0,
+            sims[t.name] = simulate(workload, pattern_of(t), viewers=m.viewers, hours=1.0,
                                     resolution="1min", seed=seed)
         return sims[t.name]
 
@@ -468,7 +479,7 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
                 continue
             be = break_even(extra, saved) if extra.high > 0 else Range(0, 0)
             if tier.name == "near_real_time":
-                every = _fmt(pattern_for(tier).interval)
+                every = _fmt(pattern_of(tier).interval)
                 ok = p95(tier) <= effective
                 nrt_note = (f"chosen: polling every {every} gives data age p95 {_fmt(p95(tier))}, "
                             + (f"within {_fmt(effective)}" if ok else f"over {_fmt(effective)}"))
@@ -503,7 +514,7 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
         nrt_note = (f"near-real-time polling gives data age p95 {_fmt(p95(nrt))}, "
                     + (f"too old for {_fmt(effective)}" if p95(nrt) > effective else f"within {_fmt(effective)}")
                     + (f"; {tier.label} weighed against {slower.label}" if slower is not None else ""))
-    pattern = pattern_for(tier)
+    pattern = pattern_of(tier)
     s = sim(tier)
     age95 = p95(tier)
     met = age95 <= m.max_age
@@ -542,8 +553,9 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
 
 
 def advise_many(metrics: Iterable[Metric] | Mapping[str, Metric] | None = None, *,
-                cost: CostModel | None = None) -> pd.DataFrame:
-    """The advisor applied to a list of metrics (default: :data:`EXAMPLES`), as a table.
+                cost: CostModel | None = None, patterns: Mapping[str, Pattern] | None = None) -> pd.DataFrame:
+    """The advisor applied to a list of metrics (default: :data:`EXAMPLES`), as a table
+    (``cost`` and ``patterns`` as for :func:`advise`).
 
     >>> sorted(advise_many()["tier"].value_counts().items())
     [('batch', 4), ('near_real_time', 3), ('real_time', 4)]
@@ -553,4 +565,4 @@ def advise_many(metrics: Iterable[Metric] | Mapping[str, Metric] | None = None, 
     items = list(items)
     if not items:
         raise ParameterError("metrics", [], "give at least one metric (or None for the catalogue)")
-    return pd.DataFrame([advise(m, cost=cost).as_row() for m in items]).set_index("metric")
+    return pd.DataFrame([advise(m, cost=cost, patterns=patterns).as_row() for m in items]).set_index("metric")

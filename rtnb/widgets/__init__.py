@@ -13,9 +13,12 @@ from ._bars import LiveBars
 from ._base import FrameGate
 from ._dashboard import Dashboard
 from ._error_panel import ErrorPanel
+from ._format import SI_TICKS, duration, linear_ticks, log_ticks, money, si
 from ._freshness import FreshnessBadge
 from ._kpi import KpiTile
 from ._line import LiveLine
 from ._quick import dashboard
 
-__all__ = ["Dashboard", "ErrorPanel", "FreshnessBadge", "FrameGate", "KpiTile", "LiveBars", "LiveLine", "dashboard"]
+__all__ = ["Dashboard", "ErrorPanel", "FreshnessBadge", "FrameGate", "KpiTile", "LiveBars", "LiveLine", "dashboard",
+           # formatting shared by every view (numbers, durations, money, tick values)
+           "SI_TICKS", "duration", "linear_ticks", "log_ticks", "money", "si"]
