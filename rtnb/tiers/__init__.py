@@ -9,7 +9,11 @@
 - :mod:`~rtnb.tiers.advisor` — :func:`advise` (the decision-change test and the
   implementation checklist) and :func:`break_even`.
 
-Nothing here imports ipywidgets or bqplot: plots live in notebooks and rtnb.widgets.
+Nothing here imports ipywidgets or bqplot: plots live in rtnb.widgets, and the widgets
+below are imported on first call —
+
+- :func:`explorer` — data age against cost, break-even and the advisor, with sliders;
+- :func:`timeline` — one stream through the four tiers on one time axis, played live.
 
 >>> from rtnb import tiers
 >>> tiers.classify("30s").name
@@ -17,6 +21,10 @@ Nothing here imports ipywidgets or bqplot: plots live in notebooks and rtnb.widg
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
 
 from ._tiers import TIER_NAMES, TIERS, Tier, classify, get_tier
 from .advisor import (
@@ -49,6 +57,39 @@ from .simulation import Simulation, compare, simulate, simulate_tiers
 simulate_delivery = simulate
 from .workload import Workload
 
+
+
+def explorer(**options: Any) -> Any:
+    """The tiers explorer (a widget): sliders for viewers, polling interval, event rate,
+    the cost model and the value of a minute of delay; charts of data age against cost
+    and of the break-even; the tiers and the advisor in tables in words. Options as
+    :class:`rtnb.widgets.TiersExplorer` (imported on first use).
+
+    >>> ex = explorer(viewers=20, hours=0.25)
+    >>> ex.event_rate.value = 100.0
+    >>> ex.tier_table.columns[:3].tolist()
+    ['delivery', 'data age p50', 'data age p95']
+    """
+    from ..widgets._tiers_explorer import TiersExplorer
+
+    return TiersExplorer(**options)
+
+
+def timeline(source: Any = None, **options: Any) -> Any:
+    """One stream seen through the four tiers on one shared time axis, played live in
+    simulated time, with pause, speed and replay (a widget). Options as
+    :class:`rtnb.widgets.TierTimeline` (imported on first use).
+
+    >>> tl = timeline(hours=1, viewers=5)
+    >>> tl.show(tl.start + pd.Timedelta("30min"))
+    >>> tl.updates["near_real_time"] >= 29
+    True
+    """
+    from ..widgets._tiers_timeline import TierTimeline
+
+    return TierTimeline(source, **options)
+
+
 __all__ = [
     "BatchRefresh",
     "ChecklistItem",
@@ -77,6 +118,8 @@ __all__ = [
     "Workload",
     "classify",
     "compare",
+    "explorer",
+    "timeline",
     "get_pattern",
     "get_tier",
     "pattern_for",

@@ -1,0 +1,151 @@
+"""The tiers lab's tables in words: per-tier ages, loads and costs, and the advisor's
+answers, with human column names ("data age p95", not ``age_p95_s``), ages as "48 min"
+and money as "$11,200–14,400", rendered as HTML that wraps long text instead of being
+cut off.
+
+>>> from rtnb import tiers
+>>> sims = tiers.simulate_tiers(10.0, viewers=20, hours=0.5)
+>>> t = tier_table(sims, tiers.CostModel())
+>>> t.loc["Batch", "delivery"], t.columns[:3].tolist()
+('job every 1 h, pages reload every 15 min', ['delivery', 'data age p50', 'data age p95'])
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from ._format import duration, money, si
+
+__all__ = ["pattern_words", "tier_table", "advice_table", "html_table", "checklist_html"]
+
+
+def pattern_words(pattern: Any) -> str:
+    """A delivery pattern in words: 'polling every 1 min', 'SSE push'.
+
+    >>> from rtnb import tiers
+    >>> pattern_words(tiers.pattern_for("near_real_time")), pattern_words(tiers.pattern_for("sub_second"))
+    ('polling every 1 min', 'WebSocket push')
+    """
+    name = getattr(pattern, "name", str(pattern))
+    if name == "polling":
+        return f"polling every {duration(pattern.interval)}"
+    if name == "batch_refresh":
+        return f"job every {duration(pattern.every)}, pages reload every {duration(pattern.reload)}"
+    return {"sse": "SSE push", "websocket": "WebSocket push"}.get(name, name.replace("_", " "))
+
+
+def _bytes_per_s(v: float) -> str:
+    text = si(v)
+    number, prefix = (text[:-1], text[-1]) if text[-1:].isalpha() else (text, "")
+    return f"{number} {prefix}B/s"
+
+
+def _label(tier: str) -> str:
+    from ..tiers import get_tier
+
+    return get_tier(tier).label
+
+
+def tier_table(sims: Mapping[str, Any], cost: Any) -> pd.DataFrame:
+    """Per tier (its label as the index): delivery, data age p50/p95/max, requests/s,
+    open connections, traffic, build, per month and per year — all strings."""
+    rows = {}
+    for name, sim in sims.items():
+        est = cost.estimate(name, sim)
+        load = sim.load_mean
+        rows[_label(name)] = {
+            "delivery": pattern_words(sim.pattern),
+            "data age p50": duration(sim.age_p50),
+            "data age p95": duration(sim.age_p95),
+            "data age max": duration(sim.age_max),
+            "requests/s": si(load["requests_per_s"]),
+            "open connections": si(load["open_connections"]),
+            "traffic": _bytes_per_s(load["bytes_per_s"]),
+            "build": money(est.build),
+            "per month": money(est.monthly),
+            "per year": money(est.per_year),
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "tier"
+    return out
+
+
+def _why(rec: Any) -> str:
+    """The reasons that decided (the test, the classification, the break-even steps),
+    without the closing 'Recommended: ...' line the other columns already show."""
+    reasons = [r for r in rec.reasons if not r.startswith("Recommended:")]
+    return " ".join(reasons)
+
+
+def _break_even(rec: Any) -> str:
+    if rec.break_even_value is None:
+        return "not needed (batch)"
+    be = rec.break_even_value
+    if be.high <= 0:
+        return "always (no extra cost)"
+    return f"{money(be)} per min per year"
+
+
+def advice_table(recommendations: Iterable[Any]) -> pd.DataFrame:
+    """The advisor's answers (``Recommendation`` objects), one row per metric, in words."""
+    rows = {}
+    for r in recommendations:
+        m = r.metric
+        rows[m.name.replace("_", " ")] = {
+            "needs": f"max age {duration(m.max_age)}, response within {duration(m.response_time)}",
+            "changes in 10 min?": "yes" if r.decision_changes else "no",
+            "tier": r.tier.label,
+            "delivery": pattern_words(r.pattern),
+            "data age p95": duration(r.age.get("p95")),
+            "build": money(r.cost.build),
+            "per month": money(r.cost.monthly),
+            "pays off above": _break_even(r),
+            "checklist left": str(sum(not c.done for c in r.checklist)),
+            "why": _why(r),
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "metric"
+    return out
+
+
+_CSS = ("border-collapse:collapse;font-size:12px;line-height:1.35;margin:4px 0",
+        "text-align:left;padding:3px 8px;border-bottom:1px solid #ccc;white-space:nowrap;vertical-align:bottom",
+        "padding:3px 8px;border-bottom:1px solid #eee;vertical-align:top")
+
+
+def html_table(frame: pd.DataFrame, *, wrap: Iterable[str] = (), caption: str = "") -> str:
+    """``frame`` as a compact HTML table; columns in ``wrap`` wrap (min 260 px), every
+    other cell stays on one line. Text is escaped.
+
+    >>> print(html_table(pd.DataFrame({"a": ["1 s"]}, index=pd.Index(["x"], name="k"))))  # doctest: +ELLIPSIS
+    <table class="rtnb-table" ...><tr><th ...>k</th><th ...>a</th></tr><tr><th ...>x</th><td ...>1 s</td></tr></table>
+    """
+    wrap = set(wrap)
+    table_css, th_css, td_css = _CSS
+    head = "".join(f'<th style="{th_css}">{html.escape(str(c))}</th>' for c in [frame.index.name or ""] + list(frame))
+    body = []
+    for key, row in frame.iterrows():
+        cells = [f'<th style="{th_css};vertical-align:top">{html.escape(str(key))}</th>']
+        for col, value in row.items():
+            style = td_css + (";white-space:normal;min-width:260px;max-width:520px" if col in wrap
+                              else ";white-space:nowrap")
+            cells.append(f'<td style="{style}">{html.escape(str(value))}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f'<caption style="caption-side:top;text-align:left;padding:2px 0">{html.escape(caption)}</caption>' if caption else ""
+    return f'<table class="rtnb-table" style="{table_css}">{cap}<tr>{head}</tr>{"".join(body)}</table>'
+
+
+def checklist_html(rec: Any) -> str:
+    """One recommendation in full: its reasons in order and the implementation checklist."""
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in rec.reasons)
+    items = "".join(
+        f"<li style='list-style:none'>{'&#9745;' if c.done else '&#9744;'} <b>{html.escape(c.item)}</b>: "
+        f"{html.escape(c.note)}</li>" for c in rec.checklist)
+    return (f"<div class='rtnb-advice' style='font-size:13px'><b>{html.escape(rec.metric.name.replace('_', ' '))}: "
+            f"{html.escape(rec.tier.label)} via {html.escape(pattern_words(rec.pattern))}</b>"
+            f"<ol style='margin:4px 0'>{reasons}</ol><b>Implementation checklist</b>"
+            f"<ul style='margin:4px 0;padding-left:8px'>{items}</ul></div>")

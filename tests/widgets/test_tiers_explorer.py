@@ -1,0 +1,108 @@
+"""The tiers explorer (notebook 03) without a browser: readable ticks, tables in words,
+every slider changing what is shown, the advisor following the sliders."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+import rtnb
+from rtnb import tiers
+
+AGE = re.compile(r"^\d[\d,]*(\.\d+)? (ns|µs|ms|s|min|h|d)$")
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return tiers.explorer(viewers=50, hours=0.25)
+
+
+def shown(ex):
+    """Everything the explorer shows that a slider could change."""
+    return (ex.tier_table.to_dict(), ex.advice.to_dict(), ex.verdict.value, ex.tiers_html.value,
+            ex.advice_html.value, list(ex.points.x), list(ex.points.y))
+
+
+def test_age_axis_has_few_powers_of_ten_and_the_points_sit_inside_it(explorer):
+    ticks = list(explorer.age_xaxis.tick_values)
+    assert 2 <= len(ticks) <= 7
+    assert all(math.isclose(math.log10(t), round(math.log10(t))) for t in ticks)
+    assert explorer.age_xaxis.tick_format == ",~g"  # '1,000', never '1e+3'
+    ages = np.asarray(explorer.points.x, float)
+    assert explorer.age_x.min <= ages.min() / 2 and explorer.age_x.max >= ages.max() * 2  # not on the border
+    assert explorer.points.display_names and "Batch" in explorer.points.names
+    assert explorer.age_yaxis.tick_format == "$~s" and len(explorer.age_yaxis.tick_values) <= 7
+    assert explorer.age_yaxis.label_offset  # the label stands clear of the tick text
+    assert len(explorer.be_xaxis.tick_values) <= 5 and len(explorer.be_yaxis.tick_values) <= 6
+
+
+def test_tables_are_in_words(explorer):
+    for table in (explorer.tier_table, explorer.advice):
+        assert not any("_" in c for c in table.columns), list(table.columns)
+        values = table.to_numpy().ravel().tolist()
+        assert not any(str(v).lower() in ("nan", "none", "") for v in values)
+    t = explorer.tier_table
+    for col in ("data age p50", "data age p95", "data age max"):
+        assert all(AGE.match(v) for v in t[col]), t[col].tolist()
+    assert all(v.startswith("$") and " " not in v for v in t["build"])
+    a = explorer.advice
+    assert all(AGE.match(v) for v in a["data age p95"])
+    batch = a[a["tier"] == "Batch"]
+    assert len(batch) and set(batch["pays off above"]) == {"not needed (batch)"}  # not NaN
+    # the why is the advisor's reasons in full, not cut at 50 characters
+    for name, rec in explorer.recommendations.items():
+        row = a.loc[name.replace("_", " ")]
+        assert row["why"].endswith(rec.reasons[-2]) and len(row["why"]) > 60
+    assert "…" not in explorer.advice_html.value and "..." not in explorer.advice_html.value
+
+
+def test_the_value_slider_shows_the_value_set(explorer):
+    assert explorer.value.value == 5_000
+    assert explorer.value.label == "5,000"
+    assert explorer.batch_build.readout_format == ",d"
+
+
+@pytest.mark.parametrize("slider, new", [
+    ("viewers", 900), ("interval", 10), ("event_rate", 200), ("batch_build", 20_000),
+    ("premium", (1.0, 1.5)), ("infra", (1_000, 2_000)), ("value", 200_000),
+])
+def test_every_slider_changes_the_charts_or_tables_and_the_advisor_follows(slider, new):
+    ex = tiers.explorer(viewers=50, hours=0.25)
+    before = shown(ex)
+    advice_before = ex.advice.to_dict()
+    getattr(ex, slider).value = new
+    after = shown(ex)
+    assert after != before, slider
+    if slider in ("viewers", "interval", "event_rate", "value", "batch_build", "premium", "infra"):
+        assert ex.advice.to_dict() != advice_before, f"the advisor table ignores {slider}"
+
+
+def test_the_advisor_takes_the_sliders_workload_and_value():
+    ex = tiers.explorer(viewers=50, hours=0.25)
+    ex.interval.value = 10
+    nrt = [r for r in ex.recommendations.values() if r.tier.name == "near_real_time"]
+    assert nrt and all(r.pattern.interval.total_seconds() == 10 for r in nrt)
+    assert all(r.metric.viewers == 50 and r.metric.value_per_minute == 5_000 for r in ex.recommendations.values())
+    assert "polling every 10 s" in ex.advice["delivery"].tolist()
+    ex.metric.value = "weekly_revenue"
+    assert "Batch" in ex.detail.value and "Implementation checklist" in ex.detail.value
+
+
+def test_bad_parameters_name_the_parameter():
+    with pytest.raises(rtnb.ParameterError, match="event_rate"):
+        tiers.explorer(event_rate=0)
+    with pytest.raises(rtnb.ParameterError, match="cost"):
+        tiers.explorer(cost="cheap")
+
+
+def test_one_call_builds_it_and_the_tiers_modules_import_no_widgets():
+    from rtnb.widgets._tiers_explorer import TiersExplorer
+
+    assert isinstance(tiers.explorer(viewers=10, hours=0.1), TiersExplorer)
+    for mod in ("__init__", "simulation", "advisor", "cost", "delivery", "workload", "_tiers"):
+        text = open(tiers.__file__.replace("__init__.py", f"{mod}.py")).read()
+        imports = [ln for ln in text.splitlines() if ln.lstrip().startswith(("import ", "from "))]
+        assert not any("ipywidgets" in ln or "bqplot" in ln for ln in imports), mod
