@@ -22,9 +22,7 @@ below are imported on first call —
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
+import typing as _typing
 
 from ._tiers import TIER_NAMES, TIERS, Tier, classify, get_tier
 from .advisor import (
@@ -59,7 +57,7 @@ from .workload import Workload
 
 
 
-def explorer(**options: Any) -> Any:
+def explorer(**options: _typing.Any) -> _typing.Any:
     """The tiers explorer (a widget): sliders for viewers, polling interval, event rate,
     the cost model and the value of a minute of delay; charts of data age against cost
     and of the break-even; the tiers and the advisor in tables in words. Options as
@@ -75,11 +73,12 @@ def explorer(**options: Any) -> Any:
     return TiersExplorer(**options)
 
 
-def timeline(source: Any = None, **options: Any) -> Any:
+def timeline(source: _typing.Any = None, **options: _typing.Any) -> _typing.Any:
     """One stream seen through the four tiers on one shared time axis, played live in
     simulated time, with pause, speed and replay (a widget). Options as
     :class:`rtnb.widgets.TierTimeline` (imported on first use).
 
+    >>> import pandas as pd
     >>> tl = timeline(hours=1, viewers=5)
     >>> tl.show(tl.start + pd.Timedelta("30min"))
     >>> tl.updates["near_real_time"] >= 29
