@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 JUPYTER_ARGS ?=
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: demo test system-deps bench lab-test clean
+.PHONY: demo test system-deps bench lab-test screenshots clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ system-deps:
 test: $(VENV)/.installed-test system-deps
 	RTNB_LIVE_SECONDS=$${RTNB_LIVE_SECONDS:-3} RTNB_SMALL=1 \
 	$(BIN)/python -m pytest -q rtnb tests notebooks --nbval-lax
+
+## Pictures of the notebooks in docs/ (each run in a real JupyterLab under headless Chromium).
+screenshots: $(VENV)/.installed-test system-deps
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m scripts.screenshots $(NOTEBOOKS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks

@@ -105,7 +105,7 @@ class TiersExplorer(W.VBox):
                                       max=3_000, step=50, readout_format=",d",
                                       description="streaming infra ($/month)", **kw)
         self.value = W.SelectionSlider(options=_options(_VALUES, value, lambda v: f"{v:,.0f}"), value=value,
-                                       description="value of 1 min less delay ($/yr)", **kw)
+                                       description="value of a minute ($/yr)", **kw)
         self.sliders = [self.viewers, self.interval, self.event_rate, self.batch_build, self.premium,
                         self.infra, self.value]
         self._build_age_chart()
@@ -139,7 +139,7 @@ class TiersExplorer(W.VBox):
     # -- construction --------------------------------------------------------------
 
     def _build_age_chart(self) -> None:
-        self.age_x, self.age_y = bq.LogScale(), bq.LinearScale(min=0)
+        self.age_x, self.age_y = bq.LogScale(), bq.LinearScale()
         colours = list(TIER_COLOURS.values())
         self.ranges = bq.Lines(x=[[1, 1]] * 4, y=[[0, 0]] * 4, scales={"x": self.age_x, "y": self.age_y},
                                colors=colours, stroke_width=7, opacities=[0.45] * 4)
@@ -166,7 +166,7 @@ class TiersExplorer(W.VBox):
                                 tick_format="$~s", label_offset="52px")
         self.be_fig = bq.Figure(marks=[self.worth, self.extra, self.chosen], axes=[self.be_xaxis, self.be_yaxis],
                                 title="real time against near-real-time: break-even",
-                                fig_margin={"top": 50, "bottom": 50, "left": 75, "right": 25},
+                                fig_margin={"top": 50, "bottom": 50, "left": 75, "right": 45},
                                 layout=W.Layout(width="560px", height="350px"))
         swatch = ("<span style='white-space:nowrap;margin-right:14px'><span style='display:inline-block;"
                   "width:18px;border-top:3px {style} {c};vertical-align:middle'></span> {t}</span>")
@@ -200,12 +200,12 @@ class TiersExplorer(W.VBox):
         self._draw_ages(sims, cost)
         self._draw_break_even(sims, cost)
         self.tier_table = tier_table(sims, cost)
-        self.tiers_html.value = html_table(self.tier_table)
+        self.tiers_html.value = html_table(self.tier_table, wrap=("delivery",))
         metrics = [dataclasses.replace(m, viewers=int(self.viewers.value), event_rate=float(self.event_rate.value),
                                        value_per_minute=float(self.value.value)) for m in self.metrics]
         self.recommendations = {m.name: advise(m, cost=cost, patterns=patterns, seed=self.seed) for m in metrics}
         self.advice = advice_table(self.recommendations.values())
-        self.advice_html.value = html_table(self.advice, wrap=("why", "needs"))
+        self.advice_html.value = html_table(self.advice, wrap=("needs", "delivery"), note="why")
         self._show_detail()
 
     def _draw_ages(self, sims: dict[str, Any], cost: CostModel) -> None:
@@ -216,7 +216,7 @@ class TiersExplorer(W.VBox):
         with self.ranges.hold_sync(), self.points.hold_sync(), self.age_x.hold_sync(), self.age_y.hold_sync():
             self.age_x.min, self.age_x.max = ticks[0], ticks[-1]
             self.age_xaxis.tick_values = ticks
-            self.age_y.max = top
+            self.age_y.min, self.age_y.max = -0.04 * top, top  # points never sit on the axis line
             self.age_yaxis.tick_values = linear_ticks(0, top, max_ticks=6)
             self.ranges.x = [[a, a] for a in ages]
             self.ranges.y = [[r.low, r.high] for r in per_year]

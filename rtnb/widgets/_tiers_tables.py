@@ -87,7 +87,7 @@ def _break_even(rec: Any) -> str:
     be = rec.break_even_value
     if be.high <= 0:
         return "always (no extra cost)"
-    return f"{money(be)} per min per year"
+    return money(be)
 
 
 def advice_table(recommendations: Iterable[Any]) -> pd.DataFrame:
@@ -103,7 +103,7 @@ def advice_table(recommendations: Iterable[Any]) -> pd.DataFrame:
             "data age p95": duration(r.age.get("p95")),
             "build": money(r.cost.build),
             "per month": money(r.cost.monthly),
-            "pays off above": _break_even(r),
+            "pays off above (per min of delay, per year)": _break_even(r),
             "checklist left": str(sum(not c.done for c in r.checklist)),
             "why": _why(r),
         }
@@ -113,28 +113,36 @@ def advice_table(recommendations: Iterable[Any]) -> pd.DataFrame:
 
 
 _CSS = ("border-collapse:collapse;font-size:12px;line-height:1.35;margin:4px 0",
-        "text-align:left;padding:3px 8px;border-bottom:1px solid #ccc;white-space:nowrap;vertical-align:bottom",
-        "padding:3px 8px;border-bottom:1px solid #eee;vertical-align:top")
+        "text-align:left;padding:3px 6px;border-bottom:1px solid #ccc;vertical-align:bottom;min-width:48px",
+        "padding:3px 6px;vertical-align:top")
 
 
-def html_table(frame: pd.DataFrame, *, wrap: Iterable[str] = (), caption: str = "") -> str:
-    """``frame`` as a compact HTML table; columns in ``wrap`` wrap (min 260 px), every
-    other cell stays on one line. Text is escaped.
+def html_table(frame: pd.DataFrame, *, wrap: Iterable[str] = (), note: str | None = None, caption: str = "") -> str:
+    """``frame`` as a compact HTML table that fits a notebook's width: columns in
+    ``wrap`` wrap (max 190 px), every other cell stays on one line, and the ``note``
+    column (a long text, e.g. the advisor's reasons) goes in full on a row of its own
+    under each row, never cut. Text is escaped.
 
     >>> print(html_table(pd.DataFrame({"a": ["1 s"]}, index=pd.Index(["x"], name="k"))))  # doctest: +ELLIPSIS
     <table class="rtnb-table" ...><tr><th ...>k</th><th ...>a</th></tr><tr><th ...>x</th><td ...>1 s</td></tr></table>
     """
     wrap = set(wrap)
     table_css, th_css, td_css = _CSS
-    head = "".join(f'<th style="{th_css}">{html.escape(str(c))}</th>' for c in [frame.index.name or ""] + list(frame))
+    cols = [c for c in frame.columns if c != note]
+    head = "".join(f'<th style="{th_css}">{html.escape(str(c))}</th>' for c in [frame.index.name or ""] + cols)
+    line = "border-bottom:1px solid #eee"
     body = []
     for key, row in frame.iterrows():
-        cells = [f'<th style="{th_css};vertical-align:top">{html.escape(str(key))}</th>']
-        for col, value in row.items():
-            style = td_css + (";white-space:normal;min-width:260px;max-width:520px" if col in wrap
-                              else ";white-space:nowrap")
-            cells.append(f'<td style="{style}">{html.escape(str(value))}</td>')
+        last = "" if note is not None else line
+        cells = [f'<th style="{th_css};vertical-align:top;white-space:nowrap;{last}">{html.escape(str(key))}</th>']
+        for col in cols:
+            style = f"{td_css};{last};" + ("white-space:normal;max-width:190px" if col in wrap else "white-space:nowrap")
+            cells.append(f'<td style="{style}">{html.escape(str(row[col]))}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
+        if note is not None:
+            body.append(f'<tr class="rtnb-note"><td></td><td colspan="{len(cols)}" style="{td_css};{line};'
+                        f'white-space:normal;color:#555;padding-bottom:6px"><i>{html.escape(str(note))}:</i> '
+                        f'{html.escape(str(row[note]))}</td></tr>')
     cap = f'<caption style="caption-side:top;text-align:left;padding:2px 0">{html.escape(caption)}</caption>' if caption else ""
     return f'<table class="rtnb-table" style="{table_css}">{cap}<tr>{head}</tr>{"".join(body)}</table>'
 

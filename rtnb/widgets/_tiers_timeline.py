@@ -67,7 +67,7 @@ class _Panel:
         self.partial = bq.Lines(x=[], y=[], scales=sc, colors=[_light(colour)], line_style="dashed",
                                 stroke_width=2, marker="circle", marker_size=20)
         self.now = bq.Lines(x=[], y=[], scales=sc, colors=["#424242"], line_style="dotted")
-        axes = [bq.Axis(scale=owner.x, tick_format="%H:%M", num_ticks=9),
+        axes = [bq.Axis(scale=owner.x, tick_format="%H:%M", tick_values=owner.x_ticks),
                 bq.Axis(scale=owner.y, side="left", label=owner.y_label, tick_format="~s",
                         tick_values=owner.y_ticks, label_offset="42px")]
         self.fig = bq.Figure(marks=[self.lag, self.line, self.partial, self.now], axes=axes,
@@ -150,8 +150,10 @@ class TierTimeline(W.VBox):
         self.y_label = f"orders / {duration(self.bucket)}"
         self.y_ticks = linear_ticks(0, float(per_bucket.max() if len(per_bucket) else 1) * 1.1, max_ticks=4)
         self.x_min = self.start.to_datetime64()
+        step = next(h for h in (1, 2, 3, 6, 12, 24, 48) if self.hours / h <= 8)  # at most ~9 round hours
+        self.x_ticks = pd.date_range(self.start.ceil(f"{step}h"), self.end, freq=f"{step}h").to_numpy()
         self.x = bq.DateScale(min=self.start.to_pydatetime(), max=self.end.to_pydatetime())
-        self.y = bq.LinearScale(min=0, max=self.y_ticks[-1] if len(self.y_ticks) > 1 else 1.0)
+        self.y = bq.LinearScale(min=0, max=float(per_bucket.max() if len(per_bucket) else 1) * 1.1)
         self.panels = {name: _Panel(self, name) for name in TIER_NAMES}
         self.clock_label, self.stream_label = W.HTML(), W.HTML()
         self.play_button = W.Button(description="Play", icon="play", layout=W.Layout(width="110px"))

@@ -51,7 +51,7 @@ def test_tables_are_in_words(explorer):
     a = explorer.advice
     assert all(AGE.match(v) for v in a["data age p95"])
     batch = a[a["tier"] == "Batch"]
-    assert len(batch) and set(batch["pays off above"]) == {"not needed (batch)"}  # not NaN
+    assert len(batch) and set(batch["pays off above (per min of delay, per year)"]) == {"not needed (batch)"}  # not NaN
     # the why is the advisor's reasons in full, not cut at 50 characters
     for name, rec in explorer.recommendations.items():
         row = a.loc[name.replace("_", " ")]
