@@ -14,6 +14,16 @@ import pytest
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def require_module(name: str, extra: str):
+    """The module ``name``, or a skip (a failure under ``CI=true``) naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        require(False, name, f"install the extra: pip install 'rtnb[{extra}]'")
+
+
 def require(ok: bool, component: str, why: str) -> None:
     """Skip (or, under CI=true, fail) when ``component`` is not available."""
     if ok:
@@ -21,7 +31,7 @@ def require(ok: bool, component: str, why: str) -> None:
     msg = f"{component} is not available: {why}"
     if ON_CI:
         pytest.fail(f"{msg} (CI=true: a missing component is a failure, not a skip)")
-    pytest.skip(msg)
+    pytest.skip(msg, allow_module_level=True)  # also from a module or conftest body
 
 
 class FakeSource:

@@ -7,6 +7,7 @@ import pytest
 
 import rtnb
 from rtnb._progress import DEFAULT_MAX_STEPS, Progress, check_steps
+from tests.conftest import require_module
 
 
 def test_a_run_of_billions_of_steps_is_refused_before_it_starts():
@@ -17,7 +18,7 @@ def test_a_run_of_billions_of_steps_is_refused_before_it_starts():
 
 
 def test_progress_counts_and_shows_a_bar_for_long_work():
-    tqdm = pytest.importorskip("tqdm")
+    tqdm = require_module("tqdm", "progress")
     with Progress(5000, desc="run") as bar:
         assert bar.shown
         for _ in range(5000):
@@ -29,7 +30,7 @@ def test_progress_counts_and_shows_a_bar_for_long_work():
 
 
 def test_an_interrupt_closes_the_bar_and_goes_through():
-    pytest.importorskip("tqdm")
+    require_module("tqdm", "progress")
     with pytest.raises(KeyboardInterrupt):
         with Progress(5000, show=True) as bar:
             bar.update()
@@ -63,7 +64,7 @@ def test_runner_run_says_before_it_starts_that_it_would_take_billions_of_steps()
 
 
 def test_runner_run_shows_progress_for_long_runs(monkeypatch):
-    pytest.importorskip("tqdm")
+    require_module("tqdm", "progress")
     import rtnb._progress as progress
 
     made = []

@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 import rtnb
 from rtnb.pipeline.metric import Metric
+from tests.conftest import require_module
 
 
 def _parking(n=4000, seed=0, start="2024-03-01", end="2024-05-01"):
@@ -119,7 +120,7 @@ def test_division_by_zero_is_missing_not_infinite():
     assert np.isnan(snap.table["r"].iloc[0]) and np.isnan(snap.overall["r"])
 
 
-duckdb = pytest.importorskip("duckdb")
+duckdb = require_module("duckdb", "duckdb")
 
 
 def _sql(m, df, **kw):

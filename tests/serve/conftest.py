@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from rtnb import Counters, MemoryStore, SimClock, Snapshot
+from tests.conftest import require_module
 
-pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
+require_module("starlette", "serve")
+require_module("uvicorn", "serve")
 
 
 def make_snapshot(metric: str, i: int, clock: SimClock | None = None) -> Snapshot:

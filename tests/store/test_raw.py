@@ -11,8 +11,9 @@ import pytest
 
 from rtnb import ParameterError, StoreError, UnknownNameError
 from rtnb.store.raw import DuckDBBaseline, RawQuery, SQLiteBaseline
+from tests.conftest import require_module
 
-pytest.importorskip("duckdb", reason="duckdb (rtnb[duckdb]) is not installed")
+require_module("duckdb", "duckdb")
 
 ENGINES = [SQLiteBaseline, DuckDBBaseline]
 T0 = pd.Timestamp("2024-01-01 09:00")
