@@ -8,8 +8,11 @@ import bqplot as bq
 import numpy as np
 import pandas as pd
 
+from .._checks import check_str
+from .._errors import ParameterError
 from ..health import Snapshot
-from ._base import StoreView, check_count, check_name, float_array, key_labels
+from ._base import StoreView, check_count, check_name, key_labels, plot_array
+from ._style import MARGINS, KeyColours, axis_label, value_axis
 
 __all__ = ["LiveBars"]
 
@@ -18,7 +21,9 @@ class LiveBars(StoreView, bq.Figure):
     """The current value of ``column`` per key in the latest snapshot, largest first.
 
     Only the ``top_k`` largest keys are drawn, so the payload per frame is bounded by
-    ``top_k`` whatever the number of keys.
+    ``top_k`` whatever the number of keys. Each bar has its key's colour (``colours``,
+    shared with the line chart of a dashboard, so a country is one colour in both);
+    hovering a bar shows its key and value; the axis has SI ticks and the ``unit``.
 
     >>> import rtnb
     >>> from rtnb.store import MemoryStore
@@ -31,7 +36,9 @@ class LiveBars(StoreView, bq.Figure):
     >>> bars.refresh(t)
     True
     >>> bars.bars.x.tolist(), bars.bars.y
-    (['DE', 'IT'], array([9., 5.]))
+    (['DE', 'IT'], array([9., 5.], dtype=float32))
+    >>> len(set(bars.bars.colors)) == 2     # one colour per key
+    True
     """
 
     def __init__(
@@ -42,30 +49,37 @@ class LiveBars(StoreView, bq.Figure):
         column: str,
         top_k: int = 10,
         title: str | None = None,
-        color: str = "#0072B2",
+        unit: str = "",
+        colours: KeyColours | None = None,
         height: str = "320px",
     ) -> None:
         self._init_view(store, metric)
         self.column = check_name("column", column)
         self.top_k = check_count("top_k", top_k)
+        self.unit = check_str("unit", unit, empty=True)
+        if colours is not None and not isinstance(colours, KeyColours):
+            raise ParameterError("colours", colours, "must be a KeyColours (shared by the views of a dashboard) or None")
+        self.colours = colours if colours is not None else KeyColours()
         x_sc, y_sc = bq.OrdinalScale(), bq.LinearScale(min=0.0)
         self.x_scale, self.y_scale = x_sc, y_sc
         self.bars = bq.Bars(
             x=np.array([], dtype=str),
-            y=np.array([], dtype=np.float64),
+            y=np.array([], dtype=np.float32),
             scales={"x": x_sc, "y": y_sc},
-            colors=[color],
+            colors=["#0072B2"],
+            color_mode="no_group",
             padding=0.2,
+            tooltip=bq.Tooltip(fields=["x", "y"], formats=["", ".4~s"], labels=["key", column]),
         )
         super().__init__(
             marks=[self.bars],
             axes=[
-                bq.Axis(scale=x_sc),
-                bq.Axis(scale=y_sc, side="left", label=column, tick_format=".3s"),
+                bq.Axis(scale=x_sc, num_ticks=None),
+                value_axis(y_sc, axis_label(column, self.unit)),
             ],
             title=title if title is not None else f"{metric} · {column} by key",
             animation_duration=0,
-            fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 20},
+            fig_margin=dict(MARGINS),
             layout={"height": height, "width": "auto", "min_width": "300px"},
         )
         self.add_class("rtnb-live-bars")
@@ -85,9 +99,11 @@ class LiveBars(StoreView, bq.Figure):
         floor = min(0.0, float(values.min())) if len(values) else 0.0
         if self.y_scale.min != floor:
             self.y_scale.min = floor
+        colours = self.colours.assign(list(values.index)) if len(values) else ["#0072B2"]
         with self.bars.hold_sync():
             self.bars.x = np.array(keys, dtype=str)
-            self.bars.y = float_array(values)
+            self.bars.y = plot_array(values)
+            self.bars.colors = colours
 
     def __repr__(self) -> str:
         return f"LiveBars(metric={self.metric!r}, column={self.column!r}, keys={list(self.bars.x)!r})"

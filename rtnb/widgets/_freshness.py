@@ -1,22 +1,42 @@
-"""FreshnessBadge: how old the data shown is, against the metric's limit (its tier)."""
+"""FreshnessBadge: how old the data shown is, against the metric's limit (its tier).
+
+With ``anywidget`` installed (the ``anywidget`` extra; the test extra has it) the badge
+ages **in the browser**: the kernel sends the newest event time, the clock's time, the
+clock's rate and the run state, and a small ES module (``_badge.js``, no build step)
+counts the age itself. So the badge turns late and stale while a cell blocks the
+kernel, a source hangs or the kernel is gone, and says "kernel not responding" when no
+message came for ``silent_after``. Without anywidget the badge falls back to HTML
+ticked by the kernel at each frame (honest while the kernel runs frames, frozen when
+it does not). Both say "paused" and "stopped" when the run is.
+"""
 
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
+from .._checks import check_number
 from .._errors import ParameterError
 from .._time import DurationLike, to_duration
 from ..health import Snapshot, describe_age, freshness
 from ._base import StoreView
 
-__all__ = ["FreshnessBadge"]
+try:  # an optional extra: the badge that ages in the browser
+    from anywidget import AnyWidget as _Widget
 
-_COLOURS = {"fresh": "#009E73", "late": "#E69F00", "stale": "#D55E00"}
+    AGES_IN_BROWSER = True
+except ImportError:  # pragma: no cover - depends on the environment
+    _Widget = widgets.HTML
+    AGES_IN_BROWSER = False
+
+__all__ = ["FreshnessBadge", "AGES_IN_BROWSER"]
+
+_COLOURS = {"fresh": "#009E73", "late": "#E69F00", "stale": "#D55E00", "paused": "#6b6b6b", "stopped": "#6b6b6b"}
 
 
 def _span(td: pd.Timedelta) -> str:
@@ -24,13 +44,20 @@ def _span(td: pd.Timedelta) -> str:
     return f"{s:g} s" if s < 120 else f"{s / 60:g} min"
 
 
-class FreshnessBadge(StoreView, widgets.HTML):
+def _ms(t: pd.Timestamp | None) -> float | None:
+    return None if t is None or pd.isna(t) else pd.Timestamp(t).value / 1e6
+
+
+class FreshnessBadge(StoreView, _Widget):
     """The data age (processing time minus newest event time) as fresh / late / stale.
 
     It ticks on its own: every frame it recomputes the age at the clock's ``now``,
     so when a source stalls or the pipeline stops, the badge turns ``late`` and then
-    ``stale`` although no snapshot arrives. ``limit`` is the metric's freshness limit
-    (its latency tier); ``stale_after`` defaults to three times the limit.
+    ``stale`` although no snapshot arrives; in the browser (with anywidget) it keeps
+    ageing between frames too, so a busy or dead kernel shows. ``limit`` is the
+    metric's freshness limit (its latency tier); ``stale_after`` defaults to three
+    times the limit. A dashboard tells the badge its runner (``badge.runner``): a
+    paused or stopped run then reads "paused" / "stopped", never "fresh".
 
     >>> import rtnb
     >>> from rtnb.store import MemoryStore
@@ -60,7 +87,24 @@ class FreshnessBadge(StoreView, widgets.HTML):
     #: ``fresh``, ``late`` or ``stale``; observable (not sent to the browser by itself).
     state = traitlets.Unicode("stale")
     #: ``up`` or ``down``: the serving layer's status, for stores that report one.
-    store_status = traitlets.Unicode("up")
+    store_status = traitlets.Unicode("up").tag(sync=AGES_IN_BROWSER)
+    #: The run's state as the badge shows it: ``running``, ``paused``, ``stopped``, ``idle``
+    #: or ``""`` (no runner known).
+    run_state = traitlets.Unicode("").tag(sync=AGES_IN_BROWSER)
+
+    if AGES_IN_BROWSER:
+        _esm = Path(__file__).with_name("_badge.js")
+        #: The HTML the kernel would show (the fallback's value); not sent.
+        value = traitlets.Unicode("")
+        label = traitlets.Unicode("").tag(sync=True)
+        newest_ms = traitlets.Float(None, allow_none=True).tag(sync=True)
+        clock_ms = traitlets.Float(0.0).tag(sync=True)
+        rate = traitlets.Float(0.0).tag(sync=True)
+        limit_s = traitlets.Float(1.0).tag(sync=True)
+        stale_s = traitlets.Float(3.0).tag(sync=True)
+        silent_s = traitlets.Float(2.0).tag(sync=True)
+        store_error = traitlets.Unicode("").tag(sync=True)
+        beat = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,
@@ -70,24 +114,49 @@ class FreshnessBadge(StoreView, widgets.HTML):
         limit: DurationLike,
         stale_after: DurationLike | None = None,
         label: str | None = None,
+        silent_after: float = 2.0,
     ) -> None:
         self._init_view(store, metric)
         self.limit = to_duration(limit, "limit")
         self.stale_after = None if stale_after is None else to_duration(stale_after, "stale_after")
         if self.stale_after is not None and self.stale_after < self.limit:  # in the user's words
             raise ParameterError("stale_after", stale_after, f"must be at least the limit ({_span(self.limit)})")
-        self.label = label if label is not None else metric
+        self.silent_after = check_number("silent_after", silent_after, minimum=0, strict=True)
         self.age: pd.Timedelta | None = None
         self.age_text = describe_age(None)
+        self.runner: Any = None
         self._snapshot: Snapshot | None = None
-        super().__init__(value=self._html("stale"))
+        self._label = label if label is not None else metric
+        stale = self.stale_after if self.stale_after is not None else 3 * self.limit
+        if AGES_IN_BROWSER:
+            super().__init__(label=self._label, limit_s=self.limit.total_seconds(),
+                             stale_s=stale.total_seconds(), silent_s=self.silent_after)
+            self.value = self._html("stale")
+        else:
+            super().__init__(value=self._html("stale"))
         self.add_class("rtnb-freshness-badge")
+
+    @property
+    def ages_in_browser(self) -> bool:
+        """True when the browser counts the age itself (anywidget installed)."""
+        return AGES_IN_BROWSER
 
     def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
         self._snapshot = snapshot
 
     def _tick(self, now: pd.Timestamp | None) -> None:
         self.tick(now)
+
+    def _run(self) -> tuple[str, float]:
+        """The run state and the clock's rate (clock seconds per wall second) right now."""
+        r = self.runner
+        if r is None:
+            return "", 0.0
+        state = str(getattr(r, "state", ""))
+        if state != "running":
+            return state, 0.0
+        simulated = bool(getattr(getattr(r, "clock", None), "simulated", False))
+        return state, float(getattr(r, "speedup", 1.0)) if simulated else 1.0
 
     def tick(self, now: pd.Timestamp | None) -> None:
         """Recompute the age at ``now`` (default: the snapshot's processing time)."""
@@ -98,9 +167,24 @@ class FreshnessBadge(StoreView, widgets.HTML):
             age = snap.age_at(now) if now is not None else snap.data_age
         state = freshness(age, self.limit, stale_after=self.stale_after)
         self.store_status = "down" if getattr(self.store, "status", "up") == "down" else "up"
+        run_state, rate = self._run()
         self.age = age
         self.age_text = describe_age(age)
-        self.value = self._html(state)  # one message, and only when the text changed
+        shown = run_state if run_state in ("paused", "stopped") else state
+        if AGES_IN_BROWSER:
+            newest = _ms(snap.newest_event) if snap is not None else None
+            clock = _ms(now) if now is not None else (_ms(snap.processed_at) if snap is not None else 0.0)
+            err = getattr(self.store, "last_error", None) if self.store_status == "down" else None
+            with self.hold_sync():  # one message per frame
+                self.newest_ms = newest
+                self.clock_ms = clock or 0.0
+                self.rate = rate
+                self.run_state = run_state
+                self.store_error = str(err)[:200] if err else ""
+                if run_state == "running":
+                    self.beat += 1  # a running dashboard's heartbeat, even when nothing else changed
+        self.run_state = run_state
+        self.value = self._html(shown)  # (fallback) one message, and only when the text changed
         self.state = state
 
     def _html(self, state: str) -> str:
@@ -114,12 +198,19 @@ class FreshnessBadge(StoreView, widgets.HTML):
         if self.store_status == "down":
             err = getattr(self.store, "last_error", None)
             down = " · serving layer down" + (f": {html.escape(str(err))[:80]}" if err else "")
+        if state == "paused":
+            words = f"paused — data {self.age_text} when paused"
+        elif state == "stopped":
+            words = f"stopped — data {self.age_text} at the stop"
+        else:
+            words = f"{state} — {self.age_text} (limit {_span(self.limit)})"
+        mark = {"paused": "❚❚", "stopped": "■"}.get(state, "●")
         return (
             f'<span class="rtnb-freshness rtnb-{state}" data-state="{state}" '
             f'data-store="{self.store_status}"{stamp} '
-            f'style="display:inline-block;padding:2px 10px;border-radius:10px;color:white;'
-            f'background:{colour};font-size:13px">● {html.escape(self.label)}: {state} — '
-            f"{html.escape(self.age_text)} (limit {_span(self.limit)}){down}</span>"
+            f'style="display:inline-block;padding:2px 10px;border-radius:10px;color:white;white-space:nowrap;'
+            f'background:{colour};font-size:13px">{mark} {html.escape(self._label)}: '
+            f"{html.escape(words)}{down}</span>"
         )
 
     def __repr__(self) -> str:

@@ -6,23 +6,30 @@ from collections.abc import Sequence
 from typing import Any
 
 import bqplot as bq
+import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
+from .._checks import check_str
 from .._errors import ParameterError, UnknownNameError
 from ..health import Snapshot
-from ._base import StoreView, TimeRing, check_count, check_name, float_array, key_labels
+from ._base import StoreView, TimeRing, check_count, check_name, key_labels, plot_array
+from ._style import MARGINS, PALETTE, KeyColours, axis_label, time_axis, value_axis
 
 __all__ = ["LiveLine", "PALETTE"]
 
-#: Colours of the lines, in key order (colour-blind safe, Okabe–Ito).
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+#: How a window that has not filled yet is drawn (lighter: it is not a fall).
+PARTIAL_OPACITY = 0.35
 
 
 def _drawable(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nothing to draw until there are two points: one point makes no line, and bqplot
     squeezes a (keys x 1) array to 1-D (one key: 0-D, a TraitError)."""
     return (x, y) if len(x) >= 2 else (x[:0], y[:, :0])
+
+
+def _ms(t: pd.Timestamp) -> float:
+    return pd.Timestamp(t).value / 1e6
 
 
 class LiveLine(StoreView, bq.Figure):
@@ -35,10 +42,19 @@ class LiveLine(StoreView, bq.Figure):
     whatever the event rate and the run time. ``band=("p05", "p95")`` shades the range
     between two columns for the first key.
 
+    What it shows, honestly: the time axis ends at the clock's *now* (a stall is a gap
+    at the right), a rolling window that has not filled yet is drawn lighter (a sum
+    over 40 s of a 5 min window is not a fall), values in float32 with SI ticks and the
+    ``unit`` in the label, each key in one colour for the life of the view (shared
+    with the bars of a dashboard through ``colours``). Hovering a point shows its key,
+    time and value. ``follow`` is ``"now"`` (the visible span, zoomed or not, keeps
+    ending at now) or ``"hold"`` (the view stays where the user left it); the
+    ``toolbar`` switches it, turns pan/zoom on and resets the zoom.
+
     >>> import rtnb
     >>> from rtnb.store import MemoryStore
     >>> store = MemoryStore(history=100)
-    >>> line = LiveLine(store, "orders", column="sum", top_k=2, points=50)
+    >>> line = LiveLine(store, "orders", column="sum", top_k=2, points=50, unit="EUR")
     >>> for i, t in enumerate(pd.date_range("2024-01-01 09:00", periods=3, freq="s")):
     ...     store.put(rtnb.Snapshot(metric="orders",
     ...         table=pd.DataFrame({"sum": [10.0 + i, 5.0, 1.0]}, index=["FR", "DE", "IT"]),
@@ -47,8 +63,10 @@ class LiveLine(StoreView, bq.Figure):
     True
     >>> line.refresh(pd.Timestamp("2024-01-01 09:00:03"))  # no new snapshot: nothing sent
     False
-    >>> line.lines.labels, line.lines.y.shape, line.lines.x.dtype
-    (['FR', 'DE'], (2, 3), dtype('<M8[ns]'))
+    >>> line.lines.labels, line.lines.y.shape, line.lines.y.dtype, line.axes[1].label
+    (['FR', 'DE'], (2, 3), dtype('float32'), 'sum (EUR)')
+    >>> line.x_scale.max                    # the axis ends at the clock's now
+    datetime.datetime(2024, 1, 1, 9, 0, 3)
     """
 
     def __init__(
@@ -62,12 +80,16 @@ class LiveLine(StoreView, bq.Figure):
         points: int = 300,
         band: tuple[str, str] | None = None,
         title: str | None = None,
+        unit: str = "",
+        colours: KeyColours | None = None,
+        follow: str = "now",
         height: str = "320px",
     ) -> None:
         self._init_view(store, metric)
         self.column = check_name("column", column)
         self.top_k = check_count("top_k", top_k)
         self.points = check_count("points", points, minimum=2)
+        self.unit = check_str("unit", unit, empty=True)
         if keys is not None:
             if isinstance(keys, (str, bytes)) or len(keys) == 0:
                 raise ParameterError("keys", keys, "must be a non-empty list of keys, or None for the top keys")
@@ -77,48 +99,133 @@ class LiveLine(StoreView, bq.Figure):
             if not (isinstance(band, (tuple, list)) and len(band) == 2 and all(isinstance(c, str) for c in band)):
                 raise ParameterError("band", band, "must be a pair of column names such as ('p05', 'p95')")
             band = (band[0], band[1])
+        if colours is not None and not isinstance(colours, KeyColours):
+            raise ParameterError("colours", colours, "must be a KeyColours (shared by the views of a dashboard) or None")
+        if follow not in ("now", "hold"):
+            raise UnknownNameError("follow", follow, ("now", "hold"))
         self.band = band
+        self.colours = colours if colours is not None else KeyColours()
         self.ring = TimeRing(self.points)
-        self._colour_of: dict[Any, str] = {}  # a key keeps its colour when the ranking changes
         self._band_rings = (TimeRing(self.points), TimeRing(self.points)) if band is not None else None
+        self._window: pd.Timedelta | None = None
+        self._first_event: pd.Timestamp | None = None
+        self._span_ms: float | None = None  # a zoomed span (ms); None: the whole history
+        self._moving_scale = False
 
-        x_sc, y_sc = bq.DateScale(), bq.LinearScale()
+        self.x_scale, self.y_scale = x_sc, y_sc = bq.DateScale(), bq.LinearScale()
+        empty_x, empty_y = np.array([], dtype="datetime64[ns]"), np.array([], dtype=np.float32)
         self.lines = bq.Lines(
-            x=np.array([], dtype="datetime64[ns]"),
-            y=np.array([], dtype=np.float64),
-            scales={"x": x_sc, "y": y_sc},
-            colors=PALETTE,
-            display_legend=True,
-            labels=[],
+            x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, colors=list(PALETTE),
+            display_legend=True, labels=[],
+            tooltip=bq.Tooltip(fields=["name"], labels=["key"]),
         )
-        marks = [self.lines]
+        # A white veil over the time when the rolling window had not filled yet: the lines
+        # there are drawn lighter (a sum over 40 s of a 5 min window is not a fall).
+        self.partial_mark = bq.Lines(
+            x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, fill="between",
+            colors=["white"], fill_colors=["white"], fill_opacities=[1 - PARTIAL_OPACITY],
+            stroke_width=0, labels=["window not filled yet"], preserve_domain={"x": True, "y": True},
+            tooltip=bq.Tooltip(fields=["name"], show_labels=False),
+        )
+        # Invisible dots on every point: hovering one shows key, time and value.
+        self.hover_mark = bq.Scatter(
+            x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, names=[], display_names=False,
+            default_size=40, opacities=[0.0], colors=["#777"],
+            tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", "%Y-%m-%d %H:%M:%S", ".4~s"],
+                               labels=["key", "time", self.column]),
+        )
+        marks = [self.lines, self.partial_mark, self.hover_mark]
         self.band_mark: bq.Lines | None = None
         if band is not None:
             self.band_mark = bq.Lines(
-                x=np.array([], dtype="datetime64[ns]"),
-                y=np.array([], dtype=np.float64),
-                scales={"x": x_sc, "y": y_sc},
-                fill="between",
-                colors=["#9ecae1"],
-                fill_colors=["#9ecae1"],
-                fill_opacities=[0.35],
-                stroke_width=0.5,
+                x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, fill="between",
+                colors=["#9ecae1"], fill_colors=["#9ecae1"], fill_opacities=[0.35], stroke_width=0.5,
             )
             marks.insert(0, self.band_mark)
-        axes = [
-            bq.Axis(scale=x_sc, label="event time"),
-            bq.Axis(scale=y_sc, side="left", label=column, tick_format=".3s"),
-        ]
+        self.panzoom = bq.interacts.PanZoom(scales={"x": [x_sc]})
         super().__init__(
             marks=marks,
-            axes=axes,
+            axes=[time_axis(x_sc), value_axis(y_sc, axis_label(column, self.unit))],
             title=title if title is not None else f"{metric} · {column}",
             legend_location="top-left",
             animation_duration=0,
-            fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 20},
+            fig_margin=dict(MARGINS),
             layout={"height": height, "width": "auto", "min_width": "300px"},
         )
         self.add_class("rtnb-live-line")
+        self.follow_buttons = widgets.ToggleButtons(
+            options=[("follow now", "now"), ("hold", "hold")], value=follow,
+            tooltips=["the view keeps ending at now", "the view stays where it is"],
+            style={"button_width": "90px"},
+        )
+        self.zoom_button = widgets.ToggleButton(value=False, description="zoom", icon="search",
+                                                tooltip="drag to pan, wheel to zoom the time axis")
+        self.reset_button = widgets.Button(description="reset", tooltip="show the whole history again")
+        self.toolbar = widgets.HBox([self.follow_buttons, self.zoom_button, self.reset_button],
+                                    layout={"justify_content": "flex-end"})
+        self.toolbar.add_class("rtnb-chart-toolbar")
+        self.zoom_button.observe(self._on_zoom, names="value")
+        self.reset_button.on_click(self._on_reset)
+        x_sc.observe(self._on_user_zoom, names=["min", "max"])
+
+    @property
+    def follow(self) -> str:
+        """``"now"``: the time axis keeps ending at now; ``"hold"``: it stays put."""
+        return self.follow_buttons.value
+
+    @follow.setter
+    def follow(self, value: str) -> None:
+        if value not in ("now", "hold"):
+            raise UnknownNameError("follow", value, ("now", "hold"))
+        self.follow_buttons.value = value
+
+    # -- zoom ------------------------------------------------------------------------
+
+    def _on_zoom(self, change: dict) -> None:
+        self.interaction = self.panzoom if change["new"] else None
+
+    def _on_reset(self, _button: Any = None) -> None:
+        self._span_ms = None
+
+    def _on_user_zoom(self, change: dict) -> None:
+        if self._moving_scale:
+            return
+        lo, hi = self.x_scale.min, self.x_scale.max
+        if lo is not None and hi is not None:  # the user panned or zoomed: keep that span
+            self._span_ms = max(1.0, _ms(hi) - _ms(lo))
+
+    def zoom(self, span: Any) -> None:
+        """Show the last ``span`` of time (e.g. ``"30s"``), as a zoom in the browser does."""
+        from .._time import to_duration
+
+        self._span_ms = to_duration(span, "span").total_seconds() * 1e3
+
+    def _move_time_axis(self, now: pd.Timestamp | None) -> None:
+        if now is None or self.follow != "now":
+            return
+        end = _ms(now)
+        if self._span_ms is not None:
+            start = end - self._span_ms
+        else:
+            first = self._oldest()
+            start = _ms(first) if first is not None else end - 1000.0
+        lo = pd.Timestamp(int(round(start)), unit="ms").to_pydatetime()
+        hi = pd.Timestamp(int(round(end)), unit="ms").to_pydatetime()
+        if (self.x_scale.min, self.x_scale.max) != (lo, hi):
+            self._moving_scale = True
+            try:
+                with self.x_scale.hold_sync():
+                    self.x_scale.min, self.x_scale.max = lo, hi
+            finally:
+                self._moving_scale = False
+
+    def _oldest(self) -> pd.Timestamp | None:
+        if len(self.ring) == 0:
+            return None
+        order = self.ring._order()
+        return pd.Timestamp(self.ring._t[order[0]])
+
+    # -- data ------------------------------------------------------------------------
 
     def shown_keys(self, snapshot: Snapshot) -> list[Any]:
         """The keys drawn for ``snapshot``: the chosen ones, or the top ``top_k``."""
@@ -133,30 +240,43 @@ class LiveLine(StoreView, bq.Figure):
     def _record(self, ring: TimeRing, column: str, snapshot: Snapshot) -> None:
         if len(ring) == 0:  # first sight of the metric: start from the store's history
             try:
-                ring.fill(self.store.history(self.metric, column))
+                hist = self.store.history(self.metric, column)
             except UnknownNameError:
-                pass
+                hist = None
+            if hist is not None and len(hist):
+                ring.fill(hist)
+                if self._first_event is None:
+                    self._first_event = pd.Timestamp(hist.index[0])
         t = snapshot.newest_event
         if t is not None and column in snapshot.table.columns:
+            if self._first_event is None:
+                self._first_event = t
             values = pd.to_numeric(snapshot.table[column], errors="coerce").dropna()
             ring.append(t, dict(zip(values.index, values.to_numpy(dtype=np.float64))))
 
+    def _partial_points(self, x: np.ndarray) -> int:
+        """How many of the oldest points come from a window that had not filled yet."""
+        if self._window is None or self._first_event is None or len(x) == 0:
+            return 0
+        full_from = np.datetime64((self._first_event + self._window).as_unit("ns").asm8, "ns")
+        return int(np.searchsorted(x, full_from, side="left"))
+
     def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
+        if snapshot.window is not None and pd.notna(snapshot.window):
+            self._window = pd.Timedelta(snapshot.window)
         self._record(self.ring, self.column, snapshot)
         keys = self.shown_keys(snapshot)
         x, y = _drawable(*self.ring.arrays(keys))
-        for k in keys:
-            if k not in self._colour_of:
-                used = set(self._colour_of.values()) & {self._colour_of.get(j) for j in keys}
-                free = [c for c in PALETTE if c not in used] or PALETTE
-                self._colour_of[k] = free[0]
-        if len(self._colour_of) > 4 * len(PALETTE):  # bounded: forget keys not shown now
-            self._colour_of = {k: self._colour_of[k] for k in keys}
+        colours = self.colours.assign(keys)
+        labels = key_labels(snapshot.table.index, keys, self.metric)
+        self._move_time_axis(now)
         with self.lines.hold_sync():
             self.lines.x = x
-            self.lines.y = y
-            self.lines.labels = key_labels(snapshot.table.index, keys, self.metric)
-            self.lines.colors = [self._colour_of[k] for k in keys]
+            self.lines.y = plot_array(y)
+            self.lines.labels = labels
+            self.lines.colors = colours
+        self._veil(x, y)
+        self._hover(x, y, labels)
         if self._band_rings is not None:
             lo, hi = self._band_rings
             self._record(lo, self.band[0], snapshot)
@@ -166,8 +286,45 @@ class LiveLine(StoreView, bq.Figure):
                 _, hi_y = _drawable(*hi.arrays(keys[:1]))
                 with self.band_mark.hold_sync():
                     self.band_mark.x = bx
-                    self.band_mark.y = float_array(np.vstack([lo_y, hi_y]))
+                    self.band_mark.y = plot_array(np.vstack([lo_y, hi_y]))
+
+    def _veil(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Cover the points whose window had not filled yet (sent only when it changes)."""
+        n = self._partial_points(x)
+        finite = y[np.isfinite(y)]
+        if n and finite.size:
+            end = x[min(n, len(x) - 1)]
+            lo, hi = float(finite.min()), float(finite.max())
+            pad = 0.05 * (hi - lo) or 1.0
+            vx = np.array([x[0], end], dtype="datetime64[ns]")
+            vy = plot_array([[hi + pad, hi + pad], [lo - pad, lo - pad]])
+        elif len(self.partial_mark.x) == 0:
+            return  # nothing to cover, nothing covered: nothing to send
+        else:
+            vx, vy = x[:0], plot_array(np.zeros((2, 0)))
+        with self.partial_mark.hold_sync():
+            self.partial_mark.x = vx
+            self.partial_mark.y = vy
+
+    @property
+    def partial_points(self) -> int:
+        """How many of the drawn points come from a window that had not filled yet."""
+        return self._partial_points(self.lines.x)
+
+    def _hover(self, x: np.ndarray, y: np.ndarray, labels: list[str]) -> None:
+        """The invisible dots under the lines: one per drawn point, named by its key."""
+        n = len(x)
+        ok = ~np.isnan(y)
+        names = np.repeat(np.array(labels, dtype=str), n).reshape(len(labels), n)[ok]
+        with self.hover_mark.hold_sync():
+            self.hover_mark.x = np.tile(x, len(labels)).reshape(len(labels), n)[ok] if n else x
+            self.hover_mark.y = plot_array(y[ok]) if n else plot_array([])
+            old = self.hover_mark.names
+            if old is None or not np.array_equal(old, names):  # the names change only with the keys
+                self.hover_mark.names = names
+
+    def _tick(self, now: pd.Timestamp | None) -> None:
+        self._move_time_axis(now)
 
     def __repr__(self) -> str:
         return f"LiveLine(metric={self.metric!r}, column={self.column!r}, keys={list(self.lines.labels)!r})"
-

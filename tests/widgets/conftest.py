@@ -48,6 +48,8 @@ class Sent:
         self.messages = defaultdict(list)
 
     def __call__(self, widget, msg, buffers=None):
+        if widget.comm is None:  # not open (yet): ipywidgets sends nothing either
+            return
         nbytes = sum(len(np.asarray(memoryview(b)).tobytes()) for b in (buffers or []))
         self.messages[widget.model_id].append((msg, nbytes))
 

@@ -36,7 +36,7 @@ def test_line_follows_snapshots_top_k_keys_and_sends_binary_arrays(store):
     assert line.lines.y.shape == (2, 5)
     np.testing.assert_array_equal(line.lines.y[0], [2.0, 3.0, 4.0, 5.0, 6.0])
     state = line.lines.get_state()
-    assert state["y"]["dtype"] == "float64" and tuple(state["y"]["shape"]) == (2, 5)
+    assert state["y"]["dtype"] == "float32" and tuple(state["y"]["shape"]) == (2, 5)
     assert isinstance(state["y"]["value"], memoryview)  # binary buffer, not a JSON list
     assert state["x"]["type"] == "date" and isinstance(state["x"]["value"], memoryview)
     assert line.lines.x[-1] == np.datetime64(last, "ns")
@@ -136,7 +136,7 @@ def test_bars_show_current_values_sorted_top_k(store, sent, snap):
     assert bars.x_scale.domain == ["DE", "ES", "IT"]  # the axis shows them in that order
     np.testing.assert_array_equal(bars.bars.y, [7.0, 5.0, 3.0])
     assert sent.count(bars.bars) == 1
-    assert bars.bars.get_state()["y"]["dtype"] == "float64"
+    assert bars.bars.get_state()["y"]["dtype"] == "float32"
 
 
 def test_bars_axis_extends_below_zero_for_negative_values(store, sent, snap):

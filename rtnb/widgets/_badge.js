@@ -1,0 +1,84 @@
+// The freshness badge, aged in the browser (an anywidget ES module, no build step).
+//
+// The kernel sends the newest event time and the clock's time when it sent them
+// (clock_ms), the rate at which that clock runs (clock seconds per wall second: the
+// speed-up; 0 when the run is paused, stopped or not live) and the run state. Between
+// messages the browser moves the clock on by itself, so the age keeps growing while the
+// kernel is busy or gone: the badge turns late, then stale, and says "kernel not
+// responding" when no message came for `silent_s` seconds of a running dashboard.
+
+function describeAge(s) {
+  if (s === null || !isFinite(s)) return "no data yet";
+  if (s < 0) return "from the future (clock skew)";
+  if (s < 9.95) return s.toFixed(1) + " s old";
+  let n = Math.round(s);
+  if (n < 60) return n + " s old";
+  if (n < 3600) { const m = Math.floor(n / 60), r = n % 60; return m + " min" + (r ? " " + r + " s" : "") + " old"; }
+  if (n < 86400) { const h = Math.floor(n / 3600), m = Math.round((n % 3600) / 60); return h + " h" + (m ? " " + m + " min" : "") + " old"; }
+  const d = Math.floor(n / 86400), h = Math.round((n % 86400) / 3600);
+  return d + " d" + (h ? " " + h + " h" : "") + " old";
+}
+
+function span(s) { return s < 120 ? (+s.toPrecision(6)) + " s" : (+(s / 60).toPrecision(6)) + " min"; }
+
+const COLOURS = { fresh: "#009E73", late: "#E69F00", stale: "#D55E00", paused: "#6b6b6b", stopped: "#6b6b6b" };
+
+function render({ model, el }) {
+  const badge = document.createElement("span");
+  badge.className = "rtnb-freshness";
+  badge.style.cssText = "display:inline-block;padding:2px 10px;border-radius:10px;color:white;" +
+    "font-size:13px;white-space:nowrap";
+  el.appendChild(badge);
+  let received = performance.now();
+  let lastBeat = model.get("beat");
+
+  function draw() {
+    const now = performance.now();
+    const newest = model.get("newest_ms");
+    const run = model.get("run_state");
+    const silentFor = (now - received) / 1000;
+    const clock = model.get("clock_ms") + silentFor * model.get("rate") * 1000;
+    const age = newest === null ? null : (clock - newest) / 1000;
+    const limit = model.get("limit_s"), staleAfter = model.get("stale_s");
+    let fresh = age === null ? "stale" : age <= limit ? "fresh" : age <= staleAfter ? "late" : "stale";
+    const silent = run === "running" && silentFor > model.get("silent_s");
+    let state = fresh, words;
+    if (run === "paused") {
+      state = "paused";
+      words = "paused — data " + describeAge(age) + " when paused";
+    } else if (run === "stopped") {
+      state = "stopped";
+      words = "stopped — data " + describeAge(age) + " at the stop";
+    } else {
+      words = fresh + " — " + describeAge(age) + " (limit " + span(limit) + ")";
+    }
+    if (silent) words += " · kernel not responding (" + silentFor.toFixed(0) + " s)";
+    if (model.get("store_status") === "down") {
+      const err = model.get("store_error");
+      words += " · serving layer down" + (err ? ": " + err.slice(0, 80) : "");
+    }
+    const text = (state === "paused" ? "❚❚ " : state === "stopped" ? "■ " : "● ") + model.get("label") + ": " + words;
+    if (badge.textContent !== text) badge.textContent = text;
+    badge.dataset.state = state;
+    badge.dataset.freshness = fresh;
+    badge.dataset.run = run || "none";
+    badge.dataset.kernel = silent ? "not-responding" : "responding";
+    badge.dataset.store = model.get("store_status");
+    badge.dataset.age = age === null ? "" : age.toFixed(3);
+    if (newest !== null) badge.dataset.newest = String(Math.round(newest));
+    badge.style.background = COLOURS[state];
+    badge.style.outline = silent ? "2px dashed #D55E00" : "none";
+  }
+
+  function onMessage() {
+    received = performance.now();
+    lastBeat = model.get("beat");
+    draw();
+  }
+  model.on("change", onMessage);
+  draw();
+  const timer = setInterval(draw, 100);
+  return () => { clearInterval(timer); model.off("change", onMessage); };
+}
+
+export default { render };

@@ -1,0 +1,157 @@
+"""How the views look alike: one colour per key, readable axes, numbers in SI form.
+
+- :class:`KeyColours` gives each key one colour for the life of a dashboard, and never
+  the same colour to two keys shown at once. The line chart and the bars of a
+  dashboard share one, so a country has the same colour in both. Keys take their
+  first colour in the order a notebook (the Python process) first saw them, so the
+  same key gets the same colour in every dashboard of a notebook when it can.
+- :func:`value_axis` and :func:`time_axis` are the axes every chart uses: SI ticks
+  (``12k``, ``1.2M``, the format of :mod:`._format`), the unit in the label, a bounded number of ticks, and the label
+  set off so it never prints over the tick text.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import bqplot as bq
+
+from .._checks import check_str
+from ._format import SI_TICKS
+
+__all__ = ["PALETTE", "KeyColours", "value_axis", "time_axis", "axis_label", "colour_number"]
+
+#: Colours of the keys, in order: Okabe–Ito (colour-blind safe) first, then Tableau's.
+PALETTE = [
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
+    "#8C564B", "#BCBD22", "#7F7F7F", "#9467BD", "#17BECF",
+]
+
+#: At most this many ticks on an axis.
+MAX_TICKS = 5
+
+# Keys in the order this process first coloured them (strings only, bounded): the
+# "same palette order across the dashboards of a notebook". It holds no object.
+_FIRST_SEEN: dict[str, int] = {}
+_FIRST_SEEN_MAX = 4096
+
+
+def _extra_colour(i: int) -> str:
+    """Colour number ``i`` past the palette: hues spread by the golden angle."""
+    h = (0.11 + 0.618034 * i) % 1.0
+    r, g, b = colorsys.hls_to_rgb(h, 0.42, 0.65)
+    return f"#{int(r * 255):02X}{int(g * 255):02X}{int(b * 255):02X}"
+
+
+def colour_number(i: int) -> str:
+    """The ``i``-th colour: the palette's, then generated ones (never repeating).
+
+    >>> colour_number(0), colour_number(len(PALETTE)) not in PALETTE
+    ('#0072B2', True)
+    """
+    return PALETTE[i] if i < len(PALETTE) else _extra_colour(i - len(PALETTE))
+
+
+def _notebook_rank(key: Any) -> int:
+    name = str(key)
+    rank = _FIRST_SEEN.get(name)
+    if rank is None:
+        rank = len(_FIRST_SEEN)
+        if rank < _FIRST_SEEN_MAX:
+            _FIRST_SEEN[name] = rank
+    return rank
+
+
+class KeyColours:
+    """One colour per key for the life of a dashboard; two shown keys never share one.
+
+    :meth:`assign` takes the keys a view shows now (in the order it draws them) and
+    returns their colours. A key keeps its colour while it stays shown; one that comes
+    back keeps its old colour only if no shown key has taken it meanwhile. A new key
+    takes the colour of its rank in the notebook (the order the process first saw
+    keys), or the first free one.
+
+    >>> colours = KeyColours(shared=False)
+    >>> colours.assign(["FR", "DE"])
+    ['#0072B2', '#E69F00']
+    >>> colours.assign(["DE", "IT"])         # DE keeps its colour; IT takes a free one
+    ['#E69F00', '#0072B2']
+    >>> colours.assign(["FR", "IT", "DE"])   # FR's old colour is IT's now: FR gets another
+    ['#009E73', '#0072B2', '#E69F00']
+    """
+
+    def __init__(self, palette: Sequence[str] | None = None, *, shared: bool = True, memory: int = 256) -> None:
+        self.palette = [check_str("palette", c) for c in (palette if palette is not None else PALETTE)]
+        self.shared = shared
+        self.memory = memory
+        self._colour: dict[Any, str] = {}
+        self._shown: set[Any] = set()
+
+    def _nth(self, i: int) -> str:
+        return self.palette[i] if i < len(self.palette) else _extra_colour(i - len(self.palette))
+
+    def assign(self, keys: Iterable[Any]) -> list[str]:
+        """The colours of ``keys`` (the keys shown now), all different."""
+        keys = list(keys)
+        taken: dict[str, Any] = {}
+        out: dict[Any, str] = {}
+        # Keys shown last time keep their colours first: nothing on screen changes colour.
+        for k in keys:
+            c = self._colour.get(k)
+            if k in self._shown and c is not None and c not in taken:
+                taken[c] = k
+                out[k] = c
+        for k in keys:
+            if k in out:
+                continue
+            wanted = [self._colour.get(k)]
+            if self.shared:
+                wanted.append(self._nth(_notebook_rank(k)))
+            c = next((w for w in wanted if w is not None and w not in taken), None)
+            i = 0
+            while c is None:
+                cand = self._nth(i)
+                c = cand if cand not in taken else None
+                i += 1
+            taken[c] = k
+            out[k] = c
+        self._colour.update(out)
+        if len(self._colour) > self.memory:  # bounded: forget keys not shown now
+            self._colour = {k: out[k] for k in keys}
+        self._shown = set(keys)
+        return [out[k] for k in keys]
+
+    def colour_of(self, key: Any) -> str | None:
+        """The colour ``key`` has (or last had), or None."""
+        return self._colour.get(key)
+
+    def __repr__(self) -> str:
+        return f"KeyColours({len(self._colour)} keys)"
+
+
+def axis_label(name: str, unit: str = "") -> str:
+    """An axis label with its unit: ``sum (EUR)``.
+
+    >>> axis_label("sum", "EUR"), axis_label("count")
+    ('sum (EUR)', 'count')
+    """
+    return f"{name} ({unit})" if unit else name
+
+
+def value_axis(scale: bq.Scale, label: str, *, side: str = "left") -> bq.Axis:
+    """A value axis: SI ticks, at most :data:`MAX_TICKS`, the label clear of the ticks."""
+    return bq.Axis(
+        scale=scale, side=side, label=label, tick_format=SI_TICKS,
+        num_ticks=MAX_TICKS, label_offset="50px", grid_color="#eee",
+    )
+
+
+def time_axis(scale: bq.Scale, label: str = "event time") -> bq.Axis:
+    """A time axis with at most :data:`MAX_TICKS` ticks and its label under them."""
+    return bq.Axis(scale=scale, label=label, num_ticks=MAX_TICKS, label_offset="32px", grid_color="#eee")
+
+
+#: Figure margins that leave room for SI ticks and the axis labels outside them.
+MARGINS = {"top": 40, "bottom": 48, "left": 72, "right": 20}
