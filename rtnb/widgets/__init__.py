@@ -18,7 +18,12 @@ from ._freshness import FreshnessBadge
 from ._kpi import KpiTile
 from ._line import LiveLine
 from ._quick import dashboard
+from ._style import KeyColours
+from ._table import LiveTable
 
-__all__ = ["Dashboard", "ErrorPanel", "FreshnessBadge", "FrameGate", "KpiTile", "LiveBars", "LiveLine", "dashboard",
-           # formatting shared by every view (numbers, durations, money, tick values)
-           "SI_TICKS", "duration", "linear_ticks", "log_ticks", "money", "si"]
+__all__ = [
+    "Dashboard", "ErrorPanel", "FreshnessBadge", "FrameGate", "KeyColours", "KpiTile", "LiveBars", "LiveLine",
+    "LiveTable", "dashboard",
+    # formatting shared by every view (numbers, durations, money, tick values)
+    "SI_TICKS", "duration", "linear_ticks", "log_ticks", "money", "si",
+]

@@ -1,19 +1,30 @@
-"""Dashboard: a grid of live views that is itself a widget, with run controls."""
+"""Dashboard: a grid of live views that is itself a widget, with run controls.
+
+A dashboard owns its views and frees them: :meth:`Dashboard.close` stops its run, lets
+go of the runner and pipeline and closes every widget it made (marks, scales, axes,
+layouts...). Re-running a notebook cell that builds a dashboard closes the dashboards
+the cell built the time before (found through the cell's id, which JupyterLab and
+Notebook 7 send with each execution, and held by weak references only), so re-running
+neither leaks widget models nor leaves an old runner going.
+"""
 
 from __future__ import annotations
 
 import html
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
+from .._checks import check_int, check_optional, check_str
 from .._errors import ParameterError
 from ._base import FrameGate
 from ._bars import LiveBars  # noqa: F401  (used in the example)
 from ._freshness import FreshnessBadge
+from ._style import KeyColours
 
 __all__ = ["Dashboard"]
 
@@ -32,13 +43,92 @@ def _show_value(slider: widgets.FloatLogSlider, value: float) -> None:
     slider.value = value
 
 
+# cell id -> (id of the execution that built them, weak references to its dashboards).
+# Strings and weak references only: it keeps no dashboard alive.
+_BUILT_BY_CELL: dict[str, tuple[str, list[weakref.ref]]] = {}
+
+
+def _cell_run() -> tuple[str, str] | None:
+    """(cell id, execution id) of the notebook cell running now, or None outside one."""
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+        parent = kernel.get_parent() if kernel is not None else None
+    except Exception:  # no IPython, an old ipykernel: nothing to track
+        return None
+    if not isinstance(parent, dict):
+        return None
+    cell = (parent.get("metadata") or {}).get("cellId")
+    run = (parent.get("header") or {}).get("msg_id")
+    return (str(cell), str(run)) if cell and run else None
+
+
+def _replace_earlier_run(dash: Dashboard) -> None:
+    """Close what the same cell built in an earlier run; remember this dashboard."""
+    where = _cell_run()
+    if where is None:
+        return
+    cell, run = where
+    earlier = _BUILT_BY_CELL.get(cell)
+    if earlier is not None and earlier[0] != run:
+        for ref in earlier[1]:
+            old = ref()
+            if old is not None and old is not dash:
+                old.close()
+        earlier = None
+    if earlier is None:
+        earlier = (run, [])
+        _BUILT_BY_CELL[cell] = earlier
+    earlier[1].append(weakref.ref(dash))
+    if len(_BUILT_BY_CELL) > 1000:  # bounded: forget cells whose dashboards are gone
+        for c in [c for c, (_, refs) in _BUILT_BY_CELL.items() if all(r() is None for r in refs)]:
+            del _BUILT_BY_CELL[c]
+
+
+def _widgets_in(value: Any, depth: int = 0) -> list[widgets.Widget]:
+    if isinstance(value, widgets.Widget):
+        return [value]
+    if depth >= 3 or isinstance(value, (str, bytes)):
+        return []
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple, set)):
+        return [w for v in value for w in _widgets_in(v, depth + 1)]
+    return []
+
+
+def close_widgets(root: widgets.Widget) -> int:
+    """Close ``root`` and every widget it holds (children, marks, scales, axes, layouts,
+    tooltips, widgets kept as attributes); returns how many were closed.
+
+    ``Widget.close()`` closes one widget: its layout, style and children stay in
+    ipywidgets' registry (and in the browser) until closed too.
+    """
+    seen: set[int] = set()
+    stack: list[widgets.Widget] = [root]
+    closed = 0
+    while stack:
+        w = stack.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        stack.extend(x for x in _widgets_in(list(vars(w).values())) if id(x) not in seen)
+        widgets.Widget.close(w)
+        closed += 1
+    return closed
+
+
 class Dashboard(widgets.VBox):
     """Live views in a grid, freshness badges on top, and controls for the run.
 
     The dashboard owns its views: one frame callback (``refresh(now)``, registered on
     the runner with :meth:`attach`) refreshes every view, at most ``fps`` times per
-    second. Controls: pause/resume, the simulated speed-up (with a ``SimClock``), and
-    the event rate of a simulated source (any source with a settable ``rate``).
+    second. Controls: start (a stopped run can be started again: a Voila dashboard is
+    never frozen after its live duration), pause/resume, the simulated speed-up (with
+    a ``SimClock``), and the event rate of a simulated source (any source with a
+    settable ``rate``). The lines and bars share one :class:`KeyColours`, so a key has
+    one colour in every chart of the dashboard.
 
     >>> import rtnb
     >>> from rtnb.store import MemoryStore
@@ -68,6 +158,7 @@ class Dashboard(widgets.VBox):
         columns: int = 2,
         fps: float | None = None,
         title: str | None = None,
+        colours: KeyColours | None = None,
         monotonic: Callable[[], float] | None = None,
     ) -> None:
         views = list(views)
@@ -78,10 +169,14 @@ class Dashboard(widgets.VBox):
                 raise ParameterError(
                     "views", v, f"item {i} is not a live view (LiveLine, LiveBars, KpiTile, FreshnessBadge, ErrorPanel)"
                 )
-        if title is not None and not isinstance(title, str):
-            raise ParameterError("title", title, "must be a string or None")
-        if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
-            raise ParameterError("columns", columns, "must be an integer >= 1")
+        check_optional(check_str, "title", title, empty=True)
+        check_int("columns", columns, minimum=1)
+        if colours is not None and not isinstance(colours, KeyColours):
+            raise ParameterError("colours", colours, "must be a KeyColours or None")
+        coloured = [v for v in views if isinstance(getattr(v, "colours", None), KeyColours)]
+        self.colours = colours if colours is not None else (coloured[0].colours if coloured else KeyColours())
+        for v in coloured:
+            v.colours = self.colours
         if fps is None:
             fps = getattr(runner, "fps", 10.0)
         self.views = views
@@ -100,10 +195,14 @@ class Dashboard(widgets.VBox):
         self.header = widgets.HBox(
             [self.title_html, *badges], layout={"align_items": "center", "grid_gap": "12px", "flex_flow": "row wrap"}
         )
+        cells = [widgets.VBox([v.toolbar, v]) if isinstance(getattr(v, "toolbar", None), widgets.Widget) else v
+                 for v in others]
         self.grid = widgets.GridBox(
-            others,
+            cells,
             layout={"grid_template_columns": f"repeat({columns}, minmax(0, 1fr))", "grid_gap": "8px", "width": "100%"},
         )
+        self.start_button = widgets.Button(description="Start", icon="play", disabled=True,
+                                           tooltip="start the run again (for the same live duration)")
         self.pause_button = widgets.ToggleButton(value=False, description="Pause", icon="pause", disabled=True)
         self.speedup_slider = widgets.FloatLogSlider(
             value=1.0, base=10, min=0, max=4, step=0.1, description="speed-up", disabled=True,
@@ -119,16 +218,20 @@ class Dashboard(widgets.VBox):
             _show_value(self.rate_slider, float(rate))
         self.status = widgets.HTML(value="")
         self.controls = widgets.HBox(
-            [self.pause_button, self.speedup_slider, self.rate_slider, self.status],
+            [self.start_button, self.pause_button, self.speedup_slider, self.rate_slider, self.status],
             layout={"align_items": "center", "flex_flow": "row wrap"},
         )
+        self.start_button.on_click(self._on_start)
         self.pause_button.observe(self._on_pause, names="value")
         self.speedup_slider.observe(self._on_speedup, names="value")
         self.rate_slider.observe(self._on_rate, names="value")
         super().__init__([self.header, self.controls, self.grid], layout={"width": "100%"})
         self.add_class("rtnb-dashboard")
+        self._live_duration: Any = None
+        self.closed = False
         if runner is not None:
             self.attach(runner)
+        _replace_earlier_run(self)
 
     # -- frames ----------------------------------------------------------------------
 
@@ -159,6 +262,9 @@ class Dashboard(widgets.VBox):
         if self.runner is None:
             return
         state = self.runner.state
+        # Start when nothing runs live; Pause only when there is something to pause.
+        self.start_button.disabled = state in ("running", "paused")
+        self.pause_button.disabled = state not in ("running", "paused")
         when = f" · clock {now:%Y-%m-%d %H:%M:%S}" if now is not None else ""
         self.status.value = (
             f"<span class='rtnb-run-state' data-state='{state}' style='font-size:12px;color:#555'>"
@@ -175,7 +281,11 @@ class Dashboard(widgets.VBox):
             self.runner.remove_frame(self.refresh)
         self.runner = runner
         runner.on_frame(self.refresh)
-        self.pause_button.disabled = False
+        for view in self.views:
+            if hasattr(view, "runner"):
+                view.runner = runner  # the badge says "paused" / "stopped" when the run is
+        self.start_button.disabled = runner.state in ("running", "paused")
+        self.pause_button.disabled = runner.state not in ("running", "paused")
         simulated = bool(getattr(runner.clock, "simulated", False))
         self.speedup_slider.disabled = not simulated
         if simulated:
@@ -186,6 +296,10 @@ class Dashboard(widgets.VBox):
         if self.runner is not None:
             self.runner.remove_frame(self.refresh)
             self.runner = None
+            for view in self.views:
+                if hasattr(view, "runner"):
+                    view.runner = None
+            self.start_button.disabled = True
             self.pause_button.disabled = True
             self.speedup_slider.disabled = True
 
@@ -194,6 +308,9 @@ class Dashboard(widgets.VBox):
         if self.runner is None:
             raise ParameterError("runner", None, "attach a runner first: Dashboard(..., runner=r)")
         task = self.runner.start(duration, speedup=speedup)
+        self._live_duration = duration
+        self.start_button.disabled = True
+        self.pause_button.disabled = False
         if self.pause_button.value:  # left on "Resume" by an earlier run that ended paused
             self.pause_button.value = False
         if speedup is not None and not self.speedup_slider.disabled:
@@ -204,6 +321,34 @@ class Dashboard(widgets.VBox):
         """Stop the live run."""
         if self.runner is not None:
             self.runner.stop()
+
+    def close(self) -> None:
+        """Stop the run and free everything: runner, pipeline, views and their widgets.
+
+        Idempotent. After it, nothing the dashboard made is left in ipywidgets'
+        registry, and the runner no longer calls it.
+        """
+        if getattr(self, "closed", True):  # closed already, or never built (a failed __init__)
+            return
+        self.closed = True
+        runner = self.runner
+        if runner is not None:
+            runner.stop()
+            self.detach()
+        pipeline = getattr(self, "pipeline", None)
+        for part in (pipeline, runner if getattr(self, "owns_runner", False) else None):
+            close = getattr(part, "close", None)
+            if callable(close):
+                close()
+        for view in self.views:
+            if callable(getattr(view, "close", None)) and type(view).close is not widgets.Widget.close:
+                view.close()  # a view with streams to let go of (the error panel)
+        close_widgets(self)
+        self.views = []
+
+    def _on_start(self, _button: Any = None) -> None:
+        if self.runner is not None and self.runner.state not in ("running", "paused"):
+            self.start(self._live_duration)
 
     def _on_pause(self, change: dict) -> None:
         if self.runner is None:

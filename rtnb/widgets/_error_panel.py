@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import weakref
 from collections import deque
 from typing import Any
 
@@ -40,6 +41,18 @@ def describe_rejects(item: Any) -> list[str]:
     if isinstance(item, tuple) and item and isinstance(item[-1], BaseException):
         return describe_rejects(item[-1])
     return [str(item)]
+
+
+class _WeakCall:
+    """Calls a bound method while its object lives (a sink must not keep a view alive)."""
+
+    def __init__(self, method: Any) -> None:
+        self._ref = weakref.WeakMethod(method)
+
+    def __call__(self, item: Any) -> None:
+        method = self._ref()
+        if method is not None:
+            method(item)
 
 
 class ErrorPanel(StoreView, widgets.HTML):
@@ -86,10 +99,19 @@ class ErrorPanel(StoreView, widgets.HTML):
         self.add_class("rtnb-error-panel")
         # Streams only append to a bounded buffer; the widget changes at frame time,
         # on the kernel's loop, whatever thread the stream runs on.
+        # The sinks hold the panel weakly (streamz keeps every sink in a module-level
+        # set): a panel nobody shows can go; close() also takes the sinks away.
         self._sinks = []
         for stream in (dead_letter, errors):
             if stream is not None:
-                self._sinks.append(stream.sink(self.add_rejects))
+                self._sinks.append(stream.sink(_WeakCall(self.add_rejects)))
+
+    def close(self) -> None:
+        """Stop listening to the streams and close the widget."""
+        for node in getattr(self, "_sinks", ()):
+            node.destroy()
+        self._sinks = []
+        super().close()
 
     @property
     def reasons(self) -> list[str]:

@@ -14,6 +14,9 @@ from ._error_panel import ErrorPanel
 from ._freshness import FreshnessBadge
 from ._kpi import KpiTile, describe_span
 from ._line import LiveLine
+from ._style import KeyColours
+from ._table import LiveTable
+from .._checks import check_bool
 
 __all__ = ["dashboard"]
 
@@ -40,6 +43,7 @@ def dashboard(
     cluster: Any = None,
     kind: str | None = None,
     resolution: DurationLike | None = None,
+    table: bool = False,
 ) -> Dashboard:
     """A live dashboard of one measure in one line; ``dash.start(duration)`` runs it.
 
@@ -47,7 +51,8 @@ def dashboard(
     ``count``/``sum``/``mean`` of ``metric`` by ``by`` over ``window``), a store keeping
     ``history`` snapshots, and the views: a freshness badge against ``limit``, the sum
     over time per key (top ``top_k``), the sum per key now, KPI tiles of the sum and
-    the count, and the error panel. The dashboard keeps them as ``dash.runner``,
+    the count, the error panel, and with ``table=True`` a live table of the current
+    values per key (sortable). The dashboard keeps them as ``dash.runner``,
     ``dash.pipeline`` and ``dash.store``. A ``metric`` or ``by`` that is not a column of
     a simulated or replayed source raises :class:`rtnb.UnknownNameError` at once.
     ``metric`` may also be an :class:`rtnb.Metric` (``by`` and ``window`` are then its
@@ -100,22 +105,27 @@ def dashboard(
         lateness=lateness, store=store, cluster=cluster, kind=kind, resolution=resolution,
     )
     name = pipe.name
+    colours = KeyColours()
     views = [
         FreshnessBadge(store, name, limit=limit_td, stale_after=stale_after),
-        LiveLine(store, name, column="sum", top_k=top_k, points=points,
+        LiveLine(store, name, column="sum", top_k=top_k, points=points, unit=unit, colours=colours,
                  title=f"{metric} per {by or 'total'} · rolling {describe_span(to_duration(window, 'window'))} sum"),
-        LiveBars(store, name, column="sum", top_k=max(top_k, 10), title=f"{metric} by {by or 'total'} now"),
+        LiveBars(store, name, column="sum", top_k=max(top_k, 10), unit=unit, colours=colours,
+                 title=f"{metric} by {by or 'total'} now"),
         KpiTile(store, name, column="sum", unit=unit, reference=window, title=f"{metric} · last {describe_span(to_duration(window, 'window'))}"),
         KpiTile(store, name, column="count", unit="events", reference=window, title=f"events · last {describe_span(to_duration(window, 'window'))}"),
         ErrorPanel(store, name, dead_letter=pipe.rejected, errors=runner.errors),
     ]
+    if check_bool("table", table):
+        views.append(LiveTable(store, name, sort_by="sum", rows=10, title=f"{metric} per {by or 'total'} now"))
     first = runner.sources[0] if runner.sources else None
     dash = Dashboard(
-        views, runner=runner, source=first, columns=columns,
+        views, runner=runner, source=first, columns=columns, colours=colours,
         title=title if title is not None else f"{getattr(first, 'name', 'source')} · {metric}",
     )
     dash.pipeline = pipe
     dash.store = store
+    dash.owns_runner = True  # close() closes the runner and the pipeline it built
     return dash
 
 

@@ -65,7 +65,10 @@ def test_dashboard_owns_its_views_in_a_grid_with_badges_on_top():
     assert isinstance(dash, ipywidgets.VBox)
     assert dash.children == (dash.header, dash.controls, dash.grid)
     assert vs[0] in dash.header.children and vs[0] not in dash.grid.children
-    assert list(dash.grid.children) == vs[1:]
+    # Each view in its cell; a line chart with its toolbar (follow now / hold, zoom) above it.
+    shown = [c if any(c is v for v in vs) else c.children[-1] for c in dash.grid.children]
+    assert shown == vs[1:]
+    assert vs[1].toolbar in dash.grid.children[0].children
     assert "repeat(3" in dash.grid.layout.grid_template_columns
 
 
@@ -154,7 +157,8 @@ def test_controls_without_a_rate_or_a_simulated_clock_are_disabled():
     runner = rtnb.Runner([], clock=rtnb.WallClock())
     dash = Dashboard(views(store), runner=runner)
     assert dash.rate_slider.disabled and dash.speedup_slider.disabled
-    assert not dash.pause_button.disabled
+    # Nothing runs yet: nothing to pause (a Pause that does nothing misleads), Start offered.
+    assert dash.pause_button.disabled and not dash.start_button.disabled
     dash.detach()
     assert dash.runner is None and runner.frame_callbacks == []
 

@@ -1,0 +1,206 @@
+"""What a reader sees: colours per key, axes, the filling window, tooltips, zoom that
+follows now, the live table. Checked on widget state, without a browser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rtnb
+from rtnb.widgets import KeyColours, LiveBars, LiveLine, LiveTable
+from rtnb.widgets._style import PALETTE
+
+from .conftest import T0
+
+SEC = pd.Timedelta("1s")
+
+
+# -- colours ----------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from("ABCDEFGHIJKLMNOPQRST"), min_size=1, max_size=14, unique=True),
+                min_size=1, max_size=25))
+def test_shown_keys_never_share_a_colour_and_a_key_keeps_its_colour_while_shown(frames):
+    colours = KeyColours(shared=False)
+    before: dict[str, str] = {}
+    for keys in frames:
+        got = dict(zip(keys, colours.assign(keys)))
+        assert len(set(got.values())) == len(keys)  # never two shown keys with one colour
+        for k in keys:
+            if k in before:  # shown in the frame before: same colour now
+                assert got[k] == before[k]
+        before = got
+
+
+def test_a_key_that_comes_back_gets_a_free_colour_if_its_old_one_was_taken(store, snap):
+    line = LiveLine(store, "orders", column="sum", top_k=2, colours=KeyColours(shared=False))
+    for i, values in enumerate([{"FR": 3.0, "DE": 2.0}, {"IT": 9.0, "DE": 2.0, "FR": 1.0}, {"FR": 10.0, "IT": 9.0}]):
+        store.put(snap(t=T0 + i * SEC, values=values))
+        line.refresh(T0 + i * SEC)
+        assert len(set(line.lines.colors)) == len(line.lines.labels)
+    # FR's first colour went to IT while FR was out of the top 2; IT keeps it.
+    assert line.lines.labels == ["FR", "IT"]
+    assert line.lines.colors[1] == PALETTE[0] and line.lines.colors[0] != PALETTE[0]
+
+
+def test_bars_are_coloured_like_the_lines_of_the_same_dashboard(store, snap):
+    shared = KeyColours(shared=False)
+    line = LiveLine(store, "orders", column="sum", top_k=3, colours=shared)
+    bars = LiveBars(store, "orders", column="sum", top_k=5, colours=shared)
+    store.put(snap(values={"FR": 5.0, "DE": 9.0, "IT": 7.0, "ES": 1.0, "PT": 2.0}))
+    line.refresh(T0), bars.refresh(T0)
+    line_colour = dict(zip(line.lines.labels, line.lines.colors))
+    bar_colour = dict(zip(bars.bars.x, bars.bars.colors))
+    assert all(bar_colour[k] == c for k, c in line_colour.items())
+    assert len(set(bars.bars.colors)) == 5
+
+
+def test_the_same_key_has_the_same_colour_in_two_dashboards_of_a_notebook(store, snap):
+    a, b = KeyColours(), KeyColours()
+    a.assign(["zz-FR", "zz-DE", "zz-IT"])
+    assert b.assign(["zz-IT", "zz-FR"]) == [a.colour_of("zz-IT"), a.colour_of("zz-FR")]
+
+
+def test_more_keys_than_the_palette_still_get_distinct_colours():
+    keys = [f"k{i}" for i in range(40)]
+    assert len(set(KeyColours(shared=False).assign(keys))) == 40
+
+
+# -- axes -------------------------------------------------------------------------------
+
+
+def test_value_axes_have_si_ticks_units_a_bounded_tick_count_and_labels_clear_of_ticks(store):
+    line = LiveLine(store, "orders", column="sum", unit="EUR")
+    bars = LiveBars(store, "orders", column="sum", unit="EUR")
+    for fig in (line, bars):
+        y_axis = fig.axes[1]
+        assert y_axis.label == "sum (EUR)"
+        assert y_axis.tick_format == "~s"  # d3: 12000 -> 12k, 1200000 -> 1.2M
+        assert y_axis.num_ticks is not None and y_axis.num_ticks <= 6
+        # The label sits further out than the widest SI tick text ("-999k", ~35 px).
+        assert int(y_axis.label_offset.rstrip("px")) >= 45
+        assert fig.fig_margin["left"] > int(y_axis.label_offset.rstrip("px"))
+    assert line.axes[0].num_ticks <= 6
+
+
+def test_the_time_axis_ends_at_now_so_a_stall_shows_as_a_gap(store, snap):
+    line = LiveLine(store, "orders", column="sum")
+    for i in range(5):
+        store.put(snap(t=T0 + i * SEC))
+        line.refresh(T0 + i * SEC)
+    assert line.x_scale.max == (T0 + 4 * SEC).to_pydatetime()
+    # A stall: no new snapshot for 30 s; the axis still moves on to now.
+    line.refresh(T0 + 34 * SEC)
+    assert line.x_scale.max == (T0 + 34 * SEC).to_pydatetime()
+    assert line.lines.x[-1] == np.datetime64(T0 + 4 * SEC, "ns")  # the last point stays where it was
+    assert line.x_scale.min == T0.to_pydatetime()
+
+
+def test_a_window_that_has_not_filled_yet_is_drawn_as_partial(store, snap):
+    line = LiveLine(store, "orders", column="sum")
+    step = pd.Timedelta("1min")  # the snapshots have a 5 min window
+    for i in range(8):
+        store.put(snap(t=T0 + i * step, values={"FR": float(i + 1)}))
+        line.refresh(T0 + i * step)
+        if 1 <= i < 5:  # (one point draws no line) up to T0+4min the window is not full
+            assert line.partial_points == i + 1
+    assert line.partial_points == 5  # T0 .. T0+4min; T0+5min is the first full window
+    vx = line.partial_mark.x
+    assert vx[0] == np.datetime64(T0, "ns") and vx[-1] == np.datetime64(T0 + 5 * step, "ns")
+    # The veil spans the whole value range, so the lines under it read lighter.
+    assert line.partial_mark.y.min() < 1.0 and line.partial_mark.y.max() > 8.0
+    # The data itself is all drawn: nothing is left out.
+    assert not np.isnan(line.lines.y).any()
+
+
+def test_the_veil_goes_once_the_filling_window_has_rolled_out_of_the_history(store, snap, sent):
+    line = LiveLine(store, "orders", column="sum", points=5)
+    step = pd.Timedelta("1min")
+    for i in range(12):
+        store.put(snap(t=T0 + i * step))
+        line.refresh(T0 + i * step)
+    assert line.partial_points == 0 and len(line.partial_mark.x) == 0
+    sent.clear()
+    store.put(snap(t=T0 + 12 * step))
+    line.refresh(T0 + 12 * step)
+    assert sent.count(line.partial_mark) == 0  # nothing to cover: nothing sent
+
+
+# -- tooltips and zoom ------------------------------------------------------------------
+
+
+def test_hovering_a_point_or_a_bar_shows_key_time_and_value(store, snap):
+    line = LiveLine(store, "orders", column="sum")
+    bars = LiveBars(store, "orders", column="sum")
+    for i in range(3):
+        store.put(snap(t=T0 + i * SEC, values={"FR": 10.0 + i, "DE": 5.0}))
+        line.refresh(T0 + i * SEC)
+    bars.refresh(T0)
+    dots = line.hover_mark
+    assert dots.tooltip.fields == ["name", "x", "y"] and dots.tooltip.labels == ["key", "time", "sum"]
+    assert sorted(zip(dots.names.tolist(), dots.y.tolist())) == sorted(
+        [("FR", 10.0), ("FR", 11.0), ("FR", 12.0), ("DE", 5.0), ("DE", 5.0), ("DE", 5.0)])
+    assert list(dots.opacities) == [0.0]  # invisible until hovered: the tooltip is the point
+    assert bars.bars.tooltip.fields == ["x", "y"] and bars.bars.tooltip.labels == ["key", "sum"]
+
+
+def test_a_zoomed_chart_follows_now_or_holds(store, snap):
+    line = LiveLine(store, "orders", column="sum")
+    for i in range(60):
+        store.put(snap(t=T0 + i * SEC))
+        line.refresh(T0 + i * SEC)
+    # The user zooms in the browser to the last 10 s (bqplot's PanZoom sets the scale).
+    line.x_scale.min, line.x_scale.max = (T0 + 49 * SEC).to_pydatetime(), (T0 + 59 * SEC).to_pydatetime()
+    store.put(snap(t=T0 + 60 * SEC))
+    line.refresh(T0 + 61 * SEC)
+    assert (line.x_scale.min, line.x_scale.max) == ((T0 + 51 * SEC).to_pydatetime(), (T0 + 61 * SEC).to_pydatetime())
+    line.follow = "hold"
+    line.refresh(T0 + 70 * SEC)
+    assert line.x_scale.max == (T0 + 61 * SEC).to_pydatetime()  # held where it was
+    line.follow_buttons.value = "now"
+    line.refresh(T0 + 71 * SEC)
+    assert line.x_scale.max == (T0 + 71 * SEC).to_pydatetime()
+    line.reset_button.click()  # back to the whole history
+    line.refresh(T0 + 72 * SEC)
+    assert line.x_scale.min == T0.to_pydatetime()
+    line.zoom_button.value = True
+    assert line.interaction is line.panzoom and line.panzoom.scales == {"x": [line.x_scale]}
+    with pytest.raises(rtnb.UnknownNameError, match="follow"):
+        line.follow = "later"
+
+
+# -- the table --------------------------------------------------------------------------
+
+
+def test_the_live_table_shows_the_top_rows_sorted_and_resorts_on_request(store, snap):
+    table = LiveTable(store, "orders", sort_by="sum", rows=3)
+    values = {k: float(v) for k, v in zip("ABCDE", [5, 50_000, 7, 1_200_000, 3])}
+    store.put(snap(values=values, count=[1, 2, 3, 4, 5]))
+    assert table.refresh(T0)
+    assert table.shown_keys == ["D", "B", "C"]
+    assert "1.2M" in table.html.value and "50k" in table.html.value and "2 more rows" in table.html.value
+    assert list(table.sort_control.options) == ["key", "sum", "count"]
+    table.ascending = True
+    assert table.shown_keys == ["E", "A", "C"]
+    table.sort_control.value = "count"  # as the user picks it
+    assert table.shown_keys == ["A", "B", "C"]
+    with pytest.raises(rtnb.UnknownNameError, match="sort_by"):
+        table.sort_by = "nope"
+
+
+def test_the_live_table_sends_one_bounded_message_per_new_snapshot(store, snap, sent):
+    table = LiveTable(store, "orders", sort_by="sum", rows=5)
+    sizes = []
+    for i in range(3):
+        store.put(snap(t=T0 + i * SEC, values={f"k{j}": float(j * i) for j in range(200)}))
+        sent.clear()
+        table.refresh(T0 + i * SEC)
+        assert sent.count(table.html) == 1
+        sizes.append(len(table.html.value))
+    table.refresh(T0 + 3 * SEC)  # nothing new: nothing sent
+    assert sent.count(table.html) == 1
+    assert max(sizes) < 3000  # 5 rows of 200, not the whole table
