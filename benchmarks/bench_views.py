@@ -1,6 +1,9 @@
 """Live views measured in a real browser: coalesced rtnb views against the naive pattern.
 
 ``python -m benchmarks.bench_views [--seconds 120] [--naive-seconds 20] [--rate 10000]``
+``python -m benchmarks.bench_views --quickstart [--seconds 30]``: the four dashboards of
+notebook 01 live at once, frames/s each (target >= 8 on a quiet machine).
+``python -m benchmarks.bench_views --table``: per-frame cost of the live table views.
 
 Starts JupyterLab (like the browser tests), opens a generated notebook in headless
 Chromium (Debian's, through Playwright) and runs, one after the other, in fresh kernels:
@@ -345,6 +348,136 @@ def kernel_side(rate: float, fps: float, repeats: int = 5) -> str:
     ])
 
 
+# Per dashboard: browser frames in which its line chart changed, `d` rewrites of its first
+# line, and the bytes the kernel sent (all dashboards together).
+QUICKSTART_OBSERVERS = """() => {
+  window.__qs = Array.from(document.querySelectorAll('.rtnb-dashboard')).map(d => {
+    const fig = d.querySelector('.rtnb-live-line'), r = {frames: 0, rewrites: 0, pending: false};
+    const first = () => fig.querySelector('path.line');
+    new MutationObserver(recs => {
+      const lines = recs.filter(x => x.target.classList.contains('line'));
+      r.rewrites += lines.filter(x => x.target === first()).length;
+      if (!lines.length || r.pending) return;
+      r.pending = true; requestAnimationFrame(() => { r.frames++; r.pending = false; });
+    }).observe(fig, {attributes: true, attributeFilter: ['d'], subtree: true});
+    return r; });
+  return [window.__qs.length, window.__wsBytes]; }"""
+QUICKSTART_READ = "() => [window.__qs.map(r => [r.frames, r.rewrites]), window.__wsBytes]"
+
+
+def quickstart(seconds: float, warmup: float) -> str:
+    """Notebook 01 under Run All in JupyterLab, its four dashboards live together."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser._servers import ROOT
+
+    tmp = Path(tempfile.mkdtemp(prefix="rtnb-bench-quickstart-"))
+    work = tmp / "work"
+    work.mkdir()
+    shutil.copy(ROOT / "notebooks" / "01_quickstart.ipynb", work / "01_quickstart.ipynb")
+    import os
+
+    os.environ["RTNB_LIVE_SECONDS"] = str(seconds + warmup + 60)  # read by the server's env
+    try:
+        with jupyter_lab(work, tmp) as base, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.add_init_script(WS_COUNTER)
+            try:
+                page.goto(f"{base}/lab/tree/01_quickstart.ipynb?reset", timeout=60_000)
+                page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+                proc = kernel_process(page.evaluate(KERNEL_ID))
+                page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                page.wait_for_function("() => document.querySelectorAll('.rtnb-dashboard .rtnb-live-line').length >= 4",
+                                       timeout=120_000)
+                time.sleep(warmup)  # a benchmark: let the four runs reach their steady state
+                n, b0 = page.evaluate(QUICKSTART_OBSERVERS)
+                cpu0, w0 = sum(proc.cpu_times()[:2]), time.monotonic()
+                time.sleep(seconds)
+                per, b1 = page.evaluate(QUICKSTART_READ)
+                cpu1, span = sum(proc.cpu_times()[:2]), time.monotonic() - w0
+            finally:
+                with_kernel_shutdown(page)
+                page.close()
+                browser.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    names = ["orders (2 min window, 10x, table)", "replay 600x", "stall", "bad rows (10x)"]
+    rows = [
+        f"notebook 01, Run All in JupyterLab, {n} dashboards live together, {seconds:g} s measured after "
+        f"{warmup:g} s; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; kernel CPU "
+        f"{(cpu1 - cpu0) / span:.2f} cores, kernel→browser {(b1 - b0) / span / 1e3:,.0f} kB/s",
+        "",
+        "| dashboard | line chart frames/s (wall) | `d` rewrites of its first line per frame |",
+        "|---|---|---|",
+    ]
+    for name, (frames, rewrites) in zip(names, per):
+        rows.append(f"| {name} | {frames / span:.1f} | {rewrites / frames if frames else float('nan'):.2f} |")
+    return "\n".join(rows)
+
+
+def table_cost(keys: int = 20, frames: int = 200) -> str:
+    """CPU and bytes per frame of a live table of ``keys`` rows, in this process (no browser):
+    rtnb's LiveTable (HTML) against ipydatagrid's DataGrid where installed."""
+    import ipywidgets
+    import numpy as np
+    import pandas as pd
+
+    import rtnb
+    from rtnb.widgets import LiveTable
+
+    sent = {"bytes": 0}
+
+    def count(self, msg, buffers=None):
+        sent["bytes"] += len(json.dumps(msg, default=str)) + sum(memoryview(b).nbytes for b in buffers or [])
+
+    rng = np.random.default_rng(0)
+    tables = [pd.DataFrame({"count": rng.integers(0, 1000, keys), "sum": rng.random(keys) * 1e5,
+                            "mean": rng.random(keys) * 100}, index=[f"k{i}" for i in range(keys)])
+              for _ in range(frames)]
+    original = ipywidgets.Widget._send
+    ipywidgets.Widget._send = count
+    rows = ["| table view | CPU per frame (ms, median of 5) | bytes per frame |", "|---|---|---|"]
+    try:
+        def measure(update):
+            cpu, nbytes = [], []
+            for _ in range(5):
+                sent["bytes"] = 0
+                t0 = time.perf_counter()
+                for i, table in enumerate(tables):
+                    update(i, table)
+                cpu.append((time.perf_counter() - t0) / frames * 1e3)
+                nbytes.append(sent["bytes"] / frames)
+            return statistics.median(cpu), statistics.median(nbytes)
+
+        store = rtnb.MemoryStore(history=10)
+        view = LiveTable(store, "orders", sort_by="sum", rows=keys)
+        t = pd.Timestamp("2024-01-01")
+
+        def html_table(i, table):
+            store.put(rtnb.Snapshot(metric="orders", table=table, window=None, watermark=t, newest_event=t,
+                                    processed_at=t))
+            view.refresh(t)
+
+        cpu, nbytes = measure(html_table)
+        rows.append(f"| rtnb LiveTable (HTML, sortable) | {cpu:.2f} | {nbytes:,.0f} |")
+        try:
+            from ipydatagrid import DataGrid
+        except ImportError:
+            rows.append("| ipydatagrid DataGrid | not installed (`pip install ipydatagrid`) | |")
+        else:
+            grid = DataGrid(tables[0])
+
+            def datagrid(i, table):
+                grid.data = table.sort_values("sum", ascending=False)
+
+            cpu, nbytes = measure(datagrid)
+            rows.append(f"| ipydatagrid DataGrid (`grid.data = frame`) | {cpu:.2f} | {nbytes:,.0f} |")
+    finally:
+        ipywidgets.Widget._send = original
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rate", type=float, default=10_000, help="events per second")
@@ -355,7 +488,15 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--sample", type=float, default=15, help="seconds between RSS/heap samples")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     ap.add_argument("--kernel-only", action="store_true", help="only the in-process table (no browser)")
+    ap.add_argument("--quickstart", action="store_true", help="notebook 01's four dashboards live: frames/s each")
+    ap.add_argument("--table", action="store_true", help="per-frame cost of the live table views")
     args = ap.parse_args(argv if argv is not None else [])
+    if args.table:
+        print(table_cost())
+        return {}
+    if args.quickstart:
+        print(quickstart(args.seconds, args.warmup))
+        return {}
     print(f"Kernel side, {args.rate:,.0f} events/s, {args.fps:g} fps, medians of 5 repeats:")
     print(kernel_side(args.rate, args.fps), flush=True)
     if args.kernel_only:

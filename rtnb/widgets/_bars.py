@@ -12,7 +12,7 @@ from .._checks import check_str
 from .._errors import ParameterError
 from ..health import Snapshot
 from ._base import StoreView, check_count, check_name, key_labels, plot_array
-from ._style import MARGINS, KeyColours, axis_label, value_axis
+from ._style import MARGINS, KeyColours, axis_label, show_value_range, value_axis
 
 __all__ = ["LiveBars"]
 
@@ -79,6 +79,7 @@ class LiveBars(StoreView, bq.Figure):
             ],
             title=title if title is not None else f"{metric} · {column} by key",
             animation_duration=0,
+            display_toolbar=False,
             fig_margin=dict(MARGINS),
             layout={"height": height, "width": "auto", "min_width": "300px"},
         )
@@ -104,6 +105,7 @@ class LiveBars(StoreView, bq.Figure):
             self.bars.x = np.array(keys, dtype=str)
             self.bars.y = plot_array(values)
             self.bars.colors = colours
+        show_value_range(self.axes[1], values.to_numpy(dtype=np.float64), floor=floor)
 
     def __repr__(self) -> str:
         return f"LiveBars(metric={self.metric!r}, column={self.column!r}, keys={list(self.bars.x)!r})"

@@ -178,6 +178,11 @@ class TimeRing:
         """The time of the newest point, or None when empty."""
         return pd.Timestamp(self._t[(self._n - 1) % self.capacity]) if self._n else None
 
+    @property
+    def first_time(self) -> pd.Timestamp | None:
+        """The time of the oldest point kept, or None when empty."""
+        return pd.Timestamp(self._t[(self._n - len(self)) % self.capacity]) if self._n else None
+
     def append(self, t: pd.Timestamp, values: dict[Any, float]) -> None:
         """Add a point: ``values`` maps key -> value (keys absent are NaN)."""
         t64 = np.datetime64(pd.Timestamp(t).as_unit("ns").asm8, "ns")

@@ -216,9 +216,18 @@ class Dashboard(widgets.VBox):
         )
         if has_rate:
             _show_value(self.rate_slider, float(rate))
+        else:  # a control that cannot do anything is not shown (a disabled "1.00" misleads)
+            self.rate_slider.layout.display = "none"
+        speed = getattr(source, "speed", None)  # a replay's own speed-up (data time / clock time)
+        self.replay_speed = widgets.HTML(
+            value=f"<span class='rtnb-replay-speed' style='font-size:12px;color:#555'>replay {speed:,.4g}× "
+                  f"(data time per clock time)</span>"
+            if isinstance(speed, (int, float)) and not isinstance(speed, bool) and speed > 0 else ""
+        )
         self.status = widgets.HTML(value="")
         self.controls = widgets.HBox(
-            [self.start_button, self.pause_button, self.speedup_slider, self.rate_slider, self.status],
+            [self.start_button, self.pause_button, self.speedup_slider, self.rate_slider, self.replay_speed,
+             self.status],
             layout={"align_items": "center", "flex_flow": "row wrap"},
         )
         self.start_button.on_click(self._on_start)
@@ -288,6 +297,7 @@ class Dashboard(widgets.VBox):
         self.pause_button.disabled = runner.state not in ("running", "paused")
         simulated = bool(getattr(runner.clock, "simulated", False))
         self.speedup_slider.disabled = not simulated
+        self.speedup_slider.layout.display = None if simulated else "none"
         if simulated:
             _show_value(self.speedup_slider, float(runner.speedup))
 

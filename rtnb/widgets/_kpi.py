@@ -115,6 +115,7 @@ class KpiTile(StoreView, widgets.VBox):
             marks=[self.sparkline],
             axes=[],
             animation_duration=0,
+            display_toolbar=False,
             fig_margin={"top": 4, "bottom": 4, "left": 4, "right": 4},
             layout={"height": "70px", "width": "auto"},
         )

@@ -14,7 +14,7 @@ from .._checks import check_str
 from .._errors import ParameterError, UnknownNameError
 from ..health import Snapshot
 from ._base import StoreView, TimeRing, check_count, check_name, key_labels, plot_array
-from ._style import MARGINS, PALETTE, KeyColours, axis_label, time_axis, value_axis
+from ._style import MARGINS, PALETTE, KeyColours, axis_label, show_value_range, time_axis, value_axis
 
 __all__ = ["LiveLine", "PALETTE"]
 
@@ -127,11 +127,13 @@ class LiveLine(StoreView, bq.Figure):
             stroke_width=0, labels=["window not filled yet"], preserve_domain={"x": True, "y": True},
             tooltip=bq.Tooltip(fields=["name"], show_labels=False),
         )
-        # Invisible dots on every point: hovering one shows key, time and value.
+        # Invisible dots on every point: hovering one shows key, time and value. (bqplot
+        # takes a tooltip format as a date format only if it matches its pattern, which
+        # allows no ':' — "%H:%M:%S" fails to render; "%c" is the locale's date and time.)
         self.hover_mark = bq.Scatter(
             x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, names=[], display_names=False,
             default_size=40, opacities=[0.0], colors=["#777"],
-            tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", "%Y-%m-%d %H:%M:%S", ".4~s"],
+            tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", "%c", ".4~s"],
                                labels=["key", "time", self.column]),
         )
         marks = [self.lines, self.partial_mark, self.hover_mark]
@@ -149,6 +151,7 @@ class LiveLine(StoreView, bq.Figure):
             title=title if title is not None else f"{metric} · {column}",
             legend_location="top-left",
             animation_duration=0,
+            display_toolbar=False,  # its own toolbar (follow now / hold, zoom) sits above
             fig_margin=dict(MARGINS),
             layout={"height": height, "width": "auto", "min_width": "300px"},
         )
@@ -207,7 +210,7 @@ class LiveLine(StoreView, bq.Figure):
         if self._span_ms is not None:
             start = end - self._span_ms
         else:
-            first = self._oldest()
+            first = self.ring.first_time
             start = _ms(first) if first is not None else end - 1000.0
         lo = pd.Timestamp(int(round(start)), unit="ms").to_pydatetime()
         hi = pd.Timestamp(int(round(end)), unit="ms").to_pydatetime()
@@ -218,12 +221,6 @@ class LiveLine(StoreView, bq.Figure):
                     self.x_scale.min, self.x_scale.max = lo, hi
             finally:
                 self._moving_scale = False
-
-    def _oldest(self) -> pd.Timestamp | None:
-        if len(self.ring) == 0:
-            return None
-        order = self.ring._order()
-        return pd.Timestamp(self.ring._t[order[0]])
 
     # -- data ------------------------------------------------------------------------
 
@@ -275,6 +272,7 @@ class LiveLine(StoreView, bq.Figure):
             self.lines.y = plot_array(y)
             self.lines.labels = labels
             self.lines.colors = colours
+        show_value_range(self.axes[1], y)
         self._veil(x, y)
         self._hover(x, y, labels)
         if self._band_rings is not None:

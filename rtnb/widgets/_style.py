@@ -18,8 +18,10 @@ from typing import Any
 
 import bqplot as bq
 
+import numpy as np
+
 from .._checks import check_str
-from ._format import SI_TICKS
+from ._format import SI_TICKS, linear_ticks
 
 __all__ = ["PALETTE", "KeyColours", "value_axis", "time_axis", "axis_label", "colour_number"]
 
@@ -30,7 +32,7 @@ PALETTE = [
 ]
 
 #: At most this many ticks on an axis.
-MAX_TICKS = 5
+MAX_TICKS = 6
 
 # Keys in the order this process first coloured them (strings only, bounded): the
 # "same palette order across the dashboards of a notebook". It holds no object.
@@ -141,16 +143,40 @@ def axis_label(name: str, unit: str = "") -> str:
 
 
 def value_axis(scale: bq.Scale, label: str, *, side: str = "left") -> bq.Axis:
-    """A value axis: SI ticks, at most :data:`MAX_TICKS`, the label clear of the ticks."""
+    """A value axis: SI ticks, the label clear of the ticks; :func:`show_value_range`
+    puts at most :data:`MAX_TICKS` round ticks on it."""
     return bq.Axis(
         scale=scale, side=side, label=label, tick_format=SI_TICKS,
-        num_ticks=MAX_TICKS, label_offset="50px", grid_color="#eee",
+        label_offset="50px", grid_color="#eee", tick_values=np.array([0.0]),
     )
 
 
+def show_value_range(axis: bq.Axis, values: np.ndarray, *, floor: float | None = None) -> None:
+    """Round tick values (at most :data:`MAX_TICKS`) for the finite ``values``, sent only
+    when they change. (bqplot's ``num_ticks`` splits the domain evenly: 3.87, 10.4, 17...)
+
+    >>> import bqplot as bq
+    >>> axis = value_axis(bq.LinearScale(), "sum")
+    >>> show_value_range(axis, np.array([3.9, 30.1, np.nan])); axis.tick_values.tolist()
+    [5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
+    """
+    finite = values[np.isfinite(values)] if values.size else values
+    if not finite.size:
+        return
+    lo, hi = float(finite.min()), float(finite.max())
+    if floor is not None:
+        lo = min(lo, floor)
+    if hi <= lo:
+        hi = lo + (abs(lo) or 1.0)
+    ticks = np.array(linear_ticks(lo, hi, MAX_TICKS), dtype=np.float64)
+    old = axis.tick_values
+    if old is None or not np.array_equal(old, ticks):
+        axis.tick_values = ticks
+
+
 def time_axis(scale: bq.Scale, label: str = "event time") -> bq.Axis:
-    """A time axis with at most :data:`MAX_TICKS` ticks and its label under them."""
-    return bq.Axis(scale=scale, label=label, num_ticks=MAX_TICKS, label_offset="32px", grid_color="#eee")
+    """A time axis (d3's round time ticks, about one per 70 px) with its label under them."""
+    return bq.Axis(scale=scale, label=label, label_offset="32px", grid_color="#eee")
 
 
 #: Figure margins that leave room for SI ticks and the axis labels outside them.

@@ -146,11 +146,14 @@ class LiveTable(StoreView, widgets.VBox):
         self.shown_keys = list(top.index)
         name = html.escape(str(top.index.name or "key"))
         head = "".join(f'<th style="text-align:right;padding:2px 8px">{html.escape(str(c))}</th>' for c in top.columns)
+        # One column at a time, as plain Python lists (iterating pandas rows costs 10x).
+        cells = [[_cell(v) for v in top[c].tolist()] for c in top.columns]
+        td = '<td style="text-align:right;padding:2px 8px">'
         body = "".join(
             f'<tr><td style="padding:2px 8px">{html.escape(str(k))}</td>'
-            + "".join(f'<td style="text-align:right;padding:2px 8px">{_cell(v)}</td>' for v in row)
+            + "".join(f"{td}{col[i]}</td>" for col in cells)
             + "</tr>"
-            for k, row in zip(top.index, top.itertuples(index=False, name=None))
+            for i, k in enumerate(top.index.tolist())
         )
         more = len(self._snapshot.table) - len(top)
         foot = f'<div style="font-size:11px;color:#777">{more:,} more rows</div>' if more > 0 else ""

@@ -83,10 +83,10 @@ def lab_settings(settings: Path) -> None:
         path.write_text(json.dumps(values))
 
 
-def server_env(tmp: Path) -> dict[str, str]:
+def server_env(tmp: Path, live_seconds: float = LIVE_SECONDS) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        RTNB_LIVE_SECONDS=str(LIVE_SECONDS),
+        RTNB_LIVE_SECONDS=str(live_seconds),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
         JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
         JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
@@ -150,13 +150,13 @@ def _jupyter(subcommand: str, app: str, workdir: Path, tmp: Path):
 
 
 @contextlib.contextmanager
-def voila(notebook: Path, tmp: Path):
-    """Voila rendering ``notebook``; yields its URL."""
+def voila(notebook: Path, tmp: Path, live_seconds: float = LIVE_SECONDS):
+    """Voila rendering ``notebook`` (its live cells run ``live_seconds``); yields its URL."""
     port = free_port()
     log = tmp / "voila.log"
     cmd = [str(BIN / "voila"), str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=notebook.parent, env=server_env(tmp), stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, cwd=notebook.parent, env=server_env(tmp, live_seconds), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,19 +1,24 @@
 """The quick-start notebook in a real JupyterLab, Notebook 7 and Voila, seen by Chromium.
 
-Every chart renders, lines change in the DOM at about the frame rate, the freshness
-badge turns stale during the injected stall and fresh after it, the error panel shows
-the injected bad rows, no view fails to draw a frame, the Pause button freezes the lines
-and Resume brings them back (Notebook 7); a screenshot of the first dashboard goes to
-tests/browser/artifacts/dashboard.png (set RTNB_SCREENSHOT=docs/dashboard.png to
-refresh the README's picture).
+Behaviour only, never a rate (rates are measured by ``benchmarks/bench_views.py``): every
+chart renders and its lines redraw; no two visible lines of a chart share a colour and
+the bars have the colours of the lines; hovering a point shows a tooltip; the freshness
+badge turns stale during the injected stall and fresh after it, and turns stale — saying
+"kernel not responding" — while a cell blocks the kernel for 3 s, because the browser
+ages it; a stopped run says "stopped" and its Start button runs it again (Voila, where no
+cell can be re-run); a zoomed chart follows "now" or holds; Pause freezes the lines and
+the badge says "paused" (Notebook 7); the error panel shows the injected bad rows; no view
+fails to draw a frame. A screenshot of the first dashboard goes to
+tests/browser/artifacts/dashboard.png (``RTNB_SCREENSHOT=docs/dashboard.png`` refreshes
+the README's picture: see the README's Testing section).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
@@ -22,9 +27,8 @@ from tests.conftest import require
 from tests.browser._servers import (BIN, ROOT, LIVE_SECONDS, free_port, jupyter_lab, jupyter_notebook, server_env,
                                     stop_group, voila, wait_http)
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(300)
 
-FPS = 10
 #: The dashboards of the notebook, in cell order.
 ORDERS, REPLAY, STALL, BAD_ROWS = range(4)
 
@@ -37,105 +41,206 @@ LINES_DRAWN = """(n) => { const ds = document.querySelectorAll('.rtnb-dashboard'
   return Array.from(ds).every(d => Array.from(d.querySelectorAll('path.line'))
       .some(p => (p.getAttribute('d') || '').split(/[LC]/).length > 5)); }"""
 
-# Browser frames (requestAnimationFrame ticks) in which a line of the dashboard's
-# first chart changed its `d`: what a user sees as updates per second.
+# Resolves true once a line of dashboard i's first chart has changed its `d` `n` times.
+LINES_REDRAW = """([i, n]) => new Promise(res => {
+  const fig = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-live-line');
+  let seen = 0;
+  const obs = new MutationObserver(recs => {
+    seen += recs.filter(r => r.target.classList.contains('line')).length;
+    if (seen >= n) { obs.disconnect(); res(true); } });
+  obs.observe(fig, {attributes: true, attributeFilter: ['d'], subtree: true}); })"""
+
+# Browser frames in which a line of dashboard i's first chart changed (0 means frozen).
 LINE_UPDATES = """([i, ms]) => new Promise(res => {
-  const fig = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('div.bqplot.figure');
+  const fig = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-live-line');
   let frames = 0, pending = false;
   const obs = new MutationObserver(recs => {
     if (pending || !recs.some(r => r.target.classList.contains('line'))) return;
     pending = true; requestAnimationFrame(() => { frames++; pending = false; });
   });
   obs.observe(fig, {attributes: true, attributeFilter: ['d'], subtree: true});
-  setTimeout(() => { obs.disconnect(); res(frames * 1000 / ms); }, ms); })"""
+  setTimeout(() => { obs.disconnect(); res(frames); }, ms); })"""
 
-BADGE_STATE = """(i) => { const b = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-freshness');
-  return b ? b.dataset.state : null; }"""
+# The stroke colours of the visible lines of each dashboard's line chart (not the legend's
+# swatches, which bqplot also draws as path.line), and the fill of each bar.
+COLOURS = """() => Array.from(document.querySelectorAll('.rtnb-dashboard')).map(d => {
+  const lines = Array.from(d.querySelectorAll('.rtnb-live-line path.line'))
+    .filter(p => !p.closest('.g_legend') && (p.getAttribute('d') || '').split(/[LC]/).length > 2)
+    .map(p => getComputedStyle(p).stroke);
+  const bars = Array.from(d.querySelectorAll('.rtnb-live-bars rect.bar')).map(r => getComputedStyle(r).fill);
+  return {lines, bars}; })"""
+
+BADGE = """(i) => { const b = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-freshness');
+  return b ? {state: b.dataset.state, kernel: b.dataset.kernel, text: b.textContent} : null; }"""
 
 RUN_STATE = """(i) => { const s = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-run-state');
   return s ? s.dataset.state : null; }"""
 
-# Every change of a dashboard's badge state, with its time (ms), polled every 50 ms.
-RECORD_BADGE = """(i) => { window.rtnbBadge = []; const t0 = performance.now();
-  window.rtnbBadgeTimer = setInterval(() => {
+# Every change of a dashboard's badge (state and kernel), with its time (ms), polled
+# every 50 ms, in window.rtnbBadges[name].
+RECORD_BADGE = """([i, name]) => { window.rtnbBadges = window.rtnbBadges || {};
+  const s = window.rtnbBadges[name] = [], t0 = performance.now();
+  setInterval(() => {
     const d = document.querySelectorAll('.rtnb-dashboard')[i];
-    const b = d && d.querySelector('.rtnb-freshness'), s = window.rtnbBadge;
-    if (b && (!s.length || s[s.length - 1][0] !== b.dataset.state))
-      s.push([b.dataset.state, performance.now() - t0]); }, 50); }"""
-BADGE_TIMELINE = "() => window.rtnbBadge"
-# ... in which a 'stale' comes between two 'fresh' (with 'late' on the way in and out).
-STALLED_AND_BACK = """() => { const s = (window.rtnbBadge || []).map(x => x[0]);
+    const b = d && d.querySelector('.rtnb-freshness');
+    if (!b) return;
+    const now = [b.dataset.state, b.dataset.kernel || 'responding'];
+    const last = s[s.length - 1];
+    if (!last || last[0] !== now[0] || last[1] !== now[1]) s.push([...now, performance.now() - t0]); }, 50); }"""
+TIMELINE = "(name) => (window.rtnbBadges || {})[name] || []"
+# ... in which a 'stale' comes between two 'fresh'.
+STALLED_AND_BACK = """(name) => { const s = ((window.rtnbBadges || {})[name] || []).map(x => x[0]);
   const f = s.indexOf('fresh'), st = s.indexOf('stale', f + 1);
   return f >= 0 && st > f && s.indexOf('fresh', st + 1) > st; }"""
+# ... stale with the kernel not responding, then answering again.
+BLOCKED_AND_BACK = """(name) => { const s = (window.rtnbBadges || {})[name] || [];
+  const b = s.findIndex(x => x[0] === 'stale' && x[1] === 'not-responding');
+  return b >= 0 && s.slice(b + 1).some(x => x[0] !== 'stale' && x[1] === 'responding'); }"""
 
 REJECTED = """(i) => { const e = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-errors');
-  return e ? [Number(e.dataset.rejected), e.querySelectorAll('.rtnb-reasons li').length, e.innerText] : null; }"""
+  return e ? [Number(e.dataset.rejected), Number(e.dataset.late), e.querySelectorAll('.rtnb-reasons li').length,
+              e.innerText] : null; }"""
 
 # The lines of every error panel that report an error the runner caught (RunError.describe:
 # "<time> frame|pipeline|source <name>: <kind>: <message>"): a view that failed to draw.
 RUN_ERRORS = r"""() => Array.from(document.querySelectorAll('.rtnb-dashboard .rtnb-reasons li'))
   .map(li => li.innerText).filter(t => /^\S+ \S+ (frame|pipeline|source) [^:]+: \w+: /.test(t))"""
 
+# The tick texts of dashboard i's line chart time axis (the first axis of the figure).
+TIME_TICKS = """(i) => { const fig = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-live-line');
+  const axis = fig.querySelector('g.axis');
+  return Array.from(axis.querySelectorAll('.tick text')).map(t => t.textContent).join('|'); }"""
+
+# Run code in the notebook's kernel (no cell: like a cell the user runs meanwhile).
+EXECUTE = """(code) => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  k.requestExecute({code}); return true; }"""
+
+BLOCK_THE_KERNEL = """
+import asyncio, time
+if dash.runner.state not in ("running", "paused"):
+    dash.start(60, speedup=10)
+await asyncio.sleep(2)   # frames flow: the badge is fresh
+time.sleep(3)            # a cell that blocks the kernel for 3 s
+"""
+
 
 def charts_render(page, n_dashboards: int) -> None:
-    page.wait_for_selector(".rtnb-dashboard div.bqplot.figure path.line", state="attached", timeout=90_000)
-    page.wait_for_function(LINES_DRAWN, arg=n_dashboards, timeout=60_000)
-    figures = page.locator(".rtnb-dashboard div.bqplot.figure")
+    page.wait_for_selector(".rtnb-dashboard div.bqplot.figure path.line", state="attached", timeout=120_000)
+    page.wait_for_function(LINES_DRAWN, arg=n_dashboards, timeout=90_000)
     # Per dashboard: the line chart, the bars, two KPI sparklines.
-    assert figures.count() >= 4 * n_dashboards
+    assert page.locator(".rtnb-dashboard div.bqplot.figure").count() >= 4 * n_dashboards
     assert page.locator(".rtnb-dashboard rect.bar").count() > 0
 
 
+def lines_redraw(page, i: int, n: int = 3, timeout: float = 60_000) -> None:
+    page.wait_for_function(LINES_REDRAW, arg=[i, n], timeout=timeout)
+
+
+def colours_are_distinct(page) -> None:
+    """No two visible lines of a chart share a colour; the bars have the lines' colours."""
+    charts = page.evaluate(COLOURS)
+    print("line colours per dashboard:", json.dumps(charts))
+    for i, chart in enumerate(charts):
+        assert len(chart["lines"]) == len(set(chart["lines"])), (i, chart["lines"])
+    first = charts[ORDERS]
+    assert len(first["bars"]) == len(set(first["bars"])), first["bars"]
+    assert set(first["lines"]) <= set(first["bars"]), first  # top keys: in both, in one colour
+
+
+def tooltip_on_hover(page) -> None:
+    fig = page.locator(".rtnb-dashboard").nth(ORDERS).locator(".rtnb-live-line")
+    fig.scroll_into_view_if_needed()
+    dots = fig.locator("path.dot")
+    assert dots.count() > 0
+    dots.nth(dots.count() - 1).hover(force=True)
+    # bqplot shows the tooltip in a div of its own (not inside the chart's element).
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('.bqplot_tooltip_div')).some(el =>
+               el.innerText.includes('key') && el.innerText.includes('time') && el.style.display !== 'none'
+               && el.getBoundingClientRect().width > 0)""", timeout=15_000)
+
+
 def stalled_and_back(page) -> None:
-    """The stall dashboard's badge (recorded by RECORD_BADGE since the run started) went
-    fresh, then stale for about the stall, then fresh again. A recording, not a wait for
-    the current state: on a slow machine the stall may be over before the charts render."""
+    """The stall dashboard's badge (recorded since Run All) went fresh, stale, fresh. A
+    recording, not a wait for the current state: on a slow machine the stall may be over
+    before the charts render."""
     try:
-        page.wait_for_function(STALLED_AND_BACK, timeout=LIVE_SECONDS * 1000)
+        page.wait_for_function(STALLED_AND_BACK, arg="stall", timeout=LIVE_SECONDS * 2000)
     finally:
-        states = page.evaluate(BADGE_TIMELINE)
-        print("badge states (state, ms):", states)
-    names = [state for state, _ in states]
-    stale = names.index("stale", names.index("fresh"))
-    back = names.index("fresh", stale)
-    # The notebook stalls the source for 0.35 * LIVE s; the badge is stale past 2 s of it.
-    expected = 0.35 * LIVE_SECONDS - 2
-    assert 0.5 * expected < (states[back][1] - states[stale][1]) / 1000 < expected + 3, states
+        print("stall badge (state, kernel, ms):", page.evaluate(TIMELINE, "stall"))
+
+
+def screenshot(page, dash) -> None:
+    dash.scroll_into_view_if_needed()
+    shot = ROOT / os.environ.get("RTNB_SCREENSHOT", "tests/browser/artifacts/dashboard.png")
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    dash.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000  # a real picture of the charts, not a blank
 
 
 def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
-    t0 = time.monotonic()
     with jupyter_lab(workdir, tmp_path) as base:
         page = chromium.new_page(viewport={"width": 1400, "height": 1100})
         try:
             page.goto(f"{base}/lab/tree/01_quickstart.ipynb?reset", timeout=60_000)
             page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-            page.evaluate(RECORD_BADGE, STALL)
+            page.evaluate(RECORD_BADGE, [STALL, "stall"])
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             charts_render(page, 4)
-
-            rate = page.evaluate(LINE_UPDATES, [ORDERS, 3000])
-            assert 0.6 * FPS <= rate <= 1.1 * FPS, f"{rate:.1f} line updates/s at {FPS} fps"
-
-            # The stall: fresh before, stale within the stall, fresh again after it.
+            lines_redraw(page, ORDERS)
+            colours_are_distinct(page)
+            tooltip_on_hover(page)
             stalled_and_back(page)
 
             # The bad rows: counted and explained.
-            page.wait_for_function(f"() => {{ const r = ({REJECTED})({BAD_ROWS}); return r && r[0] > 0 && r[1] > 0; }}",
+            page.wait_for_function(f"() => {{ const r = ({REJECTED})({BAD_ROWS}); return r && r[0] > 0 && r[2] > 0; }}",
                                    timeout=30_000)
-            rejected, reasons, text = page.evaluate(REJECTED, BAD_ROWS)
+            rejected, late, reasons, text = page.evaluate(REJECTED, BAD_ROWS)
             assert rejected > 0 and reasons > 0 and "row" in text
-            assert page.evaluate(RUN_ERRORS) == []  # no view failed to draw a frame
 
+            # A cell blocks the kernel for 3 s: the badge, aged by the browser, turns stale
+            # and says the kernel is not responding; then the kernel answers again.
+            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+            page.evaluate(RECORD_BADGE, [ORDERS, "blocked"])
+            page.evaluate(EXECUTE, BLOCK_THE_KERNEL)
+            try:
+                page.wait_for_function(BLOCKED_AND_BACK, arg="blocked", timeout=60_000)
+            finally:
+                print("blocked badge (state, kernel, ms):", page.evaluate(TIMELINE, "blocked"))
+
+            # A zoomed chart follows now; on "hold" it stays while the lines redraw.
             dash = page.locator(".rtnb-dashboard").nth(ORDERS)
-            dash.scroll_into_view_if_needed()
-            shot = ROOT / os.environ.get("RTNB_SCREENSHOT", "tests/browser/artifacts/dashboard.png")
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            dash.screenshot(path=str(shot))
-            assert shot.stat().st_size > 10_000  # a real picture of the charts, not a blank
+            dash.locator("button", has_text="zoom").click()
+            box = dash.locator(".rtnb-live-line").bounding_box()
+            page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
+            page.mouse.wheel(0, -400)  # zoom in
+            zoomed = page.evaluate(TIME_TICKS, ORDERS)
+            page.wait_for_function(f"(t) => ({TIME_TICKS})({ORDERS}) !== t", arg=zoomed, timeout=20_000)
+            dash.locator("button", has_text="hold").click()
+            lines_redraw(page, ORDERS, 1)  # the hold has reached the kernel's next frame
+            held = page.evaluate(TIME_TICKS, ORDERS)
+            lines_redraw(page, ORDERS, 3)
+            assert page.evaluate(TIME_TICKS, ORDERS) == held
+            dash.locator("button", has_text="follow now").click()
+            page.wait_for_function(f"(t) => ({TIME_TICKS})({ORDERS}) !== t", arg=held, timeout=20_000)
+            dash.locator("button", has_text="reset").click()
+            dash.locator("button", has_text="zoom").click()
+            lines_redraw(page, ORDERS)
+            screenshot(page, dash)  # running, zoom reset: the README's picture
+
+            # Stopped: the badge says so and Start runs the dashboard again.
+            page.evaluate(EXECUTE, "dash.stop()")
+            page.wait_for_function(f"() => ({BADGE})({ORDERS}).state === 'stopped'", timeout=30_000)
+            assert "stopped" in page.evaluate(BADGE, ORDERS)["text"]
+            dash.locator("button", has_text="Start").click()
+            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=30_000)
+            lines_redraw(page, ORDERS)
+            page.evaluate(EXECUTE, "dash.stop()")
+            page.wait_for_function(f"() => ({BADGE})({ORDERS}).state === 'stopped'", timeout=30_000)
+
+            assert page.evaluate(RUN_ERRORS) == []  # no view failed to draw a frame
         finally:
             page.close()
-    assert time.monotonic() - t0 < 120
 
 
 def test_quickstart_in_notebook7(chromium, workdir, tmp_path):
@@ -146,49 +251,56 @@ def test_quickstart_in_notebook7(chromium, workdir, tmp_path):
     except Exception:  # not installed, or an odd version string
         major = 0
     require(major >= 7, "notebook>=7", "pip install 'rtnb[test]'")
-    t0 = time.monotonic()
     with jupyter_notebook(workdir, tmp_path) as base:
         page = chromium.new_page(viewport={"width": 1400, "height": 1100})
         try:
             page.goto(f"{base}/notebooks/01_quickstart.ipynb", timeout=60_000)
             page.wait_for_function(KERNEL_IDLE, timeout=60_000)
             assert page.evaluate("() => window.jupyterapp.name") == "Jupyter Notebook"  # not Lab's UI
-            page.evaluate(RECORD_BADGE, STALL)
+            page.evaluate(RECORD_BADGE, [STALL, "stall"])
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             charts_render(page, 4)
+            lines_redraw(page, ORDERS)
+            colours_are_distinct(page)
 
-            rate = page.evaluate(LINE_UPDATES, [ORDERS, 3000])
-            assert 0.6 * FPS <= rate <= 1.1 * FPS, f"{rate:.1f} line updates/s at {FPS} fps in Notebook 7"
-
-            # The controls reach the kernel: Pause freezes the lines, Resume brings them back.
+            # The controls reach the kernel: Pause freezes the lines and the badge says
+            # "paused"; Resume brings them back.
             dash = page.locator(".rtnb-dashboard").nth(ORDERS)
             dash.locator("button", has_text="Pause").click()
-            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'paused'", timeout=10_000)
+            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'paused'", timeout=20_000)
+            page.wait_for_function(f"() => ({BADGE})({ORDERS}).state === 'paused'", timeout=20_000)
+            assert "paused" in page.evaluate(BADGE, ORDERS)["text"]
             assert page.evaluate(LINE_UPDATES, [ORDERS, 1000]) == 0
             dash.locator("button", has_text="Resume").click()
-            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=10_000)
-            assert page.evaluate(LINE_UPDATES, [ORDERS, 1000]) > 0
+            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=20_000)
+            lines_redraw(page, ORDERS)
 
-            # The stall, from the badge's recorded states (it starts 'stale', with no data yet).
             stalled_and_back(page)
-
-            # No view failed to draw a frame (such failures are listed in the error panels).
             assert page.evaluate(RUN_ERRORS) == []
         finally:
             page.close()
-    assert time.monotonic() - t0 < 120
 
 
 def test_quickstart_in_voila(chromium, workdir, tmp_path):
     require(os.path.exists(BIN / "voila"), "voila", "pip install 'rtnb[voila]'")
-    with voila(workdir / "01_quickstart.ipynb", tmp_path) as base:
+    live = 12  # short: the test waits for the run to end, then starts it again
+    with voila(workdir / "01_quickstart.ipynb", tmp_path, live_seconds=live) as base:
         page = chromium.new_page(viewport={"width": 1400, "height": 1100})
         try:
             page.goto(base, timeout=120_000)
             charts_render(page, 4)
-            rate = page.evaluate(LINE_UPDATES, [ORDERS, 2000])
-            assert rate >= 0.5 * FPS, f"{rate:.1f} line updates/s in Voila"
-            assert page.evaluate(BADGE_STATE, ORDERS) in ("fresh", "late", "stale")
+            lines_redraw(page, ORDERS, 2)
+            colours_are_distinct(page)
+            # After the live duration the run stops and says so; Start runs it again.
+            page.wait_for_function(f"() => ({BADGE})({ORDERS}).state === 'stopped'", timeout=120_000)
+            assert "stopped" in page.evaluate(BADGE, ORDERS)["text"]
+            dash = page.locator(".rtnb-dashboard").nth(ORDERS)
+            start = dash.locator("button", has_text="Start")
+            assert start.is_enabled()
+            start.click()
+            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=30_000)
+            lines_redraw(page, ORDERS)
+            assert page.evaluate(BADGE, ORDERS)["state"] in ("fresh", "late", "stale")
         finally:
             page.close()
 
