@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._checks import check_int, check_optional, check_str
 from .._errors import ParameterError
-from ._base import FrameGate
+from ..runner import FramePacer
 from ._bars import LiveBars  # noqa: F401  (used in the example)
 from ._freshness import FreshnessBadge
 from ._style import KeyColours
@@ -180,7 +180,7 @@ class Dashboard(widgets.VBox):
         if fps is None:
             fps = getattr(runner, "fps", 10.0)
         self.views = views
-        self.gate = FrameGate(fps, monotonic=monotonic)
+        self.gate = FramePacer(fps, monotonic=monotonic)  # for frames not driven by a runner
         self.fps = self.gate.fps
         self.runner = None
         self.source = source
@@ -245,16 +245,22 @@ class Dashboard(widgets.VBox):
     # -- frames ----------------------------------------------------------------------
 
     def refresh(self, now: pd.Timestamp | None = None) -> int:
-        """One frame: refresh every view (if the frame is due); returns how many changed.
+        """One frame, if one is due: refresh every view; returns how many changed.
 
+        Called by hand (a loop of your own), frames are capped at ``fps`` by the
+        dashboard's :class:`~rtnb.runner.FramePacer`. Attached to a runner, the dashboard
+        follows the runner's pacer instead: each of the runner's frames is drawn.
         Each view sends at most one message per widget it owns, and only when its
         metric's store version changed (the badges re-age every frame).
         """
-        sim_frames = getattr(self.runner, "frames", "wall") == "sim" and now is not None
-        # The frame a runner makes when it stops always passes: it shows the final state.
-        final = self.runner is not None and self.runner.state in ("idle", "stopped")
-        if not self.gate.ready(now.value / 1e9 if sim_frames else None) and not final:
+        if not self.gate.ready():
             return 0
+        return self._draw(now)
+
+    def _on_runner_frame(self, now: pd.Timestamp) -> int:
+        return self._draw(now)  # paced by the runner's FramePacer
+
+    def _draw(self, now: pd.Timestamp | None) -> int:
         self.frames += 1
         changed = 0
         for view in self.views:
@@ -287,9 +293,9 @@ class Dashboard(widgets.VBox):
         if not callable(getattr(runner, "on_frame", None)):
             raise ParameterError("runner", runner, "has no on_frame(); use an rtnb.Runner")
         if self.runner is not None:
-            self.runner.remove_frame(self.refresh)
+            self.runner.remove_frame(self._on_runner_frame)
         self.runner = runner
-        runner.on_frame(self.refresh)
+        runner.on_frame(self._on_runner_frame)
         for view in self.views:
             if hasattr(view, "runner"):
                 view.runner = runner  # the badge says "paused" / "stopped" when the run is
@@ -304,7 +310,7 @@ class Dashboard(widgets.VBox):
     def detach(self) -> None:
         """Stop refreshing from the runner (the views keep their last state)."""
         if self.runner is not None:
-            self.runner.remove_frame(self.refresh)
+            self.runner.remove_frame(self._on_runner_frame)
             self.runner = None
             for view in self.views:
                 if hasattr(view, "runner"):

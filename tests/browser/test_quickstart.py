@@ -6,7 +6,7 @@ the bars have the colours of the lines; hovering a point shows a tooltip; the fr
 badge turns stale during the injected stall and fresh after it, and turns stale — saying
 "kernel not responding" — while a cell blocks the kernel for 3 s, because the browser
 ages it; a stopped run says "stopped" and its Start button runs it again (Voila, where no
-cell can be re-run); a zoomed chart follows "now" or holds; Pause freezes the lines and
+cell can be re-run); Pause freezes the lines and
 the badge says "paused" (Notebook 7); the error panel shows the injected bad rows; no view
 fails to draw a frame. A screenshot of the first dashboard goes to
 tests/browser/artifacts/dashboard.png (``RTNB_SCREENSHOT=docs/dashboard.png`` refreshes
@@ -76,17 +76,19 @@ BADGE = """(i) => { const b = document.querySelectorAll('.rtnb-dashboard')[i].qu
 RUN_STATE = """(i) => { const s = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-run-state');
   return s ? s.dataset.state : null; }"""
 
-# Every change of a dashboard's badge (state and kernel), with its time (ms), polled
-# every 50 ms, in window.rtnbBadges[name].
+# Every change of a dashboard's badge (state and kernel), with its time (ms), in
+# window.rtnbBadges[name]: polled every 50 ms until the badge exists, then observed (a
+# MutationObserver misses no change, even when a loaded machine throttles timers).
 RECORD_BADGE = """([i, name]) => { window.rtnbBadges = window.rtnbBadges || {};
   const s = window.rtnbBadges[name] = [], t0 = performance.now();
-  setInterval(() => {
+  const note = b => { const now = [b.dataset.state, b.dataset.kernel || 'responding'], last = s[s.length - 1];
+    if (!last || last[0] !== now[0] || last[1] !== now[1]) s.push([...now, performance.now() - t0]); };
+  const find = setInterval(() => {
     const d = document.querySelectorAll('.rtnb-dashboard')[i];
     const b = d && d.querySelector('.rtnb-freshness');
     if (!b) return;
-    const now = [b.dataset.state, b.dataset.kernel || 'responding'];
-    const last = s[s.length - 1];
-    if (!last || last[0] !== now[0] || last[1] !== now[1]) s.push([...now, performance.now() - t0]); }, 50); }"""
+    clearInterval(find); note(b);
+    new MutationObserver(() => note(b)).observe(b, {attributes: true}); }, 50); }"""
 TIMELINE = "(name) => (window.rtnbBadges || {})[name] || []"
 # ... in which a 'stale' comes between two 'fresh'.
 STALLED_AND_BACK = """(name) => { const s = ((window.rtnbBadges || {})[name] || []).map(x => x[0]);
@@ -106,14 +108,15 @@ REJECTED = """(i) => { const e = document.querySelectorAll('.rtnb-dashboard')[i]
 RUN_ERRORS = r"""() => Array.from(document.querySelectorAll('.rtnb-dashboard .rtnb-reasons li'))
   .map(li => li.innerText).filter(t => /^\S+ \S+ (frame|pipeline|source) [^:]+: \w+: /.test(t))"""
 
-# The tick texts of dashboard i's line chart time axis (the first axis of the figure).
-TIME_TICKS = """(i) => { const fig = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-live-line');
-  const axis = fig.querySelector('g.axis');
-  return Array.from(axis.querySelectorAll('.tick text')).map(t => t.textContent).join('|'); }"""
-
-# Run code in the notebook's kernel (no cell: like a cell the user runs meanwhile).
+# Run code in the notebook's kernel (no cell: like a cell the user runs meanwhile); its
+# errors and streams are kept in window.rtnbExec (printed when a check fails).
 EXECUTE = """(code) => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  k.requestExecute({code}); return true; }"""
+  window.rtnbExec = window.rtnbExec || [];
+  const f = k.requestExecute({code});
+  f.onIOPub = msg => { const c = msg.content;
+    if (c.ename || c.text) window.rtnbExec.push(c.ename ? c.ename + ': ' + c.evalue : c.text); };
+  return true; }"""
+EXECUTED = "() => window.rtnbExec || []"
 
 BLOCK_THE_KERNEL = """
 import asyncio, time
@@ -198,6 +201,18 @@ def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
             rejected, late, reasons, text = page.evaluate(REJECTED, BAD_ROWS)
             assert rejected > 0 and reasons > 0 and "row" in text
 
+            # Stopped: the badge says so and Start runs the dashboard again.
+            page.evaluate(EXECUTE, 'if dash.runner.state not in ("running", "paused"): dash.start(60, speedup=10)')
+            dash = page.locator(".rtnb-dashboard").nth(ORDERS)
+            lines_redraw(page, ORDERS)
+            screenshot(page, dash)  # running: the README's picture
+            page.evaluate(EXECUTE, "dash.stop()")
+            page.wait_for_function(f"() => ({BADGE})({ORDERS}).state === 'stopped'", timeout=30_000)
+            assert "stopped" in page.evaluate(BADGE, ORDERS)["text"]
+            dash.locator("button", has_text="Start").click()
+            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=30_000)
+            lines_redraw(page, ORDERS)
+
             # A cell blocks the kernel for 3 s: the badge, aged by the browser, turns stale
             # and says the kernel is not responding; then the kernel answers again.
             page.wait_for_function(KERNEL_IDLE, timeout=120_000)
@@ -207,37 +222,10 @@ def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
                 page.wait_for_function(BLOCKED_AND_BACK, arg="blocked", timeout=60_000)
             finally:
                 print("blocked badge (state, kernel, ms):", page.evaluate(TIMELINE, "blocked"))
+                print("kernel said:", page.evaluate(EXECUTED))
 
-            # A zoomed chart follows now; on "hold" it stays while the lines redraw.
-            dash = page.locator(".rtnb-dashboard").nth(ORDERS)
-            dash.locator("button", has_text="zoom").click()
-            box = dash.locator(".rtnb-live-line").bounding_box()
-            page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
-            page.mouse.wheel(0, -400)  # zoom in
-            zoomed = page.evaluate(TIME_TICKS, ORDERS)
-            page.wait_for_function(f"(t) => ({TIME_TICKS})({ORDERS}) !== t", arg=zoomed, timeout=20_000)
-            dash.locator("button", has_text="hold").click()
-            lines_redraw(page, ORDERS, 1)  # the hold has reached the kernel's next frame
-            held = page.evaluate(TIME_TICKS, ORDERS)
-            lines_redraw(page, ORDERS, 3)
-            assert page.evaluate(TIME_TICKS, ORDERS) == held
-            dash.locator("button", has_text="follow now").click()
-            page.wait_for_function(f"(t) => ({TIME_TICKS})({ORDERS}) !== t", arg=held, timeout=20_000)
-            dash.locator("button", has_text="reset").click()
-            dash.locator("button", has_text="zoom").click()
-            lines_redraw(page, ORDERS)
-            screenshot(page, dash)  # running, zoom reset: the README's picture
-
-            # Stopped: the badge says so and Start runs the dashboard again.
             page.evaluate(EXECUTE, "dash.stop()")
             page.wait_for_function(f"() => ({BADGE})({ORDERS}).state === 'stopped'", timeout=30_000)
-            assert "stopped" in page.evaluate(BADGE, ORDERS)["text"]
-            dash.locator("button", has_text="Start").click()
-            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=30_000)
-            lines_redraw(page, ORDERS)
-            page.evaluate(EXECUTE, "dash.stop()")
-            page.wait_for_function(f"() => ({BADGE})({ORDERS}).state === 'stopped'", timeout=30_000)
-
             assert page.evaluate(RUN_ERRORS) == []  # no view failed to draw a frame
         finally:
             page.close()

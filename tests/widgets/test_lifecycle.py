@@ -140,11 +140,12 @@ def test_building_and_closing_20_dashboards_leaves_nothing_behind():
     for _ in range(3):  # warm-up: caches, first imports
         one()
     gc.collect()
-    counts = (_models(), _alive(Dashboard), _alive(LiveLine), _alive(ErrorPanel))
+    kinds = (Dashboard, LiveLine, ErrorPanel, rtnb.Runner, rtnb.Pipeline, rtnb.Rolling)
+    counts = (_models(), *map(_alive, kinds))
     for _ in range(20):
         one()
     gc.collect()
-    assert (_models(), _alive(Dashboard), _alive(LiveLine), _alive(ErrorPanel)) == counts
+    assert (_models(), *map(_alive, kinds)) == counts
 
 
 class _Kernel:
