@@ -132,7 +132,7 @@ class LiveLine(StoreView, bq.Figure):
         # allows no ':' — "%H:%M:%S" fails to render; "%c" is the locale's date and time.)
         self.hover_mark = bq.Scatter(
             x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, names=[], display_names=False,
-            default_size=40, opacities=[0.0], colors=["#777"],
+            default_size=30, opacities=[0.0], colors=["transparent"], stroke="transparent",
             tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", "%c", ".4~s"],
                                labels=["key", "time", self.column]),
         )

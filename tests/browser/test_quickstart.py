@@ -39,7 +39,7 @@ KERNEL_IDLE = """() => { const app = window.jupyterapp; const w = app && app.she
 LINES_DRAWN = """(n) => { const ds = document.querySelectorAll('.rtnb-dashboard');
   if (ds.length < n) return false;
   return Array.from(ds).every(d => Array.from(d.querySelectorAll('path.line'))
-      .some(p => (p.getAttribute('d') || '').split(/[LC]/).length > 5)); }"""
+      .some(p => !p.closest('.g_legend') && (p.getAttribute('d') || '').split(/[LC]/).length > 2)); }"""
 
 # Resolves true once a line of dashboard i's first chart has changed its `d` `n` times.
 LINES_REDRAW = """([i, n]) => new Promise(res => {
