@@ -155,7 +155,13 @@ def tooltip_on_hover(page) -> None:
     fig.scroll_into_view_if_needed()
     dots = fig.locator("path.dot")
     assert dots.count() > 0
-    dots.nth(dots.count() - 1).hover(force=True)
+    # The dots are redrawn every frame: move the mouse to one (a locator hover waits for
+    # the element to hold still, which a live chart never does).
+    box = page.evaluate("""() => { const d = document.querySelector('.rtnb-dashboard .rtnb-live-line');
+        const dots = d.querySelectorAll('path.dot'); const r = dots[dots.length - 1].getBoundingClientRect();
+        return [r.x + r.width / 2, r.y + r.height / 2]; }""")
+    page.mouse.move(box[0] - 5, box[1] - 5)
+    page.mouse.move(box[0], box[1])
     # bqplot shows the tooltip in a div of its own (not inside the chart's element).
     page.wait_for_function(
         """() => Array.from(document.querySelectorAll('.bqplot_tooltip_div')).some(el =>
