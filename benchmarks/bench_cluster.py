@@ -53,10 +53,13 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="bench_cluster")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--events", type=int, default=None, help="events per row (default 300,000)")
+    p.add_argument("--keys", type=int, nargs="*", default=None, help="key counts (default 50 10000 100000)")
+    p.add_argument("--batches", type=int, nargs="*", default=None, help="batch sizes (default 1000 30000)")
     args = p.parse_args(argv or [])
-    n_events = 100_000 if args.quick else 300_000
-    batch_sizes = (10_000,) if args.quick else (1_000, 30_000)
-    key_counts = (50,) if args.quick else (50, 10_000, 100_000)
+    n_events = args.events or (100_000 if args.quick else 300_000)
+    batch_sizes = tuple(args.batches or ((10_000,) if args.quick else (1_000, 30_000)))
+    key_counts = tuple(args.keys or ((50,) if args.quick else (50, 10_000, 100_000)))
     options = dict(window="60s", by="key", value="v", aggs=("count", "sum", "mean", "p95"), lateness="1s")
     clusters = {}
     for workers in (1, 2):

@@ -39,6 +39,7 @@ from ..health import SourceHealth
 __all__ = ["SourceReader", "SourceTimeout"]
 
 _MIN_SPAN = pd.Timedelta("1ms")  # a narrowed read still moves time on
+_RATE_SPAN = 1.0  # seconds of reads before their rate narrows the next read
 
 
 class SourceTimeout(SourceUnavailable):
@@ -97,6 +98,10 @@ class SourceReader:
         self.read_timeout = read_timeout
         self._self_capping = max_rows is not None and _takes_max_rows(source)
         self._rate: float | None = None  # rows per second of arrival time, recent reads
+        # (rows, seconds) of the recent reads, empty ones included: the rate is their sum
+        # over their sum, trusted once they cover _RATE_SPAN of time (a first read of a
+        # microsecond holding two rows is not a million rows per second)
+        self._recent: collections.deque = collections.deque(maxlen=64)
         self._held: collections.deque = collections.deque()  # answered rows beyond the cap
         self._flight: concurrent.futures.Future | None = None
         self._flight_span: tuple[pd.Timestamp, pd.Timestamp, pd.Timedelta] | None = None
@@ -147,11 +152,12 @@ class SourceReader:
                   now: pd.Timestamp, report: Callable[[str, BaseException], None]) -> list[Any]:
         start, end, behind = span
         n = _rows(batch)
+        seconds = (end - start).total_seconds()
+        if seconds > 0 and not self._self_capping and (n == 0 or isinstance(batch, pd.DataFrame)):
+            self._recent.append((n, seconds))
+            rows, covered = sum(r for r, _ in self._recent), sum(t for _, t in self._recent)
+            self._rate = rows / covered if covered >= _RATE_SPAN and rows else None
         if n and isinstance(batch, pd.DataFrame):
-            span = (end - start).total_seconds()
-            if span > 0 and not self._self_capping:
-                rate = n / span
-                self._rate = rate if self._rate is None else 0.5 * self._rate + 0.5 * rate
             batch.attrs["source"] = self.name  # lets a stage tell sources apart
             if self.max_rows is not None and n > self.max_rows:
                 for i in range(0, n, self.max_rows):

@@ -117,3 +117,27 @@ def test_a_pipeline_on_a_capped_runner_counts_every_row(fake_source):
     pipe = rtnb.build_pipeline(r, metric="value", by="key", window="10min", lateness="10min")
     r.run("90s")
     assert pipe.counters.received == pipe.counters.accepted == 9000
+
+
+def test_a_first_read_of_a_microsecond_does_not_narrow_every_later_read():
+    """Found trying notebook 01 live: a replay whose first two rows share a timestamp
+    was read over a microsecond, its rate taken as ~1e6 rows/s, and every later read
+    narrowed to a millisecond, so the dashboard stalled 'catching up'."""
+    from rtnb.health import SourceHealth
+    from rtnb.runner._reads import SourceReader
+
+    t0 = pd.Timestamp("2024-01-01")
+
+    class Sparse:
+        name = "sparse"
+
+        def read(self, start, end):  # two rows at t0, then one a second
+            ts = [t for t in [t0, t0, *pd.date_range(t0 + pd.Timedelta("1s"), periods=120, freq="s")]
+                  if start <= t < end]
+            return pd.DataFrame({"ts": ts, "arrival": ts, "value": 1.0})
+
+    h = SourceHealth(name="sparse", cursor=t0)
+    reader = SourceReader(Sparse(), h, max_rows=20_000, stall_after=pd.Timedelta("10s"))
+    reader.read_inline(t0 + pd.Timedelta("1us"))
+    got = sum(len(b) for b in reader.read_inline(t0 + pd.Timedelta("60s")))
+    assert got == 59 and h.cursor == t0 + pd.Timedelta("60s") and h.status == "up"
