@@ -373,7 +373,10 @@ def _connect(client: Any, workers: int) -> tuple[Any, Any]:
                                host="127.0.0.1", dashboard_address="127.0.0.1:0")
         return Client(cluster), cluster
     if isinstance(client, str):
-        return Client(client), None
+        try:
+            return Client(client, timeout=10), None
+        except (OSError, TimeoutError) as exc:
+            raise ParameterError("client", client, f"no Dask scheduler answered there ({type(exc).__name__}: {exc})") from None
     if isinstance(client, Client):
         return client, None
     raise ParameterError("client", client, "must be a distributed.Client, a scheduler address or None")

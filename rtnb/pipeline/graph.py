@@ -530,6 +530,18 @@ def build_pipeline(
     >>> pipe.counters.conserved, pipe.store.version("value")
     (True, 12)
     """
+    from .metric import Metric as _Metric
+
+    if not isinstance(metric, _Metric):  # one column, one role: say which argument clashes
+        measures = [metric] if isinstance(metric, str) else list(metric) if isinstance(metric, (list, tuple)) else []
+        keys = [by] if isinstance(by, str) else list(by) if isinstance(by, (list, tuple)) else []
+        both = [c for c in keys if c in measures]
+        if both:
+            raise ParameterError("by", by, f"{both} is also the metric; a column is a key or a measure, not both")
+        if time_col in measures or time_col in keys:
+            which = "metric" if time_col in measures else "by"
+            raise ParameterError(which, metric if which == "metric" else by,
+                                 f"names the time column {time_col!r}; aggregate a measure, group by a key")
     if isinstance(source, streamz.Stream):
         batches, errors_to = source, None
     elif isinstance(getattr(source, "stream", None), streamz.Stream):
@@ -591,9 +603,15 @@ def build_pipeline(
     if cluster is not None:  # the same aggregate, partitioned by key over Dask workers
         from ..cluster import DaskRolling
 
-        make: Any = lambda w, **kw: DaskRolling(w, client=cluster, **kw)  # noqa: E731
+        def make(w: Any, **kw: Any) -> Any:
+            try:
+                return DaskRolling(w, client=cluster, **kw)
+            except ParameterError as exc:  # name the argument the user gave
+                if exc.param != "client":
+                    raise
+                raise ParameterError("cluster", cluster, exc.reason) from None
     else:
-        make = Rolling
+        make = Rolling  # type: ignore[assignment]
     aggregate = make(
         window,
         by=by,

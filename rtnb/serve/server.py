@@ -34,7 +34,7 @@ from typing import Any
 import uvicorn
 
 from .._checks import check_choice, check_int, check_str
-from .._errors import RtnbError
+from .._errors import RtnbError, UnknownNameError
 from ..store import Store
 from .app import create_app
 
@@ -66,6 +66,12 @@ class Server:
         self.host = check_str("host", host)
         self.run_on = check_choice("run_on", run_on, ("auto", "loop", "thread"))
         self.port = check_int("port", port, minimum=0, maximum=65535)
+        import inspect
+
+        known = [p for p in inspect.signature(create_app).parameters if p != "store"]
+        for name in options:
+            if name not in known:  # a typo would otherwise be a bare TypeError
+                raise UnknownNameError("option", name, [*known, "host", "port", "run_on"])
         self.app = create_app(store, **options)
         self._uvicorn: _QuietServer | None = None
         self._task: asyncio.Task | None = None

@@ -421,3 +421,14 @@ def test_a_tuple_key_neither_fails_the_snapshot_nor_loses_its_rows():
     src.emit(batch)
     assert pipe.counters.conserved and pipe.counters.accepted == 2 and pipe.counters.rejected == 1
     assert pipe.latest().table.loc[[("t",)], "count"].tolist() == [1]
+
+
+def test_build_pipeline_names_the_argument_that_clashes():
+    """Found by a new user: dashboard(src, by='amount') said 'fields=... declared twice'."""
+    import streamz
+
+    src = streamz.Stream()
+    with pytest.raises(rtnb.ParameterError, match="^by="):
+        rtnb.build_pipeline(src, metric="amount", by="amount")
+    with pytest.raises(rtnb.ParameterError, match="^metric="):
+        rtnb.build_pipeline(src, metric="ts", by="country")

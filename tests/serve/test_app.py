@@ -223,3 +223,11 @@ def test_slow_subscriber_gets_the_latest_and_a_skipped_count():
     assert taken == [2, 3, 4, 5, 6]  # the fast one got every version
     items, skipped = asyncio.run(slow.take(0))
     assert [v for v, _ in items] == [5, 6] and skipped == 3
+
+
+def test_serve_refuses_an_unknown_option_naming_it():
+    """Found by a new user: rtnb.serve(store, bogus=1) was a bare TypeError."""
+    import rtnb
+
+    with pytest.raises(rtnb.UnknownNameError, match="bogus"):
+        rtnb.serve(rtnb.MemoryStore(), bogus=1)
