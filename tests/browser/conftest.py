@@ -14,9 +14,13 @@ from tests.browser._servers import CHROMIUM, CHROMIUM_ARGS, ROOT
 from tests.conftest import require
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """A headless Chromium (Debian's), shared by the browser tests."""
+    """A headless Chromium (Debian's), shared by one module's browser tests.
+
+    Module-scoped, not session-scoped: Playwright's sync API keeps an asyncio loop
+    marked running in the main thread while it is open, and every later test that calls
+    ``asyncio.run`` (the server, the runner, the tiers timeline) would fail."""
     require(Path(CHROMIUM).exists(), "chromium", f"{CHROMIUM} not found (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
