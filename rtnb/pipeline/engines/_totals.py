@@ -79,26 +79,28 @@ class Totals:
             absum[:, j] = np.bincount(local, weights=np.abs(v), minlength=g)
         self._account(u, absum, sign)
 
-    def add_groups(self, n: np.ndarray, s: np.ndarray, m2: np.ndarray | None, sign: int,
+    def add_groups(self, keys: np.ndarray, n: np.ndarray, s: np.ndarray, m2: np.ndarray | None, sign: int,
                    absum: np.ndarray) -> None:
-        """Add (or take away) whole groups, one per key: counts, sums and M2.
+        """Add (or take away) whole groups, one per key of ``keys`` (distinct codes).
 
-        ``absum`` (keys x measures) sums the absolute values of the groups' rows.
+        ``n``, ``s``, ``m2`` and ``absum`` (the sum of the groups' rows' absolute values)
+        are aligned with ``keys``; costs O(len(keys)), whatever the number of keys.
         """
-        k = n.shape[0]
-        self.n[:k] += sign * n
-        self.s[:k] += sign * s
+        self.n[keys] += sign * n
+        self.s[keys] += sign * s
         if m2 is not None:
-            fresh = (~self.seen[:k]) & (n > 0)
+            fresh = (~self.seen[keys]) & (n > 0)
             if sign > 0 and fresh.any():
-                self.c[:k][fresh] = s[fresh] / n[fresh, None]
-                self.seen[:k][fresh] = True
-            c = self.c[:k]
+                f = keys[fresh]
+                self.c[f] = s[fresh] / n[fresh, None]
+                self.seen[f] = True
+            c = self.c[keys]
             safe = np.maximum(n, 1)[:, None]
             dm = s / safe - c
-            self.d1[:k] += sign * (s - n[:, None] * c)
-            self.d2[:k] += sign * (m2 + n[:, None] * dm * dm)
-        self._account(np.flatnonzero(n > 0), absum[n > 0], sign)
+            self.d1[keys] += sign * (s - n[:, None] * c)
+            self.d2[keys] += sign * (m2 + n[:, None] * dm * dm)
+        has = n > 0
+        self._account(keys[has], absum[has], sign)
 
     def _account(self, keys: np.ndarray, absum: np.ndarray, sign: int) -> None:
         """Track |x| of the rows of ``keys``; a key left without rows is reset to exact zeros."""

@@ -190,8 +190,8 @@ class BucketEngine(WindowEngine):
         n = self.b_count[s, :k]
         if not n.any():
             return
-        self.totals.add_groups(n, self.b_sum[s, :k], self.b_m2[s, :k] if self.needs.std else None, -1,
-                               self.b_abs[s, :k])
+        self.totals.add_groups(np.arange(k), n, self.b_sum[s, :k], self.b_m2[s, :k] if self.needs.std else None,
+                               -1, self.b_abs[s, :k])
         if self.sketch is not None:
             g, m, kk, c = self._slot_sketch(s)
             self.sketch.add_entries(g, m, kk, c, self.n_keys, -1)
