@@ -37,6 +37,7 @@ from .._errors import ParameterError, RtnbError
 from ..clock import Clock
 from ..health import Counters, Snapshot
 from ..pipeline._input import read_batch
+from ..pipeline._late import LateRows
 from ..pipeline.rolling import Rolling, RollingConfig
 from ..pipeline.watermark import Watermark
 from ._partition import partition_of, split
@@ -123,8 +124,7 @@ class DaskRolling:
         self._options = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.init}
         self._options.update(id_col=None, keep_late=0, lateness=cfg.lateness)
         self._wm = Watermark(cfg.late.value, dedup=cfg.id_col is not None)
-        self._late_parts: deque[pd.DataFrame] = deque()
-        self._late_kept = 0
+        self._late = LateRows(cfg.keep_late)
         self._empty = Rolling(**self._options)  # the shape of an empty answer
         self._parts = [self._spawn(i, addrs[i % len(addrs)], None) for i in range(n)]
         self._seq = -1
@@ -234,7 +234,7 @@ class DaskRolling:
         verdict = self._wm.admit(ts, ids)
         late = verdict.late
         if late.any() and self.config.keep_late:
-            self._keep_late(batch.iloc[np.flatnonzero(late)])
+            self._late.add(batch.iloc[np.flatnonzero(late)])
         acc = verdict.accepted
         accepted = batch if acc.all() else batch.iloc[np.flatnonzero(acc)]
         self._seq += 1
@@ -254,13 +254,6 @@ class DaskRolling:
         return self
 
     # ---------------------------------------------------------------- reading
-    def _keep_late(self, rows: pd.DataFrame) -> None:
-        keep = self.config.keep_late
-        self._late_parts.append(rows)
-        self._late_kept += len(rows)
-        while self._late_parts and self._late_kept - len(self._late_parts[0]) >= keep:
-            self._late_kept -= len(self._late_parts.popleft())
-
     @property
     def counters(self) -> Counters:
         """Rows received, accepted, late and duplicated (judged once, on the driver)."""
@@ -269,9 +262,7 @@ class DaskRolling:
     @property
     def late_rows(self) -> pd.DataFrame:
         """The most recent late rows (at most ``keep_late``), as they came in."""
-        if not self._late_parts:
-            return pd.DataFrame()
-        return pd.concat(list(self._late_parts)).iloc[-self.config.keep_late:]
+        return self._late.rows
 
     @property
     def newest_event(self) -> pd.Timestamp | None:

@@ -32,7 +32,6 @@ not count them) and are also counted in ``filtered``.
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 from typing import Any
 
 import numpy as np
@@ -42,6 +41,7 @@ from .._errors import ParameterError
 from ..health import Counters, Snapshot
 from ._buckets import QUANTILES
 from ._input import check_zone, decode
+from ._late import LateRows
 from .metric import Metric
 from .rolling import Rolling
 
@@ -109,8 +109,7 @@ class MetricAggregate:
         self.filtered = 0
         self._received = 0
         self._late = 0
-        self._late_parts: deque[pd.DataFrame] = deque()
-        self._late_kept = 0
+        self._late_rows = LateRows(keep_late)
         self._wm: int | None = None
         self._zone: str | None | bool = False  # the time zone of the batches (False before any)
         self._rejected = 0
@@ -147,7 +146,7 @@ class MetricAggregate:
             late = self._classify(utc)
             if late.any():
                 self._last_late = rows[late]
-                self._keep_late(rows[late])
+                self._late_rows.add(rows[late])
                 rows, utc = rows[~late], utc[~late]
             t = _local_ns(utc, m.tz) if m.tz is not None else utc
             rows = rows.assign(**{m.time_col: (t - self._shift).view("datetime64[ns]")})
@@ -172,14 +171,6 @@ class MetricAggregate:
         self._late += int(late.sum())
         return late
 
-    def _keep_late(self, rows: pd.DataFrame) -> None:
-        if not self.keep_late:
-            return
-        self._late_parts.append(rows.copy())
-        self._late_kept += len(rows)
-        while self._late_kept - len(self._late_parts[0]) >= self.keep_late:
-            self._late_kept -= len(self._late_parts.popleft())
-
     # ------------------------------------------------------------------ reading
     @property
     def counters(self) -> Counters:
@@ -202,9 +193,7 @@ class MetricAggregate:
         """The most recent late rows (at most ``keep_late``), as they came in."""
         if not self._local:
             return self.rolling.late_rows
-        if not self._late_parts:
-            return pd.DataFrame()
-        return pd.concat(list(self._late_parts)).iloc[-self.keep_late:]
+        return self._late_rows.rows
 
     @property
     def last_late(self) -> pd.DataFrame:

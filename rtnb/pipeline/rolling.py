@@ -83,7 +83,6 @@ b        1  2.0   2.0
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 
 import numpy as np
 import pandas as pd
@@ -97,6 +96,7 @@ from ._input import _zone_of, check_zone, read_batch
 from ._output import buckets_of, closed_frame, frame, series_frame, window_columns
 from .config import KINDS, RollingConfig
 from .engines import STATE_VERSION, make_engine
+from ._late import LateRows
 from .keys import KeyIndex
 from .watermark import INT64_MIN, Watermark
 
@@ -169,8 +169,7 @@ class Rolling:
         self._engine = make_engine(cfg)
         self._keys = KeyIndex(cfg.keys)
         self._arrivals = Watermark(cfg.late.value, dedup=cfg.id_col is not None)
-        self._late_parts: deque[pd.DataFrame] = deque()
-        self._late_kept = 0
+        self._late = LateRows(cfg.keep_late)
         self._last_late: tuple[pd.DataFrame, np.ndarray] | None = None
         self._version = 0
         self._index_cache: tuple[np.ndarray, pd.Index] | None = None
@@ -200,7 +199,7 @@ class Rolling:
         if verdict.late.any():
             self._last_late = (batch, verdict.late)
             if self.config.keep_late:
-                self._keep_late(batch.iloc[np.flatnonzero(verdict.late)])
+                self._late.add(batch.iloc[np.flatnonzero(verdict.late)])
         if not acc.all():
             idx = np.flatnonzero(acc)
             ts, vals, codes = ts[idx], vals[idx], codes[idx]
@@ -229,13 +228,6 @@ class Rolling:
             m = len(self.config.measures)
             self._engine.insert(np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, m)), w)
         return self
-
-    def _keep_late(self, rows: pd.DataFrame) -> None:
-        keep = self.config.keep_late
-        self._late_parts.append(rows)  # iloc made it: a frame of its own
-        self._late_kept += len(rows)
-        while self._late_kept - len(self._late_parts[0]) >= keep:
-            self._late_kept -= len(self._late_parts.popleft())
 
     # ------------------------------------------------------------------ reading
     @property
@@ -266,10 +258,7 @@ class Rolling:
     @property
     def late_rows(self) -> pd.DataFrame:
         """The most recent late rows (at most ``keep_late``), as they came in."""
-        if not self._late_parts:
-            return pd.DataFrame()
-        df = pd.concat(list(self._late_parts))
-        return df.iloc[-self.config.keep_late :] if self.config.keep_late else df.iloc[:0]
+        return self._late.rows
 
     @property
     def bounds(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
@@ -386,8 +375,8 @@ class Rolling:
         remap_other = out._keys.lookup(_label_array(other._keys.labels))
         out._arrivals = self._arrivals.merged(other._arrivals)
         if cfg.keep_late:
-            for part in (*self._late_parts, *other._late_parts):
-                out._keep_late(part)
+            for part in (*self._late.frames, *other._late.frames):
+                out._late.add(part)
         out._engine = self._engine.merge(other._engine, remap_self, remap_other, len(out._keys),
                                          out._arrivals.newest)
         return out
