@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 import threading
+import warnings
 from typing import Any
 
 import uvicorn
@@ -39,6 +41,16 @@ from ..store import Store
 from .app import create_app
 
 __all__ = ["Server"]
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve to any interface
 
 
 class _QuietServer(uvicorn.Server):
@@ -72,6 +84,9 @@ class Server:
         for name in options:
             if name not in known:  # a typo would otherwise be a bare TypeError
                 raise UnknownNameError("option", name, [*known, "host", "port", "run_on"])
+        if options.get("token") is None and not _loopback(self.host):
+            warnings.warn(f"serving on host {self.host!r} without a token: anyone on the network can read "
+                          "the metrics (pass token=... or bind 127.0.0.1)", UserWarning, stacklevel=2)
         self.app = create_app(store, **options)
         self._uvicorn: _QuietServer | None = None
         self._task: asyncio.Task | None = None

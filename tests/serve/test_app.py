@@ -231,3 +231,22 @@ def test_serve_refuses_an_unknown_option_naming_it():
 
     with pytest.raises(rtnb.UnknownNameError, match="bogus"):
         rtnb.serve(rtnb.MemoryStore(), bogus=1)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "myhost.example"])
+def test_a_server_open_to_the_network_without_a_token_warns_naming_the_host(host):
+    """A reviewer's item: binding beyond loopback with no token lets anyone read the metrics."""
+    from rtnb.serve import Server
+
+    with pytest.warns(UserWarning, match=rf"host '{re.escape(host)}'.*anyone on the network"):
+        Server(MemoryStore(), host=host)  # constructed, not started: no socket is bound
+
+
+@pytest.mark.parametrize("host, token", [("127.0.0.1", None), ("localhost", None), ("::1", None),
+                                         ("0.0.0.0", "s3cret")])
+def test_loopback_or_a_token_serves_without_a_warning(host, token):
+    from rtnb.serve import Server
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Server(MemoryStore(), host=host, token=token)
