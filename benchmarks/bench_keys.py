@@ -3,14 +3,24 @@
 Workload: 10,000 events/s of event time, 1,000-row batches, keys drawn uniformly from
 K distinct keys (Arrow ``str`` or ``Categorical``), 1% of rows late by up to 2 s
 (lateness 2 s), a 60 s exact window, count/sum/mean per key; after every batch
-``update`` then the full per-key table (``snapshot().table``). The lean reference
-(:class:`Lean`) has the same semantics and nothing else: running max for lateness,
-``pd.factorize`` + a dict for key codes, ``bincount`` on the batch's distinct keys,
-per-batch chunks sorted by time evicted from the front, the table built from arrays.
-Both are checked equal on the last batch. Interleaved repeats; medians. CPU time is
-``thread_time`` per batch, wall is ``perf_counter``.
+``update`` then a read of the answer:
 
-Run: ``.venv/bin/python -m benchmarks.bench_keys [--keys 50 10000 100000 1000000] [--events N] [--repeats R]``
+- ``--read table``: the full per-key table (``snapshot().table``);
+- ``--read top`` (default): the 10 keys with the largest sum (``snapshot().top(10, "sum")``),
+  what a bar chart or a top-10 table shows; the snapshot is taken after every batch
+  (as the pipeline does), its full table is never built.
+
+The lean reference (:class:`Lean`) has the same semantics and nothing else: running
+max for lateness, ``pd.factorize`` + a dict for key codes, ``bincount`` on the
+batch's distinct keys, per-batch chunks sorted by time evicted from the front; its
+read builds the table from arrays (``table``) or the top 10 by ``argpartition`` over
+its sum array (``top``). Answers are checked equal on the last batch. *one-shot* is
+the vectorised limit: one pass over all the events of a run, one answer (factorize +
+bincount, :func:`benchmarks.peers.one_shot`), per event. Interleaved repeats; medians.
+CPU time is ``thread_time`` per batch, wall is ``perf_counter``.
+
+Run: ``.venv/bin/python -m benchmarks.bench_keys [--keys 50 1000 10000 100000 1000000]
+[--events N] [--repeats R] [--read top|table] [--dtypes str category]``
 """
 
 from __future__ import annotations
@@ -25,9 +35,12 @@ import pandas as pd
 
 import rtnb
 
+from . import peers
+
 T0 = pd.Timestamp("2024-01-01")
 WINDOW = pd.Timedelta("60s").value
 LATENESS = pd.Timedelta("2s").value
+TOP = 10
 
 
 def workload(n: int, keys: int, dtype: str, seed: int = 0) -> list[pd.DataFrame]:
@@ -46,7 +59,8 @@ def workload(n: int, keys: int, dtype: str, seed: int = 0) -> list[pd.DataFrame]
 class Lean:
     """The reference: exact window, count/sum/mean per key, nothing else."""
 
-    def __init__(self) -> None:
+    def __init__(self, read: str = "table") -> None:
+        self.read = read
         self.index: dict = {}
         self.labels: list = []
         self.n = np.zeros(0, dtype=np.int64)
@@ -90,10 +104,16 @@ class Lean:
         while self.chunks and not self.chunks[0][0].size:
             self.chunks.popleft()
         present = np.flatnonzero(self.n > 0)
+        if self.read == "top":  # the 10 largest sums (ties: the lower code first)
+            s = self.s[present]
+            k = min(TOP, present.size)
+            part = np.argpartition(-s, k - 1)[:k] if 0 < k < present.size else np.arange(present.size)
+            part = part[np.lexsort((part, -s[part]))]
+            present = present[part]
         n = self.n[present]
-        labels = np.array(self.labels, dtype=object)[present]
+        labels = [self.labels[i] for i in present.tolist()]
         return pd.DataFrame({"count": n, "sum": self.s[present], "mean": self.s[present] / n},
-                            index=pd.Index(labels.tolist(), name="key"))
+                            index=pd.Index(labels, name="key"))
 
     def _add(self, codes, vals, sign) -> None:
         if codes.size:
@@ -103,16 +123,18 @@ class Lean:
 
 
 class Rtnb:
-    def __init__(self) -> None:
+    def __init__(self, read: str = "table") -> None:
+        self.read = read
         self.agg = rtnb.Rolling("60s", by="key", value="value", aggs=("count", "sum", "mean"), lateness="2s")
 
     def step(self, batch: pd.DataFrame) -> pd.DataFrame:
         self.agg.update(batch)
-        return self.agg.snapshot().table
+        snap = self.agg.snapshot()
+        return snap.top(TOP, by="sum") if self.read == "top" else snap.table
 
 
-def run(system, parts):
-    sysm = system()
+def run(system, parts, read):
+    sysm = system(read)
     cpu = np.empty(len(parts))
     gc.collect()
     t0 = time.perf_counter()
@@ -123,26 +145,47 @@ def run(system, parts):
     return time.perf_counter() - t0, cpu, out
 
 
+def one_shot_cpu(parts) -> float:
+    """CPU seconds of the vectorised one-shot pass over all the run's events."""
+    events = pd.concat(parts)
+    events = events.assign(key=np.asarray(events["key"], dtype=object))
+    gc.collect()
+    c = time.thread_time()
+    peers.one_shot(events, "60s")
+    return time.thread_time() - c
+
+
+def same_answer(got: pd.DataFrame, want: pd.DataFrame, read: str) -> bool:
+    if read == "table":
+        got, want = got.sort_index(), want.sort_index()
+    return (got.index.astype(object).tolist() == want.index.astype(object).tolist()
+            and got["count"].tolist() == want["count"].tolist()
+            and bool(np.allclose(got["sum"], want["sum"], rtol=1e-9)))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--keys", type=int, nargs="*", default=[50, 10_000, 100_000, 1_000_000])
+    ap.add_argument("--keys", type=int, nargs="*", default=[50, 1_000, 10_000, 100_000, 1_000_000])
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--read", choices=("top", "table"), default="top")
+    ap.add_argument("--dtypes", nargs="*", choices=("str", "category"), default=["str", "category"])
     args = ap.parse_args(argv)
     print(f"events={args.events:,} per run, 1,000-row batches, 60 s exact window, count/sum/mean, "
-          f"repeats={args.repeats} (medians); CPU = thread_time per batch, wall = perf_counter")
+          f"read={args.read}, repeats={args.repeats} (medians); CPU = thread_time per batch, wall = perf_counter")
     print(f"{'keys':>9} {'dtype':9} {'rtnb ev/CPU-s':>14} {'lean ev/CPU-s':>14} {'rtnb/lean':>9} "
-          f"{'rtnb ev/s':>10} {'lean ev/s':>10} {'rtnb p50/p99 ms':>16} {'lean p50/p99 ms':>16}  same")
+          f"{'1-shot ev/CPU-s':>15} {'rtnb/1-shot':>11} {'rtnb ev/s':>10} {'lean ev/s':>10} "
+          f"{'rtnb p50/p99 ms':>16} {'lean p50/p99 ms':>16}  same")
     for k in args.keys:
-        for dtype in ("str", "category"):
+        for dtype in args.dtypes:
             parts = workload(args.events, k, dtype)
             res: dict[str, list] = {"rtnb": [], "lean": []}
+            shots = []
             for _ in range(args.repeats):
                 for name, system in (("rtnb", Rtnb), ("lean", Lean)):
-                    res[name].append(run(system, parts))
-            got, want = res["rtnb"][-1][2], res["lean"][-1][2]
-            same = (got.sort_index()["count"].to_numpy().tolist() == want.sort_index()["count"].to_numpy().tolist()
-                    and np.allclose(got.sort_index()["sum"], want.sort_index()["sum"], rtol=1e-9))
+                    res[name].append(run(system, parts, args.read))
+                shots.append(one_shot_cpu(parts))
+            same = same_answer(res["rtnb"][-1][2], res["lean"][-1][2], args.read)
             row = {}
             for name, runs in res.items():
                 cpu = np.median([r[1].sum() for r in runs])
@@ -151,9 +194,10 @@ def main(argv: list[str] | None = None) -> None:
                 p99 = np.median([np.percentile(r[1], 99) for r in runs]) * 1e3
                 row[name] = (args.events / cpu, args.events / wall, p50, p99)
             r, lean = row["rtnb"], row["lean"]
-            print(f"{k:9,} {dtype:9} {r[0]:14,.0f} {lean[0]:14,.0f} {r[0] / lean[0]:9.2f} {r[1]:10,.0f} "
-                  f"{lean[1]:10,.0f} {r[2]:7.2f}/{r[3]:<8.2f} {lean[2]:7.2f}/{lean[3]:<8.2f}  {'yes' if same else 'NO'}",
-                  flush=True)
+            shot = args.events / np.median(shots)
+            print(f"{k:9,} {dtype:9} {r[0]:14,.0f} {lean[0]:14,.0f} {r[0] / lean[0]:9.2f} {shot:15,.0f} "
+                  f"{r[0] / shot:11.2f} {r[1]:10,.0f} {lean[1]:10,.0f} {r[2]:7.2f}/{r[3]:<8.2f} "
+                  f"{lean[2]:7.2f}/{lean[3]:<8.2f}  {'yes' if same else 'NO'}", flush=True)
 
 
 if __name__ == "__main__":

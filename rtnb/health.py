@@ -82,6 +82,23 @@ class Counters:
         return dataclasses.asdict(self)
 
 
+class _Table:
+    """``Snapshot.table``: the DataFrame given, or built from ``key_table`` on first read."""
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return None  # the field's default (a snapshot made from a key_table)
+        d = obj.__dict__
+        t = d.get("_table")
+        if t is None:
+            kt = d.get("key_table")
+            t = d["_table"] = kt.frame() if kt is not None else pd.DataFrame()
+        return t
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__["_table"] = value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Snapshot:
     """An immutable answer of a metric at one processing time.
@@ -94,20 +111,32 @@ class Snapshot:
     metric's value over all keys where it is not a fold of the rows (a ratio of sums:
     :class:`rtnb.Metric`), ``None`` otherwise.
 
-    >>> snap = Snapshot(metric="orders", table=pd.DataFrame({"count": [3]}, index=["FR"]),
+    **Reading a few keys.** :class:`rtnb.Rolling` makes its snapshots from arrays (a
+    ``key_table``): ``table`` is built on its first read, while :meth:`top` (the ``n``
+    largest or smallest keys by a column) and :meth:`key` (one key's row) build only the
+    rows they return, so a view showing the top 10 of 100,000 keys never builds the
+    other 99,990 rows. On a snapshot made from a DataFrame they read that DataFrame.
+
+    >>> snap = Snapshot(metric="orders", table=pd.DataFrame({"count": [3, 7, 5]}, index=["FR", "DE", "IT"]),
     ...                 window=pd.Timedelta("60s"),
     ...                 watermark=pd.Timestamp("2024-01-01 09:00:00"),
     ...                 newest_event=pd.Timestamp("2024-01-01 09:00:00"),
     ...                 processed_at=pd.Timestamp("2024-01-01 09:00:02"),
-    ...                 counters=Counters(received=3, accepted=3))
+    ...                 counters=Counters(received=15, accepted=15))
     >>> snap.data_age
     Timedelta('0 days 00:00:02')
     >>> snap.age_at(pd.Timestamp("2024-01-01 09:01:00"))
     Timedelta('0 days 00:01:00')
+    >>> snap.top(2, by="count")
+        count
+    DE      7
+    IT      5
+    >>> snap.key("FR")["count"], snap.n_keys, list(snap.columns)
+    (np.int64(3), 3, ['count'])
     """
 
     metric: str
-    table: pd.DataFrame
+    table: pd.DataFrame = _Table()  # type: ignore[assignment]
     window: pd.Timedelta | None
     watermark: pd.Timestamp | None
     newest_event: pd.Timestamp | None
@@ -116,6 +145,12 @@ class Snapshot:
     series: pd.DataFrame | None = None
     version: int = 0
     overall: pd.Series | None = None
+    key_table: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.__dict__.get("_table") is not None:
+            # a table given is the answer: arrays it came from (a replace()) no longer are
+            object.__setattr__(self, "key_table", None)
 
     @property
     def data_age(self) -> pd.Timedelta | None:
@@ -129,6 +164,64 @@ class Snapshot:
         if self.newest_event is None:
             return None
         return now - self.newest_event
+
+    # -- reading a few keys ----------------------------------------------------------
+    def _built(self) -> Any:
+        """The key table when the DataFrame was not built yet, else ``None``."""
+        return self.key_table if self.__dict__.get("_table") is None else None
+
+    @property
+    def n_keys(self) -> int:
+        """The number of rows of ``table`` (without building it)."""
+        kt = self._built()
+        return len(kt) if kt is not None else len(self.table)
+
+    @property
+    def columns(self) -> pd.Index:
+        """The columns of ``table`` (without building it)."""
+        kt = self._built()
+        return kt.columns if kt is not None else self.table.columns
+
+    def top(self, n: int, by: str | None = None, *, ascending: bool = False) -> pd.DataFrame:
+        """The ``n`` rows of ``table`` with the largest ``by`` (default: the first column).
+
+        ``ascending=True``: the smallest. Rows whose ``by`` is NaN are left out; ties
+        keep the table's order. The same rows, in the same order, as
+        ``table.nlargest(n, by)`` (``nsmallest``). Costs one pass over the column and
+        builds ``n`` rows, not the table.
+        """
+        from ._keytable import top_positions
+
+        n = check_int("n", n, minimum=0)
+        kt = self._built()
+        if kt is not None:
+            return kt.top(n, by, ascending)
+        table = self.table
+        if by is None and len(table.columns):
+            by = table.columns[0]
+        if by not in table.columns:
+            from ._errors import UnknownNameError
+
+            raise UnknownNameError("by", by, [str(c) for c in table.columns])
+        return table.iloc[top_positions(table[by].to_numpy(), n, ascending)]
+
+    def key(self, label: Any) -> pd.Series:
+        """One key's row of ``table`` (as ``table.loc[label]``; a tuple for several key
+        columns). Raises ``KeyError`` when the key has no row. Builds one row."""
+        kt = self._built()
+        if kt is not None:
+            return kt.key(label)
+        return self.table.loc[label]
+
+    def _replace(self, **changes: Any) -> Snapshot:
+        """A copy with ``changes`` (as ``dataclasses.replace``) that keeps an unbuilt
+        table unbuilt (``dataclasses.replace`` reads ``table``, which builds it)."""
+        values = {f.name: self.__dict__.get("_table") if f.name == "table" else getattr(self, f.name)
+                  for f in dataclasses.fields(self)}
+        values.update(changes)
+        return Snapshot(**values)
+
+    __replace__ = _replace  # copy.replace (Python 3.13)
 
 
 def freshness(

@@ -61,7 +61,6 @@ Name: rows, dtype: int64
 
 from __future__ import annotations
 
-import dataclasses
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -311,7 +310,7 @@ class Pipeline:
         self._inner = snap.counters
         self._snapshot_metric = snap.metric
         self._emit_late()
-        return dataclasses.replace(snap, counters=self.counters, metric=self.name)
+        return snap._replace(counters=self.counters, metric=self.name)  # keeps an unbuilt table unbuilt
 
     def _aggregate_rows(self, accepted: pd.DataFrame, exc: Exception) -> None:
         """A batch the aggregate refused: reject its bad rows one by one (with their

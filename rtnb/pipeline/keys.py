@@ -27,7 +27,7 @@ import pandas as pd
 
 from .._errors import ParameterError
 
-__all__ = ["KeyIndex"]
+__all__ = ["KeyIndex", "KeyView"]
 
 
 class KeyIndex:
@@ -40,6 +40,7 @@ class KeyIndex:
         self._levels: list[tuple[int, pd.Index]] = []  # (first code, index of its labels)
         self._categories: tuple[pd.Index, np.ndarray] | None = None  # (categories, code per category)
         self._missing: int | None = None  # the code of the missing key (NaN / None)
+        self._memo: list = [None]  # the last index built: (labels array, codes, pd.Index)
 
     def __len__(self) -> int:
         return self._n
@@ -118,7 +119,9 @@ class KeyIndex:
             if todo.size == 0:
                 break
             sub = values if todo.size == m else values[todo]
-            pos = index.get_indexer(sub)
+            # an object Index: from an ndarray of str pandas 3 would infer (and build) an
+            # Arrow string array on every call, 5x the cost of the lookup itself
+            pos = index.get_indexer(pd.Index(sub, dtype=object, copy=False, tupleize_cols=False))
             hit = pos >= 0
             out[todo[hit]] = first + pos[hit]
         new = np.flatnonzero(out < 0)
@@ -144,16 +147,13 @@ class KeyIndex:
             self._levels.append((start, _hash_index(self._labels[start : self._n])))
 
     # ------------------------------------------------------------------ reading
+    def view(self) -> KeyView:
+        """The index as it is now, for a snapshot: later keys and evictions do not change it."""
+        return KeyView(self.by, self._labels, self._n, tuple(self._levels), self._missing, self._memo)
+
     def index(self, codes: np.ndarray) -> pd.Index:
         """The result-table index for key ``codes``: by key, MultiIndex, or 0..n-1."""
-        if not self.by:
-            return pd.RangeIndex(len(codes))
-        labels = self._labels[np.asarray(codes, dtype=np.int64)].tolist()
-        if len(self.by) == 1:
-            # tupleize_cols=False: a tuple key (a row holding a tuple) stays one label,
-            # not the start of a MultiIndex that then fails the whole snapshot
-            return pd.Index(labels, name=self.by[0], tupleize_cols=False)
-        return pd.MultiIndex.from_tuples(labels, names=list(self.by))
+        return self.view().index(codes)
 
     # ------------------------------------------------------------------ state
     def export_state(self) -> tuple[dict, dict[str, np.ndarray]]:
@@ -196,6 +196,70 @@ class KeyIndex:
             if len(out.by) == 1 and columns and np.asarray(arrays["key_0_missing"]).any():
                 out._missing = int(np.flatnonzero(arrays["key_0_missing"])[0])
         return out
+
+
+class KeyView:
+    """A key index frozen at one moment: labels by code and label lookups.
+
+    Labels below ``n`` are never overwritten (codes are dense and new keys append;
+    an eviction builds new arrays), so a view holds the index's arrays without copying.
+    ``memo`` (shared with the index) keeps the last table index built, reused while
+    the keys present are the same.
+    """
+
+    __slots__ = ("by", "_labels", "_n", "_levels", "_missing", "_memo")
+
+    def __init__(self, by, labels, n, levels, missing, memo) -> None:
+        self.by, self._labels, self._n = by, labels, n
+        self._levels, self._missing, self._memo = levels, missing, memo
+
+    def index(self, codes: np.ndarray, *, remember: bool = True) -> pd.Index:
+        """The result-table index for key ``codes``: by key, MultiIndex, or 0..n-1.
+
+        ``remember=False`` for a few rows (a top-k): the memo keeps the whole table's.
+        """
+        if not self.by:
+            return pd.RangeIndex(len(codes))
+        codes = np.asarray(codes, dtype=np.int64)
+        memo = self._memo[0]
+        if not remember:
+            memo = None
+        elif memo is not None and memo[0] is self._labels and np.array_equal(memo[1], codes):
+            return memo[2]
+        labels = self._labels[codes].tolist()
+        if len(self.by) == 1:
+            # tupleize_cols=False: a tuple key (a row holding a tuple) stays one label,
+            # not the start of a MultiIndex that then fails the whole snapshot
+            idx = pd.Index(labels, name=self.by[0], tupleize_cols=False)
+        else:
+            idx = pd.MultiIndex.from_tuples(labels, names=list(self.by))
+        if remember:  # the next snapshot often has the same keys
+            self._memo[0] = (self._labels, codes.copy(), idx)
+        return idx
+
+    def code(self, label) -> int | None:
+        """The code of ``label`` (a tuple for several key columns), ``None`` if unknown."""
+        if not self.by:
+            return 0 if self._n and label == 0 else None
+        if len(self.by) > 1:
+            if not isinstance(label, tuple) or len(label) != len(self.by):
+                return None
+            label = tuple(_norm(v) for v in label)
+        else:
+            try:
+                missing = bool(pd.isna(label))
+            except (TypeError, ValueError):
+                missing = False
+            if missing:
+                return self._missing
+        for first, index in self._levels:
+            try:
+                pos = index.get_loc(label)
+            except (KeyError, TypeError, pd.errors.InvalidIndexError):
+                continue
+            if isinstance(pos, (int, np.integer)):
+                return first + int(pos)
+        return None
 
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:

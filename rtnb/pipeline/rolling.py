@@ -93,7 +93,8 @@ from ..clock import Clock
 from ..health import Counters, Snapshot
 from ._buckets import QUANTILES, Buckets, column_names
 from ._input import _zone_of, check_zone, read_batch
-from ._output import buckets_of, closed_frame, frame, series_frame, window_columns
+from .._keytable import KeyTable
+from ._output import buckets_of, closed_frame, series_frame, window_columns
 from .config import KINDS, RollingConfig
 from .engines import STATE_VERSION, make_engine
 from ._late import LateRows
@@ -172,7 +173,6 @@ class Rolling:
         self._late = LateRows(cfg.keep_late)
         self._last_late: tuple[pd.DataFrame, np.ndarray] | None = None
         self._version = 0
-        self._index_cache: tuple[np.ndarray, pd.Index] | None = None
         self._columns = column_names(cfg.agg_names, cfg.measures, self._single)
         self._columns_index = pd.Index(self._columns, dtype=object)
 
@@ -273,30 +273,23 @@ class Rolling:
     @property
     def value(self) -> pd.DataFrame:
         """The current aggregate table (same as ``snapshot().table``)."""
-        return self._table()
+        return self._key_table().frame()
 
-    def _index_for(self, present: np.ndarray) -> pd.Index:
-        cache = self._index_cache
-        if cache is not None and np.array_equal(cache[0], present):
-            return cache[1]
-        idx = self._keys.index(present)
-        self._index_cache = (present.copy(), idx)
-        return idx
-
-    def _table(self) -> pd.DataFrame:
+    def _key_table(self) -> KeyTable:
         cfg = self.config
         ws = self._engine.read(self._qs)
         cols = window_columns(ws, cfg.agg_names, cfg.measures, self._single)
-        if ws.window_start is not None:
-            return pd.DataFrame(cols, index=self._keys.index(ws.keys))
-        return frame(cols, self._index_for(ws.keys), self._columns_index)
+        columns = self._columns_index if ws.window_start is None else pd.Index(list(cols), dtype=object)
+        return KeyTable(columns, [cols[c] for c in columns], ws.keys, self._keys.view())
 
     def snapshot(self, processed_at: pd.Timestamp | None = None) -> Snapshot:
         """An immutable :class:`rtnb.Snapshot` of the current window.
 
-        The table is a fresh DataFrame owned by the snapshot (never shared with this
-        aggregator's state). ``processed_at``: the argument, else the clock's ``now()``,
-        else the newest event time (the epoch before any event).
+        The snapshot holds the window's per-key arrays (fresh, owned by it, never
+        shared with this aggregator's state); its ``table`` is built on first read,
+        and ``top(n, by)`` / ``key(label)`` build only the rows they return.
+        ``processed_at``: the argument, else the clock's ``now()``, else the newest
+        event time (the epoch before any event).
         """
         if processed_at is not None:
             when = pd.Timestamp(processed_at).as_unit("ns")
@@ -307,7 +300,7 @@ class Rolling:
         self._version += 1
         cfg = self.config
         series = self.series(cfg.series) if cfg.series is not None else None
-        return Snapshot(metric=self.metric, table=self._table(), window=cfg.size,
+        return Snapshot(metric=self.metric, key_table=self._key_table(), window=cfg.size,
                         watermark=self.watermark, newest_event=self.newest_event,
                         processed_at=when, counters=self.counters, series=series,
                         version=self._version)

@@ -46,7 +46,7 @@ __all__ = ["MemoryStore"]
 @dataclass
 class _Metric:
     latest: Snapshot
-    entries: deque  # (newest_event, table), oldest first
+    entries: deque  # (newest_event, snapshot), oldest first: a table is built when history reads it
     version: int = 0
     cache: dict = field(default_factory=dict)  # column -> (version, DataFrame)
 
@@ -85,9 +85,9 @@ class MemoryStore:
         t = snapshot.newest_event
         if t is not None and not pd.isna(t):
             if m.entries and m.entries[-1][0] == t:
-                m.entries[-1] = (t, snapshot.table)  # same event time: the newer answer wins
+                m.entries[-1] = (t, snapshot)  # same event time: the newer answer wins
             else:
-                m.entries.append((t, snapshot.table))
+                m.entries.append((t, snapshot))
             m.cache.clear()
 
     def rewind(self, metric: str, newest_event: pd.Timestamp | None) -> int:
@@ -157,10 +157,10 @@ class MemoryStore:
 
 
 def _history_frame(entries: list, column: str, latest: Snapshot) -> pd.DataFrame:
-    """Pivot (time, table) entries into one row per time and one column per key."""
-    with_col = [(i, tbl) for i, (_, tbl) in enumerate(entries) if column in tbl.columns]
+    """Pivot (time, snapshot) entries into one row per time and one column per key."""
+    with_col = [(i, snap.table) for i, (_, snap) in enumerate(entries) if column in snap.columns]
     if not with_col:
-        raise unknown_column(latest.metric, column, list(latest.table.columns))
+        raise unknown_column(latest.metric, column, list(latest.columns))
     times = pd.DatetimeIndex([t for t, _ in entries], name="newest_event").as_unit("ns")
     tables = [tbl for _, tbl in with_col]
     keys = tables[0].index.append([t.index for t in tables[1:]]) if len(tables) > 1 else tables[0].index

@@ -86,13 +86,12 @@ class LiveBars(StoreView, bq.Figure):
         self.add_class("rtnb-live-bars")
 
     def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
-        table = snapshot.table
-        if self.column in table.columns:
-            values = pd.to_numeric(table[self.column], errors="coerce").dropna()
-            values = values.sort_values(ascending=False, kind="stable").iloc[: self.top_k]
+        if self.column in snapshot.columns:  # the top k rows only, not the whole table
+            top = snapshot.top(self.top_k, by=self.column)
+            values, index = pd.to_numeric(top[self.column], errors="coerce"), top.index
         else:
-            values = pd.Series([], dtype="float64")
-        keys = key_labels(table.index, list(values.index), self.metric)
+            values, index = pd.Series([], dtype="float64"), pd.RangeIndex(0)
+        keys = key_labels(index, list(values.index), self.metric)
         # The ordinal scale keeps the order keys first came in unless told the order.
         self.x_scale.domain = keys
         # Bars start at zero; a negative value (a refund, a loss, -5 °C) extends the axis

@@ -228,11 +228,9 @@ class LiveLine(StoreView, bq.Figure):
         """The keys drawn for ``snapshot``: the chosen ones, or the top ``top_k``."""
         if self.chosen_keys is not None:
             return list(self.chosen_keys)
-        table = snapshot.table
-        if self.column not in table.columns or table.empty:
+        if self.column not in snapshot.columns:
             return []
-        values = pd.to_numeric(table[self.column], errors="coerce").dropna()  # no line to draw for NaN
-        return list(values.sort_values(ascending=False, kind="stable").index[: self.top_k])
+        return list(snapshot.top(self.top_k, by=self.column).index)  # NaN left out: no line to draw
 
     def _record(self, ring: TimeRing, column: str, snapshot: Snapshot) -> None:
         if len(ring) == 0:  # first sight of the metric: start from the store's history

@@ -116,7 +116,7 @@ class LiveTable(StoreView, widgets.VBox):
 
     def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
         self._snapshot = snapshot
-        options = ["key", *[str(c) for c in snapshot.table.columns]]
+        options = ["key", *[str(c) for c in snapshot.columns]]
         if list(self.sort_control.options) != options:
             current = self.sort_by
             self.sort_control.unobserve(self._on_control, names="value")
@@ -128,7 +128,13 @@ class LiveTable(StoreView, widgets.VBox):
         self.html.value = self._render()
 
     def _sorted(self) -> pd.DataFrame:
-        table = self._snapshot.table if self._snapshot is not None else pd.DataFrame()
+        snap = self._snapshot
+        if (snap is not None and self.sort_by != "key" and self.sort_by in snap.columns
+                and (snap.key_table is not None or pd.api.types.is_numeric_dtype(snap.table[self.sort_by]))):
+            top = snap.top(self.rows, by=self.sort_by, ascending=self.ascending)  # the shown rows only
+            if len(top) == min(self.rows, snap.n_keys):  # else NaN rows fill the page: sort them all
+                return top
+        table = snap.table if snap is not None else pd.DataFrame()
         if self.sort_by == "key" or self.sort_by not in table.columns:
             try:
                 ordered = table.sort_index(ascending=self.ascending, kind="stable")
@@ -155,7 +161,7 @@ class LiveTable(StoreView, widgets.VBox):
             + "</tr>"
             for i, k in enumerate(top.index.tolist())
         )
-        more = len(self._snapshot.table) - len(top)
+        more = self._snapshot.n_keys - len(top)
         foot = f'<div style="font-size:11px;color:#777">{more:,} more rows</div>' if more > 0 else ""
         return (
             f'<div style="font-size:12px;color:#555">{html.escape(self.title)}</div>'

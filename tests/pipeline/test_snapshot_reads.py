@@ -1,0 +1,117 @@
+"""Reading a few keys of a snapshot: ``top(n, by)`` and ``key(label)`` give the rows pandas
+gives on the same table (``nlargest``/``nsmallest``, ``loc``), the table built lazily
+equals the answer pandas recomputes from the rows, and a snapshot read late (after more
+batches, after keys were evicted) still answers as it did when it was taken."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamz
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rtnb
+from tests.pipeline._oracle import aggregate, assert_table_matches, window_rows
+
+T0 = pd.Timestamp("2024-01-01")
+AGGS = ("count", "sum", "mean", "std", "max")
+
+
+def _batches(rng, n_keys, plan, dtype, names):
+    t = T0.value
+    for rows, gap_ms in plan:
+        t += gap_ms * 1_000_000
+        active = rng.choice(n_keys, size=max(1, int(rng.integers(1, n_keys + 1))), replace=False)
+        ts = t + np.sort(rng.integers(0, 2_000_000_000, rows))
+        t = int(ts[-1])
+        keys = names[rng.choice(active, rows)]
+        col = (pd.Categorical(keys, categories=pd.Index(names.tolist(), dtype=object)) if dtype == "category"
+               else pd.array(keys, dtype="str") if dtype == "str" else keys.astype(np.int64))
+        # values with ties (rounded) so that top-k must break ties as pandas does
+        yield pd.DataFrame({"ts": ts.view("datetime64[ns]"), "k": col, "v": rng.integers(0, 6, rows) * 1.0})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 60), st.lists(st.tuples(st.integers(1, 80), st.integers(0, 15_000)), min_size=1, max_size=6),
+       st.sampled_from(["str", "category", "int"]), st.integers(0, 10**6),
+       st.integers(0, 70), st.sampled_from(list(AGGS)), st.booleans())
+def test_top_and_key_equal_pandas_on_the_same_rows(n_keys, plan, dtype, seed, n, by, ascending):
+    rng = np.random.default_rng(seed)
+    names = (np.array([f"key{i}" for i in range(n_keys)], dtype=object) if dtype != "int"
+             else np.arange(n_keys, dtype=np.int64) * 7)
+    agg = rtnb.Rolling("10s", by="k", value="v", aggs=AGGS)
+    seen, taken = [], []
+    for batch in _batches(rng, n_keys, plan, dtype, names):
+        agg.update(batch)
+        seen.append(batch.assign(k=np.asarray(batch["k"], dtype=object)))
+        snap = agg.snapshot()
+        # read a few keys first, the table last: it must be the same answer
+        top = snap.top(n, by=by, ascending=ascending)
+        some = names[rng.integers(0, n_keys, 3)]
+        rows = {k: snap.key(k) for k in some if k in set(agg.value.index)}
+        table = snap.table
+        ok = table[table[by].notna()]
+        want = ok.nsmallest(n, by, keep="first") if ascending else ok.nlargest(n, by, keep="first")
+        pd.testing.assert_frame_equal(top, want)
+        for k, row in rows.items():
+            pd.testing.assert_series_equal(row, table.loc[k])
+        for k in set(some.tolist()) - set(table.index.tolist()):
+            with pytest.raises(KeyError):
+                snap.key(k)
+        assert snap.n_keys == len(table) and list(snap.columns) == list(table.columns)
+        # the lazy table is the answer pandas recomputes from the window's rows
+        rows_all = pd.concat(seen)
+        want_table = aggregate(window_rows(rows_all, rows_all["ts"].max(), "exact", pd.Timedelta("10s")),
+                               ["k"], ["v"], AGGS)
+        got = table.copy()
+        got.index = got.index.astype(object)
+        assert_table_matches(got, want_table)
+        taken.append((agg.snapshot(), table.copy()))
+    # a snapshot read only later (after more batches) still answers as it did then
+    for snap, then in taken:
+        pd.testing.assert_frame_equal(snap.table, then)
+
+
+def test_top_key_and_the_table_read_in_any_order_are_one_answer():
+    agg = rtnb.Rolling("60s", by="k", value="v", aggs=("count", "sum"))
+    ts = (T0 + pd.to_timedelta(np.arange(6), unit="s")).as_unit("ns")
+    agg.update(pd.DataFrame({"ts": ts, "k": list("abcabd"), "v": [5.0, 1, 7, 5, 3, 2]}))
+    snap = agg.snapshot()
+    assert snap.top(2, by="sum").index.tolist() == ["a", "c"]
+    assert snap.top(1, by="count").index.tolist() == ["a"]  # a and b tie on count: table order
+    assert snap.top(3, by="sum", ascending=True).index.tolist() == ["d", "b", "c"]
+    assert snap.key("b").tolist() == [2, 4.0] and snap.n_keys == 4
+    assert snap.key_table._frame is None  # nothing above built the whole table
+    assert snap.top(2).index.tolist() == snap.table.nlargest(2, "count").index.tolist()
+    with pytest.raises(rtnb.UnknownNameError):
+        snap.top(2, by="nope")
+    with pytest.raises(rtnb.ParameterError):
+        snap.top(-1)
+
+
+def test_a_pipeline_snapshot_keeps_its_table_unbuilt_until_read():
+    source = streamz.Stream()
+    pipe = rtnb.build_pipeline(source, metric="v", name="orders", window="60s", by="k", aggs=("count",),
+                               id_col=None)
+    ts = (T0 + pd.to_timedelta(np.arange(3), unit="s")).as_unit("ns")
+    source.emit(pd.DataFrame({"ts": ts, "k": list("aab"), "v": [1.0, 2.0, 3.0]}))
+    snap = pipe.store.latest("orders")
+    assert snap.metric == "orders" and snap.counters.accepted == 3
+    assert snap.key_table._frame is None
+    assert snap.top(1).index.tolist() == ["a"] and snap.table["count"].tolist() == [2, 1]
+
+
+def test_several_key_columns_and_no_key():
+    agg = rtnb.Rolling("60s", by=["k", "j"], value="v", aggs=("count",))
+    ts = (T0 + pd.to_timedelta(np.arange(3), unit="s")).as_unit("ns")
+    agg.update(pd.DataFrame({"ts": ts, "k": ["a", "a", "b"], "j": [1, 1, 2], "v": [1.0, 2.0, 3.0]}))
+    snap = agg.snapshot()
+    pd.testing.assert_series_equal(snap.key(("a", 1)), snap.table.loc[("a", 1)])
+    with pytest.raises(KeyError):
+        snap.key(("a", 2))
+    glob = rtnb.Rolling("60s", value="v", aggs=("count",)).update(
+        pd.DataFrame({"ts": ts, "v": [1.0, 2.0, 3.0]})).snapshot()
+    pd.testing.assert_frame_equal(glob.top(5), glob.table)
+    assert glob.key(0)["count"] == 3
