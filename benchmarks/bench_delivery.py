@@ -76,12 +76,27 @@ def _snapshot(i: int, now: pd.Timestamp):
 
 
 def _serve(rate: float) -> None:
+    """The server process: a writer and rtnb.serve on one loop; stats on each stdin line.
+
+    Besides the hub's counts it measures its loop's lag (a 10 ms timer's lateness):
+    what a put waits before the hub, or a frame before its client, gets the loop.
+    ``RTNB_BENCH_PROFILE=FILE`` writes a cProfile of the whole run there."""
     _pin(0)
     from rtnb import MemoryStore, WallClock
     from rtnb.serve import Server
 
     clock = WallClock()
     store = MemoryStore(history=64)
+    if os.environ.get("RTNB_BENCH_HTTP"):  # h11 or httptools: what "auto" means (any rtnb version)
+        import uvicorn.config
+
+        uvicorn.config.HTTP_PROTOCOLS["auto"] = uvicorn.config.HTTP_PROTOCOLS[os.environ["RTNB_BENCH_HTTP"]]
+    profile = os.environ.get("RTNB_BENCH_PROFILE")
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
+        prof.enable()
 
     async def main() -> None:
         srv = Server(store, port=0, run_on="loop", watch_every=WATCH_EVERY, max_connections=10_000,
@@ -89,6 +104,7 @@ def _serve(rate: float) -> None:
         loop = asyncio.get_running_loop()
         print(json.dumps({"url": srv.url}), flush=True)
         stop = asyncio.Event()
+        lags: list[float] = []
 
         async def write() -> None:
             i, t0 = 0, loop.time()
@@ -97,94 +113,35 @@ def _serve(rate: float) -> None:
                 store.put(_snapshot(i, clock.now()))
                 await asyncio.sleep(max(0.0, t0 + i / rate - loop.time()))
 
-        writer = loop.create_task(write())
+        async def lag() -> None:
+            while not stop.is_set():
+                t = loop.time()
+                await asyncio.sleep(0.01)
+                lags.append(loop.time() - t - 0.01)
+
+        tasks = [loop.create_task(write()), loop.create_task(lag())]
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
             st, hub = srv.state, srv.state.hub
+            got = np.array(lags) if lags else np.zeros(1)
+            lags.clear()
             print(json.dumps({"version_reads": hub.version_reads, "snapshot_reads": hub.snapshot_reads,
                               "requests": st.requests, "open_push": st.open_push,
                               "not_modified": st.not_modified, "watch_errors": hub.watch_errors,
-                              "last_error": hub.last_error,
+                              "last_error": hub.last_error, "lag_p50": float(np.percentile(got, 50)),
+                              "lag_p95": float(np.percentile(got, 95)), "lag_max": float(got.max()),
                               "watching": st._watcher is not None and not st._watcher.done()}), flush=True)
             if not line or line.strip() == "stop":
                 break
         stop.set()
-        await writer
+        await asyncio.gather(*tasks)
         srv.stop()
         await srv.wait_stopped()
 
     asyncio.run(main())
-
-
-# --------------------------------------------------------------------------- client process
-async def _one_set(url: str, pattern: str, interval: float, viewers: int, seconds: float, warmup: float) -> dict:
-    import httpx
-
-    from rtnb.clock import WallClock
-    from rtnb.codec import time_ms
-    from rtnb.serve.clients import Poller, SSEClient, WebSocketClient
-
-    clock = WallClock()
-    # one httpx client per viewer (as browsers are): a shared pool serialises requests
-    # (100 pollers sharing one AsyncClient got ~20 requests/s out of 100); one TLS
-    # context for all, so creating them is cheap
-    ctx = ssl.create_default_context()
-    own = [httpx.AsyncClient(verify=ctx, timeout=httpx.Timeout(30, read=None)) for _ in range(viewers)] \
-        if pattern != "websocket" else []
-    if pattern == "polling":
-        clients = [Poller(url, "orders", interval=interval, client=own[i], seed=i) for i in range(viewers)]
-    elif pattern == "sse":
-        clients = [SSEClient(url, "orders", client=own[i], seed=i) for i in range(viewers)]
-    else:
-        clients = [WebSocketClient(url, "orders", seed=i) for i in range(viewers)]
-    tasks = []
-    for i, c in enumerate(clients):
-        tasks.append(asyncio.ensure_future(c.run()))
-        if i % 50 == 49:
-            await asyncio.sleep(0.01)  # connect in waves, not one burst
-    await asyncio.sleep(warmup)
-    before = [(c.requests, c.bytes, c.reconnects, c.count) for c in clients]
-    t0 = time_ms(clock.now())
-    print(json.dumps({"ready": True}), flush=True)
-    await asyncio.sleep(seconds)
-    t1 = time_ms(clock.now())
-    print(json.dumps({"measured": True}), flush=True)
-    after = [(c.requests, c.bytes, c.reconnects, c.count) for c in clients]
-    for c in clients:
-        c.stop()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await asyncio.gather(*(c.aclose() for c in own))
-    ages = []
-    for i, c in enumerate(clients):
-        c.updates = [u for u in c.updates if u.arrived_ms <= t1]
-        ages.append(c.data_age(t1, start_ms=t0, samples=max(100, 4000 // viewers), seed=i))
-    pooled = np.concatenate(ages) if ages else np.array([])
-    d = [tuple(x - y for x, y in zip(a, b)) for a, b in zip(after, before)]
-    span = (t1 - t0) / 1000
-    return {
-        "age_p50": float(np.percentile(pooled, 50)) if pooled.size else None,
-        "age_p95": float(np.percentile(pooled, 95)) if pooled.size else None,
-        "age_max": float(pooled.max()) if pooled.size else None,
-        "requests_per_s": sum(x[0] for x in d) / span, "bytes_per_s": sum(x[1] for x in d) / span,
-        "reconnects": sum(x[2] for x in d), "updates_per_s": sum(x[3] for x in d) / span,
-        "connected": sum(1 for c in clients if c.count), "span": span,
-    }
-
-
-def _clients(url: str) -> None:
-    """One process for every client set of a run: one JSON command per stdin line."""
-    _pin(1)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line.strip():
-                break
-            cmd = json.loads(line)
-            print(json.dumps(await _one_set(url, **cmd)), flush=True)
-
-    asyncio.run(main())
+    if profile:
+        prof.disable()
+        prof.dump_stats(profile)
 
 
 # --------------------------------------------------------------------------- one row
@@ -212,19 +169,42 @@ def _send(proc: subprocess.Popen, text: str) -> None:
     proc.stdin.flush()
 
 
-class Rig:
-    """A server process (one snapshot rate) and a client process, reused across rows."""
+def _waited(pid: int) -> float:
+    """Seconds the process's threads have waited, runnable, for a CPU (Linux schedstat):
+    how much the machine's other jobs held the server back."""
+    total = 0.0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[1]) / 1e9
+    except OSError:
+        return float("nan")
+    return total
 
-    def __init__(self, rate: float) -> None:
+
+class Rig:
+    """A server process (one snapshot rate) and the load generator's processes, reused
+    across rows."""
+
+    def __init__(self, rate: float, procs: int = 2) -> None:
+        from urllib.parse import urlsplit
+
+        from benchmarks._delivery_load import LoadGenerator
+
         py = [sys.executable, "-m", "benchmarks.bench_delivery"]
-        env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        # stderr to files, never to pipes nobody reads: a full pipe blocks the writer (with
+        # RTNB_BENCH_SERVER_TREE: serve with the rtnb/ of another tree (an older commit,
+        # for a same-run comparison); the bench's own code stays this one
+        tree = os.environ.get("RTNB_BENCH_SERVER_TREE", ROOT)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([tree, ROOT, os.environ.get("PYTHONPATH", "")])}
+        # stderr to a file, never to a pipe nobody reads: a full pipe blocks the writer (with
         # 1,000 clients uvicorn's warnings filled it and stalled the server's loop)
-        self.logs = [tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")]
-        kw = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-        self.server = subprocess.Popen(py + ["_serve", str(rate)], stderr=self.logs[0], **kw)
+        self.log = tempfile.TemporaryFile("w+")
+        self.server = subprocess.Popen(py + ["_serve", str(rate)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       text=True, env=env, cwd=tree, stderr=self.log)
         self.url = _line(self.server)["url"]
-        self.clients = subprocess.Popen(py + ["_clients", self.url], stderr=self.logs[1], **kw)
+        u = urlsplit(self.url)
+        self.load = LoadGenerator(u.hostname, u.port, procs=procs)
+        self.rows = 0
 
     def stats(self) -> dict:
         _send(self.server, "stats")
@@ -234,38 +214,47 @@ class Rig:
         import psutil
 
         ps = psutil.Process(self.server.pid)
-        _send(self.clients, json.dumps({"pattern": case.pattern, "interval": case.interval,
-                                        "viewers": case.viewers, "seconds": seconds, "warmup": warmup}))
-        _line(self.clients)  # ready: warm-up over
-        c0, w0 = sum(ps.cpu_times()[:2]), time.perf_counter()
+        start = time.time() + warmup
+        end = start + seconds
+        self.rows += 1
+        self.load.start(case.pattern, case.interval, case.viewers, start, end, seed=self.rows)
+        time.sleep(max(0.0, start - time.time()))
+        c0, q0, w0 = sum(ps.cpu_times()[:2]), _waited(self.server.pid), time.perf_counter()
         s0 = self.stats()
-        _line(self.clients)  # measured
-        c1, w1 = sum(ps.cpu_times()[:2]), time.perf_counter()
+        time.sleep(max(0.0, end - time.time()))
+        c1, q1, w1 = sum(ps.cpu_times()[:2]), _waited(self.server.pid), time.perf_counter()
         s1 = self.stats()
-        result = _line(self.clients)
+        got = self.load.result()
         span = w1 - w0
         reads = lambda s: s["version_reads"] + s["snapshot_reads"]  # noqa: E731
-        result.update({"cpu_per_s": (c1 - c0) / span, "store_reads_per_s": (reads(s1) - reads(s0)) / span,
-                       "open_connections": s0["open_push"], "watch_errors": s1["watch_errors"],
-                       "last_error": s1["last_error"], "watching": s1["watching"]})
-        return result
+        ages, arrival = got.pop("ages"), got.pop("arrival")
+        pct = lambda a, q: float(np.percentile(a, q)) if a.size else float("nan")  # noqa: E731
+        return {
+            "age_p50": pct(ages, 50), "age_p95": pct(ages, 95), "age_max": float(ages.max()) if ages.size else None,
+            "arrival_p50": pct(arrival, 50), "arrival_p95": pct(arrival, 95),
+            "requests_per_s": got["requests"] / span, "bytes_per_s": got["bytes"] / span,
+            "updates_per_s": got["updates"] / span, "reconnects": got["reconnects"], "connected": got["connected"],
+            "missed": got["missed"], "errors": got["errors"],
+            "cpu_per_s": (c1 - c0) / span, "waited_per_s": (q1 - q0) / span, "client_cpu_per_s": got["cpu"] / span, "client_procs": got["procs"],
+            "store_reads_per_s": (reads(s1) - reads(s0)) / span, "open_connections": s0["open_push"],
+            "lag_p50": s1["lag_p50"], "lag_p95": s1["lag_p95"], "lag_max": s1["lag_max"],
+            "watch_errors": s1["watch_errors"], "last_error": s1["last_error"], "watching": s1["watching"],
+        }
 
     def errors(self) -> str:
         """The last lines the server and the clients wrote to stderr."""
-        out = []
-        for name, f in zip(("server", "clients"), self.logs):
-            f.seek(0)
-            out.append(f"{name}: " + " | ".join(f.read().splitlines()[-3:]))
-        return "\n".join(out)
+        self.log.seek(0)
+        return "server: " + " | ".join(self.log.read().splitlines()[-3:]) + "\nclients: " + self.load.errors()
 
     def close(self) -> None:
-        for proc in (self.clients, self.server):
-            if proc.poll() is None:
-                try:
-                    _send(proc, "stop" if proc is self.server else "")
-                    proc.wait(timeout=30)
-                except (OSError, subprocess.TimeoutExpired):
-                    proc.kill()
+        self.load.close()
+        if self.server.poll() is None:
+            try:
+                _send(self.server, "stop")
+                _line(self.server)
+                self.server.wait(timeout=30)
+            except (OSError, RuntimeError, subprocess.TimeoutExpired):
+                self.server.kill()
 
 
 def simulated(case: Case) -> dict:
@@ -299,7 +288,7 @@ def grid(full: bool) -> list[tuple[Case, float]]:
     return out
 
 
-def run(cases: list[tuple[Case, float]], out=sys.stdout) -> pd.DataFrame:
+def run(cases: list[tuple[Case, float]], out=sys.stdout, procs: int = 2) -> pd.DataFrame:
     rows = []
     rigs: dict[float, Rig] = {}
     try:
@@ -307,7 +296,7 @@ def run(cases: list[tuple[Case, float]], out=sys.stdout) -> pd.DataFrame:
             if case.rate not in rigs:
                 for r in rigs.values():
                     r.close()
-                rigs = {case.rate: Rig(case.rate)}
+                rigs = {case.rate: Rig(case.rate, procs=procs)}
             rows.append(_row(rigs[case.rate], case, seconds, out))
     finally:
         for r in rigs.values():
@@ -318,25 +307,23 @@ def run(cases: list[tuple[Case, float]], out=sys.stdout) -> pd.DataFrame:
 
 
 def _row(rig: Rig, case: Case, seconds: float, out) -> dict:
-    m = rig.measure(case, seconds, warmup=2.0 + case.viewers / 250)
+    m = rig.measure(case, seconds, warmup=2.0 + case.viewers / 200)
     s = simulated(case)
     r = {"pattern": case.label, "snap/s": case.rate, "clients": case.viewers, **m, **s}
-    # The clients may not keep up (httpx costs ~2 ms of client CPU per request on this
-    # machine): then the server's CPU is scaled to the offered load, and marked.
+    # Did the clients drive the offered load? (the row's figures are the server's only then)
     if case.pattern == "polling":
-        offered = case.viewers / case.interval
-        r["client_bound"] = m["requests_per_s"] < 0.9 * offered
-        r["cpu_at_offered"] = m["cpu_per_s"] * offered / max(m["requests_per_s"], 1e-9) if r["client_bound"] \
-            else m["cpu_per_s"]
+        r["client_bound"] = m["requests_per_s"] < 0.9 * case.viewers / case.interval
     else:
-        expected = case.viewers * case.rate
-        r["client_bound"] = m["updates_per_s"] < 0.9 * expected
-        r["cpu_at_offered"] = m["cpu_per_s"]
+        r["client_bound"] = m["updates_per_s"] < 0.9 * case.viewers * case.rate
     print(f"{case.label:>12} {case.rate:>4g}/s {case.viewers:>5} clients: age p50 {r['age_p50']:.3f} s "
           f"(sim {r['sim_p50']:.3f}), p95 {r['age_p95']:.3f} (sim {r['sim_p95']:.3f}), "
-          f"cpu {r['cpu_per_s']:.3f} s/s, req/s {r['requests_per_s']:.1f}, kB/s {r['bytes_per_s'] / 1000:.1f}, "
+          f"on arrival p50/p95 {r['arrival_p50']:.3f}/{r['arrival_p95']:.3f}, "
+          f"server cpu {r['cpu_per_s']:.3f} s/s (waited for a cpu {r['waited_per_s']:.3f} s/s), clients cpu {r['client_cpu_per_s']:.3f} s/s, "
+          f"loop lag p95 {r['lag_p95'] * 1000:.1f} ms max {r['lag_max'] * 1000:.0f} ms, "
+          f"req/s {r['requests_per_s']:.1f}, upd/s {r['updates_per_s']:.1f}, kB/s {r['bytes_per_s'] / 1000:.1f}, "
           f"store reads/s {r['store_reads_per_s']:.0f}, open {r['open_connections']}, "
-          f"reconnects {r['reconnects']}{' CLIENT-BOUND' if r['client_bound'] else ''}", file=out, flush=True)
+          f"reconnects {r['reconnects']}, missed {r['missed']}, load {os.getloadavg()[0]:.1f}"
+          f"{' CLIENT-BOUND' if r['client_bound'] else ''}", file=out, flush=True)
     return r
 
 
@@ -394,7 +381,5 @@ def main(argv: list[str] | None = None) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_serve":
         _serve(float(sys.argv[2]))
-    elif len(sys.argv) > 1 and sys.argv[1] == "_clients":
-        _clients(sys.argv[2])
     else:
         main(sys.argv[1:])

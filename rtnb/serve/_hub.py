@@ -62,7 +62,11 @@ class Resume:
 
 
 class Subscriber:
-    """One push client's bounded queue of new versions of one metric."""
+    """One push client's bounded queue of new versions of one metric.
+
+    Its stream waits in :meth:`take` on one future that :meth:`offer`, :meth:`beat` or
+    :meth:`close` resolves: no timer per client (the hub beats every subscriber from
+    one timer), no task per wait."""
 
     def __init__(self, metric: str, size: int) -> None:
         self.metric = metric
@@ -71,7 +75,13 @@ class Subscriber:
         self.skipped = 0  # versions dropped from this queue since the last take()
         self.skipped_total = 0
         self.closed = False
-        self._ready = asyncio.Event()
+        self.beat_due = False
+        self._waiter: asyncio.Future | None = None
+
+    def _wake(self) -> None:
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
 
     def offer(self, item: tuple[int, bytes]) -> None:
         if len(self.pending) >= self.size:
@@ -79,20 +89,30 @@ class Subscriber:
             self.skipped += 1
             self.skipped_total += 1
         self.pending.append(item)
-        self._ready.set()
+        self._wake()
+
+    def beat(self) -> None:
+        """A heartbeat is due: wake the stream if it has nothing else to send."""
+        self.beat_due = True
+        self._wake()
 
     def close(self) -> None:
         self.closed = True
-        self._ready.set()
+        self._wake()
 
     async def take(self, timeout: float | None = None) -> tuple[list[tuple[int, bytes]], int]:
-        """Wait (up to ``timeout`` s) for queued versions; returns (items, skipped)."""
-        if not self.pending and not self.closed:
+        """Wait for queued versions, a heartbeat or the close (or ``timeout`` s);
+        returns (items, skipped): ``([], 0)`` for a heartbeat, a close or a timeout."""
+        if not self.pending and not self.closed and not self.beat_due:
+            self._waiter = asyncio.get_running_loop().create_future()
             try:
-                await asyncio.wait_for(self._ready.wait(), timeout)
-            except asyncio.TimeoutError:
-                return [], 0
-        self._ready.clear()
+                if timeout is None:
+                    await self._waiter
+                else:
+                    await asyncio.wait([self._waiter], timeout=timeout)
+            finally:
+                self._waiter = None
+        self.beat_due = False
         items, skipped = list(self.pending), self.skipped
         self.pending.clear()
         self.skipped = 0
@@ -122,10 +142,13 @@ class SnapshotHub:
         others get one minute (the real-time tier's bound).
     watch_every
         Seconds between two looks at the store's versions (:meth:`run`).
+    heartbeat
+        Seconds between two heartbeats to every subscriber (:meth:`run`).
     """
 
     def __init__(self, store: Store, *, history: int = 256, queue_size: int = 16,
-                 limits: Mapping[str, DurationLike] | None = None, watch_every: float = 0.005) -> None:
+                 limits: Mapping[str, DurationLike] | None = None, watch_every: float = 0.005,
+                 heartbeat: float = 15.0) -> None:
         if not isinstance(store, Store):
             from .._errors import ParameterError
 
@@ -134,6 +157,7 @@ class SnapshotHub:
         self.history = check_int("history", history, minimum=1)
         self.queue_size = check_int("queue_size", queue_size, minimum=1)
         self.watch_every = check_number("watch_every", watch_every, minimum=0, strict=True)
+        self.heartbeat = check_number("heartbeat", heartbeat, minimum=0, strict=True)
         self.limits = {str(k): _limit(v, k) for k, v in (limits or {}).items()}
         self._tiers = {str(k): get_tier(v).name for k, v in (limits or {}).items() if _is_tier(v)}
         self._metrics: dict[str, _Metric] = {}
@@ -170,14 +194,26 @@ class SnapshotHub:
         return changed
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Refresh every ``watch_every`` seconds until ``stop`` is set."""
+        """Refresh every ``watch_every`` seconds and beat every subscriber every
+        ``heartbeat`` seconds, until ``stop`` is set."""
+        loop = asyncio.get_running_loop()
+        next_beat = loop.time() + self.heartbeat
         while not stop.is_set():
             try:
                 self.refresh()
             except Exception as exc:  # a store hiccup must not end the watching for good
                 self.watch_errors += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
+            if loop.time() >= next_beat:
+                self.beat()
+                next_beat = loop.time() + self.heartbeat
             await asyncio.sleep(self.watch_every)  # a plain timer: cheaper than a wait_for per look
+
+    def beat(self) -> None:
+        """A heartbeat to every subscriber (one timer for all of them)."""
+        for m in self._metrics.values():
+            for sub in list(m.subscribers):
+                sub.beat()
 
     # ---------------------------------------------------------------- reading
     def metrics(self) -> list[str]:

@@ -56,7 +56,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -90,9 +90,28 @@ class ServeState:
         self.bytes_sent = 0
         self._stop: asyncio.Event | None = None
         self._watcher: asyncio.Task | None = None
+        self._frames: dict[tuple[str, str], dict[int, Any]] = {}
 
     def now_ms(self) -> float:
         return time_ms(self.clock.now())
+
+    def frame(self, kind: str, metric: str, version: int, body: bytes, *, live: bool = True) -> Any:
+        """The push message of one version (``kind`` "sse": bytes, "ws": str), stamped
+        with the server's ``now_ms``. A live version's message is built once, by the
+        first stream that sends it, and shared by every other (its ``now_ms`` is when
+        the server first sent it); a backlog one (a client's first, a resume) is built
+        for that client, so its ``now_ms`` is not stale."""
+        cache = self._frames.setdefault((kind, metric), {}) if live else {}
+        f = cache.get(version)
+        if f is None:
+            env = _envelope(self.now_ms(), body)
+            f = (b"id: %d\nevent: snapshot\ndata: %s\n\n" % (version, env) if kind == "sse"
+                 else (b'{"type":"snapshot",' + env[1:]).decode())
+            if live:
+                cache[version] = f
+                if len(cache) > 8:  # streams a few versions behind still share theirs
+                    del cache[min(cache)]
+        return f
 
     def fresh(self) -> None:
         """Make sure the hub is current: the watcher runs (started on first use)."""
@@ -222,6 +241,63 @@ def _too_many(state: ServeState) -> JSONResponse:
     return r
 
 
+class _EventStream(Response):
+    """An SSE stream written straight to the ASGI ``send``: one message per wake-up
+    (every queued frame joined), a frame shared by all streams per version, and one
+    task per stream that waits for the client to hang up (no task group, no per-frame
+    iterator)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, state: ServeState, sub: Subscriber, name: str, items: list, gaps: list,
+                 last: int | None) -> None:
+        # no Response.__init__: it would add "content-length: 0"; a stream has none
+        self.status_code, self.background = 200, None
+        self.raw_headers = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
+                            (b"x-accel-buffering", b"no")]
+        self.state, self.sub, self.name, self.items, self.gaps, self.last = state, sub, name, items, gaps, last
+
+    async def __call__(self, scope, receive, send) -> None:
+        state, sub, name = self.state, self.sub, self.name
+
+        async def until_disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            sub.close()
+
+        state.open_push += 1
+        hangup = asyncio.get_running_loop().create_task(until_disconnect())
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            first = [b"retry: 1000\n\n"]
+            first += [b"event: gap\ndata: %s\n\n" % json.dumps(g).encode() for g in self.gaps]
+            first += [state.frame("sse", name, v, body, live=False) for v, body in self.items]
+            sent = self.items[-1][0] if self.items else (self.last or 0)
+            await send({"type": "http.response.body", "body": b"".join(first), "more_body": True})
+            while not sub.closed:
+                new, skipped = await sub.take()
+                out = [b'event: gap\ndata: {"missed":%d,"reason":"slow client"}\n\n' % skipped] if skipped else []
+                for v, body in new:
+                    if v > sent:
+                        out.append(state.frame("sse", name, v, body))
+                        sent = v
+                if not out:
+                    if sub.closed:
+                        break
+                    out.append(b'event: heartbeat\ndata: {"now_ms":%.1f}\n\n' % state.now_ms())
+                data = b"".join(out)
+                state.bytes_sent += len(data)
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+            if not hangup.done():
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:  # the client went away mid-write
+            pass
+        finally:
+            hangup.cancel()
+            state.open_push -= 1
+            state.hub.unsubscribe(sub)
+
+
 @_guard
 async def _events(request: Request, state: ServeState) -> Response:
     name = request.path_params["name"]
@@ -231,34 +307,7 @@ async def _events(request: Request, state: ServeState) -> Response:
         return _too_many(state)
     sub = state.hub.subscribe(name)  # before the backlog, so nothing falls between
     items, gaps = _backlog(state, name, last)
-
-    async def stream():
-        state.open_push += 1
-        try:
-            yield b"retry: 1000\n\n"
-            for g in gaps:
-                yield b"event: gap\ndata: %s\n\n" % json.dumps(g).encode()
-            sent = items[-1][0] if items else (last or 0)
-            for v, body in items:
-                yield b"id: %d\nevent: snapshot\ndata: %s\n\n" % (v, _envelope(state.now_ms(), body))
-            while not sub.closed:
-                new, skipped = await sub.take(state.heartbeat)
-                new = [it for it in new if it[0] > sent]
-                if skipped:
-                    yield b'event: gap\ndata: {"missed":%d,"reason":"slow client"}\n\n' % skipped
-                if not new and not sub.closed:
-                    yield b'event: heartbeat\ndata: {"now_ms":%.1f}\n\n' % state.now_ms()
-                for v, body in new:
-                    frame = b"id: %d\nevent: snapshot\ndata: %s\n\n" % (v, _envelope(state.now_ms(), body))
-                    state.bytes_sent += len(frame)
-                    yield frame
-                    sent = v
-        finally:
-            state.open_push -= 1
-            state.hub.unsubscribe(sub)
-
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return _EventStream(state, sub, name, items, gaps, last)
 
 
 async def _websocket(ws: WebSocket) -> None:
@@ -290,25 +339,28 @@ async def _websocket(ws: WebSocket) -> None:
 
     reader = asyncio.get_running_loop().create_task(until_disconnect())
 
-    async def send(text: bytes) -> None:
+    async def send_text(text: str) -> None:
         state.bytes_sent += len(text)
-        await ws.send_text(text.decode())
+        await ws.send({"type": "websocket.send", "text": text})
+
+    async def send(text: bytes) -> None:
+        await send_text(text.decode())
 
     try:
         for g in gaps:
             await send(json.dumps({"type": "gap", **g}).encode())
         sent = items[-1][0] if items else (last or 0)
         for v, body in items:
-            await send(b'{"type":"snapshot",' + _envelope(state.now_ms(), body)[1:])
+            await send_text(state.frame("ws", name, v, body, live=False))
         while not sub.closed:
-            new, skipped = await sub.take(state.heartbeat)
+            new, skipped = await sub.take()
             new = [it for it in new if it[0] > sent]
             if skipped:
                 await send(b'{"type":"gap","missed":%d,"reason":"slow client"}' % skipped)
             if not new and not sub.closed:
                 await send(b'{"type":"heartbeat","now_ms":%.1f}' % state.now_ms())
             for v, body in new:
-                await send(b'{"type":"snapshot",' + _envelope(state.now_ms(), body)[1:])
+                await send_text(state.frame("ws", name, v, body))
                 sent = v
         if not reader.done():  # the server is stopping: say so ("service restart")
             await ws.close(code=1012)
@@ -383,7 +435,8 @@ def create_app(
     """
     token = check_optional(check_str, "token", token)
     state = ServeState(
-        SnapshotHub(store, history=history, queue_size=queue_size, limits=limits, watch_every=watch_every),
+        SnapshotHub(store, history=history, queue_size=queue_size, limits=limits, watch_every=watch_every,
+                    heartbeat=heartbeat),
         token=token,
         max_connections=check_int("max_connections", max_connections, minimum=1),
         heartbeat=check_number("heartbeat", heartbeat, minimum=0, strict=True),

@@ -67,15 +67,18 @@ class Server:
     ``host`` defaults to loopback; ``port=0`` picks a free port. ``run_on`` is
     ``"auto"`` (the running loop of this thread if there is one, else a thread),
     ``"loop"`` or ``"thread"`` (say so where another library runs a loop of its own in
-    this thread, as Playwright's sync API does). Other keyword
+    this thread, as Playwright's sync API does). ``http`` is uvicorn's HTTP parser:
+    ``"auto"`` (httptools when installed, as the ``serve`` extra does, else h11),
+    ``"httptools"`` or ``"h11"``. Other keyword
     arguments go to :func:`~rtnb.serve.app.create_app` (``token``,
     ``max_connections``, ``queue_size``, ``history``, ``heartbeat``,
     ``watch_every``, ``limits``, ``clock``).
     """
 
     def __init__(self, store: Store, *, host: str = "127.0.0.1", port: int = 0, run_on: str = "auto",
-                 **options: Any) -> None:
+                 http: str = "auto", **options: Any) -> None:
         self.host = check_str("host", host)
+        self.http = check_choice("http", http, ("auto", "httptools", "h11"))
         self.run_on = check_choice("run_on", run_on, ("auto", "loop", "thread"))
         self.port = check_int("port", port, minimum=0, maximum=65535)
         import inspect
@@ -83,7 +86,7 @@ class Server:
         known = [p for p in inspect.signature(create_app).parameters if p != "store"]
         for name in options:
             if name not in known:  # a typo would otherwise be a bare TypeError
-                raise UnknownNameError("option", name, [*known, "host", "port", "run_on"])
+                raise UnknownNameError("option", name, [*known, "host", "port", "run_on", "http"])
         if options.get("token") is None and not _loopback(self.host):
             warnings.warn(f"serving on host {self.host!r} without a token: anyone on the network can read "
                           "the metrics (pass token=... or bind 127.0.0.1)", UserWarning, stacklevel=2)
@@ -131,7 +134,7 @@ class Server:
         return sock
 
     def _make(self) -> _QuietServer:
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", ws="auto",
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", ws="auto", http=self.http,
                                 timeout_graceful_shutdown=2, access_log=False)
         return _QuietServer(config)
 
