@@ -267,10 +267,13 @@ def simulated(case: Case) -> dict:
     else:
         cls = ServerSentEvents if case.pattern == "sse" else WebSocketPush
         pattern = cls(push_interval=pd.Timedelta(seconds=1 / case.rate), drop_rate=0, **common)
-    sim = simulate(10_000.0, pattern, viewers=min(case.viewers, 200), hours=0.25, resolution="5s", seed=1)
+    n = min(max(case.viewers, 1), 200)  # the lab's loads scale with the viewers: simulate up to 200
+    sim = simulate(10_000.0, pattern, viewers=n, hours=0.25, resolution="5s", seed=1)
+    scale = case.viewers / n
     return {"sim_p50": sim.age_p50, "sim_p95": sim.age_p95, "sim_max": sim.age_max,
-            "sim_requests_per_s": sim.load_mean["requests_per_s"] * case.viewers / min(case.viewers, 200),
-            "sim_bytes_per_s": sim.load_mean["bytes_per_s"] * case.viewers / min(case.viewers, 200)}
+            "sim_requests_per_s": sim.load_mean["requests_per_s"] * scale,
+            "sim_messages_per_s": sim.load_mean["messages_per_s"] * scale,
+            "sim_bytes_per_s": sim.load_mean["bytes_per_s"] * scale}
 
 
 def grid(full: bool) -> list[tuple[Case, float]]:
@@ -285,6 +288,24 @@ def grid(full: bool) -> list[tuple[Case, float]]:
             if full or (v == 100 and rate == 1.0):
                 out.append((Case("polling", 5.0, v, rate), 30.0 if full else 20.0))
                 out.append((Case("polling", 30.0, v, rate), 90.0 if full else 60.0))
+    return out
+
+
+CROSSOVER_VIEWERS = (10, 25, 50, 100, 250, 500, 1000)
+
+
+def crossover_grid(viewers=CROSSOVER_VIEWERS, rates=(1.0, 10.0), seconds: float = 8.0,
+                   repeat: int = 2) -> list[tuple[Case, float]]:
+    """Polling at 1 s against SSE, per viewer count and rate, ``repeat`` times with the
+    order of the pair alternated (a drift in the machine's load hits both alike), and
+    a row with no viewers: the server's own cost (the hub's looks, the writer)."""
+    out = []
+    for rate in rates:
+        for k in range(repeat):
+            out.append((Case("sse", 0.0, 0, rate), seconds))
+            for v in viewers:
+                pair = [Case("sse", 0.0, v, rate), Case("polling", 1.0, v, rate)]
+                out += [(c, seconds) for c in (pair if (k + v) % 2 == 0 else pair[::-1])]
     return out
 
 
@@ -309,7 +330,8 @@ def run(cases: list[tuple[Case, float]], out=sys.stdout, procs: int = 2) -> pd.D
 def _row(rig: Rig, case: Case, seconds: float, out) -> dict:
     m = rig.measure(case, seconds, warmup=2.0 + case.viewers / 200)
     s = simulated(case)
-    r = {"pattern": case.label, "snap/s": case.rate, "clients": case.viewers, **m, **s}
+    r = {"pattern": case.label, "snap/s": case.rate, "clients": case.viewers, **m, **s,
+         "load": os.getloadavg()[0]}
     # Did the clients drive the offered load? (the row's figures are the server's only then)
     if case.pattern == "polling":
         r["client_bound"] = m["requests_per_s"] < 0.9 * case.viewers / case.interval
@@ -322,59 +344,93 @@ def _row(rig: Rig, case: Case, seconds: float, out) -> dict:
           f"loop lag p95 {r['lag_p95'] * 1000:.1f} ms max {r['lag_max'] * 1000:.0f} ms, "
           f"req/s {r['requests_per_s']:.1f}, upd/s {r['updates_per_s']:.1f}, kB/s {r['bytes_per_s'] / 1000:.1f}, "
           f"store reads/s {r['store_reads_per_s']:.0f}, open {r['open_connections']}, "
-          f"reconnects {r['reconnects']}, missed {r['missed']}, load {os.getloadavg()[0]:.1f}"
+          f"reconnects {r['reconnects']}, missed {r['missed']}, load {r['load']:.1f}"
           f"{' CLIENT-BOUND' if r['client_bound'] else ''}", file=out, flush=True)
     return r
 
 
 def crossover(df: pd.DataFrame, rate: float = 1.0) -> str:
-    """Where polling at 1 s starts to cost the server more CPU than SSE (same rate)."""
-    sub = df[df["snap/s"] == rate]
-    poll = sub[sub["pattern"] == "polling 1s"].set_index("clients")["cpu_at_offered"]
-    sse = sub[sub["pattern"] == "sse"].set_index("clients")["cpu_per_s"]
-    both = pd.concat({"poll": poll, "sse": sse}, axis=1).dropna().sort_index()
-    diff = both["poll"] - both["sse"]
-    above = diff[diff > 0]
-    if above.empty:
-        return f"at {rate:g} snapshot/s polling at 1 s never cost more CPU than SSE up to {both.index.max()} clients"
-    v1 = above.index[0]
-    below = diff[diff.index < v1]
-    if below.empty:
-        return f"at {rate:g} snapshot/s polling at 1 s costs more CPU than SSE from the first count measured ({v1})"
-    v0 = below.index[-1]
-    # log-linear interpolation of the sign change between v0 and v1
-    x0, x1, y0, y1 = np.log10(v0), np.log10(v1), diff[v0], diff[v1]
-    v = 10 ** (x0 + (x1 - x0) * (-y0) / (y1 - y0))
-    return (f"at {rate:g} snapshot/s polling at 1 s passes SSE's server CPU between {v0} and {v1} clients "
-            f"(~{v:.0f} by log-linear interpolation)")
+    """Where polling at 1 s starts to cost the server more CPU than SSE (same rate):
+    the smallest measured viewer count from which polling's median CPU stays above SSE's."""
+    sub = df[(df["snap/s"] == rate) & (df["clients"] > 0)]
+    med = sub.groupby(["pattern", "clients"])["cpu_per_s"].median().unstack(0)
+    if "polling 1s" not in med or "sse" not in med:
+        return f"at {rate:g} snapshot/s: polling at 1 s and SSE not both measured"
+    diff = (med["polling 1s"] - med["sse"]).dropna().sort_index()
+    if diff.empty:
+        return f"at {rate:g} snapshot/s: no viewer count measured for both"
+    above = [v for v in diff.index if (diff.loc[v:] > 0).all()]
+    counts = ", ".join(f"{v}: {med.loc[v, 'polling 1s']:.3f} vs {med.loc[v, 'sse']:.3f}" for v in diff.index)
+    if not above:
+        return (f"at {rate:g} snapshot/s polling at 1 s does not stay above SSE's server CPU up to "
+                f"{diff.index.max()} viewers (CPU s/s polling vs SSE, medians: {counts})")
+    v1 = above[0]
+    where = "from the smallest count measured" if v1 == diff.index[0] else \
+        f"between {diff.index[list(diff.index).index(v1) - 1]} and {v1} viewers"
+    return (f"at {rate:g} snapshot/s polling at 1 s passes SSE's server CPU {where} "
+            f"(CPU s/s polling vs SSE, medians: {counts})")
+
+
+def unit_costs(df: pd.DataFrame) -> pd.DataFrame:
+    """Server CPU per request (polling) and per pushed message (SSE/WS) above the idle
+    row's, per rate: the slopes that decide the crossover."""
+    out = []
+    for rate, sub in df.groupby("snap/s"):
+        idle = sub[sub["clients"] == 0]["cpu_per_s"].median() if (sub["clients"] == 0).any() else np.nan
+        for pattern, rows in sub[sub["clients"] > 0].groupby("pattern"):
+            per = rows["requests_per_s"] if pattern.startswith("polling") else rows["updates_per_s"]
+            us = ((rows["cpu_per_s"] - idle) / per.clip(lower=1e-9) * 1e6).median()
+            out.append({"snap/s": rate, "pattern": pattern, "idle_cpu_per_s": idle,
+                        "cpu_us_per_request_or_message": us})
+    return pd.DataFrame(out)
+
+
+COLUMNS = ["pattern", "snap/s", "clients", "age_p50", "sim_p50", "p50_ratio", "age_p95", "sim_p95", "age_max",
+           "arrival_p50", "arrival_p95", "cpu_per_s", "waited_per_s", "client_cpu_per_s", "lag_p95",
+           "requests_per_s", "sim_requests_per_s", "updates_per_s", "sim_messages_per_s", "bytes_per_s", "sim_bytes_per_s",
+           "open_connections", "store_reads_per_s", "reconnects", "missed", "client_bound", "load"]
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="bench_delivery")
     ap.add_argument("--full", action="store_true", help="the whole grid (about 40 minutes)")
+    ap.add_argument("--crossover", action="store_true",
+                    help="polling at 1 s vs SSE at 10..1,000 viewers, 1 and 10 snapshots/s, repeated")
     ap.add_argument("--csv", help="also write the rows to this CSV file")
     ap.add_argument("--clients", type=int, nargs="+", help="only the rows with these client counts")
+    ap.add_argument("--rates", type=float, nargs="+", help="only the rows with these snapshot rates")
+    ap.add_argument("--patterns", nargs="+", help="only these patterns (sse, websocket, polling)")
+    ap.add_argument("--seconds", type=float, default=8.0, help="measured seconds per --crossover row")
+    ap.add_argument("--repeat", type=int, default=2, help="repeats of each --crossover pair")
+    ap.add_argument("--procs", type=int, default=2, help="load-generator processes")
     ap.add_argument("--boost", type=int, default=0,
                     help="run server and clients at nice -N (root), for a machine loaded by other jobs")
     args = ap.parse_args(argv)
     if args.boost:
         os.environ["RTNB_BENCH_BOOST"] = str(args.boost)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start", flush=True)
-    cases = [(c, t) for c, t in grid(args.full) if not args.clients or c.viewers in args.clients]
-    df = run(cases)
+    if args.crossover:
+        cases = crossover_grid(tuple(args.clients or CROSSOVER_VIEWERS), tuple(args.rates or (1.0, 10.0)),
+                               args.seconds, args.repeat)
+    else:
+        cases = [(c, t) for c, t in grid(args.full) if (not args.clients or c.viewers in args.clients)
+                 and (not args.rates or c.rate in args.rates)]
+    if args.patterns:
+        cases = [(c, t) for c, t in cases if c.pattern in args.patterns]
+    df = run(cases, procs=args.procs)
     if args.csv:
         df.to_csv(args.csv, index=False)
     print()
-    cols = ["pattern", "snap/s", "clients", "age_p50", "sim_p50", "p50_ratio", "age_p95", "sim_p95", "age_max",
-            "cpu_per_s", "cpu_at_offered", "client_bound", "requests_per_s", "updates_per_s", "bytes_per_s",
-            "open_connections", "store_reads_per_s", "reconnects"]
-    print(df[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    for rate in (1.0, 10.0):
+    print(df[[c for c in COLUMNS if c in df]].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print()
+    print(unit_costs(df).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    for rate in sorted(df["snap/s"].unique()):
         print(crossover(df, rate))
     big = df[(df["pattern"] == "sse") & (df["clients"] == 1000)]
     for _, r in big.iterrows():
-        print(f"1,000 SSE clients at {r['snap/s']:g}/s on one server core: age p95 {r['age_p95']:.3f} s "
-              f"vs 2 x interval = {2 / r['snap/s']:.3f} s -> {'kept' if r['age_p95'] < 2 / r['snap/s'] else 'NOT kept'}")
+        print(f"1,000 SSE clients at {r['snap/s']:g}/s: age p95 {r['age_p95']:.3f} s vs 2 x interval = "
+              f"{2 / r['snap/s']:.3f} s -> {'kept' if r['age_p95'] < 2 / r['snap/s'] else 'NOT kept'} "
+              f"(server CPU {r['cpu_per_s']:.3f} s/s, waited for a CPU {r['waited_per_s']:.3f} s/s)")
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 

@@ -7,14 +7,15 @@ hands it to every subscriber. Each subscriber has a bounded queue: a slow client
 loses the oldest queued versions, counted as ``skipped``, never holding the others
 back, and always gets the latest.
 
-Version numbers are the store's. A version the hub never saw (the store moved by
-more than one between two looks, or before the server started) is counted as
-missed wherever a client asks for it: resumes either deliver every version after
-the client's last one, from the ring, or deliver the latest with the gap marked.
+Version numbers are the store's. Resumes deliver every version after the client's
+last one — from the ring, or, for versions the hub never saw (put while the server
+was stopped, or the store moved by more than one between two looks), from the
+store's own recent snapshots when it keeps them (``snapshots_since``, as
+:class:`rtnb.MemoryStore` does) — or else the latest with the gap marked and counted.
 
 >>> import pandas as pd
 >>> from rtnb import Counters, MemoryStore, Snapshot
->>> store = MemoryStore()
+>>> store = MemoryStore(history=3)   # the store keeps 3 snapshots, the hub's ring 3 versions
 >>> def put(i):
 ...     store.put(Snapshot(metric="orders", table=pd.DataFrame({"count": [i]}), window=None,
 ...         watermark=None, newest_event=pd.Timestamp(i, unit="s"), processed_at=pd.Timestamp(i, unit="s")))
@@ -23,9 +24,14 @@ the client's last one, from the ring, or deliver the latest with the gap marked.
 ...     put(i); _ = hub.refresh()
 >>> [v for v, _ in hub.since("orders", 2).items], hub.since("orders", 2).missed
 ([3, 4, 5], 0)
->>> r = hub.since("orders", 0)      # versions 1 and 2 rolled out of the ring
+>>> r = hub.since("orders", 0)      # versions 1 and 2 rolled out of the ring and the store
 >>> [v for v, _ in r.items], r.missed
 ([5], 4)
+>>> for i in range(5, 7):
+...     put(i)                          # put while no hub looks (the server is stopped)
+>>> _ = hub.refresh()
+>>> [v for v, _ in hub.since("orders", 5).items]   # 6 from the store, 7 from the ring
+[6, 7]
 """
 
 from __future__ import annotations
@@ -256,7 +262,23 @@ class SnapshotHub:
         items = [it for it in m.ring if it[0] > last]
         if len(items) == lacking:
             return Resume(items)
+        items = self._from_store(name, last, m)
+        if len(items) == lacking:
+            return Resume(items)
         return Resume([m.ring[-1]], missed=lacking - 1)
+
+    def _from_store(self, name: str, last: int, m: _Metric) -> list[tuple[int, bytes]]:
+        """Versions last+1 .. m.version: the ring's bytes, the others encoded from the
+        store's recent snapshots (if the store keeps them)."""
+        recent = getattr(self.store, "snapshots_since", None)
+        if recent is None:
+            return []
+        have = {v: body for v, body in m.ring}
+        for v, snap in recent(name, last):
+            if last < v <= m.version and v not in have:
+                self.snapshot_reads += 1
+                have[v] = snapshot_json(snap, version=v)
+        return [(v, have[v]) for v in range(last + 1, m.version + 1) if v in have]
 
     # ---------------------------------------------------------------- push clients
     def subscribe(self, name: str) -> Subscriber:

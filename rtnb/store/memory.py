@@ -49,6 +49,7 @@ class _Metric:
     entries: deque  # (newest_event, snapshot), oldest first: a table is built when history reads it
     version: int = 0
     cache: dict = field(default_factory=dict)  # column -> (version, DataFrame)
+    recent: deque = field(default_factory=deque)  # (version, Snapshot) of the last puts
 
 
 class MemoryStore:
@@ -78,10 +79,12 @@ class MemoryStore:
             raise ParameterError("snapshot", type(snapshot).__name__, "must be an rtnb.Snapshot")
         m = self._metrics.get(snapshot.metric)
         if m is None:
-            m = _Metric(latest=snapshot, entries=deque(maxlen=self.history_length))
+            m = _Metric(latest=snapshot, entries=deque(maxlen=self.history_length),
+                        recent=deque(maxlen=self.history_length))
             self._metrics[snapshot.metric] = m
         m.latest = snapshot
         m.version += 1
+        m.recent.append((m.version, snapshot))
         t = snapshot.newest_event
         if t is not None and not pd.isna(t):
             if m.entries and m.entries[-1][0] == t:
@@ -121,6 +124,15 @@ class MemoryStore:
         self._check_open()
         m = self._metrics.get(metric)
         return 0 if m is None else m.version
+
+    def snapshots_since(self, metric: str, version: int) -> list[tuple[int, Snapshot]]:
+        """(version, snapshot) of every put after ``version`` still held (the last
+        ``history`` puts), oldest first: what a server gives a client that resumes from
+        ``version`` after it was stopped (:mod:`rtnb.serve`). Not part of the Store
+        protocol: a store without it resumes from the latest with a gap."""
+        self._check_open()
+        m = self._metrics.get(metric)
+        return [] if m is None else [(v, snap) for v, snap in m.recent if v > version]
 
     def metrics(self) -> list[str]:
         """The names of the metrics put so far, sorted."""
