@@ -131,7 +131,7 @@ def test_sse_last_event_id_resumes_with_exactly_the_missed_versions():
 
 
 def test_sse_resume_beyond_history_sends_the_latest_with_the_gap_marked():
-    store = MemoryStore()
+    store = MemoryStore(history=2)  # neither the server's ring nor the store holds 2-3
     app = create_app(store, history=2)
     for i in range(1, 6):
         store.put(make_snapshot("orders", i))
@@ -141,6 +141,50 @@ def test_sse_resume_beyond_history_sends_the_latest_with_the_gap_marked():
     assert events[1]["id"] == "5"
     _, _, events = asyncio.run(sse_until(app, "/metrics/orders/events", 2, {"Last-Event-ID": "40"}))
     assert events[0]["data"]["reason"] == "reset" and events[1]["id"] == "5"
+
+
+def test_sse_resume_past_the_ring_takes_the_versions_from_the_store():
+    """The server's ring kept 2 versions; the store still holds all 5: a client that
+    last saw version 1 gets 2..5, each its own snapshot, no gap."""
+    store = MemoryStore()
+    app = create_app(store, history=2)
+    for i in range(1, 6):
+        store.put(make_snapshot("orders", i))
+        app.state.rtnb.hub.refresh()
+    _, _, events = asyncio.run(sse_until(app, "/metrics/orders/events", 4, {"Last-Event-ID": "1"}))
+    assert [e["event"] for e in events] == ["snapshot"] * 4
+    assert [e["id"] for e in events] == ["2", "3", "4", "5"]
+    assert [e["data"]["snapshot"]["counters"]["received"] for e in events] == [2, 3, 4, 5]
+
+
+def test_a_live_version_is_one_shared_frame_and_one_timer_beats_every_stream(store):
+    """Two streams get the same bytes for a pushed version (encoded and stamped once),
+    and one hub beat gives each a heartbeat."""
+    app = create_app(store)
+    hub = app.state.rtnb.hub
+
+    async def go():
+        ready = [asyncio.Event(), asyncio.Event()]
+        tasks = [asyncio.create_task(sse_until(app, "/metrics/orders/events", 3, streaming=r)) for r in ready]
+        for r in ready:
+            await r.wait()
+        store.put(make_snapshot("orders", 4))
+        hub.refresh()
+        while any(len(sub.pending) for m in hub._metrics.values() for sub in m.subscribers):
+            await asyncio.sleep(0)  # let both streams take version 4
+        hub.beat()
+        while any(sub.beat_due for m in hub._metrics.values() for sub in m.subscribers):
+            await asyncio.sleep(0)
+        store.put(make_snapshot("orders", 5))
+        hub.refresh()
+        return await asyncio.gather(*tasks)
+
+    (_, _, a), (_, _, b) = asyncio.run(go())
+    assert [e["id"] for e in a if e["event"] == "snapshot"] == ["3", "4", "5"] == \
+        [e["id"] for e in b if e["event"] == "snapshot"]
+    four = [[e for e in x if e.get("id") == "4"][0] for x in (a, b)]
+    assert four[0]["data"] == four[1]["data"]  # now_ms included: one frame for both
+    assert [e["event"] for e in a].count("heartbeat") == 1 == [e["event"] for e in b].count("heartbeat")
 
 
 def test_sse_pushes_each_new_version_as_it_is_put(store):
@@ -176,8 +220,25 @@ def test_push_connections_past_the_limit_get_a_clear_503(store):
     assert app.state.rtnb.rejected == 1 and app.state.rtnb.open_push == 0
 
 
-def test_versions_put_before_the_server_watched_are_marked_missed_on_resume(store):
+class LatestOnly:
+    """A Store with the protocol only (no snapshots_since): it cannot give back old versions."""
+
+    def __init__(self, inner: MemoryStore) -> None:
+        self.inner = inner
+
+    def put(self, snapshot): self.inner.put(snapshot)
+    def latest(self, metric): return self.inner.latest(metric)
+    def history(self, metric, column): return self.inner.history(metric, column)
+    def metrics(self): return self.inner.metrics()
+    def version(self, metric): return self.inner.version(metric)
+    def close(self): self.inner.close()
+
+
+def test_versions_put_before_the_server_watched_come_from_the_store_or_are_marked_missed(store):
     _, _, events = asyncio.run(sse_until(create_app(store), "/metrics/orders/events", 2, {"Last-Event-ID": "1"}))
+    assert [(e["event"], e["id"]) for e in events] == [("snapshot", "2"), ("snapshot", "3")]
+    _, _, events = asyncio.run(sse_until(create_app(LatestOnly(store)), "/metrics/orders/events", 2,
+                                         {"Last-Event-ID": "1"}))
     assert events[0]["event"] == "gap" and events[0]["data"]["missed"] == 1 and events[1]["id"] == "3"
 
 
