@@ -4,7 +4,8 @@ Four parts, each a plain tree (see :mod:`rtnb.checkpoint._format`):
 
 - the **aggregate**: its exported state (``export_state``/``load_state``; for
   :class:`rtnb.Rolling` of every kind: window engine, key index, watermark,
-  de-duplication ids and counters);
+  de-duplication ids and counters; for :class:`rtnb.cluster.DaskRolling` the driver's
+  watermark and every partition's Rolling state);
 - the **pipeline**: its counters and the dead-letter counts and recent rows;
 - the **runner**: the clock's time and each source's cursor and health counters;
 - the **sources**: each source's own offsets (``checkpoint_state``/``restore_state``,

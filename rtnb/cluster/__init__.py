@@ -7,6 +7,11 @@ on a real ``LocalCluster``). Use :class:`DaskRolling` wherever a :class:`rtnb.Ro
 goes — ``rtnb.Pipeline(batches, aggregate=DaskRolling(...))`` or
 ``build_pipeline(source, ..., cluster=client)``.
 
+A pipeline on a cluster is checkpointed like any other (``DaskRolling.export_state``
+is what :class:`rtnb.checkpoint.Checkpointer` saves: the driver's watermark and every
+partition's state after the same batch); a killed worker is reported and its
+partitions rebuilt from that checkpoint plus the batches since (``tests/cluster``).
+
 Why actors and not streamz's ``scatter``/``gather``: the state of a window must stay
 on one worker between batches; streamz's Dask nodes ship each item to any worker and
 back (15-45 ms per item measured here), while an actor call is one message to the

@@ -15,9 +15,15 @@
 
 Backpressure: at most ``max_pending`` batches are in flight per partition; the next
 ``update`` waits for the oldest. A partition whose worker is lost is reported
-(``errors``, :class:`rtnb.cluster.WorkerLost`) and, when ``recover=True`` (default),
-rebuilt on a surviving worker from its last exported state plus the batches sent
-since (``checkpoint_every`` batches apart), so nothing is lost or counted twice.
+(``errors``; in a pipeline, a :class:`rtnb.RunError` on its and the runner's errors
+through :meth:`DaskRolling.take_errors`) and, when ``recover=True`` (default), rebuilt
+on a surviving worker from its last exported state — the one the last checkpoint
+wrote (:meth:`DaskRolling.export_state`, what :class:`rtnb.checkpoint.Checkpointer`
+saves), or every ``checkpoint_every`` batches — plus the batches the driver sent since,
+so nothing is lost or counted twice. Those batches are replayed from the driver, not
+re-read from the source: the driver has already judged their rows against the global
+watermark and moved the other partitions on. When the driver itself dies, a new one
+restores the checkpoint (new actors) and the source's entries after it are read again.
 
 Cluster mode pays a round trip per batch (about a millisecond on loopback): send
 coarse batches. ``benchmarks/bench_cluster.py`` measures where it pays.
@@ -40,6 +46,7 @@ from ..pipeline._input import read_batch
 from ..pipeline._late import LateRows
 from ..pipeline.rolling import Rolling, RollingConfig
 from ..pipeline.watermark import Watermark
+from . import _state
 from ._partition import partition_of, split
 from ._worker import PartitionWorker
 
@@ -130,6 +137,7 @@ class DaskRolling:
         self._seq = -1
         self._version = 0
         self.errors: list[str] = []
+        self._unreported: list[WorkerLost] = []
         self.recovered = 0
 
     # ---------------------------------------------------------------- plumbing
@@ -168,7 +176,11 @@ class DaskRolling:
             except OSError as exc:  # the worker died mid-call (distributed's CommClosedError)
                 self._lost(i, exc)
                 return None
-            except Exception as exc:  # the partition's code raised: a bug, not a lost worker
+            except Exception as exc:
+                if _is_loss(exc) or self._parts[i].worker not in self._client.scheduler_info()["workers"]:
+                    self._lost(i, exc)  # distributed's own failure (cancelled, killed worker)
+                    return None
+                # the partition's code raised: a bug, not a lost worker
                 raise RtnbError(f"partition {i} on {self._parts[i].worker} failed: "
                                 f"{type(exc).__name__}: {exc}") from exc
 
@@ -178,6 +190,9 @@ class DaskRolling:
         self.errors.append(msg)
         if not self.recover:
             raise WorkerLost(msg) from exc
+        self._unreported.append(WorkerLost(msg + f"; replaced from its state at batch "
+                                           f"{-1 if part.state is None else part.state['cluster_seq']} "
+                                           f"and the {len(part.since)} batches since"))
         alive = sorted(self._client.scheduler_info()["workers"])
         alive = [w for w in alive if w != part.worker] or alive
         if not alive:
@@ -186,15 +201,16 @@ class DaskRolling:
         fresh.since = list(part.since)  # everything after the state, sent or not: replayed now
         self._parts[i] = fresh
         if fresh.since:
-            fresh.pending.append(fresh.actor.apply(list(fresh.since), False))
+            fresh.pending.append(fresh.actor.apply(list(fresh.since), None))
         self.recovered += 1
 
-    def _send(self, i: int, want_table: bool) -> None:
-        """Send partition ``i``'s waiting batches in one call (and ask for its table)."""
+    def _send(self, i: int, want: str | None = None) -> None:
+        """Send partition ``i``'s waiting batches in one call (and ask for its
+        ``"table"`` or ``"state"`` after them)."""
         part = self._parts[i]
         items, part.outbox = part.outbox, []
-        if items or want_table:
-            fut = self._call(i, "apply", items, want_table)
+        if items or want:
+            fut = self._call(i, "apply", items, want)
             self._parts[i].pending.append(fut)
 
     def _settle(self, i: int) -> Any:
@@ -212,7 +228,7 @@ class DaskRolling:
         return result
 
     def _export(self, i: int) -> None:
-        self._send(i, want_table=False)
+        self._send(i)
         while self._settle(i) is None and self._parts[i].pending:
             pass
         state = self._wait(i, self._call(i, "export"))
@@ -245,7 +261,7 @@ class DaskRolling:
             part.since.append((seq, rows, wm))
             part.outbox.append((seq, rows, wm))
             if len(part.outbox) >= self.max_pending:
-                self._send(i, want_table=False)
+                self._send(i)
                 while len(self._parts[i].pending) > 1:  # backpressure: one call in flight
                     if self._wait(i, self._parts[i].pending.popleft()) is None:
                         break
@@ -274,10 +290,11 @@ class DaskRolling:
         v = self._wm.newest
         return None if v == INT64_MIN else pd.Timestamp(v - self.config.late.value, unit="ns")
 
-    def _tables(self) -> list[pd.DataFrame]:
-        """Every partition's table once all batches so far are applied (in parallel)."""
+    def _gather(self, want: str) -> list[Any]:
+        """Every partition's ``"table"`` or ``"state"`` once all batches so far are
+        applied (asked of all partitions at once, then collected)."""
         for i in range(self.n):
-            self._send(i, want_table=True)
+            self._send(i, want)
         out = []
         for i in range(self.n):
             while True:
@@ -285,14 +302,14 @@ class DaskRolling:
                 if result is not None and result[0] == self._seq and result[1] is not None:
                     out.append(result[1])
                     break
-                # lost and replaced, or the table call overtook a batch: ask again
-                self._send(i, want_table=True)
+                # lost and replaced, or the call overtook a batch: ask again
+                self._send(i, want)
         return out
 
     def _ask(self, method: str) -> list[Any]:
         out = []
         for i in range(self.n):
-            self._send(i, want_table=False)
+            self._send(i)
             while True:
                 if self._settle(i) is None and self._parts[i].pending:
                     continue
@@ -305,7 +322,7 @@ class DaskRolling:
     @property
     def value(self) -> pd.DataFrame:
         """The current table: every partition's rows, sorted by key."""
-        tables = [t for t in self._tables() if len(t)]
+        tables = [t for t in self._gather("table") if len(t)]
         if not tables:
             return self._empty.value
         return pd.concat(tables).sort_index(kind="stable")
@@ -327,6 +344,30 @@ class DaskRolling:
         return Snapshot(metric=self.metric, table=self.value, window=self.config.size,
                         watermark=self.watermark, newest_event=self.newest_event,
                         processed_at=when, counters=self.counters, version=self._version)
+
+    # ---------------------------------------------------------------- state
+    def export_state(self) -> dict:
+        """The whole aggregate as plain data, for :mod:`rtnb.checkpoint` (see
+        :mod:`rtnb.cluster._state`); it also becomes every partition's recovery point."""
+        return _state.export_state(self)
+
+    def load_state(self, state: dict) -> DaskRolling:
+        """Load :meth:`export_state` into this fresh aggregator (same configuration and
+        partitions: each partition's actor is started anew from its saved state)."""
+        _state.load_state(self, state)
+        return self
+
+    def _replace_all(self, states: list[dict]) -> None:
+        addrs = sorted(self._client.scheduler_info()["workers"])
+        if not addrs:
+            raise WorkerLost("the Dask cluster has no workers")
+        self._parts = [self._spawn(i, addrs[i % len(addrs)], st) for i, st in enumerate(states)]
+
+    def take_errors(self) -> list[WorkerLost]:
+        """The worker losses since the last call (each recovered), for the pipeline to
+        report on its errors (and the runner's): a loss is never silent."""
+        out, self._unreported = self._unreported, []
+        return out
 
     @property
     def dashboard_link(self) -> str | None:
@@ -352,6 +393,14 @@ class DaskRolling:
     def __repr__(self) -> str:
         return (f"DaskRolling(kind={self.config.kind!r}, partitions={self.n}, "
                 f"received={self.counters.received}, accepted={self.counters.accepted}, recovered={self.recovered})")
+
+
+def _is_loss(exc: BaseException) -> bool:
+    """Whether an actor call failed because its worker or task went away (distributed's
+    errors), not because the partition's code raised."""
+    name = type(exc).__name__
+    return (name in ("KilledWorker", "CancelledError", "FutureCancelledError", "CommClosedError")
+            or (isinstance(exc, RuntimeError) and "Worker holding Actor was lost" in str(exc)))
 
 
 def _connect(client: Any, workers: int) -> tuple[Any, Any]:

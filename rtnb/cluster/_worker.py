@@ -60,14 +60,19 @@ class PartitionWorker:
             self.applied += 1
         return self.applied
 
-    def apply(self, items: list[tuple[int, pd.DataFrame, int]], want_table: bool) -> tuple[int, pd.DataFrame | None]:
+    def apply(self, items: list[tuple[int, pd.DataFrame, int]], want: str | None = None) -> tuple[int, Any]:
         """Apply several batches (``(seq, rows, watermark)``) in one call.
 
-        Returns the last sequence number applied and, if asked, the table after them.
+        Returns the last sequence number applied and, if asked, what follows them:
+        ``want="table"`` the partition's table, ``want="state"`` its exported state.
         """
         for seq, rows, wm in items:
             self.ingest(seq, rows, wm)
-        return self.applied, (self.rolling.value if want_table else None)
+        if want == "table":
+            return self.applied, self.rolling.value
+        if want == "state":
+            return self.applied, self.export()
+        return self.applied, None
 
     def table(self) -> tuple[int, pd.DataFrame]:
         """The last sequence number applied and the partition's current table."""

@@ -301,16 +301,25 @@ class Pipeline:
         try:
             snap = self.aggregate.snapshot(processed_at=self._now())
         except Exception as exc:
+            self._report_aggregate_errors()
             self._report("snapshot", exc)
             # the rows were counted by the aggregate even if no snapshot could be taken
             counters = getattr(self.aggregate, "counters", None)
             if isinstance(counters, Counters):
                 self._inner = counters
             return None
+        self._report_aggregate_errors()
         self._inner = snap.counters
         self._snapshot_metric = snap.metric
         self._emit_late()
         return snap._replace(counters=self.counters, metric=self.name)  # keeps an unbuilt table unbuilt
+
+    def _report_aggregate_errors(self) -> None:
+        """Failures the aggregate survived (e.g. a Dask worker lost and replaced:
+        ``DaskRolling.take_errors``) go on the errors like a stage's."""
+        take = getattr(self.aggregate, "take_errors", None)
+        for exc in (take() if callable(take) else ()):
+            self._report("aggregate", exc)
 
     def _aggregate_rows(self, accepted: pd.DataFrame, exc: Exception) -> None:
         """A batch the aggregate refused: reject its bad rows one by one (with their
