@@ -32,6 +32,7 @@ coarse batches. ``benchmarks/bench_cluster.py`` measures where it pays.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections import deque
 from typing import Any
 
@@ -142,10 +143,16 @@ class DaskRolling:
 
     # ---------------------------------------------------------------- plumbing
     def _spawn(self, i: int, worker: str, state: dict | None) -> _Partition:
+        # A key of its own (uuid4: os.urandom, not the seeded global RNG): a key the
+        # scheduler still holds would hand back that older actor.
         fut = self._client.submit(PartitionWorker, self._options, state, actor=True,
                                   workers=[worker], allow_other_workers=False, pure=False,
-                                  key=f"rtnb-partition-{i}-{id(self)}-{np.random.randint(1 << 30)}")
-        actor = fut.result(timeout=self.timeout)
+                                  key=f"rtnb-partition-{i}-{uuid.uuid4().hex}")
+        try:
+            actor = fut.result(timeout=self.timeout)
+        except TimeoutError:
+            raise WorkerLost(f"partition {i}: no actor started on {worker} within "
+                             f"timeout={self.timeout:g} s") from None
         return _Partition(actor=actor, worker=worker, pending=deque(), since=[], state=state, future=fut)
 
     def _call(self, i: int, method: str, *args: Any) -> Any:
@@ -169,7 +176,7 @@ class DaskRolling:
                 return fut.result(timeout=_SLICE)
             except TimeoutError as exc:
                 waited += _SLICE
-                gone = self._parts[i].worker not in self._client.scheduler_info()["workers"]
+                gone = self._gone(i)
                 if gone or waited >= self.timeout:
                     self._lost(i, exc if not gone else WorkerLost("its worker left the cluster"))
                     return None
@@ -177,12 +184,22 @@ class DaskRolling:
                 self._lost(i, exc)
                 return None
             except Exception as exc:
-                if _is_loss(exc) or self._parts[i].worker not in self._client.scheduler_info()["workers"]:
+                if _is_loss(exc) or self._gone(i):
                     self._lost(i, exc)  # distributed's own failure (cancelled, killed worker)
                     return None
                 # the partition's code raised: a bug, not a lost worker
                 raise RtnbError(f"partition {i} on {self._parts[i].worker} failed: "
                                 f"{type(exc).__name__}: {exc}") from exc
+
+    def _gone(self, i: int) -> bool:
+        """Whether the scheduler says partition ``i``'s worker left (``False`` while the
+        client is not connected to the scheduler: not knowing is not a loss)."""
+        if getattr(self._client, "status", "running") != "running":
+            return False
+        try:
+            return self._parts[i].worker not in self._client.scheduler_info()["workers"]
+        except (OSError, TimeoutError):
+            return False
 
     def _lost(self, i: int, exc: BaseException) -> None:
         part = self._parts[i]
@@ -193,6 +210,10 @@ class DaskRolling:
         self._unreported.append(WorkerLost(msg + f"; replaced from its state at batch "
                                            f"{-1 if part.state is None else part.state['cluster_seq']} "
                                            f"and the {len(part.since)} batches since"))
+        try:  # a client reconnecting to the scheduler sees no workers for a moment
+            self._client.wait_for_workers(1, timeout=self.timeout)
+        except (OSError, TimeoutError):
+            pass
         alive = sorted(self._client.scheduler_info()["workers"])
         alive = [w for w in alive if w != part.worker] or alive
         if not alive:

@@ -138,6 +138,7 @@ def test_a_snapshot_from_the_cluster_goes_through_a_pipeline(client):
 
 
 def _kill_one_worker(client) -> str:
+    client.wait_for_workers(2, timeout=120)  # a loaded machine: connected, both workers up
     victim = sorted(client.scheduler_info()["workers"])[0]
     try:
         client.run(os._exit, 1, workers=[victim])
@@ -154,7 +155,7 @@ def test_a_killed_worker_is_reported_and_replaced_without_loss():
         options = dict(window="60s", by="key", value="v", aggs=("count", "sum"), lateness="1s")
         frames = _chunks(events, 30)
         single = _single(options, frames)
-        dr = DaskRolling(client=client, partitions=4, checkpoint_every=4, timeout=20, **options)
+        dr = DaskRolling(client=client, partitions=4, checkpoint_every=4, timeout=120, **options)
         for j, f in enumerate(frames):
             if j == 17:
                 _kill_one_worker(client)
@@ -174,7 +175,7 @@ def test_a_killed_worker_without_recovery_raises_worker_lost():
     client = distributed.Client(cluster)
     try:
         events = _events(600, 8, 5)
-        dr = DaskRolling(client=client, window="60s", by="key", value="v", recover=False, timeout=20)
+        dr = DaskRolling(client=client, window="60s", by="key", value="v", recover=False, timeout=120)
         dr.update(events.iloc[:300])
         _kill_one_worker(client)
         with pytest.raises(WorkerLost, match="lost"):
