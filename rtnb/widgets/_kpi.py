@@ -13,7 +13,7 @@ import pandas as pd
 from .._errors import ParameterError, UnknownNameError
 from .._time import DurationLike, to_duration
 from ..health import Snapshot
-from ._base import StoreView, TimeRing, check_count, check_name, float_array
+from ._base import StoreView, TimeRing, check_count, check_name, plot_array
 
 __all__ = ["KpiTile", "describe_span"]
 
@@ -106,7 +106,7 @@ class KpiTile(StoreView, widgets.VBox):
         x_sc, y_sc = bq.DateScale(), bq.LinearScale()
         self.sparkline = bq.Lines(
             x=np.array([], dtype="datetime64[ns]"),
-            y=np.array([], dtype=np.float64),
+            y=np.array([], dtype=np.float32),
             scales={"x": x_sc, "y": y_sc},
             colors=["#0072B2"],
             stroke_width=1.5,
@@ -178,7 +178,7 @@ class KpiTile(StoreView, widgets.VBox):
         self.label.value = self._html()
         with self.sparkline.hold_sync():
             self.sparkline.x = x
-            self.sparkline.y = float_array(y[0])
+            self.sparkline.y = plot_array(y[0])  # float32: half the bytes
 
     def _html(self) -> str:
         if self.change is None:

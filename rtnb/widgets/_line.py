@@ -22,10 +22,39 @@ __all__ = ["LiveLine", "PALETTE"]
 PARTIAL_OPACITY = 0.35
 
 
+#: Consecutive points farther apart than this many times their usual spacing are not
+#: joined: the line breaks there, so a stall reads as a gap, not as a straight ramp.
+GAP_FACTOR = 3.0
+
+
 def _drawable(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nothing to draw until there are two points: one point makes no line, and bqplot
     squeezes a (keys x 1) array to 1-D (one key: 0-D, a TraitError)."""
     return (x, y) if len(x) >= 2 else (x[:0], y[:, :0])
+
+
+def break_gaps(x: np.ndarray, y: np.ndarray, factor: float = GAP_FACTOR) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN point wherever consecutive points are more than ``factor`` times
+    the median spacing apart: bqplot leaves NaN undrawn, so the line breaks there.
+
+    >>> t = np.array(["2024-01-01T09:00:00", "2024-01-01T09:00:01", "2024-01-01T09:00:02",
+    ...               "2024-01-01T09:00:30", "2024-01-01T09:00:31"], dtype="datetime64[ns]")
+    >>> bx, by = break_gaps(t, np.array([[1.0, 2.0, 3.0, 4.0, 5.0]]))
+    >>> by.tolist(), str(bx[3])
+    ([[1.0, 2.0, 3.0, nan, 4.0, 5.0]], '2024-01-01T09:00:03.000000000')
+    """
+    if len(x) < 3:
+        return x, y
+    step = np.diff(x.astype(np.int64))
+    usual = float(np.median(step))
+    if usual <= 0:
+        return x, y
+    at = np.flatnonzero(step > factor * usual)
+    if not len(at):
+        return x, y
+    # The break sits one usual step after the last point before the gap.
+    gap_t = x[at] + np.timedelta64(int(usual), "ns")
+    return np.insert(x, at + 1, gap_t), np.insert(y, at + 1, np.nan, axis=1)
 
 
 def _ms(t: pd.Timestamp) -> float:
@@ -43,7 +72,8 @@ class LiveLine(StoreView, bq.Figure):
     between two columns for the first key.
 
     What it shows, honestly: the time axis ends at the clock's *now* (a stall is a gap
-    at the right), a rolling window that has not filled yet is drawn lighter (a sum
+    at the right; a gap in the data — points farther apart than ``GAP_FACTOR`` times
+    their usual spacing — breaks the line instead of joining it), a rolling window that has not filled yet is drawn lighter (a sum
     over 40 s of a 5 min window is not a fall), values in float32 with SI ticks and the
     ``unit`` in the label, each key in one colour for the life of the view (shared
     with the bars of a dashboard through ``colours``). Hovering a point shows its key,
@@ -63,10 +93,16 @@ class LiveLine(StoreView, bq.Figure):
     True
     >>> line.refresh(pd.Timestamp("2024-01-01 09:00:03"))  # no new snapshot: nothing sent
     False
-    >>> line.lines.labels, line.lines.y.shape, line.lines.y.dtype, line.axes[1].label
-    (['FR', 'DE'], (2, 3), dtype('float32'), 'sum (EUR)')
-    >>> line.x_scale.max                    # the axis ends at the clock's now
-    datetime.datetime(2024, 1, 1, 9, 0, 3)
+    >>> line.lines.labels, len(line.point_times), line.lines.y.dtype, line.axes[1].label
+    (['FR', 'DE'], 3, dtype('float32'), 'sum (EUR)')
+    >>> line.time_domain[1]                 # the axis ends at the clock's now
+    Timestamp('2024-01-01 09:00:03')
+
+    The frame budget: a frame with new data sends the line's ``x`` and ``y`` in one
+    message and nothing to its scales — while it follows now, the time axis takes its
+    span from the data, which ends with a point at now (its values NaN, undrawn) — so
+    the browser rewrites each line's path once per frame. Only a zoomed or held view
+    sets the scale's ``min``/``max`` (both in one message).
     """
 
     def __init__(
@@ -111,6 +147,8 @@ class LiveLine(StoreView, bq.Figure):
         self._first_event: pd.Timestamp | None = None
         self._span_ms: float | None = None  # a zoomed span (ms); None: the whole history
         self._moving_scale = False
+        self._points_x = np.array([], dtype="datetime64[ns]")  # the data's times, drawn
+        self._to_now = False  # the drawn x ends with a point at now (its values NaN)
 
         self.x_scale, self.y_scale = x_sc, y_sc = bq.DateScale(), bq.LinearScale()
         empty_x, empty_y = np.array([], dtype="datetime64[ns]"), np.array([], dtype=np.float32)
@@ -133,6 +171,9 @@ class LiveLine(StoreView, bq.Figure):
         self.hover_mark = bq.Scatter(
             x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, names=[], display_names=False,
             default_size=30, opacities=[0.0], colors=["transparent"], stroke="transparent",
+            # a copy of the lines' points: the domain follows the lines alone, so a dot
+            # update never moves the scale (a second rewrite of every line's path)
+            preserve_domain={"x": True, "y": True},
             tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", "%c", ".4~s"],
                                labels=["key", "time", self.column]),
         )
@@ -168,6 +209,7 @@ class LiveLine(StoreView, bq.Figure):
                                     layout={"justify_content": "flex-end"})
         self.toolbar.add_class("rtnb-chart-toolbar")
         self.zoom_button.observe(self._on_zoom, names="value")
+        self.follow_buttons.observe(self._on_follow, names="value")
         self.reset_button.on_click(self._on_reset)
         x_sc.observe(self._on_user_zoom, names=["min", "max"])
 
@@ -189,6 +231,7 @@ class LiveLine(StoreView, bq.Figure):
 
     def _on_reset(self, _button: Any = None) -> None:
         self._span_ms = None
+        self._free_scale()
 
     def _on_user_zoom(self, change: dict) -> None:
         if self._moving_scale:
@@ -203,24 +246,51 @@ class LiveLine(StoreView, bq.Figure):
 
         self._span_ms = to_duration(span, "span").total_seconds() * 1e3
 
-    def _move_time_axis(self, now: pd.Timestamp | None) -> None:
-        if now is None or self.follow != "now":
-            return
-        end = _ms(now)
-        if self._span_ms is not None:
-            start = end - self._span_ms
-        else:
-            first = self.ring.first_time
-            start = _ms(first) if first is not None else end - 1000.0
-        lo = pd.Timestamp(int(round(start)), unit="ms").to_pydatetime()
-        hi = pd.Timestamp(int(round(end)), unit="ms").to_pydatetime()
+    def _following_all(self) -> bool:
+        """Following now over the whole history: the time axis takes its span from the
+        data (which ends at now), so no scale message is needed."""
+        return self.follow == "now" and self._span_ms is None
+
+    def _set_scale(self, lo: Any, hi: Any) -> None:
         if (self.x_scale.min, self.x_scale.max) != (lo, hi):
             self._moving_scale = True
             try:
-                with self.x_scale.hold_sync():
+                with self.x_scale.hold_sync():  # min and max in one message
                     self.x_scale.min, self.x_scale.max = lo, hi
             finally:
                 self._moving_scale = False
+
+    def _free_scale(self) -> None:
+        """Let the time axis follow the data again (after a zoom, a hold, a reset)."""
+        if self._following_all():
+            self._set_scale(None, None)
+
+    def _move_time_axis(self, now: pd.Timestamp | None) -> None:
+        """A zoomed view: the scale's span slid to end at now. (Following the whole
+        history, the data ends at now: nothing to send here.)"""
+        if now is None or self.follow != "now" or self._span_ms is None:
+            return
+        end = _ms(now)
+        lo = pd.Timestamp(int(round(end - self._span_ms)), unit="ms").to_pydatetime()
+        hi = pd.Timestamp(int(round(end)), unit="ms").to_pydatetime()
+        self._set_scale(lo, hi)
+
+    def _on_follow(self, change: dict) -> None:
+        if change["new"] == "hold":  # stay where the axis is now
+            lo, hi = self.time_domain
+            if lo is not None and hi is not None:
+                self._set_scale(lo.to_pydatetime(), hi.to_pydatetime())
+        else:
+            self._free_scale()
+
+    @property
+    def time_domain(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        """The span of the time axis as the browser draws it: the scale's ``min``/``max``
+        where set (a zoom, a hold), else the drawn data's first and last time."""
+        x = self.lines.x
+        lo = self.x_scale.min if self.x_scale.min is not None else (x[0] if len(x) else None)
+        hi = self.x_scale.max if self.x_scale.max is not None else (x[-1] if len(x) else None)
+        return (pd.Timestamp(lo) if lo is not None else None, pd.Timestamp(hi) if hi is not None else None)
 
     # -- data ------------------------------------------------------------------------
 
@@ -262,14 +332,19 @@ class LiveLine(StoreView, bq.Figure):
         self._record(self.ring, self.column, snapshot)
         keys = self.shown_keys(snapshot)
         x, y = _drawable(*self.ring.arrays(keys))
+        self._points_x = x
         colours = self.colours.assign(keys)
         labels = key_labels(snapshot.table.index, keys, self.metric)
         self._move_time_axis(now)
-        with self.lines.hold_sync():
-            self.lines.x = x
-            self.lines.y = plot_array(y)
-            self.lines.labels = labels
-            self.lines.colors = colours
+        lx, ly = self._line_data(*break_gaps(x, y), now)
+        with self.lines.hold_sync():  # one message: x, y (and labels, colours if changed)
+            self.lines.x = lx
+            self.lines.y = plot_array(ly)
+            if list(self.lines.labels) != labels:
+                self.lines.labels = labels
+            if list(self.lines.colors) != colours:
+                self.lines.colors = colours
+        self._drawn_at = now
         show_value_range(self.axes[1], y)
         self._veil(x, y)
         self._hover(x, y, labels)
@@ -283,6 +358,16 @@ class LiveLine(StoreView, bq.Figure):
                 with self.band_mark.hold_sync():
                     self.band_mark.x = bx
                     self.band_mark.y = plot_array(np.vstack([lo_y, hi_y]))
+
+    def _line_data(self, x: np.ndarray, y: np.ndarray, now: pd.Timestamp | None) -> tuple[np.ndarray, np.ndarray]:
+        """The lines' data: the points, then (following the whole history) a point at
+        now with NaN values, so the time axis the data spans ends at now."""
+        self._to_now = bool(len(x) and now is not None and self._following_all()
+                            and np.datetime64(pd.Timestamp(now).as_unit("ns").asm8, "ns") > x[-1])
+        if not self._to_now:
+            return x, y
+        t = np.datetime64(pd.Timestamp(now).as_unit("ns").asm8, "ns")
+        return np.append(x, t), np.hstack([y, np.full((y.shape[0], 1), np.nan)])
 
     def _veil(self, x: np.ndarray, y: np.ndarray) -> None:
         """Cover the points whose window had not filled yet (sent only when it changes)."""
@@ -303,9 +388,14 @@ class LiveLine(StoreView, bq.Figure):
             self.partial_mark.y = vy
 
     @property
+    def point_times(self) -> np.ndarray:
+        """The times of the data points drawn (without the breaks and the point at now)."""
+        return self._points_x
+
+    @property
     def partial_points(self) -> int:
         """How many of the drawn points come from a window that had not filled yet."""
-        return self._partial_points(self.lines.x)
+        return self._partial_points(self._points_x)
 
     def _hover(self, x: np.ndarray, y: np.ndarray, labels: list[str]) -> None:
         """The invisible dots under the lines: one per drawn point, named by its key."""
@@ -320,7 +410,28 @@ class LiveLine(StoreView, bq.Figure):
                 self.hover_mark.names = names
 
     def _tick(self, now: pd.Timestamp | None) -> None:
-        self._move_time_axis(now)
+        """Every frame: a frame without new data still moves the axis on to now (a stall
+        is a gap at the right) — the point at now moves, in one message of ``x``."""
+        if now is None or now == getattr(self, "_drawn_at", None):
+            return  # drawn this frame already (or nothing to move)
+        self._drawn_at = now
+        if not self._following_all():
+            self._move_time_axis(now)
+            return
+        x = self.lines.x
+        t = np.datetime64(pd.Timestamp(now).as_unit("ns").asm8, "ns")
+        if len(x) < 2 or t <= x[-1]:
+            return
+        if self._to_now:  # the last point is the one at now: move it (same length, x only)
+            moved = x.copy()
+            moved[-1] = t
+            self.lines.x = moved
+        else:
+            y = self.lines.y.reshape(-1, len(x))
+            with self.lines.hold_sync():
+                self.lines.x = np.append(x, t)
+                self.lines.y = plot_array(np.hstack([y, np.full((y.shape[0], 1), np.nan)]))
+            self._to_now = True
 
     def __repr__(self) -> str:
         return f"LiveLine(metric={self.metric!r}, column={self.column!r}, keys={list(self.lines.labels)!r})"

@@ -55,7 +55,7 @@ def test_messages_follow_the_frame_rate_not_the_event_rate(rate, sent):
     # 10 frames per simulated second: one message per frame for the line's mark.
     assert dash.frames == 50
     assert sent.count(line.lines) == 50
-    assert line.lines.y.shape == (3, 20)  # bounded to `points`, whatever the run time
+    assert len(line.point_times) == 20 and line.lines.y.shape[0] == 3  # bounded to `points`, whatever the run time
 
 
 def test_dashboard_owns_its_views_in_a_grid_with_badges_on_top():
@@ -209,7 +209,7 @@ def test_the_frame_at_the_end_of_a_run_always_shows_the_final_state():
     dash = Dashboard(views(store), runner=runner, monotonic=lambda: t[0])  # wall time stands still
     runner.run("3s")  # frames: at most one by the wall clock, then the final one
     assert dash.views[2].frames_applied == 2  # the first frame, and the final one
-    assert dash.views[1].lines.x[-1] == np.datetime64(store.latest("orders").newest_event, "ns")
+    assert dash.views[1].point_times[-1] == np.datetime64(store.latest("orders").newest_event, "ns")
     assert "idle" in dash.status.value
 
 
