@@ -1,6 +1,7 @@
 """One live run of a runner on the kernel's asyncio loop.
 
-Per frame: advance a ``SimClock`` by the wall time that passed (times the speed-up),
+Per frame: advance a ``SimClock`` by the wall time that passed (times the speed-up; at
+most ``MAX_STEP_SECONDS`` of it, so a blocked loop does not run simulated time ahead),
 start a read of every idle source off the loop, give the reads until half a frame to
 answer, hand on the answers, make the frame, and nap until the next frame is due. A
 nap ends early on ``stop()``, so ``stop()`` and ``duration`` take effect on time: the
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
     from ._runner import Runner
 
 __all__ = ["LiveRun"]
+
+#: The most wall time one step of a live run turns into simulated time. A loop held
+#: longer (the next cells of a Run All, a debugger) does not run the simulated clock
+#: ahead: the first read after it would cover all that time in one batch, and a
+#: dashboard's first point would start far from the start of its run.
+MAX_STEP_SECONDS = 1.0
 
 
 class LiveRun:
@@ -69,7 +76,8 @@ class LiveRun:
             while not self.stopped and (w := mono()) < end:
                 if r.health.state == "running":
                     if getattr(r.clock, "simulated", False):
-                        r.clock.advance(pd.Timedelta(seconds=(w - last) * r.speedup))
+                        step = min(w - last, MAX_STEP_SECONDS)
+                        r.clock.advance(pd.Timedelta(seconds=step * r.speedup))
                     now = r.clock.now()
                     for reader in r._readers:
                         reader.begin(now, w, self.wake_soon)

@@ -19,14 +19,19 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from .._checks import check_int, check_optional, check_str
+from .._checks import check_int, check_number, check_optional, check_str
 from .._errors import ParameterError
 from ..runner import FramePacer
 from ._bars import LiveBars  # noqa: F401  (used in the example)
 from ._freshness import FreshnessBadge
 from ._style import KeyColours
 
-__all__ = ["Dashboard"]
+__all__ = ["Dashboard", "MAX_FPS", "MAX_COLUMNS"]
+
+#: Frames per second a dashboard may ask for: a screen shows about 60; more only costs.
+MAX_FPS = 60.0
+#: Grid columns: past a few, every chart is too narrow to read.
+MAX_COLUMNS = 6
 
 
 def _show_value(slider: widgets.FloatLogSlider, value: float) -> None:
@@ -41,6 +46,20 @@ def _show_value(slider: widgets.FloatLogSlider, value: float) -> None:
     if exponent > slider.max:
         slider.max = math.ceil(exponent)
     slider.value = value
+
+
+def _settable_rate(source: Any) -> bool:
+    """True when ``source`` has an event rate the dashboard can set (a simulator's).
+
+    A replay's pace is its speed-up, an event log's is its writer's: neither has a
+    rate to set, and a read-only ``rate`` (a property without a setter, an estimate)
+    is not one either — an "events/s" slider there would do nothing.
+    """
+    rate = getattr(source, "rate", None)
+    if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and math.isfinite(rate) and rate > 0):
+        return False
+    attr = getattr(type(source), "rate", None)
+    return not isinstance(attr, property) or attr.fset is not None
 
 
 # cell id -> (id of the execution that built them, weak references to its dashboards).
@@ -170,7 +189,8 @@ class Dashboard(widgets.VBox):
                     "views", v, f"item {i} is not a live view (LiveLine, LiveBars, KpiTile, FreshnessBadge, ErrorPanel)"
                 )
         check_optional(check_str, "title", title, empty=True)
-        check_int("columns", columns, minimum=1)
+        check_int("columns", columns, minimum=1, maximum=MAX_COLUMNS)
+        check_optional(check_number, "fps", fps, minimum=0, maximum=MAX_FPS, strict=True)
         if colours is not None and not isinstance(colours, KeyColours):
             raise ParameterError("colours", colours, "must be a KeyColours or None")
         coloured = [v for v in views if isinstance(getattr(v, "colours", None), KeyColours)]
@@ -208,8 +228,8 @@ class Dashboard(widgets.VBox):
             value=1.0, base=10, min=0, max=4, step=0.1, description="speed-up", disabled=True,
             readout_format=".3g", continuous_update=False,
         )
+        has_rate = _settable_rate(source)
         rate = getattr(source, "rate", None)
-        has_rate = isinstance(rate, (int, float)) and not isinstance(rate, bool) and math.isfinite(rate) and rate > 0
         self.rate_slider = widgets.FloatLogSlider(
             value=1.0, base=10, min=-1, max=5, step=0.1, description="events/s",
             disabled=not has_rate, readout_format=".3g", continuous_update=False,
@@ -238,6 +258,8 @@ class Dashboard(widgets.VBox):
         self.add_class("rtnb-dashboard")
         self._live_duration: Any = None
         self.closed = False
+        self.pipeline: Any = None
+        self.owns_runner = False  # True when the dashboard built its runner: close() closes it
         if runner is not None:
             self.attach(runner)
         _replace_earlier_run(self)

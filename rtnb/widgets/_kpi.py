@@ -46,7 +46,10 @@ class KpiTile(StoreView, widgets.VBox):
     sums, ``"mean"``, ``"max"``, ``"min"``), or takes the snapshot's own overall value
     (``"overall"``: an :class:`rtnb.Metric`'s ratio of the overall sums, not a fold of
     the per-key ratios). The change compares the latest value with
-    the value ``reference`` earlier in event time; the sparkline shows the last
+    the value ``reference`` earlier in event time — unless the rolling window was
+    still filling then (within one window of the first value seen), when a change
+    would compare with a part of a window and read huge: the tile says "window
+    filling" instead (``change`` None, ``filling`` True). The sparkline shows the last
     ``points`` frames. Both come from the view's own bounded series (filled once from
     the store's history, then one point per frame), so a frame costs O(keys).
 
@@ -54,14 +57,14 @@ class KpiTile(StoreView, widgets.VBox):
     >>> from rtnb.store import MemoryStore
     >>> store = MemoryStore()
     >>> kpi = KpiTile(store, "orders", column="sum", unit="EUR", reference="2s")
-    >>> for i, t in enumerate(pd.date_range("2024-01-01 09:00", periods=3, freq="s")):
+    >>> for i, t in enumerate(pd.date_range("2024-01-01 09:00", periods=4, freq="s")):
     ...     store.put(rtnb.Snapshot(metric="orders",
     ...         table=pd.DataFrame({"sum": [100.0 + 10 * i, 50.0]}, index=["FR", "DE"]),
-    ...         window=pd.Timedelta("5min"), watermark=t, newest_event=t, processed_at=t))
+    ...         window=pd.Timedelta("1s"), watermark=t, newest_event=t, processed_at=t))
     >>> kpi.refresh(t)
     True
-    >>> kpi.value, kpi.change
-    (170.0, 0.1333...)
+    >>> kpi.value, kpi.change       # 180 against 160 two seconds before
+    (180.0, 0.125)
     >>> KpiTile(store, "orders", column="sum", combine="median")
     Traceback (most recent call last):
     ...
@@ -97,6 +100,8 @@ class KpiTile(StoreView, widgets.VBox):
         self.title = title if title is not None else (f"{metric} · {column}" + (f" · {key}" if key is not None else ""))
         self.value: float | None = None
         self.change: float | None = None
+        self.filling = False  # the reference value is from a window that was still filling
+        self._window: pd.Timedelta | None = None
         self.spark = TimeRing(self.points)
         # Values a reference period back: at most 256 points, spaced reference / 128.
         self._past = TimeRing(256)
@@ -169,11 +174,20 @@ class KpiTile(StoreView, widgets.VBox):
         t = snapshot.newest_event
         if t is not None:
             self._record(t, self.value)
+        if snapshot.window is not None and pd.notna(snapshot.window):
+            self._window = pd.Timedelta(snapshot.window)
         self.change = None
+        self.filling = False
         if self.value is not None and t is not None:
-            before = self._past.last_before(t - self.reference, 0)
-            if before:  # None or 0: no change to show
-                self.change = (self.value - before) / abs(before)
+            then = t - self.reference
+            first = self._past.first_time
+            if self._window is not None and first is not None and first <= then < first + self._window:
+                # The window held less than its length of data then: not a reference.
+                self.filling = True
+            else:
+                before = self._past.last_before(then, 0)
+                if before:  # None or 0: no change to show
+                    self.change = (self.value - before) / abs(before)
         x, y = self.spark.arrays([0])
         self.label.value = self._html()
         with self.sparkline.hold_sync():
@@ -181,7 +195,9 @@ class KpiTile(StoreView, widgets.VBox):
             self.sparkline.y = plot_array(y[0])  # float32: half the bytes
 
     def _html(self) -> str:
-        if self.change is None:
+        if self.filling:
+            change, cls = "window filling", "flat"
+        elif self.change is None:
             change, cls = f"no value {describe_span(self.reference)} before", "flat"
         else:
             arrow = "▲" if self.change > 0 else ("▼" if self.change < 0 else "■")

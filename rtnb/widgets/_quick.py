@@ -16,7 +16,7 @@ from ._kpi import KpiTile, describe_span
 from ._line import LiveLine
 from ._style import KeyColours
 from ._table import LiveTable
-from .._checks import check_bool
+from .._checks import check_bool, check_int, check_number
 
 __all__ = ["dashboard"]
 
@@ -79,6 +79,7 @@ def dashboard(
     """
     from ..pipeline.graph import build_pipeline
     from ..clock import SimClock
+    from ._dashboard import MAX_COLUMNS, MAX_FPS
     from ..runner import Runner
     from ..store import MemoryStore
 
@@ -93,6 +94,8 @@ def dashboard(
         raise ParameterError("metric", metric, "must be a measure column name or an rtnb.Metric")
     if by is not None and (not isinstance(by, str) or not by):
         raise ParameterError("by", by, "must be a key column name or None")
+    check_number("fps", fps, minimum=0, maximum=MAX_FPS, strict=True)
+    check_int("columns", columns, minimum=1, maximum=MAX_COLUMNS)
     limit_td = to_duration(limit, "limit")
     runner = Runner(source, clock=clock if clock is not None else SimClock(), tick=tick, fps=fps)
     if store is None:
@@ -157,6 +160,7 @@ def _metric_dashboard(m: Any, runner: Any, store: Any, limit: Any, stale_after: 
                      title=title if title is not None else f"{getattr(first, 'name', 'source')} · {m.name}")
     dash.pipeline = pipe
     dash.store = store
+    dash.owns_runner = True  # as for a measure: close() closes the runner and pipeline it built
     return dash
 
 

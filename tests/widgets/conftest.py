@@ -15,14 +15,15 @@ from rtnb.store import MemoryStore
 T0 = pd.Timestamp("2024-01-01 09:00")
 
 
-def make_snapshot(metric="orders", t=T0, values=None, column="sum", counters=None, processed_at=None, **cols):
+def make_snapshot(metric="orders", t=T0, values=None, column="sum", counters=None, processed_at=None,
+                  window=pd.Timedelta("5min"), **cols):
     """A snapshot whose table has ``column`` = ``values`` (a dict key -> value)."""
     values = values if values is not None else {"FR": 10.0, "DE": 5.0}
     table = pd.DataFrame({column: list(values.values()), **cols}, index=list(values.keys()))
     return rtnb.Snapshot(
         metric=metric,
         table=table,
-        window=pd.Timedelta("5min"),
+        window=window,
         watermark=t,
         newest_event=t,
         processed_at=processed_at if processed_at is not None else t,

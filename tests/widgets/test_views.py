@@ -98,7 +98,8 @@ def test_views_read_the_store_history_once_then_only_the_latest_snapshot(store, 
     kpi = KpiTile(store, "orders", column="sum", reference="10s")
 
     def put(second):  # FR's sum is the second, DE's is 1
-        store.put(snap(t=T0 + pd.Timedelta(seconds=second), values={"FR": float(second), "DE": 1.0}))
+        store.put(snap(t=T0 + pd.Timedelta(seconds=second), values={"FR": float(second), "DE": 1.0},
+                       window=pd.Timedelta("10s")))
 
     for second in range(30):
         put(second)
@@ -187,7 +188,7 @@ def test_line_does_not_list_keys_whose_value_is_nan(store, snap):
 def test_kpi_value_change_against_reference_and_bounded_sparkline(store, snap):
     kpi = KpiTile(store, "orders", column="sum", unit="EUR", reference="10s", points=30)
     for i in range(100):
-        store.put(snap(t=T0 + i * SEC, values={"FR": 100.0 + i, "DE": 100.0}))
+        store.put(snap(t=T0 + i * SEC, values={"FR": 100.0 + i, "DE": 100.0}, window=pd.Timedelta("10s")))
     kpi.refresh(T0)
     assert kpi.value == 299.0  # 199 + 100, summed over keys
     assert kpi.change == pytest.approx(299.0 / 289.0 - 1)
