@@ -4,6 +4,8 @@
 ``python -m benchmarks.bench_views --quickstart [--seconds 30]``: the four dashboards of
 notebook 01 live at once, frames/s each (target >= 8 on a quiet machine).
 ``python -m benchmarks.bench_views --table``: per-frame cost of the live table views.
+``python -m benchmarks.bench_views --quickstart-kernel``: the same four dashboards in
+this process: kernel CPU, messages and bytes per frame (no browser).
 
 Starts JupyterLab (like the browser tests), opens a generated notebook in headless
 Chromium (Debian's, through Playwright) and runs, one after the other, in fresh kernels:
@@ -426,6 +428,84 @@ def quickstart(seconds: float, warmup: float) -> str:
     return "\n".join(rows)
 
 
+def quickstart_dashboards() -> list:
+    """Notebook 01's four dashboards, built as its cells build them (simulated clocks)."""
+    import rtnb
+
+    start = "2024-01-01 12:00"
+    clock = lambda: rtnb.SimClock(start=start)  # noqa: E731
+    orders = rtnb.simulate("ecommerce_orders", rate=200, seed=1, start=start)
+    retail = rtnb.replay(rtnb.datasets.load("online_retail"), time_col="invoice_time", speed=600, start=start)
+    stalling = rtnb.simulate("ecommerce_orders", rate=100, seed=2, start=start, ingest_delay="100ms",
+                             faults={"stalls": [(7.5, 10.5)]})
+    messy = rtnb.simulate("ecommerce_orders", rate=100, seed=3, start=start,
+                          faults={"malformed": 0.03, "late": 0.01, "max_delay": "20s"})
+    return [
+        (rtnb.dashboard(orders, metric="amount", by="country", window="2min", limit="5s", unit="EUR",
+                        table=True, clock=clock()), 10),
+        (rtnb.dashboard(retail, metric="amount", by="country", window="30s", limit="5s", unit="GBP",
+                        clock=clock()), 1),
+        (rtnb.dashboard(stalling, metric="amount", by="country", window="1min", limit="1s", stale_after="2s",
+                        clock=clock()), 1),
+        (rtnb.dashboard(messy, metric="amount", by="country", window="1min", limit="5s", clock=clock()), 10),
+    ]
+
+
+def quickstart_kernel(frames: int = 200, repeats: int = 3) -> str:
+    """Kernel side of notebook 01's four dashboards, in this process (no browser): per
+    dashboard frame (a read of 0.1 s of wall time at the cell's speed-up, the pipeline,
+    every view), the CPU time and what is sent to the browser — messages and bytes, by
+    widget class — after a warm-up that fills the charts' 300 points."""
+    import collections
+
+    import ipywidgets
+
+    sent: dict = collections.defaultdict(lambda: [0, 0])
+
+    def count(self, msg, buffers=None):
+        c = sent[type(self).__name__]
+        c[0] += 1
+        c[1] += len(json.dumps(msg, default=str)) + sum(memoryview(b).nbytes for b in buffers or [])
+
+    original = ipywidgets.Widget._send
+    ipywidgets.Widget._send = count
+    names = ["orders (2 min window, 10x, table)", "replay 600x", "stall", "bad rows (10x)"]
+    cpu = {n: [] for n in names}
+    per_class: dict = {}
+    try:
+        for _ in range(repeats):
+            dashes = quickstart_dashboards()
+            for dash, speedup in dashes:  # warm-up: 300 frames fill the line's 300 points
+                for _ in range(300):
+                    dash.runner.clock.advance(0.1 * speedup)
+                    dash.runner.pull()
+                    dash._draw(dash.runner.clock.now())
+            sent.clear()
+            spent = [0.0] * len(dashes)
+            for _ in range(frames):  # interleaved, as the four share one kernel
+                for i, (dash, speedup) in enumerate(dashes):
+                    t0 = time.process_time()
+                    dash.runner.clock.advance(0.1 * speedup)
+                    dash.runner.pull()
+                    dash._draw(dash.runner.clock.now())
+                    spent[i] += time.process_time() - t0
+            for n, t in zip(names, spent):
+                cpu[n].append(t / frames * 1e3)
+            per_class = {k: (v[0] / frames / len(dashes), v[1] / frames / len(dashes)) for k, v in sent.items()}
+            for dash, _ in dashes:
+                dash.close()
+    finally:
+        ipywidgets.Widget._send = original
+    med = statistics.median
+    rows = ["| dashboard | kernel CPU per frame (ms, median of %d) |" % repeats, "|---|---|"]
+    rows += [f"| {n} | {med(v):.1f} |" for n, v in cpu.items()]
+    total = sum(b for _, b in per_class.values())
+    rows += ["", "| widget class | messages per dashboard frame | bytes per dashboard frame |", "|---|---|---|"]
+    rows += [f"| {k} | {m:.2f} | {b:,.0f} |" for k, (m, b) in sorted(per_class.items(), key=lambda kv: -kv[1][1])]
+    rows += [f"| **all** | {sum(m for m, _ in per_class.values()):.2f} | {total:,.0f} |"]
+    return "\n".join(rows)
+
+
 def table_cost(keys: int = 20, frames: int = 200) -> str:
     """CPU and bytes per frame of a live table of ``keys`` rows, in this process (no browser):
     rtnb's LiveTable (HTML) against ipydatagrid's DataGrid where installed."""
@@ -500,12 +580,17 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--kernel-only", action="store_true", help="only the in-process table (no browser)")
     ap.add_argument("--quickstart", action="store_true", help="notebook 01's four dashboards live: frames/s each")
     ap.add_argument("--table", action="store_true", help="per-frame cost of the live table views")
+    ap.add_argument("--quickstart-kernel", action="store_true",
+                    help="notebook 01's four dashboards in this process: CPU, messages and bytes per frame")
     args = ap.parse_args(argv if argv is not None else [])
     if args.table:
         print(table_cost())
         return {}
     if args.quickstart:
         print(quickstart(args.seconds, args.warmup))
+        return {}
+    if args.quickstart_kernel:
+        print(quickstart_kernel())
         return {}
     print(f"Kernel side, {args.rate:,.0f} events/s, {args.fps:g} fps, medians of 5 repeats:")
     print(kernel_side(args.rate, args.fps), flush=True)

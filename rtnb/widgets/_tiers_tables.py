@@ -20,7 +20,7 @@ import pandas as pd
 
 from ._format import duration, money, si
 
-__all__ = ["pattern_words", "tier_table", "advice_table", "html_table", "checklist_html"]
+__all__ = ["pattern_words", "tier_table", "grouped_columns", "advice_table", "html_table", "checklist_html"]
 
 
 def pattern_words(pattern: Any) -> str:
@@ -71,6 +71,29 @@ def tier_table(sims: Mapping[str, Any], cost: Any) -> pd.DataFrame:
         }
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "tier"
+    return out
+
+
+#: :func:`tier_table`'s columns under a group header and a short one of their own.
+_GROUPS = {
+    "delivery": ("", "delivery"),
+    "data age p50": ("data age", "median"), "data age p95": ("data age", "p95"), "data age max": ("data age", "max"),
+    "requests/s": ("load", "requests/s"), "open connections": ("load", "connections"), "traffic": ("load", "traffic"),
+    "build": ("cost", "build"), "per month": ("cost", "per month"), "per year": ("cost", "per year"),
+}
+
+
+def grouped_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`tier_table` with its columns in groups — data age (median, p95, max), load,
+    cost — so each header is one or two short words and never wraps.
+
+    >>> from rtnb import tiers
+    >>> t = grouped_columns(tier_table(tiers.simulate_tiers(10.0, viewers=20, hours=0.5), tiers.CostModel()))
+    >>> t.columns[1], t.loc["Batch", ("data age", "median")]
+    (('data age', 'median'), '1 h')
+    """
+    out = table.copy()
+    out.columns = pd.MultiIndex.from_tuples([_GROUPS.get(c, ("", c)) for c in table.columns])
     return out
 
 

@@ -33,7 +33,7 @@ from ..runner import Runner
 from ..tiers import TIER_NAMES, CostModel, get_tier, simulate_tiers
 from ._format import NOWRAP, duration, linear_ticks, money, si
 from ._tiers_explorer import TIER_COLOURS
-from ._tiers_tables import pattern_words, tier_table
+from ._tiers_tables import grouped_columns, pattern_words, tier_table
 
 __all__ = ["TierTimeline"]
 
@@ -190,9 +190,12 @@ class TierTimeline(W.VBox):
         return ends[keep], counts[keep], last
 
     def table(self) -> pd.DataFrame:
-        """The day in numbers, in words: per tier its delivery, data age (p50, p95,
-        max over all viewers and the whole day), loads and costs."""
-        return tier_table(self.sims, self.cost)
+        """The day in numbers, in words: per tier its delivery, data age (median, p95,
+        max over all viewers and the whole day), loads and costs.
+
+        The columns come in groups (data age, load, cost) under short one-word
+        headers, so no header wraps ("data age p50" wrapped to three lines)."""
+        return grouped_columns(tier_table(self.sims, self.cost))
 
     @property
     def updates(self) -> dict[str, int]:

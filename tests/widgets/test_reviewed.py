@@ -124,3 +124,17 @@ def test_the_point_at_now_and_the_breaks_never_reach_the_hover_dots(store, snap)
         store.put(snap(t=T0 + pd.Timedelta(seconds=i)))
         line.refresh(T0 + pd.Timedelta(seconds=i + 0.5))
     assert np.isfinite(line.hover_mark.y).all() and len(line.hover_mark.x) == 2 * 6
+
+
+def test_notebook_02s_day_table_has_short_grouped_headers_and_ages_in_words():
+    from rtnb import tiers
+
+    sims = tiers.simulate_tiers(10.0, viewers=20, hours=0.5)
+    from rtnb.widgets._tiers_tables import grouped_columns, tier_table
+
+    table = grouped_columns(tier_table(sims, tiers.CostModel()))
+    # Headers of one or two short words: none wraps in a notebook ("data age p50" took three lines).
+    assert all(len(part) <= 11 for col in table.columns for part in col)
+    ages = table["data age"]
+    assert list(ages.columns) == ["median", "p95", "max"]
+    assert ages.stack().str.fullmatch(r"[\d.,]+ (ns|µs|ms|s|min|h|d)").all()
