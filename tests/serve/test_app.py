@@ -311,3 +311,22 @@ def test_loopback_or_a_token_serves_without_a_warning(host, token):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Server(MemoryStore(), host=host, token=token)
+
+
+def test_puts_between_two_looks_are_all_pushed_in_order(store):
+    """A pipeline catching up puts several snapshots before the hub looks again: a
+    live stream still gets every version, in order, none counted as skipped."""
+    app = create_app(store)
+
+    async def go():
+        streaming = asyncio.Event()
+        task = asyncio.create_task(sse_until(app, "/metrics/orders/events", 4, streaming=streaming))
+        await streaming.wait()
+        for i in (4, 5, 6):
+            store.put(make_snapshot("orders", i))  # three puts, one look
+        app.state.rtnb.hub.refresh()
+        return await task
+
+    _, _, events = asyncio.run(go())
+    assert [(e["event"], e["id"]) for e in events] == [("snapshot", str(i)) for i in (3, 4, 5, 6)]
+    assert [e["data"]["snapshot"]["counters"]["received"] for e in events] == [3, 4, 5, 6]
