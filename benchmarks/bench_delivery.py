@@ -358,6 +358,24 @@ def _row(rig: Rig, case: Case, seconds: float, out) -> dict:
     return r
 
 
+def compare(cases: list[tuple[Case, float]], tree: str, repeat: int = 2, procs: int = 2) -> pd.DataFrame:
+    """Same-run A/B: each case served by the ``rtnb/`` of ``tree`` (say, a checkout of an
+    older commit) and by this one, each with uvicorn on h11 and on httptools, in an
+    order alternated per repeat; one fresh server per row."""
+    order = [(tree, "h11"), (ROOT, "httptools"), (tree, "httptools"), (ROOT, "h11")]
+    frames = []
+    for k in range(repeat):
+        for case, seconds in cases:
+            for where, http in (order if k % 2 == 0 else order[::-1]):
+                os.environ["RTNB_BENCH_SERVER_TREE"], os.environ["RTNB_BENCH_HTTP"] = where, http
+                df = run([(case, seconds)], procs=procs)
+                df["code"], df["http"] = ("this" if where == ROOT else "other"), http
+                frames.append(df)
+    for name in ("RTNB_BENCH_SERVER_TREE", "RTNB_BENCH_HTTP"):
+        os.environ.pop(name, None)
+    return pd.concat(frames, ignore_index=True)
+
+
 def crossover(df: pd.DataFrame, rate: float = 1.0) -> str:
     """Where polling at 1 s starts to cost the server more CPU than SSE (same rate):
     the smallest measured viewer count from which polling's median CPU stays above SSE's."""
@@ -412,6 +430,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=float, default=8.0, help="measured seconds per --crossover row")
     ap.add_argument("--repeat", type=int, default=2, help="repeats of each --crossover pair")
     ap.add_argument("--procs", type=int, default=2, help="load-generator processes")
+    ap.add_argument("--compare-tree", help="A/B: serve the chosen rows with this tree's rtnb/ and with this one's, "
+                                           "on h11 and httptools (--repeat times)")
     ap.add_argument("--boost", type=int, default=0,
                     help="run server and clients at nice -N (root), for a machine loaded by other jobs")
     args = ap.parse_args(argv)
@@ -426,6 +446,14 @@ def main(argv: list[str] | None = None) -> None:
                  and (not args.rates or c.rate in args.rates)]
     if args.patterns:
         cases = [(c, t) for c, t in cases if c.pattern in args.patterns]
+    if args.compare_tree:
+        df = compare(cases, os.path.abspath(args.compare_tree), args.repeat, args.procs)
+        if args.csv:
+            df.to_csv(args.csv, index=False)
+        cols = ["age_p50", "age_p95", "arrival_p50", "cpu_per_s", "waited_per_s", "lag_p95", "store_reads_per_s",
+                "updates_per_s"]
+        print(df.groupby(["pattern", "snap/s", "clients", "code", "http"])[cols].median().round(3).to_string())
+        return
     df = run(cases, procs=args.procs)
     if args.csv:
         df.to_csv(args.csv, index=False)
