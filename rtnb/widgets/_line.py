@@ -168,8 +168,14 @@ class LiveLine(StoreView, bq.Figure):
         # Invisible dots on every point: hovering one shows key, time and value. (bqplot
         # takes a tooltip format as a date format only if it matches its pattern, which
         # allows no ':' — "%H:%M:%S" fails to render; "%c" is the locale's date and time.)
+        # names_unique=False: the names are the keys, shared by every dot of a line, and
+        # bqplot joins its dots to the data by name when names are "unique": the dots of
+        # one name collapse onto a few elements and the rest enter unstyled, drawn as
+        # black SVG defaults (the thick black trails on the lines). Joined by index, every
+        # dot gets the invisible style.
         self.hover_mark = bq.Scatter(
             x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, names=[], display_names=False,
+            names_unique=False,
             default_size=30, opacities=[0.0], colors=["transparent"], stroke="transparent",
             # a copy of the lines' points: the domain follows the lines alone, so a dot
             # update never moves the scale (a second rewrite of every line's path)

@@ -151,6 +151,9 @@ def test_hovering_a_point_or_a_bar_shows_key_time_and_value(store, snap):
     assert sorted(zip(dots.names.tolist(), dots.y.tolist())) == sorted(
         [("FR", 10.0), ("FR", 11.0), ("FR", 12.0), ("DE", 5.0), ("DE", 5.0), ("DE", 5.0)])
     assert list(dots.opacities) == [0.0]  # invisible until hovered: the tooltip is the point
+    # Every dot of a line shares its key's name: bqplot must join dots to data by index,
+    # not by name (by name, most dots enter unstyled and draw as black trails).
+    assert dots.names_unique is False
     assert bars.bars.tooltip.fields == ["x", "y"] and bars.bars.tooltip.labels == ["key", "sum"]
 
 
