@@ -102,6 +102,7 @@ class FrameCallbacks:
     seconds), a callback that takes longer is reported and skipped for as many frames
     as it overran, so one slow view cannot hold every frame of the kernel's loop (a
     running callback cannot be interrupted; it can be kept from running again at once).
+    A frame without a budget (a run's final frame) calls every callback.
 
     >>> t, seen, errors = [0.0], [], []
     >>> def slow(now):
@@ -144,7 +145,10 @@ class FrameCallbacks:
              budget: float | None, fps: float, monotonic: Callable[[], float]) -> None:
         """Call each callback with ``now``; ``report(where, name, exc)`` records failures."""
         for cb in list(self._callbacks):
-            if self._benched.get(cb, 0) > 0:
+            # Without a budget (the final frame of a run, a frame by hand) every callback
+            # runs: a view benched by a slow frame must still see the run stop (its
+            # Start button and "stopped" badge come from that frame).
+            if budget is not None and self._benched.get(cb, 0) > 0:
                 self._benched[cb] -= 1
                 continue
             name = getattr(cb, "__qualname__", repr(cb))

@@ -7,6 +7,8 @@ the pictures in ``docs/``).
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from pathlib import Path
 
@@ -29,6 +31,44 @@ ERRORS = """() => Array.from(document.querySelectorAll(
 # Anything MathJax typeset: in Markdown cells, and anywhere on the page.
 MATHJAX = """() => ({markdown: document.querySelectorAll('.jp-MarkdownCell mjx-container, .jp-MarkdownCell .MathJax').length,
   page: document.querySelectorAll('mjx-container, .MathJax, .MathJax_Display').length})"""
+
+
+# Resolves true once a line of dashboard i's first chart has changed its `d` `n` times.
+LINES_REDRAW = """([i, n]) => new Promise(res => {
+  const fig = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-live-line');
+  let seen = 0;
+  const obs = new MutationObserver(recs => {
+    seen += recs.filter(r => r.target.classList.contains('line')).length;
+    if (seen >= n) { obs.disconnect(); res(true); } });
+  obs.observe(fig, {attributes: true, attributeFilter: ['d'], subtree: true}); })"""
+
+# Run code in the notebook's kernel (no cell: like a cell the user runs meanwhile); its
+# errors and streams are kept in window.rtnbExec (printed when a check fails).
+EXECUTE = """(code) => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  window.rtnbExec = window.rtnbExec || [];
+  const f = k.requestExecute({code});
+  f.onIOPub = msg => { const c = msg.content;
+    if (c.ename || c.text) window.rtnbExec.push(c.ename ? c.ename + ': ' + c.evalue : c.text); };
+  return true; }"""
+
+
+def dollar_amounts(notebook: Path) -> list[str]:
+    """The dollar amounts the Markdown cells of ``notebook`` write (``\\$8,000``), as
+    they must read on the page ("$8,000"): MathJax typesetting a pair of them as maths
+    makes them vanish (issue 12)."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return ["$" + m.rstrip(".,") for m in re.findall(r"\\\$([0-9][0-9.,]*)", text)]
+
+
+def dollars_read_as_dollars(page, notebook: Path) -> None:
+    """Every dollar amount of the notebook's Markdown is on the page as written, and
+    nothing on the page was typeset by MathJax."""
+    text = page.evaluate("() => document.body.innerText")
+    missing = [a for a in dollar_amounts(notebook) if a not in text]
+    assert missing == [], missing
+    found = page.evaluate(MATHJAX)
+    assert found == {"markdown": 0, "page": 0}, found
 
 
 def open_notebook(page, base: str, name: str) -> None:
@@ -56,6 +96,27 @@ def screenshot_notebook(page, path: Path, width: int = 1400) -> Path:
     page.set_viewport_size({"width": width, "height": min(int(height) + 120, 16_000)})
     page.wait_for_timeout(800)  # let Lab lay out the taller panel (a fixed pause, not a wait for work)
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first
+    box = panel.bounding_box()
     path.parent.mkdir(parents=True, exist_ok=True)
-    panel.screenshot(path=str(path))
+    page.screenshot(path=str(path), clip=box)  # not panel.screenshot(): it waits for a still page
+    return path
+
+
+def shoot_element(page, element, path: Path) -> Path:
+    """A picture of one element of a live page (a dashboard).
+
+    Playwright's element screenshot waits for the element to hold still, which a live
+    dashboard never does (its table and badge change every frame): the element is
+    scrolled into view by the page itself, the viewport made tall enough to hold it,
+    and that part of the page is shot."""
+    element.evaluate("e => e.scrollIntoView({block: 'start'})")
+    box = element.bounding_box()
+    size = page.viewport_size
+    if box["height"] + 40 > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": int(box["height"]) + 80})
+        element.evaluate("e => e.scrollIntoView({block: 'start'})")
+        box = element.bounding_box()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), clip={"x": max(0, box["x"]), "y": max(0, box["y"]),
+                                          "width": box["width"], "height": box["height"]})
     return path

@@ -27,6 +27,11 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage",
+    # A page driven by a test is the user's page in front: Chromium must not throttle its
+    # timers (the freshness badge ages on a 100 ms timer; throttled to seconds under load
+    # it never showed a 3 s kernel block).
+    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows", "--disable-features=IntensiveWakeUpThrottling",
 ]
 #: How long the notebook's live cells run in the browser tests (wall seconds).
 LIVE_SECONDS = 20
@@ -154,7 +159,8 @@ def voila(notebook: Path, tmp: Path, live_seconds: float = LIVE_SECONDS):
     """Voila rendering ``notebook`` (its live cells run ``live_seconds``); yields its URL."""
     port = free_port()
     log = tmp / "voila.log"
-    cmd = [str(BIN / "voila"), str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
+    cmd = [str(BIN / "voila"), str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+           "--show_tracebacks=True"]  # a failing cell shows its traceback (the tests look for one)
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=notebook.parent, env=server_env(tmp, live_seconds), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -1,7 +1,8 @@
-"""Notebooks 02, 03 and 04 in a real JupyterLab, seen by Chromium, Run All.
+"""Notebooks 02, 03 and 04 in a real JupyterLab, Notebook 7 and Voila, seen by Chromium.
 
-For each: every cell runs without a traceback and no Markdown cell (nor anything else on
-the page) is typeset by MathJax — a dollar amount stays a dollar amount. Notebook 02:
+For each, in each app: every cell runs without a traceback, its widgets render, and no
+Markdown cell (nor anything else on the page) is typeset by MathJax — every dollar
+amount the Markdown writes reads as written on the page. In JupyterLab, Run All and: notebook 02:
 the four tier panels draw on one time axis, Pause stops the simulated clock, Replay
 starts the day again. Notebook 03: the explorer is one widget; moving a slider in the
 browser changes the advisor's table. Behaviour only, no rates. A picture of each
@@ -16,8 +17,10 @@ import shutil
 
 import pytest
 
-from tests.browser._lab import ERRORS, MATHJAX, open_notebook, run_all, screenshot_notebook
-from tests.browser._servers import ROOT, jupyter_lab
+from tests.browser._lab import ALL_RUN, ERRORS, KERNEL_IDLE, dollars_read_as_dollars, open_notebook, run_all, \
+    screenshot_notebook
+from tests.browser._servers import BIN, ROOT, jupyter_lab, jupyter_notebook, voila
+from tests.conftest import require
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -60,7 +63,7 @@ def run(chromium, lab):
         open_notebook(page, lab, f"{name}.ipynb")
         run_all(page)
         assert page.evaluate(ERRORS) == []
-        assert page.evaluate(MATHJAX) == {"markdown": 0, "page": 0}
+        dollars_read_as_dollars(page, ROOT / "notebooks" / f"{name}.ipynb")
         return page
 
     yield go
@@ -111,3 +114,81 @@ def test_notebook_04_runs_and_reads_in_words(run):
     assert "0 days" not in text and "0.000 ms" not in text
     assert page.locator("div.bqplot.figure").count() == 6
     screenshot_notebook(page, ARTIFACTS / "04_pre_aggregation.png")
+
+
+# What shows that a notebook's widgets rendered (in every app).
+RENDERED = {
+    "02_streaming_vs_batch": ".rtnb-tier-panel path.line",
+    "03_tiers_vs_cost": ".rtnb-tiers-explorer div.bqplot.figure",
+    "04_pre_aggregation": "div.bqplot.figure",
+}
+
+
+@pytest.fixture
+def small():
+    """Notebook 04 at its small sizes: the servers' kernels inherit RTNB_SMALL."""
+    old = os.environ.get("RTNB_SMALL")
+    os.environ["RTNB_SMALL"] = "1"
+    yield
+    if old is None:
+        os.environ.pop("RTNB_SMALL", None)
+    else:
+        os.environ["RTNB_SMALL"] = old
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_in_voila_the_notebook_renders_and_its_dollars_stay_dollars(chromium, tmp_path, small, name):
+    require((BIN / "voila").exists(), "voila", "pip install 'rtnb[voila]'")
+    shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", tmp_path / f"{name}.ipynb")
+    with voila(tmp_path / f"{name}.ipynb", tmp_path) as base:
+        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(base, timeout=240_000)  # Voila answers once every cell has run
+            page.wait_for_selector(RENDERED[name], state="attached", timeout=120_000)
+            text = page.evaluate("() => document.body.innerText")
+            assert "Traceback" not in text and "There was an error" not in text, text[:2000]
+            dollars_read_as_dollars(page, ROOT / "notebooks" / f"{name}.ipynb")
+        finally:
+            page.close()
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory):
+    try:
+        from importlib.metadata import version
+
+        major = int(version("notebook").split(".")[0])
+    except Exception:  # not installed, or an odd version string
+        major = 0
+    require(major >= 7, "notebook>=7", "pip install 'rtnb[test]'")
+    tmp = tmp_path_factory.mktemp("nb7")
+    work = tmp / "work"
+    work.mkdir()
+    for name in NOTEBOOKS:
+        shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", work / f"{name}.ipynb")
+    small = os.environ.get("RTNB_SMALL")
+    os.environ["RTNB_SMALL"] = "1"
+    try:
+        with jupyter_notebook(work, tmp) as base:
+            yield base
+    finally:
+        if small is None:
+            os.environ.pop("RTNB_SMALL", None)
+        else:
+            os.environ["RTNB_SMALL"] = small
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_in_notebook7_every_cell_runs_and_its_dollars_stay_dollars(chromium, notebook7, name):
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{notebook7}/notebooks/{name}.ipynb", timeout=90_000)
+        page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+        assert page.evaluate("() => window.jupyterapp.name") == "Jupyter Notebook"  # not Lab's UI
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(ALL_RUN, timeout=240_000, polling=250)
+        page.wait_for_selector(RENDERED[name], state="attached", timeout=120_000)
+        assert page.evaluate(ERRORS) == []
+        dollars_read_as_dollars(page, ROOT / "notebooks" / f"{name}.ipynb")
+    finally:
+        page.close()

@@ -1,17 +1,20 @@
 """The quick-start notebook in a real JupyterLab, Notebook 7 and Voila, seen by Chromium.
 
-Behaviour only, never a rate (rates are measured by ``benchmarks/bench_views.py``): every
-chart renders and its lines redraw; no two visible lines of a chart share a colour and
-the bars have the colours of the lines; hovering a point shows a tooltip; the freshness
-badge turns stale during the injected stall and fresh after it; after its live duration a
-Voila dashboard says "stopped" and its Start button runs it again; the error panel shows
-the injected bad rows; no view fails to draw a frame. A screenshot of the first dashboard
-goes to tests/browser/artifacts/dashboard.png (``RTNB_SCREENSHOT=docs/dashboard.png``
-refreshes the README's picture: see the README's Testing section).
-
-Not checked in the browser (they did not pass reliably here; widget-state tests in
-tests/widgets/test_lifecycle.py cover them): Pause → "paused", the badge turning stale
-while a cell blocks the kernel for 3 s, and "stopped" after ``dash.stop()`` in Lab.
+Behaviour only, never a rate (rates are measured by ``benchmarks/bench_views.py``), and
+every wait is on a DOM condition (generous timeouts), never a fixed sleep: every chart
+renders and its lines redraw; no two visible lines of a chart share a colour and the
+bars have the lines' colours; the invisible hover dots paint nothing (they once drew
+as black trails); hovering a point shows a tooltip with key, time and value; no
+Markdown cell is typeset by MathJax; the freshness badge turns stale during the
+injected stall and fresh after it; while code blocks the kernel for 3 s the badge,
+aged in the browser, turns stale and says "kernel not responding", then recovers;
+after ``dash.stop()`` the badge says "stopped" and Start is enabled and runs it again;
+a wheel-zoomed chart keeps following now (its time axis moves); Pause makes the badge
+say "paused" (Notebook 7); after its live duration a Voila dashboard says "stopped"
+and Start runs it again; the error panel shows the injected bad rows; no view fails
+to draw a frame. A screenshot of the first dashboard goes to
+tests/browser/artifacts/dashboard.png (``RTNB_SCREENSHOT=docs/dashboard.png`` writes the
+README's picture: see ``make screenshots``).
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ import pytest
 
 from tests.conftest import require
 
+from tests.browser._lab import EXECUTE, LINES_REDRAW, MATHJAX, shoot_element
 from tests.browser._servers import (BIN, ROOT, LIVE_SECONDS, free_port, jupyter_lab, jupyter_notebook, server_env,
                                     stop_group, voila, wait_http)
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(600)
 
 #: The dashboards of the notebook, in cell order.
 ORDERS, REPLAY, STALL, BAD_ROWS = range(4)
@@ -41,15 +45,6 @@ LINES_DRAWN = """(n) => { const ds = document.querySelectorAll('.rtnb-dashboard'
   if (ds.length < n) return false;
   return Array.from(ds).every(d => Array.from(d.querySelectorAll('path.line'))
       .some(p => !p.closest('.g_legend') && (p.getAttribute('d') || '').split(/[LC]/).length > 2)); }"""
-
-# Resolves true once a line of dashboard i's first chart has changed its `d` `n` times.
-LINES_REDRAW = """([i, n]) => new Promise(res => {
-  const fig = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-live-line');
-  let seen = 0;
-  const obs = new MutationObserver(recs => {
-    seen += recs.filter(r => r.target.classList.contains('line')).length;
-    if (seen >= n) { obs.disconnect(); res(true); } });
-  obs.observe(fig, {attributes: true, attributeFilter: ['d'], subtree: true}); })"""
 
 # The stroke colours of the visible lines of each dashboard's line chart (not the legend's
 # swatches, which bqplot also draws as path.line), and the fill of each bar.
@@ -94,17 +89,34 @@ REJECTED = """(i) => { const e = document.querySelectorAll('.rtnb-dashboard')[i]
 RUN_ERRORS = r"""() => Array.from(document.querySelectorAll('.rtnb-dashboard .rtnb-reasons li'))
   .map(li => li.innerText).filter(t => /^\S+ \S+ (frame|pipeline|source) [^:]+: \w+: /.test(t))"""
 
-# Run code in the notebook's kernel (no cell: like a cell the user runs meanwhile); its
-# errors and streams are kept in window.rtnbExec (printed when a check fails).
-EXECUTE = """(code) => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  window.rtnbExec = window.rtnbExec || [];
-  const f = k.requestExecute({code});
-  f.onIOPub = msg => { const c = msg.content;
-    if (c.ename || c.text) window.rtnbExec.push(c.ename ? c.ename + ': ' + c.evalue : c.text); };
-  return true; }"""
 EXECUTED = "() => window.rtnbExec || []"
 
-RUN_AGAIN = 'if dash.runner.state not in ("running", "paused"): dash.start(60, speedup=10)'
+# The repr of a Python expression evaluated in the notebook's kernel (a user expression
+# of an empty execute request), as a promise.
+KERNEL_EVAL = """(expr) => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  return k.requestExecute({code: '', silent: false, store_history: false, user_expressions: {v: expr}}).done
+    .then(r => { const v = r.content.user_expressions.v;
+                 return v.status === 'ok' ? v.data['text/plain'] : 'error: ' + v.evalue; }); }"""
+# The line chart of the quick-start's first dashboard holds a zoomed span.
+ZOOMED = "[v for v in dash.views if type(v).__name__ == 'LiveLine'][0]._span_ms is not None"
+
+RUN_AGAIN = 'if dash.runner.state not in ("running", "paused"): dash.start(90, speedup=10)'
+
+# Anything a hover dot paints: a dot whose fill or stroke shows (not transparent, not
+# fully see-through). The dots exist only to catch the mouse for the tooltip.
+PAINTED_DOTS = """() => Array.from(document.querySelectorAll('.rtnb-live-line path.dot')).filter(p => {
+  const s = getComputedStyle(p), op = Number(s.opacity);
+  const shows = c => c && c !== 'none' && c !== 'transparent' && !/rgba\\(.*,\\s*0\\)$/.test(c);
+  return op > 0 && (shows(s.fill) || shows(s.stroke)); }).length"""
+
+# The texts of the x-axis ticks of dashboard i's line chart (they move when the domain does).
+X_TICKS = """(i) => Array.from(document.querySelectorAll('.rtnb-dashboard')[i]
+  .querySelectorAll('.rtnb-live-line g.axis')).map(a => Array.from(a.querySelectorAll('.tick text'))
+  .map(t => t.textContent).join('|'))[0] || ''"""
+
+# The button of dashboard i whose text is `label` (Start, Pause, Resume; zoom, reset).
+BUTTON = """([i, label]) => Array.from(document.querySelectorAll('.rtnb-dashboard')[i].querySelectorAll('button'))
+  .find(b => b.innerText.trim() === label)"""
 
 
 def charts_render(page, n_dashboards: int) -> None:
@@ -130,9 +142,87 @@ def colours_are_distinct(page) -> None:
     assert set(first["lines"]) <= set(first["bars"]), first  # top keys: in both, in one colour
 
 
+def no_painted_dots(page) -> None:
+    """The hover dots are invisible: none of them paints a fill or a stroke."""
+    assert page.locator(".rtnb-live-line path.dot").count() > 0
+    assert page.evaluate(PAINTED_DOTS) == 0
+
+
+def no_mathjax(page) -> None:
+    """No Markdown cell (nor anything else) was typeset: dollar amounts stay amounts."""
+    assert page.evaluate(MATHJAX) == {"markdown": 0, "page": 0}
+
+
+def click(page, i: int, label: str) -> None:
+    """Click dashboard i's button labelled ``label`` once it exists, from the page (a
+    Playwright click waits for the element to hold still, which a live dashboard's
+    controls may never do while the charts and the table below them redraw)."""
+    page.wait_for_function(f"(a) => {{ const b = ({BUTTON})(a); return !!b && !b.disabled; }}",
+                           arg=[i, label], timeout=60_000)
+    page.evaluate(f"(a) => ({BUTTON})(a).click()", [i, label])
+
+
+def badge_says(page, i: int, state: str, timeout: float = 60_000) -> dict:
+    """Wait until dashboard i's badge shows ``state``; return what it shows."""
+    page.wait_for_function(f"(i) => {{ const b = ({BADGE})(i); return !!b && b.state === {state!r}; }}",
+                           arg=i, timeout=timeout)
+    return page.evaluate(BADGE, i)
+
+
+def stopped_then_started(page, i: int) -> None:
+    """dash.stop() from the kernel: the badge says "stopped" and Start is enabled; a
+    click on Start runs it again."""
+    page.evaluate(EXECUTE, "dash.stop()")
+    shown = badge_says(page, i, "stopped")
+    assert "stopped" in shown["text"], shown
+    page.wait_for_function(f"(a) => {{ const b = ({BUTTON})(a); return !!b && !b.disabled; }}",
+                           arg=[i, "Start"], timeout=30_000)
+    assert page.evaluate(f"(i) => ({RUN_STATE})(i)", i) == "stopped"
+    click(page, i, "Start")
+    page.wait_for_function(f"() => ({RUN_STATE})({i}) === 'running'", timeout=30_000)
+    lines_redraw(page, i)
+
+
+def blocked_kernel_shows(page, i: int) -> None:
+    """Code that blocks the kernel 3 s (time.sleep, as a cell would): the badge, aged in
+    the browser, turns stale and says "kernel not responding", then comes back."""
+    page.evaluate(RECORD_BADGE, [i, "blocked"])
+    page.wait_for_function("() => ((window.rtnbBadges || {}).blocked || []).length > 0", timeout=10_000)
+    page.evaluate(EXECUTE, "import time; time.sleep(3)")
+    try:
+        page.wait_for_function(f"() => {{ const b = ({BADGE})({i}); return !!b && b.kernel === 'not-responding'"
+                               f" && b.text.includes('kernel not responding'); }}", timeout=30_000)
+        # ... and once the kernel is free again, it responds and the data is fresh again
+        page.wait_for_function("""() => { const s = (window.rtnbBadges || {}).blocked || [];
+            const k = s.findIndex(x => x[1] === 'not-responding');
+            return k >= 0 && s.slice(0, k + 1).some(x => x[0] === 'stale')
+                && s.slice(k + 1).some(x => x[0] === 'fresh' && x[1] === 'responding'); }""", timeout=60_000)
+    finally:
+        print("blocked-kernel badge (state, kernel, ms):", page.evaluate(TIMELINE, "blocked"))
+
+
+def zoomed_chart_follows_now(page, i: int) -> None:
+    """Zoom on, a wheel zoom over dashboard i's line chart, follow "now": the kernel
+    holds the zoomed span and the chart's time axis keeps moving with now."""
+    click(page, i, "zoom")
+    fig = page.locator(".rtnb-dashboard").nth(i).locator(".rtnb-live-line")
+    fig.evaluate("e => e.scrollIntoView({block: 'center'})")  # (a live chart is never still)
+    box = fig.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
+    for _ in range(5):  # wheel up: zoom in (bqplot's PanZoom sets the x scale in the browser)
+        page.mouse.wheel(0, -240)
+    # The zoom reached the kernel: the chart keeps that span (asked through the kernel).
+    page.wait_for_function(f"() => ({KERNEL_EVAL})({ZOOMED!r}).then(v => v === 'True')", timeout=60_000, polling=500)
+    first = page.evaluate(X_TICKS, i)
+    page.wait_for_function(f"(t) => ({X_TICKS})({i}) !== t", arg=first, timeout=60_000)
+    second = page.evaluate(X_TICKS, i)
+    page.wait_for_function(f"(t) => ({X_TICKS})({i}) !== t", arg=second, timeout=60_000)
+    print("x ticks while zoomed and following now:", first, "→", second)
+
+
 def tooltip_on_hover(page) -> None:
     fig = page.locator(".rtnb-dashboard").nth(ORDERS).locator(".rtnb-live-line")
-    fig.scroll_into_view_if_needed()
+    fig.evaluate("e => e.scrollIntoView({block: 'center'})")  # (a live chart is never still)
     dots = fig.locator("path.dot")
     assert dots.count() > 0
     # The dots are redrawn every frame: move the mouse to one (a locator hover waits for
@@ -160,10 +250,8 @@ def stalled_and_back(page) -> None:
 
 
 def screenshot(page, dash) -> None:
-    dash.scroll_into_view_if_needed()
     shot = ROOT / os.environ.get("RTNB_SCREENSHOT", "tests/browser/artifacts/dashboard.png")
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    dash.screenshot(path=str(shot))
+    shoot_element(page, dash, shot)
     assert shot.stat().st_size > 10_000  # a real picture of the charts, not a blank
 
 
@@ -179,6 +267,8 @@ def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
             page.evaluate(EXECUTE, RUN_AGAIN)  # the notebook's live run may be over by now
             lines_redraw(page, ORDERS)
             colours_are_distinct(page)
+            no_painted_dots(page)
+            no_mathjax(page)
             tooltip_on_hover(page)
             stalled_and_back(page)
 
@@ -192,10 +282,9 @@ def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
             dash = page.locator(".rtnb-dashboard").nth(ORDERS)
             lines_redraw(page, ORDERS)
             screenshot(page, dash)  # running: the README's picture
-            # (Not checked here, because they did not pass reliably in Lab on this
-            # machine: 'stopped' after dash.stop() sent from the page, and the badge
-            # turning stale while a cell blocks the kernel for 3 s. Widget-state tests
-            # cover both; the Voila test checks 'stopped' and Start in the browser.)
+            blocked_kernel_shows(page, ORDERS)
+            stopped_then_started(page, ORDERS)
+            zoomed_chart_follows_now(page, ORDERS)
             assert page.evaluate(RUN_ERRORS) == []  # no view failed to draw a frame
         finally:
             page.close()
@@ -221,10 +310,16 @@ def test_quickstart_in_notebook7(chromium, workdir, tmp_path):
             page.evaluate(EXECUTE, RUN_AGAIN)  # the notebook's live run may be over by now
             lines_redraw(page, ORDERS)
             colours_are_distinct(page)
-
-            # (Pause from the page is not checked here: it did not pass reliably in
-            # Notebook 7 on this machine; the widget-state tests cover Pause/paused.)
+            no_painted_dots(page)
+            no_mathjax(page)
             stalled_and_back(page)
+            # Pause: the badge says "paused"; Resume: running again, the lines redraw.
+            click(page, ORDERS, "Pause")
+            shown = badge_says(page, ORDERS, "paused")
+            assert "paused" in shown["text"], shown
+            click(page, ORDERS, "Resume")
+            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=30_000)
+            lines_redraw(page, ORDERS)
             assert page.evaluate(RUN_ERRORS) == []
         finally:
             page.close()
@@ -238,15 +333,14 @@ def test_quickstart_in_voila(chromium, workdir, tmp_path):
         try:
             page.goto(base, timeout=120_000)
             charts_render(page, 4)
+            no_painted_dots(page)
+            no_mathjax(page)
             colours_are_distinct(page)  # (the redraw is checked after Start below: the first
             # live run may be over before the charts render on a loaded machine)
             # After the live duration the run stops and says so; Start runs it again.
             page.wait_for_function(f"() => ({BADGE})({ORDERS}).state === 'stopped'", timeout=120_000)
             assert "stopped" in page.evaluate(BADGE, ORDERS)["text"]
-            dash = page.locator(".rtnb-dashboard").nth(ORDERS)
-            start = dash.locator("button", has_text="Start")
-            assert start.is_enabled()
-            start.click()
+            click(page, ORDERS, "Start")  # (waits until it is enabled)
             page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=30_000)
             lines_redraw(page, ORDERS)
             assert page.evaluate(BADGE, ORDERS)["state"] in ("fresh", "late", "stale")

@@ -110,6 +110,27 @@ def test_a_slow_view_is_reported_and_skipped_instead_of_holding_every_frame(fake
     assert len(calls) > 2
 
 
+def test_the_final_frame_reaches_a_view_benched_by_a_slow_frame():
+    # A view benched for a slow frame must still get the run's final frame: that frame
+    # turns its badge to "stopped" and enables Start (in a loaded JupyterLab the last
+    # budgeted frames were often slow, and Start stayed disabled after dash.stop()).
+    from rtnb.runner._frames import FrameCallbacks
+
+    t, seen, errors = [0.0], [], []
+
+    def slow(now):
+        seen.append(now)
+        t[0] += 0.5
+
+    calls = FrameCallbacks()
+    calls.add(slow)
+    report = lambda where, name, exc: errors.append(str(exc))  # noqa: E731
+    calls.call("frame", report, budget=0.1, fps=10, monotonic=lambda: t[0])
+    calls.call("benched", report, budget=0.1, fps=10, monotonic=lambda: t[0])
+    calls.call("final", report, budget=None, fps=10, monotonic=lambda: t[0])
+    assert seen == ["frame", "final"] and len(errors) == 1
+
+
 def test_an_async_source_that_hangs_is_cancelled_and_asked_again_for_the_same_interval(fake_source):
     inner = fake_source(rate=10)
 
