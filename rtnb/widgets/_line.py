@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import html
+
 import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
@@ -62,7 +64,7 @@ def _ms(t: pd.Timestamp) -> float:
 
 
 class LiveLine(StoreView, bq.Figure):
-    """A metric over time (``DateScale`` x axis): one line per key, with a legend.
+    """A metric over time (``DateScale`` x axis): one line per key.
 
     Shows the top ``top_k`` keys by their current value of ``column`` (or the chosen
     ``keys``), over the last ``points`` frames: the view fills its own bounded history
@@ -77,7 +79,9 @@ class LiveLine(StoreView, bq.Figure):
     over 40 s of a 5 min window is not a fall), values in float32 with SI ticks and the
     ``unit`` in the label, each key in one colour for the life of the view (shared
     with the bars of a dashboard through ``colours``). Hovering a point shows its key,
-    time and value. ``follow`` is ``"now"`` (the visible span, zoomed or not, keeps
+    time and value. The legend is a row above the chart, in ``toolbar`` (bqplot draws
+    its legend inside the plot, over the first points): a :class:`Dashboard` shows it;
+    alone, show ``ipywidgets.VBox([line.toolbar, line])``. ``follow`` is ``"now"`` (the visible span, zoomed or not, keeps
     ending at now) or ``"hold"`` (the view stays where the user left it); the
     ``toolbar`` switches it, turns pan/zoom on and resets the zoom.
 
@@ -154,7 +158,7 @@ class LiveLine(StoreView, bq.Figure):
         empty_x, empty_y = np.array([], dtype="datetime64[ns]"), np.array([], dtype=np.float32)
         self.lines = bq.Lines(
             x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, colors=list(PALETTE),
-            display_legend=True, labels=[],
+            display_legend=False, labels=[],  # the legend is a row above the chart (self.legend)
             tooltip=bq.Tooltip(fields=["name"], labels=["key"]),
         )
         # A white veil over the time when the rolling window had not filled yet: the lines
@@ -196,7 +200,6 @@ class LiveLine(StoreView, bq.Figure):
             marks=marks,
             axes=[time_axis(x_sc), value_axis(y_sc, axis_label(column, self.unit))],
             title=title if title is not None else f"{metric} · {column}",
-            legend_location="top-left",
             animation_duration=0,
             display_toolbar=False,  # its own toolbar (follow now / hold, zoom) sits above
             fig_margin=dict(MARGINS),
@@ -211,8 +214,15 @@ class LiveLine(StoreView, bq.Figure):
         self.zoom_button = widgets.ToggleButton(value=False, description="zoom", icon="search",
                                                 tooltip="drag to pan, wheel to zoom the time axis")
         self.reset_button = widgets.Button(description="reset", tooltip="show the whole history again")
-        self.toolbar = widgets.HBox([self.follow_buttons, self.zoom_button, self.reset_button],
-                                    layout={"justify_content": "flex-end"})
+        for w in (self.zoom_button, self.reset_button):
+            w.layout = widgets.Layout(width="auto", flex="0 0 auto")
+        self.follow_buttons.layout = widgets.Layout(width="auto", flex="0 0 auto")
+        self.legend = widgets.HTML(value="", layout={"flex": "1 1 auto", "min_width": "0"})
+        self.legend.add_class("rtnb-line-legend")
+        self._legend_shown: tuple = ()
+        self.toolbar = widgets.HBox([self.legend, self.follow_buttons, self.zoom_button, self.reset_button],
+                                    layout={"justify_content": "space-between", "align_items": "center",
+                                            "flex_flow": "row wrap", "grid_gap": "4px"})
         self.toolbar.add_class("rtnb-chart-toolbar")
         self.zoom_button.observe(self._on_zoom, names="value")
         self.follow_buttons.observe(self._on_follow, names="value")
@@ -353,6 +363,7 @@ class LiveLine(StoreView, bq.Figure):
         self._drawn_at = now
         show_value_range(self.axes[1], y)
         self._veil(x, y)
+        self._show_legend(labels, colours, self._partial_points(x) > 0)
         self._hover(x, y, labels)
         if self._band_rings is not None:
             lo, hi = self._band_rings
@@ -392,6 +403,22 @@ class LiveLine(StoreView, bq.Figure):
         with self.partial_mark.hold_sync():
             self.partial_mark.x = vx
             self.partial_mark.y = vy
+
+    def _show_legend(self, labels: list[str], colours: list[str], veiled: bool) -> None:
+        """The legend row: a swatch and the key for each line, in the lines' order (sent
+        only when the keys, their colours or the veil change)."""
+        shown = (tuple(labels), tuple(colours), veiled)
+        if shown == self._legend_shown:
+            return
+        self._legend_shown = shown
+        items = "".join(
+            f"<span class='rtnb-legend-key' data-colour='{html.escape(c)}' style='white-space:nowrap;margin-right:10px'>"
+            f"<span style='display:inline-block;width:14px;height:3px;background:{html.escape(c)};"
+            f"vertical-align:middle;margin-right:4px'></span>{html.escape(str(k))}</span>"
+            for k, c in zip(labels, colours))
+        if veiled:
+            items += ("<span style='white-space:nowrap;color:#777'>lighter: the window had not filled yet</span>")
+        self.legend.value = f"<div style='font-size:12px;line-height:1.6'>{items}</div>"
 
     @property
     def point_times(self) -> np.ndarray:

@@ -112,8 +112,8 @@ def shoot_element(page, element, path: Path) -> Path:
     element.evaluate("e => e.scrollIntoView({block: 'start'})")
     box = element.bounding_box()
     size = page.viewport_size
-    if box["height"] + 40 > size["height"]:
-        page.set_viewport_size({"width": size["width"], "height": int(box["height"]) + 80})
+    if box["height"] + 200 > size["height"]:  # Lab's menu, toolbars and status bar take ~150 px
+        page.set_viewport_size({"width": size["width"], "height": int(box["height"]) + 240})
         element.evaluate("e => e.scrollIntoView({block: 'start'})")
         box = element.bounding_box()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -100,7 +100,9 @@ KERNEL_EVAL = """(expr) => { const k = window.jupyterapp.shell.currentWidget.ses
 # The line chart of the quick-start's first dashboard holds a zoomed span.
 ZOOMED = "[v for v in dash.views if type(v).__name__ == 'LiveLine'][0]._span_ms is not None"
 
-RUN_AGAIN = 'if dash.runner.state not in ("running", "paused"): dash.start(90, speedup=10)'
+# The first dashboard, run again for long enough for the checks that follow (the
+# notebook's own live run may be over, or about to be: it is stopped and started anew).
+RUN_AGAIN = "dash.stop(); dash.start(120, speedup=10)"
 
 # Anything a hover dot paints: a dot whose fill or stroke shows (not transparent, not
 # fully see-through). The dots exist only to catch the mouse for the tooltip.
@@ -186,6 +188,8 @@ def stopped_then_started(page, i: int) -> None:
 def blocked_kernel_shows(page, i: int) -> None:
     """Code that blocks the kernel 3 s (time.sleep, as a cell would): the badge, aged in
     the browser, turns stale and says "kernel not responding", then comes back."""
+    page.wait_for_function(f"() => ({RUN_STATE})({i}) === 'running'", timeout=30_000)
+    page.wait_for_function(f"() => {{ const b = ({BADGE})({i}); return !!b && b.state === 'fresh'; }}", timeout=30_000)
     page.evaluate(RECORD_BADGE, [i, "blocked"])
     page.wait_for_function("() => ((window.rtnbBadges || {}).blocked || []).length > 0", timeout=10_000)
     page.evaluate(EXECUTE, "import time; time.sleep(3)")

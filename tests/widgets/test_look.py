@@ -136,6 +136,23 @@ def test_the_veil_goes_once_the_filling_window_has_rolled_out_of_the_history(sto
     assert sent.count(line.partial_mark) == 0  # nothing to cover: nothing sent
 
 
+def test_the_legend_is_a_row_above_the_chart_in_the_lines_colours(store, snap, sent):
+    # bqplot draws its legend inside the plot, over the first points: the legend is an
+    # HTML row in the toolbar instead, a swatch per line in that line's colour.
+    line = LiveLine(store, "orders", column="sum", points=50)
+    for i in range(3):
+        store.put(snap(t=T0 + i * SEC, values={"FR": 10.0 + i, "DE": 5.0}))
+        line.refresh(T0 + i * SEC)
+    assert line.lines.display_legend is False and line.legend in line.toolbar.children
+    for key, colour in zip(line.lines.labels, line.lines.colors):
+        assert f"data-colour='{colour}'" in line.legend.value and f"</span>{key}</span>" in line.legend.value
+    assert line.legend.value.index(">FR<") < line.legend.value.index(">DE<")  # the lines' order
+    sent.clear()
+    store.put(snap(t=T0 + 3 * SEC, values={"FR": 13.0, "DE": 5.0}))
+    line.refresh(T0 + 3 * SEC)
+    assert sent.count(line.legend) == 0  # same keys, same colours: nothing sent
+
+
 # -- tooltips and zoom ------------------------------------------------------------------
 
 
