@@ -174,6 +174,20 @@ def test_hovering_a_point_or_a_bar_shows_key_time_and_value(store, snap):
     assert bars.bars.tooltip.fields == ["x", "y"] and bars.bars.tooltip.labels == ["key", "sum"]
 
 
+def test_hover_dots_are_bounded_per_line_and_the_newest_point_has_one(store, snap):
+    from rtnb.widgets._line import HOVER_DOTS
+
+    line = LiveLine(store, "orders", column="sum", points=300)
+    for i in range(300):
+        store.put(snap(t=T0 + i * SEC, values={"FR": 10.0 + i, "DE": 5.0}))
+        line.refresh(T0 + i * SEC)
+    dots = line.hover_mark
+    assert len(line.lines.x) == 300 and len(dots.x) <= 2 * HOVER_DOTS
+    fr = dots.y[dots.names == "FR"]
+    assert fr.max() == 10.0 + 299  # the newest point can be hovered
+    assert set(np.diff(np.sort(fr)).round(3)) == {5.0}  # evenly spaced: every 5th point
+
+
 def test_a_zoomed_chart_follows_now_or_holds(store, snap):
     line = LiveLine(store, "orders", column="sum")
     for i in range(60):
