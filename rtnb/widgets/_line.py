@@ -216,15 +216,16 @@ class LiveLine(StoreView, bq.Figure):
         self.zoom_button = widgets.ToggleButton(value=False, description="zoom", icon="search",
                                                 tooltip="drag to pan, wheel to zoom the time axis")
         self.reset_button = widgets.Button(description="reset", tooltip="show the whole history again")
-        for w in (self.zoom_button, self.reset_button):
-            w.layout = widgets.Layout(width="auto", flex="0 0 auto")
-        self.follow_buttons.layout = widgets.Layout(width="auto", flex="0 0 auto")
-        self.legend = widgets.HTML(value="", layout={"flex": "1 1 auto", "min_width": "0"})
+        for w in (self.follow_buttons, self.zoom_button, self.reset_button):
+            w.layout.width, w.layout.flex = "auto", "0 0 auto"  # (a new Layout would orphan the old one)
+        self.legend = widgets.HTML(value="", layout={"flex": "1 1 0%", "min_width": "120px"})
         self.legend.add_class("rtnb-line-legend")
         self._legend_shown: tuple = ()
-        self.toolbar = widgets.HBox([self.legend, self.follow_buttons, self.zoom_button, self.reset_button],
+        buttons = widgets.HBox([self.follow_buttons, self.zoom_button, self.reset_button],
+                               layout={"flex": "0 0 auto", "align_items": "center"})
+        self.toolbar = widgets.HBox([self.legend, buttons],
                                     layout={"justify_content": "space-between", "align_items": "center",
-                                            "flex_flow": "row wrap", "grid_gap": "4px"})
+                                            "width": "100%"})
         self.toolbar.add_class("rtnb-chart-toolbar")
         self.zoom_button.observe(self._on_zoom, names="value")
         self.follow_buttons.observe(self._on_follow, names="value")

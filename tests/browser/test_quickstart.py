@@ -290,10 +290,6 @@ def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
             dash = page.locator(".rtnb-dashboard").nth(ORDERS)
             lines_redraw(page, ORDERS)
             screenshot(page, dash)  # running: the README's picture
-            # The other dashboards have shown what they are for: closed, the page has less
-            # to draw (on a loaded machine the browser falls seconds behind the kernel).
-            page.evaluate(EXECUTE, "replayed.close(); stalled.close(); checked.close()")
-            page.wait_for_function("() => document.querySelectorAll('.rtnb-dashboard').length === 1", timeout=60_000)
             blocked_kernel_shows(page, ORDERS)
             stopped_then_started(page, ORDERS)
             zoomed_chart_follows_now(page, ORDERS)
