@@ -216,16 +216,17 @@ class LiveLine(StoreView, bq.Figure):
         self.zoom_button = widgets.ToggleButton(value=False, description="zoom", icon="search",
                                                 tooltip="drag to pan, wheel to zoom the time axis")
         self.reset_button = widgets.Button(description="reset", tooltip="show the whole history again")
-        for w in (self.follow_buttons, self.zoom_button, self.reset_button):
-            w.layout.width, w.layout.flex = "auto", "0 0 auto"  # (a new Layout would orphan the old one)
-        self.legend = widgets.HTML(value="", layout={"flex": "1 1 0%", "min_width": "120px"})
+        # Fixed widths (edited in place: a new Layout would orphan the old one); the
+        # buttons on a row of their own, the legend on the row under them (side by side,
+        # a long legend ran under the buttons).
+        for w, width in ((self.follow_buttons, "196px"), (self.zoom_button, "80px"), (self.reset_button, "64px")):
+            w.layout.width, w.layout.min_width, w.layout.flex = width, width, "0 0 auto"
+        self.legend = widgets.HTML(value="", layout={"width": "100%"})
         self.legend.add_class("rtnb-line-legend")
         self._legend_shown: tuple = ()
         buttons = widgets.HBox([self.follow_buttons, self.zoom_button, self.reset_button],
-                               layout={"flex": "0 0 auto", "align_items": "center"})
-        self.toolbar = widgets.HBox([self.legend, buttons],
-                                    layout={"justify_content": "space-between", "align_items": "center",
-                                            "width": "100%"})
+                               layout={"justify_content": "flex-end", "align_items": "center", "width": "100%"})
+        self.toolbar = widgets.VBox([buttons, self.legend], layout={"width": "100%"})
         self.toolbar.add_class("rtnb-chart-toolbar")
         self.zoom_button.observe(self._on_zoom, names="value")
         self.follow_buttons.observe(self._on_follow, names="value")
@@ -420,8 +421,8 @@ class LiveLine(StoreView, bq.Figure):
             f"vertical-align:middle;margin-right:4px'></span>{html.escape(str(k))}</span>"
             for k, c in zip(labels, colours))
         if veiled:
-            items += ("<span style='white-space:nowrap;color:#777'>lighter: the window had not filled yet</span>")
-        self.legend.value = f"<div style='font-size:12px;line-height:1.6'>{items}</div>"
+            items += "<span style='color:#777'>lighter: the window had not filled yet</span>"
+        self.legend.value = f"<div style='font-size:12px;line-height:1.6;white-space:normal;padding-left:48px'>{items}</div>"
 
     @property
     def point_times(self) -> np.ndarray:
