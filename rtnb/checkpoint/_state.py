@@ -177,6 +177,7 @@ def capture(pipeline: Any, runner: Any | None, offsets: dict[str, dict | None]) 
             "received": pipeline._received, "rejected": pipeline._rejected,
             "inner": pipeline._inner.as_dict(),
             "snapshot_metric": pipeline._snapshot_metric,
+            "zone": pipeline._zone,  # the naive/aware check goes on after a restart
             "dead_letter": {"total": dl.total, "rules": list(dl._counts),
                             "counts": [int(v) for v in dl._counts.values()],
                             "rows": dl.rows if dl.total else None},
@@ -207,6 +208,7 @@ def restore(pipeline: Any, runner: Any | None, state: dict) -> None:
     pipeline._received, pipeline._rejected = int(p["received"]), int(p["rejected"])
     pipeline._inner = Counters(**p["inner"])
     pipeline._snapshot_metric = p["snapshot_metric"]
+    pipeline._zone = p.get("zone", False)
     dl, d = pipeline.dead_letter, p["dead_letter"]
     dl.total = int(d["total"])
     dl._counts = dict(zip(d["rules"], d["counts"]))

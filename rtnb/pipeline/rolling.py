@@ -173,6 +173,7 @@ class Rolling:
         self._late = LateRows(cfg.keep_late)
         self._last_late: tuple[pd.DataFrame, np.ndarray] | None = None
         self._version = 0
+        self._zone: str | None | bool = False  # time zone of the batches so far (False: none yet)
         self._columns = column_names(cfg.agg_names, cfg.measures, self._single)
         self._columns_index = pd.Index(self._columns, dtype=object)
 
@@ -190,7 +191,7 @@ class Rolling:
         if n == 0:
             return self
         zone = _zone_of(batch[self.config.time_col].dtype)  # naive after aware reads 1-2 h off
-        check_zone(getattr(self, "_zone", False), zone, self.config.time_col)
+        check_zone(self._zone, zone, self.config.time_col)
         self._zone = zone
         codes = self._keys.codes(keycols, n)
         self._engine.grow(len(self._keys))
@@ -404,6 +405,7 @@ class Rolling:
         meta.update(kmeta)
         arrays.update(karrays)
         meta["snapshots"] = self._version
+        meta["zone"] = self._zone  # a restored aggregator refuses naive-after-aware as this one does
         return {"format": "rtnb.rolling", "version": STATE_VERSION, "config": self.config.plain(),
                 "meta": meta, "arrays": arrays, "engine": self._engine.export_state()}
 
@@ -426,6 +428,7 @@ class Rolling:
         self._engine.load_state(state["engine"])
         self._engine.grow(len(self._keys))
         self._version = int(meta["snapshots"])
+        self._zone = meta.get("zone", False)  # states written before it was kept: as if none yet
         return self
 
     @classmethod

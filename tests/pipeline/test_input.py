@@ -145,6 +145,26 @@ def test_naive_after_aware_batches_is_refused_naming_both():
         decode(pd.DataFrame({"ts": mixed, "k": "a", "v": 1.0}), _cfg())
 
 
+def test_the_time_zone_of_earlier_batches_survives_export_and_load():
+    """A reviewer's item: Rolling's naive/aware check state was not in export_state, so
+    an aggregator restored from a checkpoint took naive times after aware ones (1-2 h off)."""
+    ts = pd.date_range("2024-01-01 09:00", periods=3, freq="s")
+    aware = rtnb.Rolling(window="1h", by="k", value="v").update(
+        pd.DataFrame({"ts": ts.tz_localize("Europe/Paris"), "k": "a", "v": 1.0}))
+    restored = rtnb.Rolling.from_state(aware.export_state())
+    with pytest.raises(rtnb.ParameterError, match="naive but earlier batches' were in Europe/Paris"):
+        restored.update(pd.DataFrame({"ts": ts + pd.Timedelta("1s"), "k": "a", "v": 1.0}))
+    assert restored.counters == aware.counters  # refused before any change
+    naive = rtnb.Rolling(window="1h", by="k", value="v").update(pd.DataFrame({"ts": ts, "k": "a", "v": 1.0}))
+    state = naive.export_state()
+    assert state["meta"]["zone"] is None
+    with pytest.raises(rtnb.ParameterError, match="Europe/Paris but earlier batches' were naive"):
+        rtnb.Rolling.from_state(state).update(pd.DataFrame({"ts": ts.tz_localize("Europe/Paris"), "k": "a", "v": 1.0}))
+    del state["meta"]["zone"]  # a state written before the zone was kept loads as "no batch yet"
+    rtnb.Rolling.from_state(state).update(pd.DataFrame({"ts": (ts + pd.Timedelta("1h")).tz_localize("UTC"),
+                                                        "k": "a", "v": 1.0}))
+
+
 def test_duplicate_column_names_are_a_parameter_error_or_a_rejection():
     """Finding 9: duplicate column names in Rolling.update raised AttributeError."""
     batch = pd.DataFrame([[pd.Timestamp("2024-01-01 09:00"), "a", 1.0, 2.0]], columns=["ts", "k", "v", "v"])

@@ -201,6 +201,22 @@ def test_pipeline_checkpoint_and_restore_on_demand(tmp_path):
         build(tmp_path / "u")[1].restore(tmp_path / "none.ckpt")
 
 
+def test_a_restored_pipeline_still_refuses_aware_times_after_naive_ones(tmp_path):
+    """The naive/aware check state is part of the checkpoint: before, a restored pipeline
+    took a tz-aware batch after naive ones (read 1-2 h off) that the original refused."""
+    runner, pipe, _ = build(tmp_path / "unused.ckpt")
+    runner.run("5s")
+    pipe.checkpoint(tmp_path / "p.ckpt", runner=runner)
+    again, pipe2, _ = build(tmp_path / "unused.ckpt")
+    pipe2.restore(tmp_path / "p.ckpt", runner=again)
+    aware = pd.DataFrame({"ts": [again.clock.now().tz_localize("Europe/Paris")], "order_id": [10**9],
+                          "country": ["FR"], "amount": [1.0]})
+    before = pipe2.counters.rejected
+    again.stream.emit(aware)
+    assert pipe2.counters.rejected == before + 1
+    assert "naive" in pipe2.dead_letter.last_reasons(1)[0]
+
+
 def test_a_fresh_start_over_earlier_data_says_the_window_is_partial(tmp_path):
     store = rtnb.MemoryStore()
     runner, _, ckpt = build(tmp_path / "a.ckpt", store=store)
