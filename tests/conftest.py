@@ -2,14 +2,22 @@
 
 ``require(ok, component, why)`` skips a test when a real component is missing on a
 user's machine, but fails it under ``CI=true``: CI must never pass by skipping.
+``run_async`` and :class:`Heartbeat` run live code on a real event loop and measure
+what it did to the loop; the ``redis_server`` fixture starts a real redis-server.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import os
 import threading
 
 import pytest
+
+from rtnb.clock import WallClock
+
+WALL = WallClock()
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -129,3 +137,79 @@ def fake_source():
     yield make
     for s in made:
         s.release()
+
+
+# --------------------------------------------------------------------- live runs
+
+
+def run_async(coro):
+    """asyncio.run in a fresh thread: other tests (Playwright's sync API) may leave a
+    loop marked as running on the main thread."""
+    out = {}
+
+    def target():
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised on the test's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+class Heartbeat:
+    """A task on the running loop that wakes every ``every`` seconds: what any other
+    work on the kernel's loop (a widget message, a cell) would feel.
+
+    ``beats`` are the times it woke (``timer``, from its start), ``gaps`` the time
+    between two wakes, ``largest`` the longest gap.
+    """
+
+    def __init__(self, every: float = 0.01, *, timer=WALL.monotonic):
+        self.every, self.timer = every, timer
+        self.beats = [timer()]
+        self._task = asyncio.get_running_loop().create_task(self._beat())
+
+    async def _beat(self):
+        while True:
+            await asyncio.sleep(self.every)
+            self.beats.append(self.timer())
+
+    @property
+    def gaps(self) -> list[float]:
+        return [b - a for a, b in zip(self.beats, self.beats[1:])]
+
+    @property
+    def largest(self) -> float:
+        return max(self.gaps)
+
+    def stop(self):
+        self._task.cancel()
+
+
+# --------------------------------------------------------------------- redis-server
+
+
+@pytest.fixture
+def redis_server():
+    """A real ``redis-server`` on a free loopback port, one per test, no persistence:
+    a test may ``stop()`` it (as a crash would) and ``start()`` it again on the same
+    port to play an outage. Skips — fails under CI=true — when redis-server or the
+    redis client is not installed."""
+    from rtnb.store.redis import LocalRedisServer
+
+    require(importlib.util.find_spec("redis") is not None, "the redis client",
+            "pip install 'rtnb[redis]' (part of the test extra)")
+    require(LocalRedisServer.available(), "redis-server",
+            "the Debian package redis-server is needed for the RedisStore and event log tests "
+            "(`make system-deps` installs it as root)")
+    server = LocalRedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -10,25 +10,7 @@ import pytest
 
 import rtnb
 from rtnb import ParameterError, QueueSource, Runner, SimClock, SourceUnavailable, WallClock
-
-
-def run_async(coro):
-    """asyncio.run in a fresh thread: other tests (Playwright's sync API) may leave a
-    loop marked as running on the main thread."""
-    out = {}
-
-    def target():
-        try:
-            out["value"] = asyncio.run(coro)
-        except BaseException as exc:  # re-raised on the test's thread
-            out["error"] = exc
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
+from tests.conftest import run_async
 
 
 def collect(runner):

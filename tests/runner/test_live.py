@@ -13,7 +13,7 @@ import re
 import pandas as pd
 
 from rtnb import Runner, SimClock
-from tests.runner._live import WALL, Heartbeat, run_async
+from tests.conftest import WALL, Heartbeat, run_async
 
 T0 = pd.Timestamp("2024-01-01")
 

@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import struct
-import threading
 import time
 import tracemalloc
 
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 from rtnb import SimClock, Snapshot, StoreError
 from rtnb.codec import encode_snapshot
 from rtnb.store.redis import RedisStore
+from tests.conftest import Heartbeat, run_async
 from tests.store.test_redis import T0, assert_same, snap, timed_store
 
 # --------------------------------------------------------------------- a hung server
@@ -63,24 +63,6 @@ def test_every_call_to_a_hung_server_returns_within_its_deadline(redis_server):
     assert_same(RedisStore(redis_server.url, prefix="t").latest("orders"), snap(2))
 
 
-def _run_async(coro):
-    """asyncio.run in a fresh thread (another test may have left a loop on this one)."""
-    out = {}
-
-    def target():
-        try:
-            out["value"] = asyncio.run(coro)
-        except BaseException as exc:  # re-raised on the test's thread
-            out["error"] = exc
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
-
-
 def test_a_live_dashboard_on_a_hung_redis_keeps_the_kernel_responsive(redis_server):
     """A live dashboard on Redis, the server hung for 1.5 s mid-run, a 10 ms heartbeat
     task beside the runner. Every store call returns within its deadline, and within
@@ -111,15 +93,7 @@ def test_a_live_dashboard_on_a_hung_redis_keeps_the_kernel_responsive(redis_serv
     dash.runner.on_frame(lambda now: seen.add(store.status))
 
     async def main():
-        beats = [time.perf_counter()]
-        stop = False
-
-        async def heartbeat():
-            while not stop:
-                await asyncio.sleep(0.01)
-                beats.append(time.perf_counter())
-
-        beat = asyncio.get_running_loop().create_task(heartbeat())
+        beat = Heartbeat(0.01, timer=time.perf_counter)  # the clock the store calls are timed with
         task = dash.runner.start(duration=3.0)
         await asyncio.sleep(0.5)
         os.kill(redis_server.pid, signal.SIGSTOP)
@@ -128,11 +102,10 @@ def test_a_live_dashboard_on_a_hung_redis_keeps_the_kernel_responsive(redis_serv
         finally:
             os.kill(redis_server.pid, signal.SIGCONT)
         await task
-        stop = True
-        await beat
-        return beats
+        beat.stop()
+        return beat.beats
 
-    beats = _run_async(main())
+    beats = run_async(main())
     longest = max(end - t0 for t0, end in calls)
     assert longest < store.timeout + 0.2, f"a store call took {longest:.3f} s"
     held = max(sum(max(0.0, min(end, b) - max(t0, a)) for t0, end in calls)
