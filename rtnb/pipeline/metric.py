@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,33 +56,16 @@ import pandas as pd
 
 from .._checks import check_str
 from .._errors import ParameterError, UnknownNameError
-from .._time import to_duration, to_timestamp
+from .._time import to_timestamp
 from ._buckets import AGGREGATES
+from .config import KINDS, RollingConfig
 from .metric_expr import Derived, RowFilter
 
 __all__ = ["Metric", "KINDS", "DIALECTS"]
 
-KINDS = ("exact", "bucketed", "tumbling", "sliding", "session")
 DIALECTS = ("duckdb",)
 _DURATIONS = ("window", "resolution", "every", "gap", "lateness")
 _ALIGNED = ("bucketed", "tumbling", "sliding")
-
-
-def _names(value: Any, param: str, *, empty: bool) -> tuple[str, ...]:
-    items = (value,) if isinstance(value, str) else value
-    if items is None:
-        items = ()
-    try:
-        out = tuple(items)
-    except TypeError:
-        raise ParameterError(param, value, "must be a column name or a list of them") from None
-    if not out and not empty:
-        raise ParameterError(param, value, "name at least one column")
-    for v in out:
-        check_str(param, v)
-    if len(set(out)) != len(out):
-        raise ParameterError(param, value, "names a column twice")
-    return out
 
 
 def duration_text(td: pd.Timedelta) -> str:
@@ -164,17 +147,8 @@ class Metric:
     def __post_init__(self) -> None:
         put = object.__setattr__
         check_str("name", self.name)
-        put(self, "value", _names(self.value, "value", empty=False))
-        put(self, "by", _names(self.by, "by", empty=True))
-        check_str("time_col", self.time_col)
-        if self.id_col is not None:
-            check_str("id_col", self.id_col)
         if not isinstance(self.description, str):
             raise ParameterError("description", self.description, "must be text")
-        used = [*self.value, *self.by, self.time_col]
-        clash = sorted({c for c in used if used.count(c) > 1})
-        if clash:
-            raise ParameterError("by", self.by, f"column(s) {clash} used twice (as key, measure or time)")
         aggs = (self.aggs,) if isinstance(self.aggs, str) else tuple(self.aggs)
         for a in aggs:
             if a not in AGGREGATES:
@@ -183,20 +157,17 @@ class Metric:
         if len(set(aggs)) != len(aggs):
             raise ParameterError("aggs", self.aggs, "names an aggregate twice")
         put(self, "aggs", aggs)
-        if self.kind not in KINDS:
-            raise UnknownNameError("kind", self.kind, KINDS)
-        for p in _DURATIONS:
-            v = getattr(self, p)
-            if v is not None:
-                put(self, p, to_duration(v, p, allow_zero=p == "lateness"))
-        if self.lateness is None:
-            raise ParameterError("lateness", None, "must be a duration such as '2s' (0 for none)")
-        if self.kind == "session":
-            if self.gap is None:
-                raise ParameterError("gap", None, "kind='session' needs a gap such as '30min'")
-            put(self, "window", None)
-        elif self.window is None:
-            raise ParameterError("window", None, "give a window such as '5min'")
+        # columns, kind and window options are checked where Rolling checks them (one place)
+        cfg = RollingConfig(window=None if self.kind == "session" else self.window, value=self.value,
+                            by=self.by, kind=self.kind, resolution=self.resolution, every=self.every,
+                            gap=self.gap, lateness=self.lateness, time_col=self.time_col, id_col=self.id_col)
+        put(self, "value", cfg.measures)
+        put(self, "by", cfg.keys)
+        put(self, "window", cfg.size)  # None for sessions
+        put(self, "lateness", cfg.late)
+        put(self, "gap", cfg.session_gap)
+        put(self, "resolution", None if self.resolution is None else cfg.res)  # None: the kind's default
+        put(self, "every", None if self.every is None else cfg.hop)
         if self.tz is not None:
             if self.kind not in _ALIGNED:
                 raise ParameterError("tz", self.tz, "windows follow a time zone for kind='bucketed', 'tumbling' "
