@@ -4,7 +4,9 @@ It pulls batches from sources, pushes them into a streamz ``Stream`` and advance
 and paces the frames the views redraw on. Nothing else in rtnb touches an event loop or
 a thread. Its parts, one concept each:
 
-- :class:`Runner` (``_runner.py``) — stepping, the live task, start/stop/pause/resume;
+- :class:`Runner` (``_runner.py``) — simulated stepping, the live task, start/stop/pause/resume;
+- :class:`Sources` (``_sources.py``) — the sources as one schedule: their readers, and
+  every batch a read answered handed to the stream (a stage that raises reported);
 - :class:`SourceReader` (``_reads.py``) — one source's cursor, its ``max_rows`` cap and
   the rate it was read at, and live reads on a worker thread with a timeout;
 - :class:`LiveRun` (``_live.py``) — one live run on the kernel's loop: the frame loop,

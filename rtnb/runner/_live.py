@@ -79,11 +79,10 @@ class LiveRun:
                         step = min(w - last, MAX_STEP_SECONDS)
                         r.clock.advance(pd.Timedelta(seconds=step * r.speedup))
                     now = r.clock.now()
-                    for reader in r._readers:
-                        reader.begin(now, w, self.wake_soon)
+                    r._reads.begin(now, w, self.wake_soon)
                     # Reads get until half a frame to answer; later answers wait a frame.
                     limit = min(w + 0.5 * r.pacer.interval, end)
-                    while any(x.busy for x in r._readers) and not self.stopped and mono() < limit:
+                    while r._reads.busy and not self.stopped and mono() < limit:
                         await self.nap(limit - mono())
                     if r.health.state == "running":  # paused meanwhile: answers wait for resume
                         self.collect(mono())
@@ -100,8 +99,4 @@ class LiveRun:
     def collect(self, mono: float) -> None:
         """Hand on every answer that has come; record reads that are over their time."""
         r = self.runner
-        now = r.clock.now()
-        for reader in r._readers:
-            report = r._reporter(reader.name)
-            reader.check_timeout(mono, now, report)
-            r._emit(reader.name, reader.collect(now, report))
+        r._reads.collect(mono, r.clock.now())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 import streamz
 
@@ -17,7 +17,7 @@ from ..health import ErrorLog, RunnerHealth, RunnerState, SourceHealth
 from ..sources._base import Source
 from ._frames import FrameCallback, FrameCallbacks, FramePacer
 from ._live import LiveRun
-from ._reads import SourceReader
+from ._sources import Sources, source_names
 
 __all__ = ["Runner"]
 
@@ -81,13 +81,7 @@ class Runner:
         read_timeout: float | None = 2.0,
         frame_budget: float | None = 1.0,
     ) -> None:
-        sources = list(source) if isinstance(source, (list, tuple)) else [source]
-        for i, s in enumerate(sources):
-            if not callable(getattr(s, "read", None)):
-                raise ParameterError("source", s, f"item {i} has no read(start, end) method; see rtnb.Source")
-        names = [str(getattr(s, "name", None) or f"source{i}") for i, s in enumerate(sources)]
-        if len(set(names)) != len(names):
-            raise ParameterError("source", names, "two sources have the same name")
+        sources, names = source_names(source)
         if clock is None:
             clock = SimClock()
         elif not callable(getattr(clock, "now", None)):
@@ -110,11 +104,8 @@ class Runner:
         self.errors = ErrorLog()
         now = self.clock.now()
         self.health = RunnerHealth(sources={n: SourceHealth(name=n, cursor=now) for n in names}, log=self.errors)
-        self._readers = [
-            SourceReader(s, self.health.sources[n], max_rows=self.max_rows, stall_after=self.stall_after,
-                         read_timeout=self.read_timeout)
-            for s, n in zip(sources, names)
-        ]
+        self._reads = Sources(sources, self.health.sources, self.stream, report=self.report_error,
+                              max_rows=self.max_rows, stall_after=self.stall_after, read_timeout=self.read_timeout)
         self._callbacks = FrameCallbacks()
         self._speedup = 1.0
         self._task: asyncio.Task | None = None
@@ -161,21 +152,7 @@ class Runner:
         drive the runner by hand. Reads run on this thread, one capped read per source
         (a backlog over ``max_rows`` takes several pulls, as it takes several live frames).
         """
-        now = self.clock.now()
-        return sum(self._emit(r.name, r.read_inline(now, self._reporter(r.name))) for r in self._readers)
-
-    def _reporter(self, name: str) -> Callable[[str, BaseException], None]:
-        return lambda where, exc: self.report_error(where, name, exc)
-
-    def _emit(self, name: str, batches: list[Any]) -> int:
-        rows = 0
-        for batch in batches:
-            rows += len(batch) if hasattr(batch, "__len__") else 1
-            try:
-                self.stream.emit(batch)
-            except Exception as exc:  # a broken stage is reported, the loop goes on
-                self.report_error("pipeline", name, exc)
-        return rows
+        return self._reads.pull(self.clock.now())
 
     def report_error(self, where: Literal["source", "pipeline", "frame"], name: str, exc: BaseException) -> None:
         """Record a failure caught elsewhere (a view, a stage) with the runner's errors.
@@ -224,7 +201,7 @@ class Runner:
                 while self.clock.now() < end:
                     self.clock.advance_to(min(self.clock.now() + self.tick, end))
                     self.pull()
-                    while any(r.behind for r in self._readers):  # capped: more batches, same step
+                    while self._reads.behind:  # capped: more batches, same step
                         self.pull()
                     if self.pacer.ready(self.clock.now().value / 1e9 if sim else None):
                         self.frame()
