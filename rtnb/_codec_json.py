@@ -12,7 +12,9 @@ per snapshot version, encoded once and sent to every viewer::
 Times are ISO strings (tz-naive UTC, as the clocks give them) and milliseconds since
 the epoch (``*_ms``) so a browser can age them without parsing. ``version`` is the
 store's version (the ``ETag`` and SSE ``id``); ``snapshot_version`` the pipeline's.
-NaN and missing values are ``null``; numbers stay numbers.
+NaN and missing values are ``null``; numbers stay numbers. A snapshot with an overall
+row (``Snapshot.overall``, a :class:`rtnb.Metric`'s answer over every key) carries it
+as ``"overall": {"column": value, ...}`` (:func:`overall_from_document` reads it back).
 
 Re-exported by :mod:`rtnb.codec`, so the Redis store and the HTTP server take their
 encodings from one module.
@@ -29,7 +31,7 @@ import pandas as pd
 
 from .health import Counters, Snapshot  # noqa: F401  (Counters: the doctests)
 
-__all__ = ["snapshot_document", "snapshot_json", "table_from_document", "time_ms"]
+__all__ = ["snapshot_document", "snapshot_json", "table_from_document", "overall_from_document", "time_ms"]
 
 _EPOCH = pd.Timestamp(0)
 
@@ -100,7 +102,7 @@ def snapshot_document(snapshot: Snapshot, *, version: int) -> dict:
     """
     age = snapshot.data_age
     window = snapshot.window
-    return {
+    doc = {
         "metric": snapshot.metric,
         "version": int(version),
         "snapshot_version": int(snapshot.version),
@@ -115,6 +117,9 @@ def snapshot_document(snapshot: Snapshot, *, version: int) -> dict:
         "counters": {k: _plain(v) for k, v in snapshot.counters.as_dict().items()},
         "table": _table(snapshot.table),
     }
+    if snapshot.overall is not None:  # only then: documents without it keep their bytes
+        doc["overall"] = {str(k): _plain(v) for k, v in snapshot.overall.items()}
+    return doc
 
 
 def snapshot_json(snapshot: Snapshot, *, version: int) -> bytes:
@@ -142,3 +147,19 @@ def table_from_document(doc: dict) -> pd.DataFrame:
         index = pd.MultiIndex.from_tuples(keys, names=names)
     return pd.DataFrame(doc["data"] if doc["columns"] else None, index=index,
                         columns=doc["columns"] if doc["columns"] else None)
+
+
+def overall_from_document(doc: dict) -> pd.Series | None:
+    """The overall row of a snapshot document as a Series named ``"overall"`` (``None``
+    when the snapshot had none); values as JSON gave them (``null`` is NaN).
+
+    >>> s = Snapshot(metric="m", table=pd.DataFrame({"rate": [0.5]}), window=None, watermark=None,
+    ...              newest_event=None, processed_at=pd.Timestamp(0),
+    ...              overall=pd.Series({"count": 4, "rate": 0.25}, name="overall"))
+    >>> overall_from_document(snapshot_document(s, version=1)).to_dict()
+    {'count': 4.0, 'rate': 0.25}
+    """
+    row = doc.get("overall")
+    if row is None:
+        return None
+    return pd.Series({k: np.nan if v is None else v for k, v in row.items()}, name="overall")

@@ -36,7 +36,7 @@ from ._errors import StoreError
 from .health import Counters, Snapshot
 
 __all__ = ["encode_frame", "decode_frame", "encode_snapshot", "decode_snapshot",
-           "snapshot_document", "snapshot_json", "table_from_document", "time_ms"]
+           "snapshot_document", "snapshot_json", "table_from_document", "overall_from_document", "time_ms"]
 
 _MAGIC = b"RTNB1"
 _NUMPY_KINDS = frozenset("biufcmM")  # bool, ints, floats, complex, timedelta, datetime
@@ -369,4 +369,4 @@ def decode_snapshot(blob: bytes) -> Snapshot:
 
 
 # The JSON form the HTTP server sends lives next door (same conventions, no bytes):
-from ._codec_json import snapshot_document, snapshot_json, table_from_document, time_ms  # noqa: E402
+from ._codec_json import overall_from_document, snapshot_document, snapshot_json, table_from_document, time_ms  # noqa: E402, E501

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -188,3 +190,32 @@ def test_a_snapshot_with_an_overall_row_round_trips():
     back = decode_snapshot(encode_snapshot(s))
     pd.testing.assert_series_equal(back.overall, overall)
     assert decode_snapshot(encode_snapshot(snap(4))).overall is None
+
+
+def test_a_metrics_overall_row_survives_redis_and_http(redis_server):
+    """Snapshot.overall (a Metric's answer over every key: KpiTile(combine="overall"))
+    read back from a real redis-server and from the real HTTP server's JSON equals the
+    one the aggregate made."""
+    import httpx
+
+    import rtnb
+    from rtnb.codec import overall_from_document
+    from rtnb.store.redis import RedisStore
+
+    m = rtnb.Metric(name="occupancy", value=("occupied", "capacity"), by="lot", window="1h",
+                    derived={"rate": "occupied_sum / capacity_sum"})
+    ts = pd.to_datetime(["2024-01-01 09:00", "2024-01-01 09:10", "2024-01-01 09:20"]).as_unit("ns")
+    made = m.aggregate().update(pd.DataFrame({"ts": ts, "lot": ["a", "b", "b"], "occupied": [9.0, 1.0, 1.0],
+                                              "capacity": [10.0, 10.0, 10.0]})).snapshot()
+    assert made.overall is not None and made.overall["rate"] == pytest.approx(11 / 30)
+    RedisStore(redis_server.url, prefix="ov").put(made)
+    back = RedisStore(redis_server.url, prefix="ov").latest("occupancy")  # another client
+    pd.testing.assert_series_equal(back.overall, made.overall)
+    store = rtnb.MemoryStore()
+    store.put(made)
+    with rtnb.serve(store, port=0) as srv:
+        doc = httpx.get(srv.url + "/metrics/occupancy").json()
+    pd.testing.assert_series_equal(overall_from_document(doc), made.overall, check_dtype=False)
+    store.put(dataclasses.replace(snap(1), metric="plain"))  # a snapshot without one has no "overall" key
+    with rtnb.serve(store, port=0) as srv:
+        assert "overall" not in httpx.get(srv.url + "/metrics/plain").json()
