@@ -16,8 +16,11 @@ be numpy, nullable (``Float64``, ``Int64``) or Arrow-backed numbers. :func:`chec
 refuses a naive batch after an aware one (or the other way round), naming both.
 
 A batch that is not a DataFrame, has duplicate column names or lacks a column raises
-:class:`rtnb.ParameterError` (no row can be read at all). :func:`read_batch` is the
-strict form: any bad row raises, listing the first reasons.
+:class:`rtnb.ParameterError` (no row can be read at all); a missing column is named
+with the parameter that asked for it (``time_col='tss' is invalid: missing column
+...; present: [...]``, see :func:`check_columns`). :func:`read_batch` is the strict
+form: any bad row raises, listing the first reasons. :class:`Rejected` keeps the
+rows an aggregate rejected: counted, the newest readable, each handed on once.
 
 >>> import pandas as pd
 >>> from rtnb.pipeline.rolling import RollingConfig
@@ -43,8 +46,10 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ParameterError
+from ._late import LateRows
 
-__all__ = ["Decoded", "decode", "read_batch", "check_zone", "utc_nanoseconds"]
+__all__ = ["Decoded", "decode", "read_batch", "check_zone", "check_columns", "needed_columns",
+           "utc_nanoseconds", "Rejected"]
 
 INT64_MIN = np.iinfo(np.int64).min
 _I64_MAX = np.iinfo(np.int64).max
@@ -253,10 +258,7 @@ def decode(batch: Any, cfg: Any) -> Decoded:
     if not batch.columns.is_unique:
         dup = batch.columns[batch.columns.duplicated()].unique().tolist()
         raise ParameterError("batch", dup, "has duplicate column names; rename them (df.columns) before feeding")
-    needed = [cfg.time_col, *cfg.keys, *cfg.measures] + ([cfg.id_col] if cfg.id_col else [])
-    for c in needed:
-        if c not in batch.columns:
-            raise ParameterError("batch", c, f"missing column {c!r}; present: {list(batch.columns)}")
+    check_columns(batch, needed_columns(cfg))
     n = len(batch)
     tcol = batch[cfg.time_col]
     if n == 0:
@@ -287,6 +289,77 @@ def decode(batch: Any, cfg: Any) -> Decoded:
     keep = np.flatnonzero(~bad)
     return Decoded(ts[keep], vals[keep], [k.iloc[keep] for k in keycols],
                    None if ids is None else ids[keep], rejected, zone, keep)
+
+
+def needed_columns(cfg: Any) -> list[tuple[str, str]]:
+    """``(parameter, column)`` for every column a configuration reads: a
+    :class:`~rtnb.pipeline.config.RollingConfig` or a :class:`rtnb.Metric`.
+
+    >>> from rtnb.pipeline.config import RollingConfig
+    >>> needed_columns(RollingConfig(window="1min", value="v", by="k", id_col="id"))
+    [('time_col', 'ts'), ('by', 'k'), ('value', 'v'), ('id_col', 'id')]
+    """
+    config = hasattr(cfg, "measures")  # a RollingConfig (a Metric's own names are by, value)
+    keys, measures = (cfg.keys, cfg.measures) if config else (cfg.by, cfg.value)
+    out = [("time_col", cfg.time_col), *(("by", k) for k in keys), *(("value", m) for m in measures)]
+    if cfg.id_col:
+        out.append(("id_col", cfg.id_col))
+    row_filter = getattr(cfg, "row_filter", None)
+    if row_filter is not None:
+        out += [("filter", c) for c in row_filter.names]
+    return list(dict.fromkeys(out))
+
+
+def check_columns(batch: pd.DataFrame, needed: list[tuple[str, str]]) -> None:
+    """Raise :class:`rtnb.ParameterError` naming the parameter of the first column
+    ``batch`` lacks, and the columns it has (a typo in ``time_col=`` reads as one).
+
+    >>> check_columns(pd.DataFrame({"time": [1], "v": [2]}), [("time_col", "ts")])
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.ParameterError: time_col='ts' is invalid: missing column 'ts'; present: ['time', 'v']
+    """
+    for param, c in needed:
+        if c not in batch.columns:
+            raise ParameterError(param, c, f"missing column {c!r}; present: {list(batch.columns)}")
+
+
+class Rejected:
+    """Rows an aggregate rejected one by one (with ``reason`` and ``rule``): counted,
+    the newest ``keep`` readable as :attr:`rows`, each handed on once by :meth:`take`
+    (a pipeline puts them in its dead-letter; a standalone aggregate keeps the last 100
+    batches' worth untaken).
+
+    >>> r = Rejected(keep=2)
+    >>> r.add(pd.DataFrame({"v": [1, 2, 3], "reason": "bad", "rule": "bad"}))
+    >>> r.count, r.rows["v"].tolist(), len(r.take()), r.take()
+    (3, [2, 3], 3, None)
+    """
+
+    def __init__(self, keep: int = 1000) -> None:
+        self.count = 0
+        self._recent = LateRows(keep)
+        self._new: list[pd.DataFrame] = []
+
+    def add(self, rows: pd.DataFrame) -> None:
+        self.count += len(rows)
+        self._recent.add(rows)
+        self._new.append(rows)
+        if len(self._new) > 100:  # nobody takes them (standalone): bounded
+            self._new.pop(0)
+
+    def take(self) -> pd.DataFrame | None:
+        """The rows rejected since the last call, or ``None``."""
+        if not self._new:
+            return None
+        out = pd.concat(self._new) if len(self._new) > 1 else self._new[0]
+        self._new = []
+        return out
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """The newest ``keep`` rejected rows, oldest first."""
+        return self._recent.rows
 
 
 def check_zone(previous: str | None | bool, zone: str | None, time_col: str) -> None:

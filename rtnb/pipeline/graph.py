@@ -462,11 +462,13 @@ def _empty_like(batch: Any) -> pd.DataFrame:
 
 
 def _check_columns(
-    sources: Sequence[Any], from_source: str | None, measures: tuple[str, ...], keys: tuple[str, ...]
+    sources: Sequence[Any], from_source: str | None, measures: tuple[str, ...], keys: tuple[str, ...],
+    *, time_col: str = "ts", id_col: str | None = None,
 ) -> None:
-    """A misspelt ``metric`` or ``by`` fails here, naming the source's columns, rather
-    than sending every row to the dead-letter as "missing column ..." (for sources that
-    declare their ``columns``)."""
+    """A misspelt ``metric``, ``by``, ``time_col`` or ``id_col`` fails here, naming the
+    source's columns, rather than sending every row to the dead-letter as "missing
+    column ..." (for sources that declare their ``columns``: simulate, replay; a plain
+    stream's batches are data, and a batch without a column is rejected row by row)."""
     for src in sources:
         columns = getattr(src, "columns", None)
         if not isinstance(columns, (tuple, list)):
@@ -480,6 +482,9 @@ def _check_columns(
         for k in keys:
             if k not in columns:
                 raise UnknownNameError("by", k, list(getattr(src, "keys", ())) or list(columns), where)
+        for param, c in (("time_col", time_col), ("id_col", id_col)):
+            if isinstance(c, str) and c != _AUTO and c not in columns:
+                raise UnknownNameError(param, c, list(columns), where)
 
 
 def build_pipeline(
@@ -588,7 +593,7 @@ def build_pipeline(
     if not measures or not all(isinstance(m, str) and m for m in measures):
         raise ParameterError("metric", metric, "must be a measure column name (or several)")
     keys: tuple[str, ...] = () if by is None else ((by,) if isinstance(by, str) else tuple(by))
-    _check_columns(getattr(source, "sources", ()), from_source, measures, keys)
+    _check_columns(getattr(source, "sources", ()), from_source, measures, keys, time_col=time_col, id_col=id_col)
     if id_col == _AUTO:
         ids = {getattr(s, "id_col", None) for s in getattr(source, "sources", ())}
         id_col = ids.pop() if len(ids) == 1 else None

@@ -40,7 +40,7 @@ import pandas as pd
 from .._errors import ParameterError
 from ..health import Counters, Snapshot
 from ._buckets import QUANTILES
-from ._input import check_zone, decode
+from ._input import Rejected, check_columns, check_zone, decode, needed_columns
 from ._late import LateRows
 from .metric import Metric
 from .rolling import Rolling
@@ -112,8 +112,7 @@ class MetricAggregate:
         self._late_rows = LateRows(keep_late)
         self._wm: int | None = None
         self._zone: str | None | bool = False  # the time zone of the batches (False before any)
-        self._rejected = 0
-        self._new_rejected: list[pd.DataFrame] = []
+        self._rejected = Rejected(keep_late)
         self._last_late: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ feeding
@@ -122,9 +121,7 @@ class MetricAggregate:
         m = self.metric
         if not isinstance(batch, pd.DataFrame):
             raise ParameterError("batch", type(batch).__name__, "must be a pandas DataFrame")
-        for c in m.source_columns:
-            if c not in batch.columns:
-                raise ParameterError("batch", c, f"missing column {c!r}; present: {list(batch.columns)}")
+        check_columns(batch, needed_columns(m))
         rows = batch
         self._last_late = None
         if m.row_filter is not None and len(rows):
@@ -136,10 +133,7 @@ class MetricAggregate:
         if len(rows):
             self._zone = d.zone
         if len(d.rejected):
-            self._rejected += len(d.rejected)
-            self._new_rejected.append(d.rejected)
-            while len(self._new_rejected) > 100:  # nobody takes them (standalone): bounded
-                self._new_rejected.pop(0)
+            self._rejected.add(d.rejected)
             rows = rows.iloc[d.keep]
         if self._local and len(rows):
             utc = d.ts
@@ -178,15 +172,16 @@ class MetricAggregate:
         c = self.rolling.counters
         late = self._late + c.late
         return Counters(received=c.received + self._received, accepted=c.accepted + self.filtered,
-                        rejected=c.rejected + self._rejected, late=late, duplicates=c.duplicates)
+                        rejected=c.rejected + self._rejected.count, late=late, duplicates=c.duplicates)
 
     def take_rejected(self) -> pd.DataFrame | None:
         """The rows rejected since the last call (with ``reason`` and ``rule``), or None."""
-        if not self._new_rejected:
-            return None
-        out = pd.concat(self._new_rejected) if len(self._new_rejected) > 1 else self._new_rejected[0]
-        self._new_rejected = []
-        return out
+        return self._rejected.take()
+
+    @property
+    def rejected_rows(self) -> pd.DataFrame:
+        """The most recent rejected rows (at most ``keep_late``), with ``reason`` and ``rule``."""
+        return self._rejected.rows
 
     @property
     def late_rows(self) -> pd.DataFrame:

@@ -92,7 +92,7 @@ from .._time import DurationLike
 from ..clock import Clock
 from ..health import Counters, Snapshot
 from ._buckets import QUANTILES, Buckets, column_names
-from ._input import _zone_of, check_zone, read_batch
+from ._input import Rejected, check_zone, decode
 from .._keytable import KeyTable
 from ._output import buckets_of, closed_frame, series_frame, window_columns
 from .config import KINDS, RollingConfig
@@ -173,6 +173,7 @@ class Rolling:
         self._late = LateRows(cfg.keep_late)
         self._last_late: tuple[pd.DataFrame, np.ndarray] | None = None
         self._version = 0
+        self._rejected = Rejected()
         self._zone: str | None | bool = False  # time zone of the batches so far (False: none yet)
         self._columns = column_names(cfg.agg_names, cfg.measures, self._single)
         self._columns_index = pd.Index(self._columns, dtype=object)
@@ -181,18 +182,25 @@ class Rolling:
     def update(self, batch: pd.DataFrame) -> Rolling:
         """Feed a batch of events (a DataFrame); returns ``self``.
 
-        Raises :class:`rtnb.ParameterError` (before changing any state) when the batch
-        is not a DataFrame, lacks a column, has event times that are not datetimes, or
-        measures that are not finite numbers.
+        A bad row (time missing or out of range, measure NaN, text, Decimal...) is
+        rejected on its own, with a reason: counted in ``counters.rejected``, readable
+        in :attr:`rejected_rows`; its batch-mates go on. Raises
+        :class:`rtnb.ParameterError` (before changing any state) when no row can be
+        read: not a DataFrame, a missing column (named by its parameter), times that
+        are not datetimes, or naive times after aware ones.
         """
-        ts, vals, keycols, ids = read_batch(batch, self.config)
+        d = decode(batch, self.config)
         self._last_late = None
+        if d.ts.size:  # naive after aware reads 1-2 h off: refused before any change
+            check_zone(self._zone, d.zone, self.config.time_col)
+            self._zone = d.zone
+        if len(d.rejected):
+            self._rejected.add(d.rejected)
+            batch = batch.iloc[d.keep]  # late rows are picked from the good ones
+        ts, vals, keycols, ids = d.ts, d.vals, d.keycols, d.ids
         n = ts.size
         if n == 0:
             return self
-        zone = _zone_of(batch[self.config.time_col].dtype)  # naive after aware reads 1-2 h off
-        check_zone(self._zone, zone, self.config.time_col)
-        self._zone = zone
         codes = self._keys.codes(keycols, n)
         self._engine.grow(len(self._keys))
         verdict = self._arrivals.admit(ts, ids)
@@ -234,7 +242,17 @@ class Rolling:
     @property
     def counters(self) -> Counters:
         """Rows received, accepted, late and duplicated so far (conserved)."""
-        return self._arrivals.counters
+        c, bad = self._arrivals.counters, self._rejected.count
+        return c if not bad else dataclasses.replace(c, received=c.received + bad, rejected=c.rejected + bad)
+
+    @property
+    def rejected_rows(self) -> pd.DataFrame:
+        """The most recent rows rejected one by one (at most 1,000), with ``reason`` and ``rule``."""
+        return self._rejected.rows
+
+    def take_rejected(self) -> pd.DataFrame | None:
+        """The rows rejected since the last call, or ``None`` (a pipeline's dead-letter takes them)."""
+        return self._rejected.take()
 
     @property
     def last_late(self) -> pd.DataFrame:
@@ -361,13 +379,14 @@ class Rolling:
         if not isinstance(other, Rolling):
             raise ParameterError("other", type(other).__name__, "must be a Rolling")
         cfg = self.config
-        if other.config != cfg:
+        if not other.config.same_as(cfg):  # equal in effect: a restored one has lists for tuples
             raise ParameterError("other", other.config, "has a different configuration; only equal Rollings merge")
         out = Rolling._like(self)
         out._keys.lookup(_label_array(self._keys.labels))
         remap_self = np.arange(len(self._keys), dtype=np.int64)
         remap_other = out._keys.lookup(_label_array(other._keys.labels))
         out._arrivals = self._arrivals.merged(other._arrivals)
+        out._rejected.count = self._rejected.count + other._rejected.count
         if cfg.keep_late:
             for part in (*self._late.frames, *other._late.frames):
                 out._late.add(part)
@@ -405,6 +424,7 @@ class Rolling:
         meta.update(kmeta)
         arrays.update(karrays)
         meta["snapshots"] = self._version
+        meta["rejected"] = self._rejected.count
         meta["zone"] = self._zone  # a restored aggregator refuses naive-after-aware as this one does
         return {"format": "rtnb.rolling", "version": STATE_VERSION, "config": self.config.plain(),
                 "meta": meta, "arrays": arrays, "engine": self._engine.export_state()}
@@ -428,6 +448,7 @@ class Rolling:
         self._engine.load_state(state["engine"])
         self._engine.grow(len(self._keys))
         self._version = int(meta["snapshots"])
+        self._rejected.count = int(meta.get("rejected", 0))
         self._zone = meta.get("zone", False)  # states written before it was kept: as if none yet
         return self
 

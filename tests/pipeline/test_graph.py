@@ -389,6 +389,25 @@ def test_a_misspelt_metric_or_key_fails_at_build_time_naming_the_source_columns(
     rtnb.build_pipeline(streamz.Stream(), metric="anything", by="whatever")
 
 
+def test_a_misspelt_time_col_or_id_col_fails_at_build_time_naming_the_source_columns():
+    """A new user's finding: time_col=/id_col= typos only showed as every row in the
+    dead-letter ("missing column ..."), batch after batch."""
+    start = pd.Timestamp("2024-01-01 12:00")
+    runner = rtnb.Runner(rtnb.simulate("ecommerce_orders", rate=5, seed=1, start=start),
+                         clock=rtnb.SimClock(start=start))
+    with pytest.raises(rtnb.UnknownNameError, match=r"time_col='time' is unknown \(not a column of source 'ecommerce_orders'\); choose one of: 'ts'"):
+        rtnb.build_pipeline(runner, metric="amount", by="country", time_col="time")
+    with pytest.raises(rtnb.UnknownNameError, match=r"id_col='order_id' is unknown.*'event_id'"):
+        rtnb.build_pipeline(runner, metric="amount", by="country", id_col="order_id")
+    rtnb.build_pipeline(runner, metric="amount", by="country", id_col="event_id")
+    rtnb.build_pipeline(runner, metric="amount", by="country", id_col=None)
+    # a standalone Rolling (no source to ask) says so at its first batch, naming the parameter
+    batch = pd.DataFrame({"ts": [start], "country": ["FR"], "amount": [1.0]})
+    with pytest.raises(rtnb.ParameterError, match=r"time_col='time' is invalid: missing column 'time'; "
+                                                   r"present: \['ts', 'country', 'amount'\]"):
+        rtnb.Rolling("1min", by="country", value="amount", time_col="time").update(batch)
+
+
 def test_a_closed_pipeline_is_freed_with_its_aggregate():
     # streamz keeps every sink in a module-level set: without close() taking the store
     # sink out, each pipeline (and its Rolling) stayed alive for ever

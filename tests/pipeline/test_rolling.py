@@ -62,22 +62,47 @@ def test_invalid_configuration_names_the_parameter(kwargs, match):
         rtnb.Rolling(window, **{"value": "amount", **kwargs})
 
 
-def test_bad_batches_raise_before_changing_state():
+def test_batches_no_row_of_which_can_be_read_raise_before_changing_state():
     agg = rtnb.Rolling("60s", by="key", value="amount")
     df = events(10)
-    with pytest.raises(rtnb.ParameterError, match=r"batch='key' is invalid: missing column 'key'; present: \['ts', 'amount'\]"):
+    with pytest.raises(rtnb.ParameterError, match=r"by='key' is invalid: missing column 'key'; present: \['ts', 'amount'\]"):
         agg.update(df[["ts", "amount"]])
+    with pytest.raises(rtnb.ParameterError, match=r"time_col='time' is invalid: missing column 'time'"):
+        rtnb.Rolling("60s", by="key", value="amount", time_col="time").update(df)
+    with pytest.raises(rtnb.ParameterError, match=r"id_col='order' is invalid: missing column 'order'"):
+        rtnb.Rolling("60s", by="key", value="amount", id_col="order").update(df)
     with pytest.raises(rtnb.ParameterError, match="must be a pandas DataFrame"):
         agg.update([1, 2, 3])
     with pytest.raises(rtnb.ParameterError, match="must hold datetimes"):
         agg.update(df.assign(ts=1.0))
-    with pytest.raises(rtnb.ParameterError, match="finite"):
-        agg.update(df.assign(amount=np.where(np.arange(10) == 3, np.nan, 1.0)))
-    with pytest.raises(rtnb.ParameterError, match="NaT"):
-        agg.update(df.assign(ts=pd.NaT).astype({"ts": "datetime64[ns]"}))
     assert agg.counters == rtnb.Counters() and agg.value.empty
     agg.update(df.iloc[:0])  # an empty batch is fine
     assert agg.counters.received == 0
+
+
+def test_a_bad_row_is_rejected_on_its_own_counted_with_its_reason():
+    """Issue 14's leftover: a standalone Rolling raised on one bad row and dropped the
+    whole batch; the pipeline and Metric rejected row by row. Now every aggregate does:
+    the answer is pandas' over the good rows, the bad ones counted with a reason."""
+    df = events(10)
+    bad = df.assign(amount=np.where(np.arange(10) == 3, np.nan, df["amount"]).astype(object))
+    bad.loc[5, "amount"] = "12.5"
+    bad.loc[7, "ts"] = pd.NaT
+    agg = rtnb.Rolling("1h", by="key", value="amount", aggs=("count", "sum"))
+    agg.update(bad)
+    good = df.drop(index=[3, 5, 7])
+    expected = good.groupby("key")["amount"].agg(["count", "sum"])
+    pd.testing.assert_frame_equal(agg.value.sort_index(), expected, check_dtype=False, check_names=False, check_column_type=False,
+                                  rtol=1e-12)
+    assert agg.counters == rtnb.Counters(received=10, accepted=7, rejected=3) and agg.counters.conserved
+    rows = agg.rejected_rows
+    assert rows.index.tolist() == [3, 5, 7]
+    assert rows["reason"].tolist() == ["amount is missing or NaN, not a finite number",
+                                       "amount is text, not a number: '12.5'", "ts is missing (NaT)"]
+    assert len(agg.take_rejected()) == 3 and agg.take_rejected() is None  # handed on once
+    again = rtnb.Rolling.from_state(agg.export_state())  # the count is part of the state
+    assert again.counters == agg.counters
+    assert (agg + again).counters.rejected == 6
 
 
 # --------------------------------------------------------------------------- reading
