@@ -168,3 +168,91 @@ def test_advise_arguments_only_raise_rtnb_errors(max_age, response_time, value, 
     exc = _escapes(rtnb.tiers.advise, max_age=max_age, response_time=response_time, value_per_minute=value,
                    viewers=viewers)
     assert exc is None, repr(exc)
+
+
+# ----------------------------------------------------------------- row by row, never wrapped
+
+
+def _instants(col: pd.Series) -> set:
+    """Every instant the column's values can honestly mean (UTC, naive, nanoseconds)."""
+    out = set()
+    for x in col:
+        try:
+            t = pd.Timestamp(x)
+            if t is pd.NaT:
+                continue
+            out.add((t.tz_convert("UTC").tz_localize(None) if t.tzinfo is not None else t).as_unit("ns"))
+        except Exception:
+            continue
+    return out
+
+
+@SETTINGS
+@given(batches=st.lists(frames(), min_size=1, max_size=4))
+def test_rolling_rejects_exactly_the_rows_bad_on_their_own_and_wraps_no_time(batches):
+    """One bad row never rejects its neighbours: a batch's rejected rows are exactly
+    those a fresh Rolling rejects when each row comes alone; a batch refused whole
+    (no row readable, naive after aware) changes nothing; and the newest event time is
+    always one of the input's instants — a year-2300 time is rejected, never wrapped."""
+    agg = rtnb.Rolling(window="1h", by="k", value="v", lateness="10min", keep_late=0)
+    seen: set = set()
+    for b in batches:
+        before = agg.counters
+        try:
+            agg.update(b)
+        except rtnb.RtnbError:
+            assert agg.counters == before  # refused whole, nothing half-applied
+            continue
+        rows = agg.take_rejected()
+        got = [] if rows is None else list(rows.index)
+        alone = []
+        for i in range(len(b)):
+            one = rtnb.Rolling(window="1h", by="k", value="v", lateness="10min", keep_late=0)
+            try:
+                one.update(b.iloc[[i]])
+            except rtnb.RtnbError:
+                alone.append(b.index[i])  # unreadable alone (cannot be readable in the batch)
+                continue
+            if one.counters.rejected:
+                alone.append(b.index[i])
+        assert got == alone
+        assert agg.counters.rejected - before.rejected == len(got) and agg.counters.conserved
+        seen |= _instants(b["ts"])
+        if agg.newest_event is not None:
+            assert agg.newest_event in seen, agg.newest_event
+
+
+@SETTINGS
+@given(batches=st.lists(frames(), min_size=1, max_size=4), tz=st.sampled_from([None, "Europe/Paris"]))
+def test_a_metric_alone_lets_only_rtnb_errors_out_and_conserves(batches, tz):
+    m = rtnb.Metric(name="m", value="v", by="k", window="1h", lateness="10min", tz=tz,
+                    derived={"r": "v_sum / count"})
+    agg = m.aggregate()
+    for b in batches:
+        exc = _escapes(agg.update, b)
+        assert exc is None, repr(exc)
+        assert agg.counters.conserved, agg.counters
+        exc = _escapes(agg.snapshot)
+        assert exc is None, repr(exc)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches=st.lists(frames(), min_size=1, max_size=3))
+def test_a_dashboard_fed_fuzzed_batches_counts_every_row_and_no_view_fails(batches):
+    """The one-liner end to end (source → pipeline → store → every view, frame by frame)."""
+    pytest.importorskip("ipywidgets")
+    clock = rtnb.SimClock(start=NOW)
+    q = rtnb.QueueSource(clock=clock, keys=("k",), measures=("v",))
+    dash = rtnb.dashboard(q, metric="v", by="k", window="1h", clock=clock, fps=5)
+    try:
+        sent = 0
+        for b in batches:
+            exc = _escapes(q.push, b)
+            assert exc is None, repr(exc)
+            sent += len(b)
+            dash.runner.run("1s")
+        c = dash.pipeline.counters
+        assert c.conserved and c.received == sent, c
+        assert [e.describe() for e in dash.runner.health.errors if e.where == "frame"] == []
+    finally:
+        dash.close()

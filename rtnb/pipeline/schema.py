@@ -62,6 +62,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import decimal
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -591,7 +592,10 @@ def _coerce_numbers(col: Values, parse_text: bool) -> tuple[np.ndarray, np.ndarr
     """
     obj = _obj(col)
     try:
-        arr = pd.to_numeric(pd.Series(obj, dtype=object), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        with warnings.catch_warnings():  # a complex value's real part is not kept: `odd` rejects it below
+            warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+            arr = pd.to_numeric(pd.Series(obj, dtype=object), errors="coerce").to_numpy(dtype=np.float64,
+                                                                                        na_value=np.nan)
     except (TypeError, ValueError, OverflowError):
         arr = np.array([_to_float(v) for v in obj], dtype=np.float64)
     # Booleans and bytes convert to numbers in pandas, but a flag is not an amount.
