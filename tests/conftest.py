@@ -139,6 +139,23 @@ def fake_source():
         s.release()
 
 
+# --------------------------------------------------------------------- snapshots
+
+
+def assert_same(a, b) -> None:
+    """Two snapshots equal field by field (table and series as frames)."""
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(a.table, b.table)
+    for f in ("metric", "window", "watermark", "newest_event", "processed_at",
+              "counters", "version"):
+        assert getattr(a, f) == getattr(b, f), f
+    if a.series is None:
+        assert b.series is None
+    else:
+        pd.testing.assert_frame_equal(a.series, b.series)
+
+
 # --------------------------------------------------------------------- live runs
 
 

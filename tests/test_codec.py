@@ -10,6 +10,7 @@ import pytest
 
 from rtnb import Counters, Snapshot, StoreError
 from rtnb.codec import decode_frame, decode_snapshot, encode_frame, encode_snapshot
+from tests.conftest import assert_same
 
 T0 = pd.Timestamp("2024-01-01 09:00")
 
@@ -23,17 +24,6 @@ def snap(i: int, **kw) -> Snapshot:
                     newest_event=T0 + pd.Timedelta(seconds=i),
                     processed_at=T0 + pd.Timedelta(seconds=i, milliseconds=500),
                     counters=Counters(received=i, accepted=i), version=i, **kw)
-
-
-def assert_same(a: Snapshot, b: Snapshot) -> None:
-    pd.testing.assert_frame_equal(a.table, b.table)
-    for f in ("metric", "window", "watermark", "newest_event", "processed_at",
-              "counters", "version"):
-        assert getattr(a, f) == getattr(b, f), f
-    if a.series is None:
-        assert b.series is None
-    else:
-        pd.testing.assert_frame_equal(a.series, b.series)
 
 
 @pytest.mark.parametrize("frame", [

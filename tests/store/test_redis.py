@@ -15,6 +15,7 @@ from rtnb import Counters, ParameterError, SimClock, Snapshot, StoreError, Unkno
 from rtnb.store import MemoryStore, Store
 from rtnb.codec import decode_snapshot
 from rtnb.store.redis import HistoryGap, RedisStore
+from tests.conftest import assert_same
 
 T0 = pd.Timestamp("2024-01-01 09:00")
 
@@ -33,17 +34,6 @@ def snap(i: int, metric: str = "orders", keys=("FR", "DE"), **kw) -> Snapshot:
         processed_at=T0 + pd.Timedelta(seconds=i, milliseconds=500),
         counters=Counters(received=i, accepted=i), version=i, **kw,
     )
-
-
-def assert_same(a: Snapshot, b: Snapshot) -> None:
-    pd.testing.assert_frame_equal(a.table, b.table)
-    for f in ("metric", "window", "watermark", "newest_event", "processed_at",
-              "counters", "version"):
-        assert getattr(a, f) == getattr(b, f), f
-    if a.series is None:
-        assert b.series is None
-    else:
-        pd.testing.assert_frame_equal(a.series, b.series)
 
 
 # ------------------------------------------------------------------ configuration
