@@ -20,7 +20,6 @@ from rtnb.checkpoint import Checkpointer, read_checkpoint, write_checkpoint
 from rtnb.sources.eventlog import EventLogSource
 from tests.cluster.test_dask_rolling import _chunks, _events, _local_cluster, _same, _single
 from tests.recovery import _worker
-from tests.recovery.conftest import redis_server  # noqa: F401  (a real redis-server per test)
 
 try:
     import distributed
