@@ -224,52 +224,115 @@ class _DenseSketches:
     """One sketch per row (key), as a dense count matrix over the occupied key range.
 
     Used by rolling windows: ``add(rows, keys, +1/-1)`` counts values in or out of the
-    window in O(batch); ``quantiles`` reads every row at once.
+    window in O(batch); ``quantiles(qs, rows)`` reads the rows asked for. Bins are
+    grouped in blocks of :attr:`BLOCK` whose totals are kept too, so a quantile walks
+    the blocks, then one block: O(bins / BLOCK + BLOCK) per row, not O(bins). Rows and
+    bins grow geometrically (amortised O(1) per new row or bin).
+
+    ``counts`` / ``lo`` are the occupied part (rows seen, bins ``lo .. lo + width``):
+    what a state exports and loads.
     """
+
+    BLOCK = 32
 
     def __init__(self, relative_accuracy: float = DEFAULT_RELATIVE_ACCURACY) -> None:
         self.map = _mapping(relative_accuracy)
-        self.lo = 0
-        self.counts = np.zeros((0, 0), dtype=np.int64)
+        self._c = np.zeros((0, 0), dtype=np.int64)  # capacity: rows x bins from self._base
+        self._blocks = np.zeros((0, 0), dtype=np.int64)  # rows x (bins / BLOCK)
+        self._base = 0  # bin key of column 0 (a multiple of BLOCK)
+        self._rows = 0  # rows in use
+        self._a = self._z = 0  # columns in use: [a, z)
+
+    # the occupied part, as exported -------------------------------------
+    @property
+    def counts(self) -> np.ndarray:
+        return self._c[: self._rows, self._a : self._z]
+
+    @counts.setter
+    def counts(self, value: np.ndarray) -> None:
+        v = np.array(value, dtype=np.int64)
+        self._set(v if v.ndim == 2 else v.reshape(0, 0), self.lo)
+
+    @property
+    def lo(self) -> int:
+        return self._base + self._a
+
+    @lo.setter
+    def lo(self, value: int) -> None:
+        self._set(self.counts.copy(), int(value))
+
+    def _set(self, counts: np.ndarray, lo: int) -> None:
+        rows, width = counts.shape
+        B = self.BLOCK
+        base = (lo // B) * B
+        a = lo - base
+        cap = -(-(a + width) // B) * B
+        self._c = np.zeros((rows, cap), dtype=np.int64)
+        self._c[:, a : a + width] = counts
+        self._base, self._rows, self._a, self._z = base, rows, a, a + width
+        self._blocks = self._c.reshape(rows, -1, B).sum(axis=2) if cap else np.zeros((rows, 0), dtype=np.int64)
 
     def _fit(self, n_rows: int, kmin: int, kmax: int) -> None:
-        rows, width = self.counts.shape
-        if width == 0:
-            lo, hi = kmin, kmax + 1
-        else:
-            lo, hi = min(self.lo, kmin), max(self.lo + width, kmax + 1)
-        if n_rows <= rows and lo == self.lo and hi - lo == width:
+        B = self.BLOCK
+        rows_cap, cap = self._c.shape
+        if cap == 0:
+            self._base = (kmin // B) * B
+        lo, hi = kmin - self._base, kmax + 1 - self._base  # wanted columns [lo, hi)
+        if self._z > self._a:
+            lo, hi = min(lo, self._a), max(hi, self._z)
+        if n_rows <= rows_cap and 0 <= lo and hi <= cap:
+            self._rows = max(self._rows, n_rows)
+            self._a, self._z = lo, hi
             return
-        new_rows = max(n_rows, rows)
-        new = np.zeros((new_rows, hi - lo), dtype=np.int64)
-        if width:
-            new[:rows, self.lo - lo : self.lo - lo + width] = self.counts
-        self.counts, self.lo = new, lo
+        new_rows = max(n_rows, rows_cap) if n_rows <= rows_cap else max(n_rows, 2 * rows_cap, 8)
+        # columns: keep the old ones, add at least as many again on the side that grew
+        width = hi - lo
+        left = 0 if lo >= 0 else -(-(-lo + (width if cap else 0) // 2) // B) * B
+        right = cap if hi <= cap else -(-(hi + (width if cap else 0) // 2) // B) * B
+        new_cap = left + right
+        new = np.zeros((new_rows, new_cap), dtype=np.int64)
+        new[:rows_cap, left : left + cap] = self._c
+        blocks = np.zeros((new_rows, new_cap // B), dtype=np.int64)
+        blocks[:rows_cap, left // B : (left + cap) // B] = self._blocks
+        self._c, self._blocks = new, blocks
+        self._base -= left
+        self._a, self._z = lo + left, hi + left
+        self._rows = max(self._rows, n_rows)
 
     def add(self, rows: np.ndarray, keys: np.ndarray, n_rows: int, sign: int = 1,
             weights: np.ndarray | None = None) -> None:
         if keys.size == 0:
-            self._fit(n_rows, self.lo, self.lo + max(self.counts.shape[1] - 1, 0))
+            if n_rows > self._rows:
+                self._fit(n_rows, self.lo, self.lo + max(self._z - self._a - 1, 0))
             return
         self._fit(n_rows, int(keys.min()), int(keys.max()))
-        width = self.counts.shape[1]
-        flat = rows.astype(np.int64) * width + (keys - self.lo)
+        col = keys - self._base
+        rows = rows.astype(np.int64)
         inc = sign if weights is None else sign * np.asarray(weights, dtype=np.int64)
-        # O(batch): scatter-add into the (contiguous) count matrix, no dense temporary
-        np.add.at(self.counts.reshape(-1), flat, inc)
+        # O(batch): scatter-add into the (contiguous) count matrices, no dense temporary
+        np.add.at(self._c.reshape(-1), rows * self._c.shape[1] + col, inc)
+        np.add.at(self._blocks.reshape(-1), rows * self._blocks.shape[1] + col // self.BLOCK, inc)
 
     def quantiles(self, qs: tuple[float, ...], rows: np.ndarray) -> np.ndarray:
         """Array [len(rows) x len(qs)]; NaN for empty rows."""
         out = np.full((rows.size, len(qs)), np.nan)
-        if self.counts.shape[1] == 0 or rows.size == 0:
+        if self._z <= self._a or rows.size == 0:
             return out
-        c = self.counts[rows]
-        cum = np.cumsum(c, axis=1)
-        n = cum[:, -1]
+        B = self.BLOCK
+        b0, b1 = self._a // B, -(-self._z // B)
+        blk = self._blocks[rows, b0:b1]
+        cumb = np.cumsum(blk, axis=1)
+        n = cumb[:, -1]
         ok = n > 0
+        r = np.arange(rows.size)
+        inner = np.arange(B)
         for j, q in enumerate(qs):
             rank = _lower_ranks(np.float64(q), n)
+            bi = (cumb > rank[:, None]).argmax(axis=1)  # the block holding the rank
+            before = cumb[r, bi] - blk[r, bi]
+            cols = (bi + b0)[:, None] * B + inner[None, :]
+            cum = np.cumsum(self._c[rows[:, None], cols], axis=1) + before[:, None]
             idx = (cum > rank[:, None]).argmax(axis=1)
-            vals = self.map.values(idx + self.lo)
+            vals = self.map.values((bi + b0) * B + idx + self._base)
             out[:, j] = np.where(ok, vals, np.nan)
         return out

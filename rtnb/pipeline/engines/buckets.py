@@ -1,27 +1,30 @@
 """Bucketed windows: pre-aggregates per (time bucket, key), whatever the event rate.
 
-Buckets of ``resolution`` are aligned on the epoch. Each live bucket holds, per key,
-count, sum, M2 (Chan), min, max, the sum of |x| (which bounds the running totals'
-rounding) and — when a quantile is asked for — sparse sketch entries. The window's
-per-key totals are running sums updated as buckets enter and leave.
+Buckets of ``resolution`` are aligned on the epoch. Each live bucket holds, only for
+the keys it has rows of (:class:`~._store.BucketStore`), count, sum, the sum of |x|
+(which bounds the running totals' rounding) and — when asked for — M2 (Chan), min,
+max and sparse sketch entries. The window's per-key totals are running sums: a batch
+adds its rows, a bucket leaving the window takes away its own keys' groups, so a batch
+costs O(rows + groups leaving), never O(keys x buckets). Per-key min/max are running
+too; only the keys whose min (max) was held by a leaving bucket are recomputed, from
+the window's buckets.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections import deque
 
 import numpy as np
 
-from .._buckets import Stats, combine, compact_sketch, concat_stats, stats_from_rows
+from .._buckets import Stats, combine, concat_stats
 from .._buckets import take_stats as _take
-from ..sketch import _mapping
 from ._base import Needs, WindowEngine, WindowStats, stats_arrays, stats_from_arrays
+from ._store import BucketStore, Part, _compact
 from ._totals import RowSketch, Totals
 
 __all__ = ["BucketEngine"]
 
-_EMPTY_SKETCH = tuple(np.empty(0, dtype=np.int64) for _ in range(4))
+_BIG = np.iinfo(np.int64).max
 
 
 class BucketEngine(WindowEngine):
@@ -42,90 +45,41 @@ class BucketEngine(WindowEngine):
         self.n_meas = n_meas
         self.needs = needs
         self.relative_accuracy = relative_accuracy
-        self.mapping = _mapping(relative_accuracy)
         self.lateness = lateness_ns
         self.keep_closed = keep_closed
         self.totals = Totals(n_meas)
         self.sketch = RowSketch(n_meas, relative_accuracy) if needs.sketch else None
+        self.store = BucketStore(n_meas, needs, relative_accuracy)
         self.n_keys = 0
-        self.slots = 0
-        self.slot_of: dict[int, int] = {}
-        self.free: list[int] = []
-        self.order: list[int] = []  # live bucket indices, sorted
-        self.slot_sketches: dict[int, list] = {}
+        # running per-key min / max over the window (only when asked for)
+        self.run_mn = np.zeros((0, n_meas))
+        self.run_mx = np.zeros((0, n_meas))
         self.first_bucket: int | None = None  # first bucket index of the current window
         self.next_close: int | None = None  # end (ns) of the next window to close
         self.closed: deque = deque(maxlen=keep_closed)
-        self._alloc(0, 16)
 
     def _fresh(self) -> BucketEngine:
         return type(self)(self.size, self.resolution, self.hop, self.n_meas, self.needs,
                           self.relative_accuracy, lateness_ns=self.lateness, keep_closed=self.keep_closed)
 
     # storage -------------------------------------------------------------
-    def _alloc(self, keys: int, cap: int) -> None:
-        k_old, c_old = self.n_keys, self.slots
-        k, c = max(keys, k_old), max(cap, c_old)
-        if (k, c) == (k_old, c_old) and c_old:
-            return
-        kc = max(k, 8) if k > k_old else k_old if c_old else max(k, 8)
-        def grow(a, fill, dtype=np.float64, meas=True):
-            shape = (c, kc, self.n_meas) if meas else (c, kc)
-            new = np.full(shape, fill, dtype=dtype)
-            if a is not None:
-                new[: a.shape[0], : a.shape[1]] = a
-            return new
-        first = c_old == 0
-        self.b_count = grow(None if first else self.b_count, 0, np.int64, meas=False)
-        self.b_sum = grow(None if first else self.b_sum, 0.0)
-        self.b_m2 = grow(None if first else self.b_m2, 0.0)
-        self.b_min = grow(None if first else self.b_min, np.inf)
-        self.b_max = grow(None if first else self.b_max, -np.inf)
-        self.b_abs = grow(None if first else self.b_abs, 0.0)
-        self.key_capacity = kc
-        if c > c_old:
-            self.free.extend(range(c - 1, c_old - 1, -1))
-        self.slots = c
+    @property
+    def order(self) -> list[int]:
+        """Live bucket indices, ascending."""
+        return self.store.order
+
+    @property
+    def slots(self) -> int:
+        """Live buckets."""
+        return len(self.store)
 
     def grow(self, k: int) -> None:
-        if k > getattr(self, "key_capacity", 0):
-            self._alloc(max(k, 2 * self.key_capacity), self.slots)
         self.n_keys = max(self.n_keys, k)
         self.totals.grow(k)
-
-    def _slot(self, b: int) -> int:
-        s = self.slot_of.get(b)
-        if s is None:
-            if not self.free:
-                self._alloc(self.key_capacity, 2 * self.slots)
-            s = self.free.pop()
-            self.slot_of[b] = s
-            if not self.order or b > self.order[-1]:
-                self.order.append(b)
-            else:
-                bisect.insort(self.order, b)
-        return s
-
-    def _drop(self, b: int) -> None:
-        s = self.slot_of.pop(b)
-        self.b_count[s] = 0
-        self.b_sum[s] = 0.0
-        self.b_m2[s] = 0.0
-        self.b_min[s] = np.inf
-        self.b_max[s] = -np.inf
-        self.b_abs[s] = 0.0
-        self.slot_sketches.pop(s, None)
-        self.free.append(s)
-
-    def _slot_sketch(self, s: int):
-        parts = self.slot_sketches.get(s)
-        if not parts:
-            e = np.empty(0, dtype=np.int64)
-            return e, e, e, e
-        if len(parts) > 1:
-            g, m, k, c = (np.concatenate([p[i] for p in parts]) for i in range(4))
-            parts[:] = [compact_sketch(g, m, k, c)]
-        return parts[0]
+        if self.needs.minmax and k > self.run_mn.shape[0]:
+            pad = max(k, 2 * self.run_mn.shape[0], 8) - self.run_mn.shape[0]
+            self.run_mn = np.concatenate([self.run_mn, np.full((pad, self.n_meas), np.inf)])
+            self.run_mx = np.concatenate([self.run_mx, np.full((pad, self.n_meas), -np.inf)])
 
     def window_lo(self, watermark: int) -> int:
         end = (watermark // self.hop) * self.hop + self.hop
@@ -139,16 +93,14 @@ class BucketEngine(WindowEngine):
         new_lo = self.window_lo(watermark)
         if self.first_bucket is None:
             self.first_bucket = new_lo
+        recheck = []  # keys whose min or max left with a bucket
         # 1. buckets leaving the window (they hold only rows of earlier batches)
         if new_lo > self.first_bucket:
-            i0 = bisect.bisect_left(self.order, self.first_bucket)
-            i1 = bisect.bisect_left(self.order, new_lo)
-            for b in self.order[i0:i1]:
-                self._leave(self.slot_of[b])
+            for b in self.store.between(self.first_bucket, new_lo):
+                self._leave(self.store.part(b), recheck)
             self.first_bucket = new_lo
-            if not self.closes:  # free their slots before new buckets need them
-                while self.order and self.order[0] < new_lo:
-                    self._drop(self.order.pop(0))
+            if not self.closes:  # forget them before new rows come
+                self.store.drop_before(new_lo)
         if self.closes and self.next_close is None and ts.size:
             # the earliest window any acceptable row can reach: rows to come have
             # event time >= W - lateness
@@ -164,7 +116,7 @@ class BucketEngine(WindowEngine):
         if not keep.all():
             ts, codes, vals, b = ts[keep], codes[keep], vals[keep], b[keep]
         if ts.size:
-            self._merge_rows(b, codes, vals)
+            self.store.add_rows(b, codes, vals)
             inwin = b >= new_lo
             if inwin.all():
                 wc, wv = codes, vals
@@ -173,6 +125,12 @@ class BucketEngine(WindowEngine):
             self.totals.add_rows(wc, wv, +1, std=self.needs.std)
             if self.sketch is not None and wc.size:
                 self.sketch.add(wc, wv, self.n_keys, +1)
+            if self.needs.minmax and wc.size:
+                for j in range(self.n_meas):
+                    np.minimum.at(self.run_mn[:, j], wc, wv[:, j])
+                    np.maximum.at(self.run_mx[:, j], wc, wv[:, j])
+        if recheck:
+            self._recompute_minmax(np.unique(np.concatenate(recheck)))
         # 3. windows that can no longer change
         if self.closes:
             self._close(watermark - self.lateness)
@@ -180,127 +138,107 @@ class BucketEngine(WindowEngine):
         keep_lo = new_lo
         if self.closes:
             keep_lo = min(keep_lo, (self.next_close - self.size) // self.resolution)
-        while self.order and self.order[0] < keep_lo:
-            self._drop(self.order.pop(0))
+        self.store.drop_before(keep_lo)
+        self.store.settle((watermark - self.lateness) // self.resolution)
         if self.totals.stale():
             self._rebuild()
 
-    def _leave(self, s: int) -> None:
-        k = self.n_keys
-        n = self.b_count[s, :k]
-        if not n.any():
+    def _leave(self, p: Part, recheck: list) -> None:
+        """Take a bucket's groups out of the window totals (its keys only)."""
+        if p.size == 0:
             return
-        self.totals.add_groups(np.arange(k), n, self.b_sum[s, :k], self.b_m2[s, :k] if self.needs.std else None,
-                               -1, self.b_abs[s, :k])
+        keys = p.keys.astype(np.int64)
+        self.totals.add_groups(keys, p.n, p.s, p.m2 if self.needs.std else None, -1, p.ab)
         if self.sketch is not None:
-            g, m, kk, c = self._slot_sketch(s)
-            self.sketch.add_entries(g, m, kk, c, self.n_keys, -1)
+            g, m, kk, c = p.sk
+            self.sketch.add_entries(g.astype(np.int64), m.astype(np.int64), kk.astype(np.int64), c,
+                                    self.n_keys, -1)
+        if self.needs.minmax:
+            held = ((p.mn <= self.run_mn[keys]) | (p.mx >= self.run_mx[keys])).any(axis=1)
+            if held.any():
+                recheck.append(keys[held])
 
-    def _merge_rows(self, b, codes, vals) -> None:
-        lo, hi = int(b.min()), int(b.max())
-        if lo == hi:
-            lb = np.zeros(b.size, dtype=np.int64)
-            ub = [lo]
-        else:
-            ubs, lb = np.unique(b, return_inverse=True)
-            ub = ubs.tolist()
-        slots = np.array([self._slot(x) for x in ub], dtype=np.int64)
-        k = self.n_keys
-        gid = lb * k + codes
-        G = len(ub) * k
-        needs = self.needs
-        st = stats_from_rows(gid, G, vals, minmax=needs.minmax, m2=needs.std)
-        touched = np.flatnonzero(st.n)
-        sl = slots[touched // k]
-        kk = touched % k
-        absv = np.abs(vals)
+    def _recompute_minmax(self, keys: np.ndarray) -> None:
+        """Min and max of ``keys`` (sorted, distinct) over the window's buckets."""
+        mn = np.full((keys.size, self.n_meas), np.inf)
+        mx = np.full((keys.size, self.n_meas), -np.inf)
+        for b in self.store.between(self.first_bucket, _BIG):
+            for p in self.store.parts[b]:
+                if p.size == 0:
+                    continue
+                pos = np.minimum(np.searchsorted(p.keys, keys), p.size - 1)
+                hit = np.flatnonzero(p.keys[pos] == keys)
+                if hit.size:
+                    at = pos[hit]
+                    mn[hit] = np.minimum(mn[hit], p.mn[at])
+                    mx[hit] = np.maximum(mx[hit], p.mx[at])
+        self.run_mn[keys] = mn
+        self.run_mx[keys] = mx
+
+    def _rebuild_minmax(self) -> None:
+        if not self.needs.minmax:
+            return
+        self.run_mn[:] = np.inf
+        self.run_mx[:] = -np.inf
+        if self.first_bucket is None:
+            return
+        _, flat = self.store.flat(self.window_buckets(self.first_bucket, _BIG))
         for j in range(self.n_meas):
-            self.b_abs[sl, kk, j] += np.bincount(gid, weights=absv[:, j], minlength=G)[touched]
-        nb = st.n[touched]
-        na = self.b_count[sl, kk]
-        nt = na + nb
-        sa = self.b_sum[sl, kk]
-        sb = st.s[touched]
-        if needs.std:
-            da = sa / np.maximum(na, 1)[:, None]
-            db = sb / nb[:, None]
-            d = db - da
-            w = (na * nb / nt)[:, None]
-            self.b_m2[sl, kk] = self.b_m2[sl, kk] + st.m2[touched] + d * d * w
-        self.b_sum[sl, kk] = sa + sb
-        self.b_count[sl, kk] = nt
-        if needs.minmax:
-            self.b_min[sl, kk] = np.minimum(self.b_min[sl, kk], st.mn[touched])
-            self.b_max[sl, kk] = np.maximum(self.b_max[sl, kk], st.mx[touched])
-        if needs.sketch:
-            keys = self.mapping.keys(vals)
-            m = vals.shape[1]
-            rs = np.repeat(slots[lb], m)
-            g = np.repeat(codes, m)
-            mm = np.tile(np.arange(m), codes.size)
-            kr = keys.ravel()
-            for s in np.unique(rs).tolist():
-                sel = rs == s
-                entry = (g[sel], mm[sel], kr[sel], np.ones(int(sel.sum()), dtype=np.int64))
-                # parts[0] is the compacted (sorted) part, the rest raw entries
-                parts = self.slot_sketches.setdefault(s, [_EMPTY_SKETCH])
-                parts.append(entry)
-                # compact once raw entries outgrow the compacted part: memory stays
-                # ~keys x bins per bucket whatever the event rate, at O(1) amortised
-                raw = sum(p[0].size for p in parts[1:])
-                if raw > 16384 + parts[0][0].size:
-                    self._slot_sketch(s)
+            np.minimum.at(self.run_mn[:, j], flat.keys, flat.mn[:, j])
+            np.maximum.at(self.run_mx[:, j], flat.keys, flat.mx[:, j])
+
+    def _full(self, flat: Part) -> Stats:
+        """A flat part as :class:`Stats` (absent pre-aggregates at their empty values)."""
+        g, m = flat.size, self.n_meas
+        return Stats(flat.n, flat.s, flat.m2 if flat.m2 is not None else np.zeros((g, m)),
+                     flat.mn if flat.mn is not None else np.full((g, m), np.inf),
+                     flat.mx if flat.mx is not None else np.full((g, m), -np.inf), flat.sk)
 
     def bucket_stats(self, buckets: list[int], sketch: bool = True) -> Stats:
-        """Pre-aggregates per (bucket position, key) for the given live buckets."""
+        """Pre-aggregates per (bucket position, key) for the given live buckets (dense)."""
         k = self.n_keys
-        slots = np.array([self.slot_of[b] for b in buckets], dtype=np.int64)
-        st = Stats(self.b_count[slots, :k].reshape(-1), self.b_sum[slots, :k].reshape(-1, self.n_meas),
-                   self.b_m2[slots, :k].reshape(-1, self.n_meas), self.b_min[slots, :k].reshape(-1, self.n_meas),
-                   self.b_max[slots, :k].reshape(-1, self.n_meas), None)
+        bidx, flat = self.store.flat(buckets)
+        pos = np.searchsorted(np.array(buckets, dtype=np.int64), bidx)
+        gid = pos * k + flat.keys
+        G = len(buckets) * k
+        m = self.n_meas
+        n = np.zeros(G, dtype=np.int64)
+        n[gid] = flat.n
+        full = self._full(flat)
+        out = Stats(n, np.zeros((G, m)), np.zeros((G, m)), np.full((G, m), np.inf), np.full((G, m), -np.inf), None)
+        out.s[gid], out.m2[gid], out.mn[gid], out.mx[gid] = full.s, full.m2, full.mn, full.mx
         if self.needs.sketch and sketch:
-            parts = []
-            for i, s in enumerate(slots.tolist()):
-                g, m, kk, c = self._slot_sketch(s)
-                parts.append((g + i * k, m, kk, c))
-            if parts:
-                st.sk = tuple(np.concatenate([p[j] for p in parts]) for j in range(4))
-            else:
-                e = np.empty(0, dtype=np.int64)
-                st.sk = (e, e, e, e)
-        return st
+            g, mm, kk, c = flat.sk
+            out.sk = (gid[g], mm, kk, c)
+        return out
 
     def window_buckets(self, lo: int, hi: int) -> list[int]:
-        i0 = bisect.bisect_left(self.order, lo)
-        i1 = bisect.bisect_left(self.order, hi)
-        return self.order[i0:i1]
+        return self.store.between(lo, hi)
 
     def per_key(self, buckets: list[int], sketch: bool = True) -> Stats:
-        k = self.n_keys
-        st = self.bucket_stats(buckets, sketch=sketch)
-        target = np.tile(np.arange(k), len(buckets))
-        return combine(st, target, k)
+        """Pre-aggregates per key (dense over the keys) of the given live buckets."""
+        _, flat = self.store.flat(buckets)
+        st = self._full(flat)
+        if not sketch:
+            st.sk = None
+        return combine(st, flat.keys, self.n_keys)
 
     def _rebuild(self) -> None:
         k = self.n_keys
-        hi = self.order[-1] + 1 if self.order else 0
-        buckets = self.window_buckets(self.first_bucket, hi) if self.order else []
-        if buckets:
-            st = self.per_key(buckets, sketch=False)
-            absum = self.b_abs[[self.slot_of[b] for b in buckets], :k].sum(axis=0)
-        else:
+        buckets = self.window_buckets(self.first_bucket, _BIG) if self.first_bucket is not None else []
+        _, flat = self.store.flat(buckets)
+        st = combine(self._full(flat), flat.keys, k) if flat.size else None
+        if st is None:
             z = np.zeros((k, self.n_meas))
             st = Stats(np.zeros(k, dtype=np.int64), z, z.copy(), None, None)
-            absum = np.zeros((k, self.n_meas))
+        absum = np.zeros((k, self.n_meas))
+        for j in range(self.n_meas):
+            absum[:, j] = np.bincount(flat.keys, weights=flat.ab[:, j], minlength=k)[:k]
         self.totals.rebuild(st, absum)
 
     # reading -------------------------------------------------------------
     def bounds(self, watermark: int) -> tuple[int, int] | None:
         return self.window_lo(watermark) * self.resolution, self.window_hi(watermark) * self.resolution
-
-    def _window_slots(self) -> list[int]:
-        hi = self.order[-1] + 1 if self.order else 0
-        return [self.slot_of[b] for b in self.window_buckets(self.first_bucket, hi)] if self.order else []
 
     def read(self, quantiles: tuple[float, ...] = ()) -> WindowStats:
         if self.needs.std and self.totals.shift_drifted():
@@ -309,37 +247,26 @@ class BucketEngine(WindowEngine):
         n, s, m2 = self.totals.read(present)
         mn = mx = None
         if self.needs.minmax:
-            slots = self._window_slots()
-            k = self.n_keys
-            if slots:
-                mn = self.b_min[slots, :k].min(axis=0)[present]
-                mx = self.b_max[slots, :k].max(axis=0)[present]
-            else:
-                mn = mx = np.empty((0, self.n_meas))
+            mn, mx = self.run_mn[present], self.run_mx[present]
         q = self.sketch.quantiles(quantiles, present) if quantiles else None
         return WindowStats(present, n, s, m2, mn, mx, q)
 
     def memory_rows(self) -> int:
-        return len(self.slot_of) * self.n_keys
+        """(bucket, key) groups held: the keys each live bucket has rows of."""
+        return self.store.groups(distinct=True)
+
+    def nbytes(self) -> int:
+        """Bytes of the bucket store (the per-key totals and sketches not included)."""
+        return self.store.nbytes()
 
     # state ---------------------------------------------------------------
     def groups(self) -> tuple[np.ndarray, np.ndarray, Stats, np.ndarray]:
         """Live (bucket, key) groups with rows: bucket indices, key codes, stats, sum |x|."""
-        k = self.n_keys
-        buckets = list(self.order)
-        if not buckets or k == 0:
-            e = np.empty(0, dtype=np.int64)
-            st = Stats(e.copy(), np.empty((0, self.n_meas)), np.empty((0, self.n_meas)),
-                       np.empty((0, self.n_meas)), np.empty((0, self.n_meas)),
-                       (e.copy(), e.copy(), e.copy(), e.copy()) if self.needs.sketch else None)
-            return e, e.copy(), st, np.empty((0, self.n_meas))
-        st = self.bucket_stats(buckets)
-        keep = np.flatnonzero(st.n > 0)
-        b = np.repeat(np.array(buckets, dtype=np.int64), k)[keep]
-        codes = np.tile(np.arange(k), len(buckets))[keep]
-        slots = np.array([self.slot_of[x] for x in buckets], dtype=np.int64)
-        absum = self.b_abs[slots, :k].reshape(-1, self.n_meas)[keep]
-        return b, codes, _take(st, keep), absum
+        bidx, flat = self.store.flat(list(self.order))
+        st = self._full(flat)
+        if not self.needs.sketch:
+            st.sk = None
+        return bidx, flat.keys, st, flat.ab
 
     def _meta(self) -> dict:
         return {"window_ns": int(self.size), "resolution_ns": int(self.resolution), "hop_ns": int(self.hop),
@@ -381,26 +308,32 @@ class BucketEngine(WindowEngine):
         if self.sketch is not None:
             self.sketch.load(meta, arrays)
         self._load_closed(meta, arrays)
+        self._rebuild_minmax()
 
     def _put_groups(self, b, codes, st: Stats, absum) -> None:
-        """Write distinct (bucket, key) groups into their slots (buckets created as needed)."""
+        """Distinct (bucket, key) groups into new buckets, one part each."""
         if b.size == 0:
             return
-        for x in np.unique(b).tolist():
-            self._slot(x)
-        sl = np.array([self.slot_of[x] for x in b.tolist()], dtype=np.int64)
-        self.b_count[sl, codes] = st.n
-        self.b_sum[sl, codes] = st.s
-        self.b_m2[sl, codes] = st.m2
-        self.b_min[sl, codes] = st.mn
-        self.b_max[sl, codes] = st.mx
-        self.b_abs[sl, codes] = absum
+        order = np.lexsort((codes, b))
+        b, codes = b[order], codes[order]
+        st, absum = _take(st, order), absum[order]
+        needs = self.needs
+        cut = [0, *(np.flatnonzero(np.diff(b) != 0) + 1).tolist(), b.size]
+        sk_of = None
         if st.sk is not None:
             g, m, key, c = st.sk
-            slot_of_g = sl[g]
-            for s in np.unique(slot_of_g).tolist():
-                z = slot_of_g == s
-                self.slot_sketches[s] = [compact_sketch(codes[g[z]], m[z], key[z], c[z])]
+            sk_of = (b[g], codes[g], m, key, c)
+        for i in range(len(cut) - 1):
+            a, z = cut[i], cut[i + 1]
+            sk = None
+            if sk_of is not None:
+                sel = sk_of[0] == b[a]
+                sk = _compact([(sk_of[1][sel], sk_of[2][sel], sk_of[3][sel], sk_of[4][sel])])
+            part = Part(codes[a:z].astype(np.int32), st.n[a:z].copy(), st.s[a:z].copy(),
+                        absum[a:z].copy(), st.m2[a:z].copy() if needs.std else None,
+                        st.mn[a:z].copy() if needs.minmax else None, st.mx[a:z].copy() if needs.minmax else None,
+                        sk)
+            self.store.add_part(int(b[a]), part)
 
     def merge(self, other, self_codes, other_codes, n_keys: int, watermark: int) -> BucketEngine:
         """Both engines' buckets in one (equal (bucket, key) groups combined)."""
@@ -427,7 +360,8 @@ class BucketEngine(WindowEngine):
             live = np.flatnonzero(ub >= keep_from)
             self._put_groups(ub[live], kk[live], _take(merged, live), absum[live])
         self._rebuild()
+        self._rebuild_minmax()
         if self.sketch is not None:
-            for s in self._window_slots():
-                g, m, key, c = self._slot_sketch(s)
-                self.sketch.add_entries(g, m, key, c, self.n_keys, +1)
+            _, flat = self.store.flat(self.window_buckets(self.first_bucket, _BIG))
+            g, m, key, c = flat.sk
+            self.sketch.add_entries(flat.keys[g], m, key, c, self.n_keys, +1)

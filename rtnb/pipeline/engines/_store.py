@@ -1,0 +1,282 @@
+"""Sparse storage of bucketed pre-aggregates: each bucket holds only the keys it has rows of.
+
+A bucket is a list of *parts*; every part is sorted by key code with distinct keys and
+holds, per key, the count, per measure the sum, the sum of |x| (it bounds the running
+totals' rounding), and — only when the aggregates need them — M2 (Chan),
+min, max and sketch entries (key, measure, bin, count sorted in that order). Rows of a
+batch become one new part per bucket they fall in (O(batch)); a bucket's parts are
+compacted into one when the new parts outgrow the compacted one (O(1) amortised per
+group) or when the bucket is read. Memory is therefore the (bucket, key) groups that
+have rows (28 bytes each for count/sum/mean of one measure), not buckets x keys.
+
+>>> import numpy as np
+>>> from rtnb.pipeline.engines._base import Needs
+>>> st = BucketStore(1, Needs(("count", "sum")))
+>>> st.add_rows(np.array([5, 5, 6]), np.array([3, 1, 3]), np.array([[1.0], [2.0], [4.0]]))
+>>> p = st.part(5)
+>>> p.keys.tolist(), p.n.tolist(), p.s[:, 0].tolist(), st.groups()
+([1, 3], [1, 1], [2.0, 1.0], 3)
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+
+from .._buckets import compact_sketch
+from ..sketch import _mapping
+
+__all__ = ["Part", "BucketStore"]
+
+_KEY = np.int32  # key codes < 2**31 (the key index is dense)
+
+
+class Part:
+    """Groups of one bucket, one per distinct key (ascending)."""
+
+    __slots__ = ("keys", "n", "s", "ab", "m2", "mn", "mx", "sk")
+
+    def __init__(self, keys, n, s, ab, m2=None, mn=None, mx=None, sk=None) -> None:
+        self.keys, self.n, self.s, self.ab = keys, n, s, ab
+        self.m2, self.mn, self.mx, self.sk = m2, mn, mx, sk
+
+    @property
+    def size(self) -> int:
+        return self.keys.size
+
+    def nbytes(self) -> int:
+        arrays = [self.keys, self.n, self.s, self.ab, self.m2, self.mn, self.mx, *(self.sk or ())]
+        return sum(a.nbytes for a in arrays if a is not None)
+
+    def take(self, idx: np.ndarray) -> Part:
+        sk = None
+        if self.sk is not None:
+            g, m, b, c = self.sk
+            sel = np.isin(g, self.keys[idx])
+            sk = (g[sel], m[sel], b[sel], c[sel])
+        pick = (lambda a: None if a is None else a[idx])
+        return Part(self.keys[idx], self.n[idx], self.s[idx], self.ab[idx], pick(self.m2), pick(self.mn),
+                    pick(self.mx), sk)
+
+
+def combine_parts(parts: list[Part]) -> Part:
+    """One part holding every part's groups (equal keys combined), in O(groups) numpy calls."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    cat = (lambda name: np.concatenate([getattr(p, name) for p in parts]))
+    keys, inv = np.unique(cat("keys"), return_inverse=True)
+    inv = inv.ravel()
+    g, m = keys.size, first.s.shape[1]
+    n_all = cat("n")
+    n = np.bincount(inv, weights=n_all, minlength=g).astype(np.int64)
+    s_all, ab_all = cat("s"), cat("ab")
+    s = np.empty((g, m))
+    ab = np.empty((g, m))
+    m2 = None if first.m2 is None else np.empty((g, m))
+    mn = mx = None
+    if first.mn is not None:
+        mn, mx = np.full((g, m), np.inf), np.full((g, m), -np.inf)
+        mn_all, mx_all = cat("mn"), cat("mx")
+    m2_all = None if m2 is None else cat("m2")
+    for j in range(m):
+        s[:, j] = np.bincount(inv, weights=s_all[:, j], minlength=g)
+        ab[:, j] = np.bincount(inv, weights=ab_all[:, j], minlength=g)
+        if m2 is not None:  # parallel variance: M2 = sum(M2_i + n_i (mean_i - mean)^2)
+            d = s_all[:, j] / n_all - (s[:, j] / n)[inv]
+            m2[:, j] = np.bincount(inv, weights=m2_all[:, j] + n_all * d * d, minlength=g)
+        if mn is not None:
+            np.minimum.at(mn[:, j], inv, mn_all[:, j])
+            np.maximum.at(mx[:, j], inv, mx_all[:, j])
+    sk = None
+    if first.sk is not None:
+        sk = _compact([p.sk for p in parts])
+    return Part(keys.astype(_KEY), n, s, ab, m2, mn, mx, sk)
+
+
+def _compact(sketches) -> tuple:
+    g, m, b, c = (np.concatenate([x[i] for x in sketches]) for i in range(4))
+    g, m, b, c = compact_sketch(g.astype(np.int64), m.astype(np.int64), b.astype(np.int64), c)
+    return g.astype(_KEY), m.astype(np.int16), b.astype(np.int32), c
+
+
+class BucketStore:
+    """Live buckets (bucket index -> parts) and their sorted indices.
+
+    ``needs`` (a :class:`~._base.Needs`) says which pre-aggregates are kept.
+    """
+
+    def __init__(self, n_meas: int, needs, relative_accuracy: float = 0.005) -> None:
+        self.m = n_meas
+        self.needs = needs
+        self.mapping = _mapping(relative_accuracy)
+        self.parts: dict[int, list[Part]] = {}
+        self.order: list[int] = []  # live bucket indices, ascending
+        self._groups = 0  # groups over every part (upper bound of distinct groups)
+        self._loose: set[int] = set()  # buckets with more than one part
+
+    def __contains__(self, b: int) -> bool:
+        return b in self.parts
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def between(self, lo: int, hi: int) -> list[int]:
+        """Live bucket indices in ``[lo, hi)``."""
+        i0 = bisect.bisect_left(self.order, lo)
+        i1 = bisect.bisect_left(self.order, hi)
+        return self.order[i0:i1]
+
+    def _new_bucket(self, b: int) -> list[Part]:
+        parts = self.parts[b] = []
+        if not self.order or b > self.order[-1]:
+            self.order.append(b)
+        else:
+            bisect.insort(self.order, b)
+        return parts
+
+    def add_part(self, b: int, part: Part) -> None:
+        if part.size == 0:
+            return
+        parts = self.parts.get(b)
+        if parts is None:
+            parts = self._new_bucket(b)
+        parts.append(part)
+        self._groups += part.size
+        if len(parts) > 1:
+            self._loose.add(b)
+            raw = sum(p.size for p in parts[1:])
+            if raw > 1024 + parts[0].size:
+                self._compact(b)
+
+    def settle(self, final_below: int) -> None:
+        """Compact the buckets below ``final_below`` (no acceptable row can reach them any
+        more), so a finished bucket holds each of its keys once."""
+        for b in [x for x in self._loose if x < final_below]:
+            self._compact(b)
+
+    def _compact(self, b: int) -> Part:
+        parts = self.parts[b]
+        if len(parts) > 1:
+            before = sum(p.size for p in parts)
+            parts[:] = [combine_parts(parts)]
+            self._groups += parts[0].size - before
+        self._loose.discard(b)
+        return parts[0]
+
+    def part(self, b: int) -> Part:
+        """Bucket ``b``'s groups as one part (compacted in place)."""
+        return self._compact(b)
+
+    def drop(self, b: int) -> None:
+        parts = self.parts.pop(b)
+        self._groups -= sum(p.size for p in parts)
+        self._loose.discard(b)
+        i = bisect.bisect_left(self.order, b)
+        del self.order[i]
+
+    def drop_before(self, lo: int) -> None:
+        """Forget every bucket below ``lo``."""
+        i = bisect.bisect_left(self.order, lo)
+        for b in self.order[:i]:
+            self._groups -= sum(p.size for p in self.parts.pop(b))
+            self._loose.discard(b)
+        del self.order[:i]
+
+    def groups(self, distinct: bool = False) -> int:
+        """(bucket, key) groups held (parts not yet compacted may repeat a key;
+        ``distinct=True`` compacts first)."""
+        if distinct:
+            for b in list(self._loose):
+                self._compact(b)
+        return self._groups
+
+    def nbytes(self) -> int:
+        return sum(p.nbytes() for parts in self.parts.values() for p in parts)
+
+    # rows -> parts -------------------------------------------------------
+    def add_rows(self, b: np.ndarray, codes: np.ndarray, vals: np.ndarray) -> None:
+        """Rows (bucket index, key code, values N x M) into their buckets: one part each."""
+        if b.size == 0:
+            return
+        needs = self.needs
+        lo, hi = int(b.min()), int(b.max())
+        top = int(codes.max()) + 1
+        if lo == hi:
+            gid_raw = codes
+        else:
+            gid_raw = (b - lo) * top + codes
+        ug, gid = np.unique(gid_raw, return_inverse=True)
+        gid = gid.ravel()
+        g = ug.size
+        n = np.bincount(gid, minlength=g).astype(np.int64)
+        s = np.empty((g, self.m))
+        ab = np.empty((g, self.m))
+        m2 = np.empty((g, self.m)) if needs.std else None
+        mn = np.full((g, self.m), np.inf) if needs.minmax else None
+        mx = np.full((g, self.m), -np.inf) if needs.minmax else None
+        for j in range(self.m):
+            v = vals[:, j]
+            s[:, j] = np.bincount(gid, weights=v, minlength=g)
+            ab[:, j] = np.bincount(gid, weights=np.abs(v), minlength=g)
+            if m2 is not None:
+                d = v - (s[:, j] / n)[gid]
+                m2[:, j] = np.bincount(gid, weights=d * d, minlength=g)
+            if mn is not None:
+                np.minimum.at(mn[:, j], gid, v)
+                np.maximum.at(mx[:, j], gid, v)
+        sk_all = None
+        if needs.sketch:
+            bins = self.mapping.keys(vals)  # N x M
+            rows = np.repeat(gid, self.m)
+            meas = np.tile(np.arange(self.m), gid.size)
+            sk_all = compact_sketch(rows, meas, bins.ravel(), np.ones(rows.size, dtype=np.int64))
+        if lo == hi:
+            bucket_of = None
+            keys = ug
+        else:
+            bucket_of, keys = ug // top + lo, ug % top
+        cut = [0, g] if bucket_of is None else [0, *np.flatnonzero(np.diff(bucket_of) != 0) + 1, g]
+        sk_cut = None
+        if sk_all is not None:
+            sk_cut = np.searchsorted(sk_all[0], cut)
+        for i in range(len(cut) - 1):
+            a, z = cut[i], cut[i + 1]
+            sk = None
+            if sk_all is not None:
+                sa, sz = sk_cut[i], sk_cut[i + 1]
+                sk = (keys[sk_all[0][sa:sz]].astype(_KEY), sk_all[1][sa:sz].astype(np.int16),
+                      sk_all[2][sa:sz].astype(np.int32), sk_all[3][sa:sz])
+            pick = (lambda x: None if x is None else x[a:z])
+            part = Part(keys[a:z].astype(_KEY), n[a:z], s[a:z], ab[a:z], pick(m2), pick(mn), pick(mx), sk)
+            self.add_part(lo if bucket_of is None else int(bucket_of[a]), part)
+
+    # groups as flat arrays ----------------------------------------------
+    def flat(self, buckets: list[int]) -> tuple[np.ndarray, Part]:
+        """The groups of ``buckets`` (compacted) as one flat part: (bucket index per group, part).
+
+        Sketch entries' first array holds the *group position* in the flat part.
+        """
+        parts = [self.part(b) for b in buckets]
+        sizes = np.array([p.size for p in parts], dtype=np.int64)
+        bidx = np.repeat(np.array(buckets, dtype=np.int64), sizes)
+        m = self.m
+        if not parts:
+            e = np.empty(0, dtype=np.int64)
+            z = np.empty((0, m))
+            sk = (e, e.copy(), e.copy(), e.copy()) if self.needs.sketch else None
+            return bidx, Part(e.copy(), e.copy(), z, z.copy(), z.copy() if self.needs.std else None,
+                              z.copy() if self.needs.minmax else None, z.copy() if self.needs.minmax else None, sk)
+        cat = (lambda name: None if getattr(parts[0], name) is None
+               else np.concatenate([getattr(p, name) for p in parts]))
+        sk = None
+        if self.needs.sketch:
+            offs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            gs = []
+            for p, off in zip(parts, offs):
+                gs.append(np.searchsorted(p.keys, p.sk[0]).astype(np.int64) + off)
+            sk = (np.concatenate(gs), *(np.concatenate([p.sk[i] for p in parts]).astype(np.int64)
+                                        for i in (1, 2, 3)))
+        keys = np.concatenate([p.keys for p in parts]).astype(np.int64)
+        return bidx, Part(keys, cat("n"), cat("s"), cat("ab"), cat("m2"), cat("mn"), cat("mx"), sk)
