@@ -2,12 +2,13 @@
 
 A bucket is a list of *parts*; every part is sorted by key code with distinct keys and
 holds, per key, the count, per measure the sum, the sum of |x| (it bounds the running
-totals' rounding), and — only when the aggregates need them — M2 (Chan),
+totals' rounding; not stored when no row was negative: it is then the sum), and — only when the aggregates need them — M2 (Chan),
 min, max and sketch entries (key, measure, bin, count sorted in that order). Rows of a
 batch become one new part per bucket they fall in (O(batch)); a bucket's parts are
 compacted into one when the new parts outgrow the compacted one (O(1) amortised per
 group) or when the bucket is read. Memory is therefore the (bucket, key) groups that
-have rows (28 bytes each for count/sum/mean of one measure), not buckets x keys.
+have rows: for count/sum/mean of one measure, 14 bytes each (uint16 key below 65,536
+keys, int32 count, float64 sum; +8 for sum |x| when a row was negative), not buckets x keys.
 
 >>> import numpy as np
 >>> from rtnb.pipeline.engines._base import Needs
@@ -32,6 +33,16 @@ __all__ = ["Part", "BucketStore"]
 _KEY = np.int32  # key codes < 2**31 (the key index is dense)
 
 
+def small_keys(keys: np.ndarray) -> np.ndarray:
+    """Sorted key codes in the smallest dtype that holds them (uint16 below 65,536)."""
+    return keys.astype(np.uint16 if not keys.size or keys[-1] < 65536 else _KEY)
+
+
+def small_counts(n: np.ndarray) -> np.ndarray:
+    """Counts as int32 when they fit (a bucket's count of one key seldom passes 2**31)."""
+    return n.astype(np.int32 if not n.size or n.max() < 2**31 else np.int64)
+
+
 class Part:
     """Groups of one bucket, one per distinct key (ascending)."""
 
@@ -45,19 +56,15 @@ class Part:
     def size(self) -> int:
         return self.keys.size
 
+    @property
+    def absum(self) -> np.ndarray:
+        """Per group and measure, the sum of |x| (``ab is None``: no negative row, so ``s``)."""
+        return self.s if self.ab is None else self.ab
+
     def nbytes(self) -> int:
         arrays = [self.keys, self.n, self.s, self.ab, self.m2, self.mn, self.mx, *(self.sk or ())]
         return sum(a.nbytes for a in arrays if a is not None)
 
-    def take(self, idx: np.ndarray) -> Part:
-        sk = None
-        if self.sk is not None:
-            g, m, b, c = self.sk
-            sel = np.isin(g, self.keys[idx])
-            sk = (g[sel], m[sel], b[sel], c[sel])
-        pick = (lambda a: None if a is None else a[idx])
-        return Part(self.keys[idx], self.n[idx], self.s[idx], self.ab[idx], pick(self.m2), pick(self.mn),
-                    pick(self.mx), sk)
 
 
 def combine_parts(parts: list[Part]) -> Part:
@@ -70,10 +77,13 @@ def combine_parts(parts: list[Part]) -> Part:
     inv = inv.ravel()
     g, m = keys.size, first.s.shape[1]
     n_all = cat("n")
-    n = np.bincount(inv, weights=n_all, minlength=g).astype(np.int64)
-    s_all, ab_all = cat("s"), cat("ab")
+    n = small_counts(np.bincount(inv, weights=n_all, minlength=g))
+    s_all = cat("s")
     s = np.empty((g, m))
-    ab = np.empty((g, m))
+    ab = ab_all = None
+    if any(p.ab is not None for p in parts):
+        ab_all = np.concatenate([p.absum for p in parts])
+        ab = np.empty((g, m))
     m2 = None if first.m2 is None else np.empty((g, m))
     mn = mx = None
     if first.mn is not None:
@@ -82,7 +92,8 @@ def combine_parts(parts: list[Part]) -> Part:
     m2_all = None if m2 is None else cat("m2")
     for j in range(m):
         s[:, j] = np.bincount(inv, weights=s_all[:, j], minlength=g)
-        ab[:, j] = np.bincount(inv, weights=ab_all[:, j], minlength=g)
+        if ab is not None:
+            ab[:, j] = np.bincount(inv, weights=ab_all[:, j], minlength=g)
         if m2 is not None:  # parallel variance: M2 = sum(M2_i + n_i (mean_i - mean)^2)
             d = s_all[:, j] / n_all - (s[:, j] / n)[inv]
             m2[:, j] = np.bincount(inv, weights=m2_all[:, j] + n_all * d * d, minlength=g)
@@ -92,7 +103,7 @@ def combine_parts(parts: list[Part]) -> Part:
     sk = None
     if first.sk is not None:
         sk = _compact([p.sk for p in parts])
-    return Part(keys.astype(_KEY), n, s, ab, m2, mn, mx, sk)
+    return Part(small_keys(keys), n, s, ab, m2, mn, mx, sk)
 
 
 def _compact(sketches) -> tuple:
@@ -210,16 +221,17 @@ class BucketStore:
         ug, gid = np.unique(gid_raw, return_inverse=True)
         gid = gid.ravel()
         g = ug.size
-        n = np.bincount(gid, minlength=g).astype(np.int64)
+        n = np.bincount(gid, minlength=g).astype(np.int32)
         s = np.empty((g, self.m))
-        ab = np.empty((g, self.m))
+        ab = None if (vals >= 0).all() else np.empty((g, self.m))  # None: sum |x| is the sum
         m2 = np.empty((g, self.m)) if needs.std else None
         mn = np.full((g, self.m), np.inf) if needs.minmax else None
         mx = np.full((g, self.m), -np.inf) if needs.minmax else None
         for j in range(self.m):
             v = vals[:, j]
             s[:, j] = np.bincount(gid, weights=v, minlength=g)
-            ab[:, j] = np.bincount(gid, weights=np.abs(v), minlength=g)
+            if ab is not None:
+                ab[:, j] = np.bincount(gid, weights=np.abs(v), minlength=g)
             if m2 is not None:
                 d = v - (s[:, j] / n)[gid]
                 m2[:, j] = np.bincount(gid, weights=d * d, minlength=g)
@@ -249,7 +261,7 @@ class BucketStore:
                 sk = (keys[sk_all[0][sa:sz]].astype(_KEY), sk_all[1][sa:sz].astype(np.int16),
                       sk_all[2][sa:sz].astype(np.int32), sk_all[3][sa:sz])
             pick = (lambda x: None if x is None else x[a:z])
-            part = Part(keys[a:z].astype(_KEY), n[a:z], s[a:z], ab[a:z], pick(m2), pick(mn), pick(mx), sk)
+            part = Part(small_keys(keys[a:z]), n[a:z], s[a:z], pick(ab), pick(m2), pick(mn), pick(mx), sk)
             self.add_part(lo if bucket_of is None else int(bucket_of[a]), part)
 
     # groups as flat arrays ----------------------------------------------
@@ -266,7 +278,7 @@ class BucketStore:
             e = np.empty(0, dtype=np.int64)
             z = np.empty((0, m))
             sk = (e, e.copy(), e.copy(), e.copy()) if self.needs.sketch else None
-            return bidx, Part(e.copy(), e.copy(), z, z.copy(), z.copy() if self.needs.std else None,
+            return bidx, Part(e.copy(), e.copy(), z, None, z.copy() if self.needs.std else None,
                               z.copy() if self.needs.minmax else None, z.copy() if self.needs.minmax else None, sk)
         cat = (lambda name: None if getattr(parts[0], name) is None
                else np.concatenate([getattr(p, name) for p in parts]))
@@ -279,4 +291,8 @@ class BucketStore:
             sk = (np.concatenate(gs), *(np.concatenate([p.sk[i] for p in parts]).astype(np.int64)
                                         for i in (1, 2, 3)))
         keys = np.concatenate([p.keys for p in parts]).astype(np.int64)
-        return bidx, Part(keys, cat("n"), cat("s"), cat("ab"), cat("m2"), cat("mn"), cat("mx"), sk)
+        n = np.concatenate([p.n for p in parts]).astype(np.int64)
+        ab = None
+        if any(p.ab is not None for p in parts):
+            ab = np.concatenate([p.absum for p in parts])
+        return bidx, Part(keys, n, cat("s"), ab, cat("m2"), cat("mn"), cat("mx"), sk)

@@ -19,7 +19,7 @@ import numpy as np
 from .._buckets import Stats, combine, concat_stats
 from .._buckets import take_stats as _take
 from ._base import Needs, WindowEngine, WindowStats, stats_arrays, stats_from_arrays
-from ._store import BucketStore, Part, _compact
+from ._store import BucketStore, Part, _compact, small_counts, small_keys
 from ._totals import RowSketch, Totals
 
 __all__ = ["BucketEngine"]
@@ -148,7 +148,7 @@ class BucketEngine(WindowEngine):
         if p.size == 0:
             return
         keys = p.keys.astype(np.int64)
-        self.totals.add_groups(keys, p.n, p.s, p.m2 if self.needs.std else None, -1, p.ab)
+        self.totals.add_groups(keys, p.n, p.s, p.m2 if self.needs.std else None, -1, p.absum)
         if self.sketch is not None:
             g, m, kk, c = p.sk
             self.sketch.add_entries(g.astype(np.int64), m.astype(np.int64), kk.astype(np.int64), c,
@@ -233,7 +233,7 @@ class BucketEngine(WindowEngine):
             st = Stats(np.zeros(k, dtype=np.int64), z, z.copy(), None, None)
         absum = np.zeros((k, self.n_meas))
         for j in range(self.n_meas):
-            absum[:, j] = np.bincount(flat.keys, weights=flat.ab[:, j], minlength=k)[:k]
+            absum[:, j] = np.bincount(flat.keys, weights=flat.absum[:, j], minlength=k)[:k]
         self.totals.rebuild(st, absum)
 
     # reading -------------------------------------------------------------
@@ -266,7 +266,7 @@ class BucketEngine(WindowEngine):
         st = self._full(flat)
         if not self.needs.sketch:
             st.sk = None
-        return bidx, flat.keys, st, flat.ab
+        return bidx, flat.keys, st, flat.absum
 
     def _meta(self) -> dict:
         return {"window_ns": int(self.size), "resolution_ns": int(self.resolution), "hop_ns": int(self.hop),
@@ -329,8 +329,9 @@ class BucketEngine(WindowEngine):
             if sk_of is not None:
                 sel = sk_of[0] == b[a]
                 sk = _compact([(sk_of[1][sel], sk_of[2][sel], sk_of[3][sel], sk_of[4][sel])])
-            part = Part(codes[a:z].astype(np.int32), st.n[a:z].copy(), st.s[a:z].copy(),
-                        absum[a:z].copy(), st.m2[a:z].copy() if needs.std else None,
+            ab = None if np.array_equal(absum[a:z], st.s[a:z]) else absum[a:z].copy()
+            part = Part(small_keys(codes[a:z]), small_counts(st.n[a:z]), st.s[a:z].copy(),
+                        ab, st.m2[a:z].copy() if needs.std else None,
                         st.mn[a:z].copy() if needs.minmax else None, st.mx[a:z].copy() if needs.minmax else None,
                         sk)
             self.store.add_part(int(b[a]), part)
