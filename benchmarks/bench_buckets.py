@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--fill", type=int, default=3_700, help="memory run: seconds of event time")
     ap.add_argument("--batch", type=int, default=10_000, help="memory run: rows per batch")
     ap.add_argument("--traced", action="store_true", help="memory run: also a tracemalloc run")
-    ap.add_argument("--window", default="60s", help="throughput run: the window")
+    ap.add_argument("--window", default="10s", help="throughput run: the window (10 s: most of a run has buckets leaving)")
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--events-big", type=int, default=100_000, help="events at >= 100,000 keys")
     ap.add_argument("--qkeys", type=int, default=10_000)

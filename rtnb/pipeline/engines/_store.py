@@ -118,6 +118,8 @@ class BucketStore:
     ``needs`` (a :class:`~._base.Needs`) says which pre-aggregates are kept.
     """
 
+    BLOCK = 64  # buckets per block of cached per-key extremes
+
     def __init__(self, n_meas: int, needs, relative_accuracy: float = 0.005) -> None:
         self.m = n_meas
         self.needs = needs
@@ -126,6 +128,9 @@ class BucketStore:
         self.order: list[int] = []  # live bucket indices, ascending
         self._groups = 0  # groups over every part (upper bound of distinct groups)
         self._loose: set[int] = set()  # buckets with more than one part
+        # per-key min / max of whole blocks of BLOCK buckets that no row can reach any more
+        self._ext: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._final_below = np.iinfo(np.int64).min
 
     def __contains__(self, b: int) -> bool:
         return b in self.parts
@@ -155,17 +160,30 @@ class BucketStore:
             parts = self._new_bucket(b)
         parts.append(part)
         self._groups += part.size
+        if self._ext:
+            self._ext.pop(b // self.BLOCK, None)
         if len(parts) > 1:
             self._loose.add(b)
             raw = sum(p.size for p in parts[1:])
-            if raw > 1024 + parts[0].size:
+            if raw > 16384 + 4 * parts[0].size:  # open buckets are few: compact at settle
                 self._compact(b)
 
-    def settle(self, final_below: int) -> None:
+    def settle(self, final_below: int, window_lo: int) -> None:
         """Compact the buckets below ``final_below`` (no acceptable row can reach them any
-        more), so a finished bucket holds each of its keys once."""
+        more), so a finished bucket holds each of its keys once; with min/max, cache the
+        extremes of the blocks sealed now that lie in the window (from ``window_lo``)."""
         for b in [x for x in self._loose if x < final_below]:
             self._compact(b)
+        B = self.BLOCK
+        if self.needs.minmax and self.order and final_below > self._final_below:
+            # blocks sealed now: cache their extremes once (spread over the run, not
+            # built all at once by the first read that needs them)
+            # blocks not sealed before, wholly in the window
+            first = max(self._final_below // B, -(-window_lo // B))
+            for blk in range(first, final_below // B):
+                if blk not in self._ext and (buckets := self.between(blk * B, blk * B + B)):
+                    self._ext[blk] = self._block_extremes(buckets)
+        self._final_below = max(self._final_below, final_below)
 
     def _compact(self, b: int) -> Part:
         parts = self.parts[b]
@@ -194,6 +212,8 @@ class BucketStore:
             self._groups -= sum(p.size for p in self.parts.pop(b))
             self._loose.discard(b)
         del self.order[:i]
+        for blk in [x for x in self._ext if (x + 1) * self.BLOCK <= lo]:
+            del self._ext[blk]
 
     def groups(self, distinct: bool = False) -> int:
         """(bucket, key) groups held (parts not yet compacted may repeat a key;
@@ -204,7 +224,58 @@ class BucketStore:
         return self._groups
 
     def nbytes(self) -> int:
-        return sum(p.nbytes() for parts in self.parts.values() for p in parts)
+        held = sum(p.nbytes() for parts in self.parts.values() for p in parts)
+        return held + sum(a.nbytes for e in self._ext.values() for a in e)
+
+    # extremes ------------------------------------------------------------
+    def extremes(self, keys: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-key min and max (len(keys) x M) over the buckets from ``lo`` on.
+
+        ``keys``: sorted, distinct. Whole blocks no row can reach any more are read
+        from a per-block cache (built once), other buckets part by part: about
+        window / BLOCK + BLOCK + lateness lookups instead of one per bucket.
+        """
+        mn = np.full((keys.size, self.m), np.inf)
+        mx = np.full((keys.size, self.m), -np.inf)
+
+        def fold(k, a, z) -> None:
+            if k.size == 0:
+                return
+            pos = np.minimum(np.searchsorted(k, keys), k.size - 1)
+            hit = np.flatnonzero(k[pos] == keys)
+            if hit.size:
+                at = pos[hit]
+                mn[hit] = np.minimum(mn[hit], a[at])
+                mx[hit] = np.maximum(mx[hit], z[at])
+
+        order, B = self.order, self.BLOCK
+        i = bisect.bisect_left(order, lo)
+        while i < len(order):
+            b = order[i]
+            start = (b // B) * B
+            if start >= lo and start + B <= self._final_below:
+                ext = self._ext.get(b // B)
+                if ext is None:
+                    ext = self._ext[b // B] = self._block_extremes(self.between(start, start + B))
+                fold(*ext)
+                i = bisect.bisect_left(order, start + B)
+                continue
+            for p in self.parts[b]:
+                fold(p.keys, p.mn, p.mx)
+            i += 1
+        return mn, mx
+
+    def _block_extremes(self, buckets: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        parts = [p for b in buckets for p in self.parts[b]]
+        keys, inv = np.unique(np.concatenate([p.keys for p in parts]), return_inverse=True)
+        inv = inv.ravel()
+        mn = np.full((keys.size, self.m), np.inf)
+        mx = np.full((keys.size, self.m), -np.inf)
+        a, z = np.concatenate([p.mn for p in parts]), np.concatenate([p.mx for p in parts])
+        for j in range(self.m):
+            np.minimum.at(mn[:, j], inv, a[:, j])
+            np.maximum.at(mx[:, j], inv, z[:, j])
+        return small_keys(keys), mn, mx
 
     # rows -> parts -------------------------------------------------------
     def add_rows(self, b: np.ndarray, codes: np.ndarray, vals: np.ndarray) -> None:

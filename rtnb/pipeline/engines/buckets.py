@@ -139,7 +139,7 @@ class BucketEngine(WindowEngine):
         if self.closes:
             keep_lo = min(keep_lo, (self.next_close - self.size) // self.resolution)
         self.store.drop_before(keep_lo)
-        self.store.settle((watermark - self.lateness) // self.resolution)
+        self.store.settle((watermark - self.lateness) // self.resolution, new_lo)
         if self.totals.stale():
             self._rebuild()
 
@@ -160,20 +160,7 @@ class BucketEngine(WindowEngine):
 
     def _recompute_minmax(self, keys: np.ndarray) -> None:
         """Min and max of ``keys`` (sorted, distinct) over the window's buckets."""
-        mn = np.full((keys.size, self.n_meas), np.inf)
-        mx = np.full((keys.size, self.n_meas), -np.inf)
-        for b in self.store.between(self.first_bucket, _BIG):
-            for p in self.store.parts[b]:
-                if p.size == 0:
-                    continue
-                pos = np.minimum(np.searchsorted(p.keys, keys), p.size - 1)
-                hit = np.flatnonzero(p.keys[pos] == keys)
-                if hit.size:
-                    at = pos[hit]
-                    mn[hit] = np.minimum(mn[hit], p.mn[at])
-                    mx[hit] = np.maximum(mx[hit], p.mx[at])
-        self.run_mn[keys] = mn
-        self.run_mx[keys] = mx
+        self.run_mn[keys], self.run_mx[keys] = self.store.extremes(keys, self.first_bucket)
 
     def _rebuild_minmax(self) -> None:
         if not self.needs.minmax:
