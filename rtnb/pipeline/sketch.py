@@ -227,7 +227,7 @@ class _DenseSketches:
     window in O(batch); ``quantiles(qs, rows)`` reads the rows asked for. Bins are
     grouped in blocks of :attr:`BLOCK` whose totals are kept too, so a quantile walks
     the blocks, then one block: O(bins / BLOCK + BLOCK) per row, not O(bins). Rows and
-    bins grow geometrically (amortised O(1) per new row or bin).
+    bins grow geometrically (by a quarter / an eighth: amortised O(1) per new row or bin).
 
     ``counts`` / ``lo`` are the occupied part (rows seen, bins ``lo .. lo + width``):
     what a state exports and loads.
@@ -284,11 +284,12 @@ class _DenseSketches:
             self._rows = max(self._rows, n_rows)
             self._a, self._z = lo, hi
             return
-        new_rows = max(n_rows, rows_cap) if n_rows <= rows_cap else max(n_rows, 2 * rows_cap, 8)
-        # columns: keep the old ones, add at least as many again on the side that grew
-        width = hi - lo
-        left = 0 if lo >= 0 else -(-(-lo + (width if cap else 0) // 2) // B) * B
-        right = cap if hi <= cap else -(-(hi + (width if cap else 0) // 2) // B) * B
+        new_rows = rows_cap if n_rows <= rows_cap else max(n_rows, rows_cap + rows_cap // 4, 8)
+        # columns: keep the old ones, add an eighth of the width on the side that grew
+        # (rows grow by a quarter: the matrix is the window's largest array)
+        pad = (hi - lo) // 8 if cap else 0
+        left = 0 if lo >= 0 else -(-(-lo + pad) // B) * B
+        right = cap if hi <= cap else -(-(hi + pad) // B) * B
         new_cap = left + right
         new = np.zeros((new_rows, new_cap), dtype=np.int64)
         new[:rows_cap, left : left + cap] = self._c

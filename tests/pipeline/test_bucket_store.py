@@ -115,13 +115,13 @@ def test_a_finished_bucket_holds_each_of_its_keys_once():
     rng = np.random.default_rng(0)
     sec = 1_000_000_000
     total = np.zeros(5000)
-    for i in range(40):  # 40 batches of the same second, then one 3 s later
-        codes = rng.integers(0, 5000, 500)
-        vals = rng.random((500, 1))
+    for i in range(30):  # 30 batches of the same second (fewer groups than compaction waits for)
+        codes = rng.integers(0, 5000, 200)
+        vals = rng.random((200, 1))
         np.add.at(total, codes, vals[:, 0])
-        eng.insert(np.full(500, 10 * sec + i), codes, vals, 10 * sec + i)
+        eng.insert(np.full(200, 10 * sec + i), codes, vals, 10 * sec + i)
     assert len(eng.store.parts[10]) > 1  # still open: parts pending
-    eng.insert(np.array([13 * sec]), np.array([0]), np.array([[1.0]]), 13 * sec)
+    eng.insert(np.array([13 * sec]), np.array([0]), np.array([[1.0]]), 13 * sec)  # then one 3 s later
     assert len(eng.store.parts[10]) == 1
     p = eng.store.parts[10][0]
     assert p.size == np.count_nonzero(total) == np.unique(p.keys).size
