@@ -14,6 +14,9 @@ Three measurements of ``rtnb.Rolling(kind="bucketed")``, each printed as a table
   table (``agg.value``). ev/CPU-s (``thread_time``) and per-batch p50/p99 CPU ms.
 - **quantiles**: the same at ``--qkeys`` keys with count/sum/mean/p50/p99 over a 1 h
   window at 1 s.
+- **minmax**: count/min/max over a 1 h window at 1 s, ``--qkeys`` keys, the memory
+  run's stream (``--fill`` s at the first of ``--rates``, ``--batch``-row batches):
+  buckets leave every batch once the hour is full, and with them keys' extremes.
 
 Run from a tree: ``PYTHONPATH=<tree> .venv/bin/python -m benchmarks.bench_buckets``
 (``--part memory throughput quantiles``, ``--keys``, ``--events``, ``--repeats``). To
@@ -166,10 +169,23 @@ def part_quantiles(args) -> None:
     print(_table(f"{args.qkeys:9,} {args.qevents:9,}", args.qevents, runs), flush=True)
 
 
+def part_minmax(args) -> None:
+    k = args.qkeys
+    print(f"\nminmax: bucketed 1 h @ 1 s, {k:,} keys, count/min/max, {args.fill} s of event time at "
+          f"{args.rates[0]:,} ev/s, {args.batch}-row batches, update + table per batch; CPU, medians of {args.repeats}")
+    print(f"{'keys':>9} {'events':>9} {'ev/CPU-s':>12} {'p50 ms':>8} {'p99 ms':>8}")
+    parts = list(memory_batches(k, args.rates[0], args.fill, args.batch, seed=2))
+    n = sum(len(p) for p in parts)
+    runs = [run(lambda: rtnb.Rolling("1h", by="key", value="value", aggs=("count", "min", "max"),
+                                     kind="bucketed", resolution="1s"), parts)
+            for _ in range(args.repeats)]
+    print(_table(f"{k:9,} {n:9,}", n, runs), flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", nargs="*", default=["memory", "throughput", "quantiles"],
-                    choices=["memory", "throughput", "quantiles"])
+    ap.add_argument("--part", nargs="*", default=["memory", "throughput", "quantiles", "minmax"],
+                    choices=["memory", "throughput", "quantiles", "minmax"])
     ap.add_argument("--keys", type=int, nargs="*", default=[50, 10_000, 100_000])
     ap.add_argument("--keys-memory", type=int, nargs="*", default=[1_000, 10_000])
     ap.add_argument("--rates", type=int, nargs="*", default=[1_000], help="memory run: events/s of event time")
@@ -185,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     print(f"rtnb from {rtnb.__file__}")
     for p in args.part:
-        {"memory": part_memory, "throughput": part_throughput, "quantiles": part_quantiles}[p](args)
+        {"memory": part_memory, "throughput": part_throughput, "quantiles": part_quantiles,
+         "minmax": part_minmax}[p](args)
 
 
 if __name__ == "__main__":

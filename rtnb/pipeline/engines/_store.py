@@ -127,7 +127,7 @@ class BucketStore:
         self.parts: dict[int, list[Part]] = {}
         self.order: list[int] = []  # live bucket indices, ascending
         self._groups = 0  # groups over every part (upper bound of distinct groups)
-        self._loose: set[int] = set()  # buckets with more than one part
+        self._loose: dict[int, int] = {}  # bucket with more than one part -> groups past the first
         # per-key min / max of whole blocks of BLOCK buckets that no row can reach any more
         self._ext: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._final_below = np.iinfo(np.int64).min
@@ -163,8 +163,7 @@ class BucketStore:
         if self._ext:
             self._ext.pop(b // self.BLOCK, None)
         if len(parts) > 1:
-            self._loose.add(b)
-            raw = sum(p.size for p in parts[1:])
+            raw = self._loose[b] = self._loose.get(b, 0) + part.size
             if raw > 16384 + 4 * parts[0].size:  # open buckets are few: compact at settle
                 self._compact(b)
 
@@ -191,7 +190,7 @@ class BucketStore:
             before = sum(p.size for p in parts)
             parts[:] = [combine_parts(parts)]
             self._groups += parts[0].size - before
-        self._loose.discard(b)
+        self._loose.pop(b, None)
         return parts[0]
 
     def part(self, b: int) -> Part:
@@ -201,7 +200,7 @@ class BucketStore:
     def drop(self, b: int) -> None:
         parts = self.parts.pop(b)
         self._groups -= sum(p.size for p in parts)
-        self._loose.discard(b)
+        self._loose.pop(b, None)
         i = bisect.bisect_left(self.order, b)
         del self.order[i]
 
@@ -210,7 +209,7 @@ class BucketStore:
         i = bisect.bisect_left(self.order, lo)
         for b in self.order[:i]:
             self._groups -= sum(p.size for p in self.parts.pop(b))
-            self._loose.discard(b)
+            self._loose.pop(b, None)
         del self.order[:i]
         for blk in [x for x in self._ext if (x + 1) * self.BLOCK <= lo]:
             del self._ext[blk]
@@ -289,10 +288,18 @@ class BucketStore:
             gid_raw = codes
         else:
             gid_raw = (b - lo) * top + codes
-        ug, gid = np.unique(gid_raw, return_inverse=True)
-        gid = gid.ravel()
+        space = (hi - lo + 1) * top
+        if space <= 4 * b.size + 64:  # few (bucket, key) pairs possible: count, no sort
+            dense = np.bincount(gid_raw, minlength=space)
+            ug = np.flatnonzero(dense)
+            lut = np.cumsum(dense > 0) - 1
+            gid = lut[gid_raw]
+            n = dense[ug].astype(np.int32)
+        else:
+            ug, gid = np.unique(gid_raw, return_inverse=True)
+            gid = gid.ravel()
+            n = np.bincount(gid, minlength=ug.size).astype(np.int32)
         g = ug.size
-        n = np.bincount(gid, minlength=g).astype(np.int32)
         s = np.empty((g, self.m))
         ab = None if (vals >= 0).all() else np.empty((g, self.m))  # None: sum |x| is the sum
         m2 = np.empty((g, self.m)) if needs.std else None
