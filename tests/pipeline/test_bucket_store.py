@@ -44,7 +44,7 @@ def _stream(rng, n_keys: int, plan, signed: bool, disorder_ms: int):
                             "v": v.round(3)})
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(1, 60), st.lists(st.tuples(st.integers(1, 300), st.integers(0, 6_000)), min_size=1, max_size=10),
        st.booleans(), st.integers(0, 3_000), st.sampled_from(["1s", "500ms", "2s"]), st.integers(0, 10**6))
 def test_sparse_buckets_equal_pandas_and_hold_only_the_groups_with_rows(n_keys, plan, signed, disorder_ms, res, seed):
@@ -67,7 +67,7 @@ def test_sparse_buckets_equal_pandas_and_hold_only_the_groups_with_rows(n_keys, 
         assert agg._engine.memory_rows() == len(pairs)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(1, 30), st.lists(st.tuples(st.integers(1, 200), st.integers(0, 4_000)), min_size=2, max_size=8),
        st.booleans(), st.integers(0, 10**6), st.data())
 def test_a_state_exported_with_parts_not_yet_compacted_answers_the_same_later(n_keys, plan, signed, seed, data):
