@@ -131,3 +131,20 @@ def test_a_stall_breaks_the_line_instead_of_joining_it(store, snap):
     # Every point is still drawn (none dropped) and the hover dots are only the points.
     assert np.isfinite(y).sum() == 2 * len(times)
     assert len(line.hover_mark.x) == 2 * len(times)
+
+
+def test_frames_that_slip_on_a_busy_kernel_do_not_break_the_line():
+    # A loaded kernel spreads frames unevenly (a third of them 3-4x late) while the data
+    # keeps coming: no break. A 60 s stall among them still breaks, once.
+    from rtnb.widgets._line import break_gaps
+
+    rng = np.random.default_rng(7)
+    steps = np.where(rng.random(200) < 0.3, rng.uniform(3.0, 4.0, 200), rng.uniform(0.8, 1.2, 200))
+    x = (np.datetime64("2024-01-01T12:00:00", "ns") + (np.cumsum(steps) * 1e9).astype("timedelta64[ns]"))
+    y = np.arange(200.0)[None, :]
+    bx, by = break_gaps(x, y)
+    assert len(bx) == 200 and not np.isnan(by).any()
+    x2 = x.copy()
+    x2[120:] += np.timedelta64(60, "s")
+    bx2, by2 = break_gaps(x2, y)
+    assert np.isnan(by2).sum() == 1 and bx2[np.flatnonzero(np.isnan(by2[0]))[0] - 1] == x2[119]
