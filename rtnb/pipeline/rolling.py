@@ -103,6 +103,8 @@ from .watermark import INT64_MIN, Watermark
 
 __all__ = ["Rolling", "RollingConfig", "KINDS"]
 
+_LATE_WAIT = 16  # batches whose late rows are cut at once (each is held until then)
+
 
 class Rolling:
     """Per-key rolling aggregates of micro-batches in event time (see the module doc).
@@ -171,6 +173,8 @@ class Rolling:
         self._keys = KeyIndex(cfg.keys)
         self._arrivals = Watermark(cfg.late.value, dedup=cfg.id_col is not None)
         self._late = LateRows(cfg.keep_late)
+        self._late_wait: list[tuple[pd.DataFrame, np.ndarray]] = []  # (batch, late rows) not cut yet
+        self._late_waiting = 0
         self._last_late: tuple[pd.DataFrame, np.ndarray] | None = None
         self._version = 0
         self._rejected = Rejected()
@@ -208,13 +212,37 @@ class Rolling:
         if verdict.late.any():
             self._last_late = (batch, verdict.late)
             if self.config.keep_late:
-                self._late.add(batch.iloc[np.flatnonzero(verdict.late)])
+                self._wait_late(batch, np.flatnonzero(verdict.late))
         if not acc.all():
             idx = np.flatnonzero(acc)
             ts, vals, codes = ts[idx], vals[idx], codes[idx]
         if ts.size:
             self._engine.insert(ts, codes, vals, self._arrivals.newest)
         return self
+
+    def _wait_late(self, batch: pd.DataFrame, rows: np.ndarray) -> None:
+        """Late rows wait (a shallow copy of their batch: copy-on-write keeps it as it
+        came) and are cut from up to ``_LATE_WAIT`` batches at once: one ``take`` of
+        the batches' concatenation costs a fifth of one ``take`` per batch."""
+        wait = self._late_wait
+        wait.append((batch.copy(deep=False), rows))
+        self._late_waiting += rows.size
+        keep = self.config.keep_late
+        while self._late_waiting - wait[0][1].size >= keep:  # older rows would be dropped anyway
+            self._late_waiting -= wait.pop(0)[1].size
+        if len(wait) >= _LATE_WAIT:
+            self._flush_late()
+
+    def _flush_late(self) -> LateRows:
+        wait = self._late_wait
+        if len(wait) == 1:
+            self._late.add(wait[0][0].iloc[wait[0][1]])
+        elif wait:
+            at = np.cumsum([0] + [len(b) for b, _ in wait[:-1]])
+            rows = np.concatenate([r + a for (_, r), a in zip(wait, at)])
+            self._late.add(pd.concat([b for b, _ in wait]).iloc[rows])
+        self._late_wait, self._late_waiting = [], 0
+        return self._late
 
     def advance(self, watermark: pd.Timestamp | int) -> Rolling:
         """Move the watermark W forward to ``watermark`` without rows; returns ``self``.
@@ -277,7 +305,7 @@ class Rolling:
     @property
     def late_rows(self) -> pd.DataFrame:
         """The most recent late rows (at most ``keep_late``), as they came in."""
-        return self._late.rows
+        return self._flush_late().rows
 
     @property
     def bounds(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
@@ -388,7 +416,7 @@ class Rolling:
         out._arrivals = self._arrivals.merged(other._arrivals)
         out._rejected.count = self._rejected.count + other._rejected.count
         if cfg.keep_late:
-            for part in (*self._late.frames, *other._late.frames):
+            for part in (*self._flush_late().frames, *other._flush_late().frames):
                 out._late.add(part)
         out._engine = self._engine.merge(other._engine, remap_self, remap_other, len(out._keys),
                                          out._arrivals.newest)

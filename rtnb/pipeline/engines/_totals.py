@@ -164,9 +164,11 @@ class Totals:
         self.ev_abs[:] = 0.0
         self._touched = []
 
-    def read(self, present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(count, sum, m2)`` of the keys ``present``."""
+    def read(self, present: np.ndarray, *, m2: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(count, sum, m2)`` of the keys ``present`` (``m2=False``: zeros, not computed)."""
         n = self.n[present]
+        if not m2:
+            return n, self.s[present], np.zeros((n.size, self.m))
         nn = np.maximum(n, 1)[:, None]
         d1 = self.d1[present]
         m2 = np.maximum(self.d2[present] - d1 * d1 / nn, 0.0)

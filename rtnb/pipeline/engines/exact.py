@@ -179,7 +179,7 @@ class ExactEngine(WindowEngine):
         if self.needs.std and self.totals.shift_drifted():
             self._rebuild()
         present = np.flatnonzero(self.totals.n > 0)
-        n, s, m2 = self.totals.read(present)
+        n, s, m2 = self.totals.read(present, m2=self.needs.std)
         mn = mx = None
         if self.needs.minmax:
             mn, mx = self._minmax(present)
