@@ -46,7 +46,11 @@ class Labels(Protocol):
 
 
 class KeyTable:
-    """Columns (arrays aligned with ``codes``, ascending key codes) and the key labels."""
+    """Columns (arrays aligned with ``codes``, ascending key codes) and the key labels.
+
+    A column may be given as a zero-argument function making it: it is called on the
+    first read of that column (a top-k by ``sum`` computes no ``mean``).
+    """
 
     __slots__ = ("columns", "arrays", "codes", "labels", "_frame")
 
@@ -60,10 +64,17 @@ class KeyTable:
     def __len__(self) -> int:
         return int(self.codes.size)
 
+    def array(self, j: int) -> np.ndarray:
+        a = self.arrays[j]
+        if callable(a):
+            a = self.arrays[j] = a()
+        return a
+
     def frame(self) -> pd.DataFrame:
         """The whole table (built on the first call, then the same object)."""
         if self._frame is None:
-            self._frame = frame_of(self.arrays, self.labels.index(self.codes), self.columns)
+            arrays = [self.array(j) for j in range(len(self.arrays))]
+            self._frame = frame_of(arrays, self.labels.index(self.codes), self.columns)
         return self._frame
 
     def rows(self, positions: np.ndarray) -> pd.DataFrame:
@@ -74,7 +85,7 @@ class KeyTable:
             index = self.labels.index(self.codes[positions], remember=False)
         else:  # no row: the index keeps the labels' dtype, as table.iloc[[]] does
             index = self.labels.index(self.codes[:1], remember=False)[:0]
-        return frame_of([a[positions] for a in self.arrays], index, self.columns)
+        return frame_of([self.array(j)[positions] for j in range(len(self.arrays))], index, self.columns)
 
     def column(self, by: str | None) -> np.ndarray:
         if by is None:
@@ -85,7 +96,7 @@ class KeyTable:
             j = self.columns.get_loc(by)
         except KeyError:
             raise UnknownNameError("by", by, [str(c) for c in self.columns]) from None
-        return np.asarray(self.arrays[j])
+        return np.asarray(self.array(j))
 
     def top(self, n: int, by: str | None = None, ascending: bool = False) -> pd.DataFrame:
         """The ``n`` rows with the largest ``by`` (smallest if ``ascending``), NaN left out."""
@@ -122,27 +133,41 @@ def top_positions(values: np.ndarray, n: int, ascending: bool = False) -> np.nda
         v = pd.to_numeric(pd.Series(v), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     if v.dtype.kind == "u":
         v = v.astype(np.float64)
-    idx = None
-    if v.dtype.kind == "f":
-        ok = ~np.isnan(v)
-        if not ok.all():
-            idx = np.flatnonzero(ok)
-            v = v[idx]
     key = v if ascending else -v
     m = key.size
     n = max(0, min(int(n), m))
+    if 0 < n < m and v.dtype.kind == "f":
+        # argpartition sorts NaN last: the n best are NaN-free unless fewer than n are
+        part = np.argpartition(key, n - 1)[:n]
+        t = key[part].max()
+        if not np.isnan(t):
+            return _best(key, n, t)
+    idx = None
+    if v.dtype.kind == "f":
+        ok = ~np.isnan(key)
+        if not ok.all():
+            idx = np.flatnonzero(ok)
+            key = key[idx]
+    m = key.size
+    n = min(n, m)
     if n == 0:
         sel = np.empty(0, dtype=np.int64)
     elif n == m:
         sel = np.argsort(key, kind="stable")
     else:
         part = np.argpartition(key, n - 1)[:n]
-        t = key[part].max()  # the n-th best value: all better ones, then the first ties
-        better = np.flatnonzero(key < t)
-        ties = np.flatnonzero(key == t)[: n - better.size]
-        sel = np.concatenate([better, ties])
-        sel = sel[np.lexsort((sel, key[sel]))]
+        sel = _best(key, n, key[part].max())
     return sel if idx is None else idx[sel]
+
+
+def _best(key: np.ndarray, n: int, t) -> np.ndarray:
+    """Positions of the n smallest keys given the n-th smallest ``t``: all below it, then
+    the first ties; ordered by key, then position."""
+    sel = np.flatnonzero(key <= t)  # one pass; more than n only when t has ties
+    if sel.size > n:
+        better = sel[key[sel] < t]
+        sel = np.concatenate([better, sel[key[sel] == t][: n - better.size]])
+    return sel[np.lexsort((sel, key[sel]))]
 
 
 def frame_of(arrays: list, index: pd.Index, columns: pd.Index) -> pd.DataFrame:

@@ -10,26 +10,56 @@ from .._keytable import frame_of
 from ._buckets import QUANTILES, Buckets, Stats, finish
 from .engines import ClosedWindows, WindowStats
 
-__all__ = ["window_columns", "frame", "closed_frame", "series_frame", "buckets_of"]
+__all__ = ["window_columns", "lazy_columns", "frame", "closed_frame", "series_frame", "buckets_of"]
 
 
 def window_columns(ws: WindowStats, aggs, measures, single: bool) -> dict[str, np.ndarray]:
     """The table's columns (named by :func:`~._buckets.column_names`) from a read."""
-    empty = np.zeros_like(ws.sum)
-    st = Stats(ws.count, ws.sum, ws.m2, ws.min if ws.min is not None else empty,
-               ws.max if ws.max is not None else empty, None)
-    basic = tuple(a for a in aggs if a not in QUANTILES)
-    base = finish(st, basic, measures, single=single) if basic else {}
+    return {name: make() if callable(make) else make
+            for name, make in lazy_columns(ws, aggs, measures, single).items()}
+
+
+def lazy_columns(ws: WindowStats, aggs, measures, single: bool) -> dict:
+    """The table's columns as zero-argument functions making each one (fresh arrays),
+    so a snapshot read for the top k by ``sum`` never computes its ``mean`` or ``std``.
+
+    Same values, bit for bit, as :func:`~._buckets.finish` on the same statistics.
+    """
+    n = ws.count
     qnames = [a for a in aggs if a in QUANTILES]
-    cols = {}
+    cols: dict = {}
+    if ws.window_start is not None:
+        cols["window_start"] = pd.DatetimeIndex(ws.window_start.view("datetime64[ns]"))
+        cols["window_end"] = pd.DatetimeIndex(ws.window_end.view("datetime64[ns]"))
     for j, meas in enumerate(measures):
         for a in aggs:
             name = a if single else f"{meas}_{a}"
-            cols[name] = ws.quantiles[:, j, qnames.index(a)] if a in qnames else base[name]
-    if ws.window_start is not None:
-        cols = {"window_start": pd.DatetimeIndex(ws.window_start.view("datetime64[ns]")),
-                "window_end": pd.DatetimeIndex(ws.window_end.view("datetime64[ns]")), **cols}
+            if a in qnames:
+                cols[name] = _quantile(ws, j, qnames.index(a))
+            else:
+                cols[name] = _column(a, n, ws, j)
     return cols
+
+
+def _quantile(ws: WindowStats, j: int, q: int):
+    return lambda: np.ascontiguousarray(ws.quantiles[:, j, q])
+
+
+def _column(agg: str, n: np.ndarray, ws: WindowStats, j: int):
+    if agg == "count":
+        return lambda: n.copy()
+    if agg == "sum":
+        return lambda: ws.sum[:, j].copy()
+    if agg == "mean":
+        return lambda: np.where(n > 0, ws.sum[:, j] / np.maximum(n, 1), np.nan)
+    if agg in ("min", "max"):
+        src = ws.min if agg == "min" else ws.max
+        if src is None:
+            return lambda: np.where(n > 0, 0.0, np.nan)
+        return lambda: np.where(n > 0, src[:, j], np.nan)
+    if agg == "std":
+        return lambda: np.where(n > 1, np.sqrt(np.maximum(ws.m2[:, j], 0.0) / np.maximum(n - 1, 1)), np.nan)
+    raise UnknownNameError("aggs", agg, ["count", "sum", "mean", "min", "max", "std", *QUANTILES])
 
 
 def frame(cols: dict[str, np.ndarray], index: pd.Index, columns: pd.Index) -> pd.DataFrame:

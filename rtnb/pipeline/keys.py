@@ -132,6 +132,29 @@ class KeyIndex:
         self._n += k
         self._code.update(zip(labels.tolist(), range(first, self._n)))
 
+    def keep(self, live: np.ndarray) -> np.ndarray:
+        """Keep the keys ``live`` (ascending codes) only, renumbered ``0..len(live)-1``
+        in the same order; returns the old -> new code map (-1: evicted).
+
+        New arrays and a new dict are made (O(live keys)), so views taken before (by
+        snapshots) still read the old ones. An evicted key that comes back gets a new code.
+        """
+        live = np.asarray(live, dtype=np.int64)
+        remap = np.full(self._n, -1, dtype=np.int64)
+        remap[live] = np.arange(live.size)
+        labels = self._labels[live]
+        self._labels = np.empty(max(16, 2 * live.size), dtype=object)
+        self._labels[: live.size] = labels
+        self._n = int(live.size)
+        self._code = dict(zip(labels.tolist(), range(self._n)))
+        if self._missing is not None:
+            self._missing = int(remap[self._missing]) if remap[self._missing] >= 0 else None
+        if self._categories is not None:
+            cats, lut = self._categories
+            self._categories = (cats, np.where(lut >= 0, remap[np.maximum(lut, 0)], -1))
+        self._memo = [None]
+        return remap
+
     # ------------------------------------------------------------------ reading
     def view(self) -> KeyView:
         """The index as it is now, for a snapshot: later keys and evictions do not change it."""

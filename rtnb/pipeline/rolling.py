@@ -94,7 +94,7 @@ from ..health import Counters, Snapshot
 from ._buckets import QUANTILES, Buckets, column_names
 from ._input import Rejected, check_zone, decode
 from .._keytable import KeyTable
-from ._output import buckets_of, closed_frame, series_frame, window_columns
+from ._output import buckets_of, closed_frame, lazy_columns, series_frame
 from .config import KINDS, RollingConfig
 from .engines import STATE_VERSION, make_engine
 from ._late import LateRows
@@ -104,6 +104,7 @@ from .watermark import INT64_MIN, Watermark
 __all__ = ["Rolling", "RollingConfig", "KINDS"]
 
 _LATE_WAIT = 16  # batches whose late rows are cut at once (each is held until then)
+_EVICT_MIN = 4096  # keys: below this, emptied keys are kept (their slots cost nothing to read)
 
 
 class Rolling:
@@ -175,6 +176,8 @@ class Rolling:
         self._late = LateRows(cfg.keep_late)
         self._late_wait: list[tuple[pd.DataFrame, np.ndarray]] = []  # (batch, late rows) not cut yet
         self._late_waiting = 0
+        self._evict_min = _EVICT_MIN  # no eviction below this many keys
+        self._evict_at = _EVICT_MIN  # the key count at which emptied keys are looked for
         self._last_late: tuple[pd.DataFrame, np.ndarray] | None = None
         self._version = 0
         self._rejected = Rejected()
@@ -218,7 +221,25 @@ class Rolling:
             ts, vals, codes = ts[idx], vals[idx], codes[idx]
         if ts.size:
             self._engine.insert(ts, codes, vals, self._arrivals.newest)
+        if len(self._keys) >= self._evict_at:
+            self._evict()
         return self
+
+    def _evict(self) -> None:
+        """Forget, in bulk, the keys whose window emptied, once they outnumber the live ones.
+
+        Looked at when the key count doubled since the last look (O(keys) then, O(1)
+        amortised per new key); the keys and the engine are renumbered in one pass
+        (O(live keys + window rows)). Snapshots taken before keep their own arrays.
+        """
+        n = len(self._keys)
+        if self._engine.evicts:
+            live = self._engine.live_keys()
+            if n - live.size >= max(live.size, 1):
+                remap = self._keys.keep(live)
+                self._engine.keep_keys(live, remap)
+                n = live.size
+        self._evict_at = 2 * max(n, self._evict_min)
 
     def _wait_late(self, batch: pd.DataFrame, rows: np.ndarray) -> None:
         """Late rows wait (a shallow copy of their batch: copy-on-write keeps it as it
@@ -325,7 +346,7 @@ class Rolling:
     def _key_table(self) -> KeyTable:
         cfg = self.config
         ws = self._engine.read(self._qs)
-        cols = window_columns(ws, cfg.agg_names, cfg.measures, self._single)
+        cols = lazy_columns(ws, cfg.agg_names, cfg.measures, self._single)
         columns = self._columns_index if ws.window_start is None else pd.Index(list(cols), dtype=object)
         return KeyTable(columns, [cols[c] for c in columns], ws.keys, self._keys.view())
 
@@ -454,6 +475,7 @@ class Rolling:
         meta["snapshots"] = self._version
         meta["rejected"] = self._rejected.count
         meta["zone"] = self._zone  # a restored aggregator refuses naive-after-aware as this one does
+        meta["evict_at"] = int(self._evict_at)
         return {"format": "rtnb.rolling", "version": STATE_VERSION, "config": self.config.plain(),
                 "meta": meta, "arrays": arrays, "engine": self._engine.export_state()}
 
@@ -478,6 +500,7 @@ class Rolling:
         self._version = int(meta["snapshots"])
         self._rejected.count = int(meta.get("rejected", 0))
         self._zone = meta.get("zone", False)  # states written before it was kept: as if none yet
+        self._evict_at = int(meta.get("evict_at", max(self._evict_min, 2 * len(self._keys))))
         return self
 
     @classmethod

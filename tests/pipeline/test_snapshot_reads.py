@@ -115,3 +115,76 @@ def test_several_key_columns_and_no_key():
         pd.DataFrame({"ts": ts, "v": [1.0, 2.0, 3.0]})).snapshot()
     pd.testing.assert_frame_equal(glob.top(5), glob.table)
     assert glob.key(0)["count"] == 3
+
+
+# -- eviction: keys whose window emptied are forgotten in bulk ---------------------------
+
+EVICT_AGGS = ("count", "sum", "mean", "std", "max", "p50")
+
+
+def _evicting(**kw) -> rtnb.Rolling:
+    agg = rtnb.Rolling("10s", by="k", value="v", aggs=EVICT_AGGS, **kw)
+    agg._evict_min = agg._evict_at = 2  # evict at any size (4,096 keys by default)
+    return agg
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 60), st.lists(st.tuples(st.integers(1, 40), st.integers(0, 25_000)), min_size=2, max_size=8),
+       st.sampled_from(["str", "category", "int"]), st.integers(0, 10**6))
+def test_evicted_keys_vanish_and_return_with_the_right_values(n_keys, plan, dtype, seed):
+    rng = np.random.default_rng(seed)
+    names = (np.array([f"key{i}" for i in range(n_keys)], dtype=object) if dtype != "int"
+             else np.arange(n_keys, dtype=np.int64) * 7)
+    agg = _evicting()
+    seen, taken, peak = [], [], 0
+    for batch in _batches(rng, n_keys, plan, dtype, names):
+        agg.update(batch)
+        seen.append(batch.assign(k=np.asarray(batch["k"], dtype=object)))
+        rows_all = pd.concat(seen)
+        want = aggregate(window_rows(rows_all, rows_all["ts"].max(), "exact", pd.Timedelta("10s")),
+                         ["k"], ["v"], EVICT_AGGS)
+        snap = agg.snapshot()
+        got = snap.table.copy()
+        got.index = got.index.astype(object)
+        assert_table_matches(got, want)
+        # the index is looked at whenever it doubled: it holds at most 4x the most keys live
+        peak = max(peak, snap.n_keys, batch["k"].nunique())
+        assert len(agg._keys) < agg._evict_at <= 4 * max(peak, 2)
+        taken.append((agg.snapshot(), got, snap.top(3, by="sum")))
+        again = rtnb.Rolling.from_state(agg.export_state())
+        pd.testing.assert_frame_equal(again.value, agg.value)
+    for snap, then, top in taken:  # snapshots taken before later evictions answer as they did
+        now = snap.table.copy()
+        now.index = now.index.astype(object)
+        pd.testing.assert_frame_equal(now, then)
+        pd.testing.assert_frame_equal(snap.top(3, by="sum"), top)
+        for k in then.index[:3]:
+            pd.testing.assert_series_equal(snap.key(k), snap.table.loc[k])
+
+
+def test_a_key_evicted_then_back_counts_only_its_new_rows():
+    agg = _evicting()
+    t = T0
+    for i in range(4):  # four keys, one per batch, each alone in the window
+        agg.update(pd.DataFrame({"ts": [t + pd.Timedelta(seconds=30 * i)], "k": [f"k{i}"], "v": [float(i)]}))
+    old = agg.snapshot()
+    assert len(agg._keys) < 4 and old.table.index.tolist() == ["k3"]  # the emptied keys went
+    agg.update(pd.DataFrame({"ts": [t + pd.Timedelta(seconds=95)] * 2, "k": ["k0", "k3"], "v": [7.0, 1.0]}))
+    snap = agg.snapshot()
+    assert snap.key("k0")["count"] == 1 and snap.key("k0")["sum"] == 7.0
+    assert snap.key("k3")["count"] == 2 and snap.table["count"].sum() == 3
+    with pytest.raises(KeyError):
+        snap.key("k1")
+    assert old.key("k3")["count"] == 1 and old.n_keys == 1  # the old snapshot did not move
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(-3, 3).map(float), st.just(float("nan")), st.just(-0.0)), max_size=40),
+       st.integers(0, 45), st.booleans())
+def test_top_positions_are_the_rows_of_nlargest_and_nsmallest(values, n, ascending):
+    from rtnb._keytable import top_positions
+
+    s = pd.Series(values, dtype=np.float64).dropna()
+    want = s.nsmallest(n, keep="first") if ascending else s.nlargest(n, keep="first")
+    got = top_positions(np.array(values, dtype=np.float64), n, ascending)
+    assert got.tolist() == want.index.tolist()

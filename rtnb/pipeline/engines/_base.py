@@ -66,6 +66,15 @@ class WindowEngine:
     kind: str = ""
     closes: bool = False  # has closed_windows()
     has_buckets: bool = False  # has series() and buckets()
+    evicts: bool = False  # has live_keys() and keep_keys(): keys whose window emptied can go
+
+    def live_keys(self) -> np.ndarray:
+        """Codes of the keys with rows in the window (ascending)."""
+        raise NotImplementedError
+
+    def keep_keys(self, live: np.ndarray, remap: np.ndarray) -> None:
+        """Keep only the keys ``live`` (they have every row), renumbered by ``remap``."""
+        raise NotImplementedError
 
     def grow(self, n_keys: int) -> None:
         raise NotImplementedError

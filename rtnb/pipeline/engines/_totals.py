@@ -50,6 +50,15 @@ class Totals:
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros((pad, self.m))]))
         self.seen = np.concatenate([self.seen, np.zeros(pad, dtype=bool)])
 
+    def keep(self, live: np.ndarray, remap: np.ndarray) -> None:
+        """Keep the keys ``live`` only, as codes ``0..len(live)-1`` (new arrays: O(live))."""
+        self.n = self.n[live]
+        for name in _TOTALS:
+            setattr(self, name, getattr(self, name)[live])
+        self.seen = self.seen[live]
+        touched = [remap[t] for t in self._touched]
+        self._touched = [t[t >= 0] for t in touched]
+
     def _shift_new_keys(self, codes: np.ndarray, vals: np.ndarray) -> None:
         fresh = ~self.seen[codes]
         if fresh.any():
@@ -166,9 +175,9 @@ class Totals:
 
     def read(self, present: np.ndarray, *, m2: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(count, sum, m2)`` of the keys ``present`` (``m2=False``: zeros, not computed)."""
-        n = self.n[present]
+        n = np.take(self.n, present)  # take: 2-3x faster than fancy indexing on (K, M)
         if not m2:
-            return n, self.s[present], np.zeros((n.size, self.m))
+            return n, np.take(self.s, present, axis=0), np.zeros((n.size, self.m))
         nn = np.maximum(n, 1)[:, None]
         d1 = self.d1[present]
         m2 = np.maximum(self.d2[present] - d1 * d1 / nn, 0.0)
@@ -240,6 +249,16 @@ class RowSketch:
             self._cache[todo] = self.dense.quantiles(qs, rows).reshape(todo.size, self.m, len(qs))
             self._dirty[todo] = False
         return self._cache[present]
+
+    def keep(self, live: np.ndarray) -> None:
+        """Keep the sketches of the keys ``live`` only, renumbered ``0..len(live)-1``."""
+        rows = (live[:, None] * self.m + np.arange(self.m)[None, :]).ravel()
+        counts = self.dense.counts
+        have = rows < counts.shape[0]  # a key without a row in the matrix has no sketch yet
+        out = np.zeros((rows.size, counts.shape[1]), dtype=counts.dtype)
+        out[have] = counts[rows[have]]
+        self.dense.counts = out
+        self._qs, self._cache, self._dirty = None, np.zeros((0, self.m, 0)), np.zeros(0, dtype=bool)
 
     def export(self) -> tuple[dict, dict]:
         return {"sketch_lowest_bin": int(self.dense.lo)}, {"sketch_counts": self.dense.counts.copy()}

@@ -69,6 +69,7 @@ class ExactEngine(WindowEngine):
     """Window ``(W - size, W]`` over the raw rows; merges exactly (rows are kept)."""
 
     kind = "exact"
+    evicts = True
 
     def __init__(self, size_ns: int, n_meas: int, needs: Needs, relative_accuracy: float) -> None:
         self.size = size_ns
@@ -206,6 +207,21 @@ class ExactEngine(WindowEngine):
             mins.append(mn)
             maxs.append(mx)
         return np.min(mins, axis=0)[present], np.max(maxs, axis=0)[present]
+
+    def live_keys(self) -> np.ndarray:
+        return np.flatnonzero(self.totals.n[: self.n_keys] > 0)
+
+    def keep_keys(self, live: np.ndarray, remap: np.ndarray) -> None:
+        """Renumber the rows' keys (every live row belongs to a live key); O(window rows)."""
+        self.totals.keep(live, remap)
+        if self.sketch is not None:
+            self.sketch.keep(live)
+        for cell in self.cells.values():
+            if cell.codes is not None:
+                cell.codes = remap[cell.codes]
+            cell.chunks = [(t, remap[c], v) for t, c, v in cell.chunks]
+            cell.cache, cell.pending = None, []  # per-key min/max: made again on the next read
+        self.n_keys = int(live.size)
 
     def memory_rows(self) -> int:
         return sum(c.size() for c in self.cells.values())
