@@ -19,8 +19,14 @@ the vectorised limit: one pass over all the events of a run, one answer (factori
 bincount, :func:`benchmarks.peers.one_shot`), per event. Interleaved repeats; medians.
 CPU time is ``thread_time`` per batch, wall is ``perf_counter``.
 
+``--churn P``: eviction instead — every key lives for P consecutive events and never
+comes back (session ids, say), so keys whose window emptied pile up; ``rtnb.Rolling``
+with eviction (the default) against the same with eviction off, same run: events/CPU-s,
+p50/p99 per batch, the keys held at the end and the peak traced memory of the run.
+
 Run: ``.venv/bin/python -m benchmarks.bench_keys [--keys 50 1000 10000 100000 1000000]
-[--events N] [--repeats R] [--read top|table] [--dtypes str category]``
+[--events N] [--repeats R] [--read top|table] [--dtypes str category]``, or
+``--churn 5 --events 1500000``.
 """
 
 from __future__ import annotations
@@ -163,6 +169,42 @@ def same_answer(got: pd.DataFrame, want: pd.DataFrame, read: str) -> bool:
             and bool(np.allclose(got["sum"], want["sum"], rtol=1e-9)))
 
 
+def churn(events: int, per_key: int, repeats: int) -> None:
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    ts = T0.value + np.arange(events, dtype=np.int64) * 100_000
+    names = pd.array([f"s{i}" for i in range(events // per_key + 1)], dtype="str")
+    df = pd.DataFrame({"ts": ts.view("datetime64[ns]"), "key": names[np.arange(events) // per_key],
+                       "value": rng.lognormal(3, 1, events).round(2)})
+    parts = [df.iloc[i : i + 1000] for i in range(0, events, 1000)]
+    print(f"churn: events={events:,}, each key {per_key} consecutive events then never again "
+          f"({events // per_key:,} keys in all, {600_000 // per_key:,} live in a full 60 s window); "
+          f"read=top; repeats={repeats} (medians); CPU = thread_time per batch")
+    print(f"{'eviction':9} {'ev/CPU-s':>10} {'p50/p99 ms':>14} {'keys held':>10} {'peak MB':>8}")
+    res: dict[str, list] = {"on": [], "off": []}
+    for _ in range(repeats):
+        for mode in ("on", "off"):
+            sysm = Rtnb("top")
+            if mode == "off":
+                sysm.agg._evict_min = sysm.agg._evict_at = 1 << 62
+            cpu = np.empty(len(parts))
+            gc.collect()
+            tracemalloc.start()
+            for i, b in enumerate(parts):
+                c = time.thread_time()
+                sysm.step(b)
+                cpu[i] = time.thread_time() - c
+            peak = tracemalloc.get_traced_memory()[1] / 1e6
+            tracemalloc.stop()
+            res[mode].append((cpu, len(sysm.agg._keys), peak))
+    for mode, runs in res.items():
+        rate = events / np.median([r[0].sum() for r in runs])
+        p50 = np.median([np.percentile(r[0], 50) for r in runs]) * 1e3
+        p99 = np.median([np.percentile(r[0], 99) for r in runs]) * 1e3
+        print(f"{mode:9} {rate:10,.0f} {p50:6.2f}/{p99:<7.2f} {runs[-1][1]:10,} {np.median([r[2] for r in runs]):8.1f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", type=int, nargs="*", default=[50, 1_000, 10_000, 100_000, 1_000_000])
@@ -170,7 +212,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--read", choices=("top", "table"), default="top")
     ap.add_argument("--dtypes", nargs="*", choices=("str", "category"), default=["str", "category"])
+    ap.add_argument("--churn", type=int, default=0, help="keys live this many events (eviction benchmark)")
     args = ap.parse_args(argv)
+    if args.churn:
+        churn(args.events, args.churn, args.repeats)
+        return
     print(f"events={args.events:,} per run, 1,000-row batches, 60 s exact window, count/sum/mean, "
           f"read={args.read}, repeats={args.repeats} (medians); CPU = thread_time per batch, wall = perf_counter")
     print(f"{'keys':>9} {'dtype':9} {'rtnb ev/CPU-s':>14} {'lean ev/CPU-s':>14} {'rtnb/lean':>9} "

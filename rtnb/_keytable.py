@@ -48,8 +48,9 @@ class Labels(Protocol):
 class KeyTable:
     """Columns (arrays aligned with ``codes``, ascending key codes) and the key labels.
 
-    A column may be given as a zero-argument function making it: it is called on the
-    first read of that column (a top-k by ``sum`` computes no ``mean``).
+    A column may be given as a function ``make(at=None)`` making it (at the rows ``at``
+    only, if given): it is called on the first read of that whole column, or for the
+    rows a top-k or a key read builds (a top-k by ``sum`` computes ``mean`` for k rows).
     """
 
     __slots__ = ("columns", "arrays", "codes", "labels", "_frame")
@@ -85,7 +86,7 @@ class KeyTable:
             index = self.labels.index(self.codes[positions], remember=False)
         else:  # no row: the index keeps the labels' dtype, as table.iloc[[]] does
             index = self.labels.index(self.codes[:1], remember=False)[:0]
-        return frame_of([self.array(j)[positions] for j in range(len(self.arrays))], index, self.columns)
+        return frame_of([a(positions) if callable(a) else a[positions] for a in self.arrays], index, self.columns)
 
     def column(self, by: str | None) -> np.ndarray:
         if by is None:

@@ -20,8 +20,9 @@ def window_columns(ws: WindowStats, aggs, measures, single: bool) -> dict[str, n
 
 
 def lazy_columns(ws: WindowStats, aggs, measures, single: bool) -> dict:
-    """The table's columns as zero-argument functions making each one (fresh arrays),
-    so a snapshot read for the top k by ``sum`` never computes its ``mean`` or ``std``.
+    """The table's columns as functions ``make(at=None)`` making each one (fresh arrays;
+    at the rows ``at`` only, if given), so a snapshot read for the top k by ``sum`` never
+    computes its ``mean`` or ``std`` but for those k rows.
 
     Same values, bit for bit, as :func:`~._buckets.finish` on the same statistics.
     """
@@ -42,23 +43,28 @@ def lazy_columns(ws: WindowStats, aggs, measures, single: bool) -> dict:
 
 
 def _quantile(ws: WindowStats, j: int, q: int):
-    return lambda: np.ascontiguousarray(ws.quantiles[:, j, q])
+    return lambda at=None: np.ascontiguousarray(ws.quantiles[:, j, q] if at is None else ws.quantiles[at, j, q])
 
 
 def _column(agg: str, n: np.ndarray, ws: WindowStats, j: int):
+    """A function ``make(at=None)``: the column (at the rows ``at`` only, if given)."""
+    def rows(a, at):
+        return a if at is None else a[at]
+
     if agg == "count":
-        return lambda: n.copy()
+        return lambda at=None: n.copy() if at is None else n[at]
     if agg == "sum":
-        return lambda: ws.sum[:, j].copy()
+        return lambda at=None: ws.sum[:, j].copy() if at is None else ws.sum[at, j]
     if agg == "mean":
-        return lambda: np.where(n > 0, ws.sum[:, j] / np.maximum(n, 1), np.nan)
+        return lambda at=None: np.where(rows(n, at) > 0, rows(ws.sum[:, j], at) / np.maximum(rows(n, at), 1), np.nan)
     if agg in ("min", "max"):
         src = ws.min if agg == "min" else ws.max
         if src is None:
-            return lambda: np.where(n > 0, 0.0, np.nan)
-        return lambda: np.where(n > 0, src[:, j], np.nan)
+            return lambda at=None: np.where(rows(n, at) > 0, 0.0, np.nan)
+        return lambda at=None: np.where(rows(n, at) > 0, rows(src[:, j], at), np.nan)
     if agg == "std":
-        return lambda: np.where(n > 1, np.sqrt(np.maximum(ws.m2[:, j], 0.0) / np.maximum(n - 1, 1)), np.nan)
+        return lambda at=None: np.where(rows(n, at) > 1, np.sqrt(np.maximum(rows(ws.m2[:, j], at), 0.0)
+                                                                 / np.maximum(rows(n, at) - 1, 1)), np.nan)
     raise UnknownNameError("aggs", agg, ["count", "sum", "mean", "min", "max", "std", *QUANTILES])
 
 

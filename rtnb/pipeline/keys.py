@@ -82,13 +82,14 @@ class KeyIndex:
             cached = self._categories = (cats, np.full(len(cats), -1, dtype=np.int64))
         lut = cached[1]
         local = np.asarray(col.cat.codes, dtype=np.int64)
-        seen = np.zeros(len(cats) + 1, dtype=bool)
-        seen[local] = True  # -1 (missing) marks the last slot
-        want = np.flatnonzero(seen[:-1] & (lut < 0))
+        used = np.unique(local)  # O(batch), not O(categories): a million categories is common
+        missing = bool(used.size and used[0] < 0)
+        used = used[1:] if missing else used
+        want = used[lut[used] < 0]
         if want.size:
             lut[want] = self.lookup(cats[want])
         out = lut[local] if local.size else local
-        if seen[-1]:
+        if missing:
             out = np.where(local < 0, self._missing_code(), out)
         return out
 
