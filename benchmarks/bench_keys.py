@@ -26,7 +26,8 @@ p50/p99 per batch, the keys held at the end and the peak traced memory of the ru
 
 Run: ``.venv/bin/python -m benchmarks.bench_keys [--keys 50 1000 10000 100000 1000000]
 [--events N] [--repeats R] [--read top|table] [--dtypes str category]``, or
-``--churn 5 --events 1500000``.
+``--churn 5 --events 1500000``, or ``--stages --keys 50 --dtypes str --events 100000``
+(CPU per batch of each stage).
 """
 
 from __future__ import annotations
@@ -205,6 +206,55 @@ def churn(events: int, per_key: int, repeats: int) -> None:
         print(f"{mode:9} {rate:10,.0f} {p50:6.2f}/{p99:<7.2f} {runs[-1][1]:10,} {np.median([r[2] for r in runs]):8.1f}")
 
 
+def stages(events: int, keys: int, dtype: str) -> None:
+    """CPU per batch of each stage of ``Rolling.update`` + snapshot + top 10 (second half of the run)."""
+    from rtnb.pipeline._input import _zone_of, check_zone, read_batch
+
+    parts = workload(events, keys, dtype)
+    agg = Rtnb("top").agg
+    spent: dict[str, float] = {}
+    warm = len(parts) // 2
+    for i, b in enumerate(parts):
+        if i == warm:
+            spent.clear()
+        marks = [time.thread_time()]
+
+        def mark(name: str) -> None:
+            marks.append(time.thread_time())
+            spent[name] = spent.get(name, 0.0) + marks[-1] - marks[-2]
+
+        ts, vals, keycols, ids = read_batch(b, agg.config)
+        mark("input decoding")
+        zone = _zone_of(b[agg.config.time_col].dtype)
+        check_zone(getattr(agg, "_zone", False), zone, "ts")
+        agg._zone = zone
+        mark("time zone check")
+        codes = agg._keys.codes(keycols, ts.size)
+        agg._engine.grow(len(agg._keys))
+        mark("key codes")
+        v = agg._arrivals.admit(ts, ids)
+        mark("watermark")
+        if v.late.any():
+            agg._wait_late(b, np.flatnonzero(v.late))
+        mark("late rows kept")
+        if not v.accepted.all():
+            idx = np.flatnonzero(v.accepted)
+            ts, vals, codes = ts[idx], vals[idx], codes[idx]
+        agg._engine.insert(ts, codes, vals, agg._arrivals.newest)
+        if len(agg._keys) >= agg._evict_at:
+            agg._evict()
+        mark("window insert")
+        snap = agg.snapshot()
+        mark("snapshot")
+        snap.top(TOP, by="sum")
+        mark("top 10")
+    n = len(parts) - warm
+    print(f"stages, {keys:,} {dtype} keys, events={events:,}, ms CPU per batch (thread_time, second half):")
+    for name, t in spent.items():
+        print(f"  {name:16} {t / n * 1e3:7.3f}")
+    print(f"  {'total':16} {sum(spent.values()) / n * 1e3:7.3f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", type=int, nargs="*", default=[50, 1_000, 10_000, 100_000, 1_000_000])
@@ -213,7 +263,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--read", choices=("top", "table"), default="top")
     ap.add_argument("--dtypes", nargs="*", choices=("str", "category"), default=["str", "category"])
     ap.add_argument("--churn", type=int, default=0, help="keys live this many events (eviction benchmark)")
+    ap.add_argument("--stages", action="store_true", help="CPU per stage of a batch (first --keys, --dtypes)")
     args = ap.parse_args(argv)
+    if args.stages:
+        stages(args.events, args.keys[0], args.dtypes[0])
+        return
     if args.churn:
         churn(args.events, args.churn, args.repeats)
         return
