@@ -38,3 +38,16 @@ def test_rolling_example_answers_per_key():
     last = batch.ts.max()
     expected = batch[batch.ts > last - pd.Timedelta("60s")].groupby("country", observed=True).amount.count()
     assert table["count"].sort_index().astype(int).to_dict() == expected[expected > 0].sort_index().to_dict()
+
+
+def test_few_keys_example_reads_the_rows_pandas_would():
+    import rtnb
+
+    src = rtnb.simulate("ecommerce_orders", rate=50, seed=3)
+    batch = src.read(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 00:02"))
+    ns = {"rtnb": rtnb, "batch": batch}
+    exec(python_blocks()[1], ns)
+    exec(python_blocks()[2], ns)
+    snap = ns["snap"]
+    pd.testing.assert_frame_equal(snap.top(10, by="sum"), snap.table.nlargest(10, "sum"))
+    pd.testing.assert_series_equal(snap.key("FR"), snap.table.loc["FR"])
