@@ -208,7 +208,7 @@ def churn(events: int, per_key: int, repeats: int) -> None:
 
 def stages(events: int, keys: int, dtype: str) -> None:
     """CPU per batch of each stage of ``Rolling.update`` + snapshot + top 10 (second half of the run)."""
-    from rtnb.pipeline._input import _zone_of, check_zone, read_batch
+    from rtnb.pipeline._input import check_zone, decode
 
     parts = workload(events, keys, dtype)
     agg = Rtnb("top").agg
@@ -223,11 +223,11 @@ def stages(events: int, keys: int, dtype: str) -> None:
             marks.append(time.thread_time())
             spent[name] = spent.get(name, 0.0) + marks[-1] - marks[-2]
 
-        ts, vals, keycols, ids = read_batch(b, agg.config)
+        d = decode(b, agg.config)
+        ts, vals, keycols, ids = d.ts, d.vals, d.keycols, d.ids
         mark("input decoding")
-        zone = _zone_of(b[agg.config.time_col].dtype)
-        check_zone(getattr(agg, "_zone", False), zone, "ts")
-        agg._zone = zone
+        check_zone(agg._zone, d.zone, "ts")
+        agg._zone = d.zone
         mark("time zone check")
         codes = agg._keys.codes(keycols, ts.size)
         agg._engine.grow(len(agg._keys))
