@@ -21,6 +21,8 @@ Index(['c', 'b'], dtype='str', name='k')
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -61,7 +63,7 @@ class KeyIndex:
         col = keycols[0]
         if isinstance(col.dtype, pd.CategoricalDtype):
             return self._categorical(col)
-        local, uniques = _factorize(col)
+        local, uniques = _hashable(_factorize, col)
         lut = self.lookup(uniques)
         local = np.asarray(local, dtype=np.int64)
         if (local < 0).any():
@@ -94,7 +96,15 @@ class KeyIndex:
         return out
 
     def _multi(self, keycols: list[pd.Series]) -> np.ndarray:
-        parts = [pd.factorize(k, use_na_sentinel=False) for k in keycols]
+        parts = [_hashable(pd.factorize, k, use_na_sentinel=False) for k in keycols]
+        sizes = [max(len(uniq), 1) for _, uniq in parts]
+        if math.prod(sizes) >= 2**62:
+            # The packed code would overflow int64 (and silently put rows under another
+            # key's label): distinct rows of the code matrix instead.
+            rows, local = np.unique(np.stack([c for c, _ in parts], axis=1), axis=0, return_inverse=True)
+            labels = np.empty(len(rows), dtype=object)
+            labels[:] = [tuple(_norm(uniq[r]) for (_, uniq), r in zip(parts, row)) for row in rows.tolist()]
+            return self.lookup(labels)[np.asarray(local, dtype=np.int64).ravel()]
         combo = np.zeros(len(keycols[0]), dtype=np.int64)
         for codes, uniq in parts:
             combo = combo * max(len(uniq), 1) + codes
@@ -236,7 +246,7 @@ class KeyView:
         if not remember:
             memo = None
         elif memo is not None and memo[0] is self._labels and np.array_equal(memo[1], codes):
-            return memo[2]
+            return memo[2].view()  # a view: one snapshot renaming its index never renames another's
         labels = self._labels[codes].tolist()
         if len(self.by) == 1:
             # tupleize_cols=False: a tuple key (a row holding a tuple) stays one label,
@@ -246,6 +256,7 @@ class KeyView:
             idx = pd.MultiIndex.from_tuples(labels, names=list(self.by))
         if remember:  # the next snapshot often has the same keys
             self._memo[0] = (self._labels, codes.copy(), idx)
+            return idx.view()
         return idx
 
     def code(self, label) -> int | None:
@@ -268,6 +279,14 @@ class KeyView:
         except TypeError:  # unhashable: no such key
             return None
         return code if code is not None and code < self._n else None  # later keys: not in this view
+
+
+def _hashable(factorize, col: pd.Series, **kw):
+    """``factorize(col)``, with unhashable keys (lists, dicts) a ParameterError naming the column."""
+    try:
+        return factorize(col, **kw)
+    except TypeError as exc:
+        raise ParameterError("by", col.name, f"the key column holds values that cannot be keys ({exc})") from exc
 
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:

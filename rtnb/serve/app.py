@@ -306,7 +306,11 @@ async def _events(request: Request, state: ServeState) -> Response:
     if not _admit(state):
         return _too_many(state)
     sub = state.hub.subscribe(name)  # before the backlog, so nothing falls between
-    items, gaps = _backlog(state, name, last)
+    try:
+        items, gaps = _backlog(state, name, last)
+    except BaseException:
+        state.hub.unsubscribe(sub)  # a failed request leaves no subscriber behind
+        raise
     return _EventStream(state, sub, name, items, gaps, last)
 
 
@@ -326,7 +330,11 @@ async def _websocket(ws: WebSocket) -> None:
         return await _deny(ws, _too_many(state), 1013)
     await ws.accept()
     sub = state.hub.subscribe(name)
-    items, gaps = _backlog(state, name, last)
+    try:
+        items, gaps = _backlog(state, name, last)
+    except BaseException:
+        state.hub.unsubscribe(sub)
+        raise
     state.open_push += 1
 
     async def until_disconnect() -> None:

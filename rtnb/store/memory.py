@@ -132,7 +132,7 @@ class MemoryStore:
         protocol: a store without it resumes from the latest with a gap."""
         self._check_open()
         m = self._metrics.get(metric)
-        return [] if m is None else [(v, snap) for v, snap in m.recent if v > version]
+        return [] if m is None else [(v, snap) for v, snap in list(m.recent) if v > version]  # a copy: put() may append meanwhile
 
     def metrics(self) -> list[str]:
         """The names of the metrics put so far, sorted."""

@@ -188,3 +188,34 @@ def test_top_positions_are_the_rows_of_nlargest_and_nsmallest(values, n, ascendi
     want = s.nsmallest(n, keep="first") if ascending else s.nlargest(n, keep="first")
     got = top_positions(np.array(values, dtype=np.float64), n, ascending)
     assert got.tolist() == want.index.tolist()
+
+
+def test_several_key_columns_whose_packed_code_would_overflow_keep_their_labels():
+    """A reviewer's find: five key columns of 10,000 distinct values each packed into one
+    int64 overflowed silently and put 9,077 of 10,000 sums under another key's label."""
+    rng = np.random.default_rng(3)
+    n = 10_000
+    cols = {c: rng.permutation(n) for c in "abcde"}
+    batch = pd.DataFrame({"ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n), "ms"),
+                          **cols, "v": rng.random(n)})
+    agg = rtnb.Rolling("1h", by=list("abcde"), value="v", aggs=("count", "sum"))
+    agg.update(batch)
+    got = agg.snapshot().table.sort_index()
+    want = batch.groupby(list("abcde"))["v"].agg(["count", "sum"]).sort_index()
+    assert got.index.equals(want.index)
+    np.testing.assert_array_equal(got["count"].to_numpy(), want["count"].to_numpy())
+    np.testing.assert_allclose(got["sum"].to_numpy(), want["sum"].to_numpy(), rtol=1e-12)
+
+
+def test_renaming_one_snapshots_index_never_renames_another():
+    agg = rtnb.Rolling("10s", by="k", value="v", aggs=("sum",))
+    agg.update(pd.DataFrame({"ts": [T0, T0], "k": ["a", "b"], "v": [1.0, 2.0]}))
+    s1, s2 = agg.snapshot(), agg.snapshot()
+    s2.table.index.name = "country"
+    assert s1.table.index.name == "k" and agg.snapshot().table.index.name == "k"
+
+
+def test_unhashable_key_values_are_a_parameter_error_naming_by():
+    agg = rtnb.Rolling("10s", by="k", value="v", aggs=("sum",))
+    with pytest.raises(rtnb.ParameterError, match="by"):
+        agg.update(pd.DataFrame({"ts": [T0, T0], "k": [["a"], ["b"]], "v": [1.0, 2.0]}))

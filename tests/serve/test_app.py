@@ -330,3 +330,25 @@ def test_puts_between_two_looks_are_all_pushed_in_order(store):
     _, _, events = asyncio.run(go())
     assert [(e["event"], e["id"]) for e in events] == [("snapshot", str(i)) for i in (3, 4, 5, 6)]
     assert [e["data"]["snapshot"]["counters"]["received"] for e in events] == [3, 4, 5, 6]
+
+
+def test_a_resume_that_fails_leaves_no_subscriber_behind():
+    """A reviewer's find: the subscriber was registered before the backlog was read, and a
+    backlog that failed (here: the store closed under the server) left it subscribed."""
+    from rtnb import StoreError
+
+    class Failing(MemoryStore):
+        def snapshots_since(self, metric, version):
+            raise StoreError("the store went away")
+
+    store = Failing()
+    app = create_app(store, history=2)
+    for i in range(1, 6):
+        store.put(make_snapshot("orders", i))
+        app.state.rtnb.hub.refresh()
+    try:
+        r = get(app, "/metrics/orders/events", headers={"Last-Event-ID": "1"})
+        assert r.status_code >= 400
+    except StoreError:
+        pass  # the app may let the store's error through; what matters is below
+    assert not app.state.rtnb.hub._metrics["orders"].subscribers
