@@ -95,7 +95,7 @@ class KeyTable:
             by = self.columns[0]
         try:
             j = self.columns.get_loc(by)
-        except KeyError:
+        except (KeyError, TypeError, pd.errors.InvalidIndexError):
             raise UnknownNameError("by", by, [str(c) for c in self.columns]) from None
         return np.asarray(self.array(j))
 

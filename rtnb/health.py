@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -193,6 +194,10 @@ class Snapshot:
         from ._keytable import top_positions
 
         n = check_int("n", n, minimum=0)
+        if not isinstance(by, Hashable):  # a list or dict is no column name
+            from ._errors import UnknownNameError
+
+            raise UnknownNameError("by", by, [str(c) for c in self.columns])
         kt = self._built()
         if kt is not None:
             return kt.top(n, by, ascending)
@@ -208,10 +213,18 @@ class Snapshot:
     def key(self, label: Any) -> pd.Series:
         """One key's row of ``table`` (as ``table.loc[label]``; a tuple for several key
         columns). Raises ``KeyError`` when the key has no row. Builds one row."""
+        if not isinstance(label, Hashable):  # the same answer whether the table is built or not
+            raise KeyError(label)
         kt = self._built()
         if kt is not None:
             return kt.key(label)
-        return self.table.loc[label]
+        try:
+            row = self.table.loc[label]
+        except (TypeError, ValueError, pd.errors.InvalidIndexError):
+            raise KeyError(label) from None
+        if isinstance(row, pd.DataFrame):  # a partial tuple of several key columns: not one key
+            raise KeyError(label)
+        return row
 
     def _replace(self, **changes: Any) -> Snapshot:
         """A copy with ``changes`` (as ``dataclasses.replace``) that keeps an unbuilt

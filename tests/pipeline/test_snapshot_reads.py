@@ -219,3 +219,27 @@ def test_unhashable_key_values_are_a_parameter_error_naming_by():
     agg = rtnb.Rolling("10s", by="k", value="v", aggs=("sum",))
     with pytest.raises(rtnb.ParameterError, match="by"):
         agg.update(pd.DataFrame({"ts": [T0, T0], "k": [["a"], ["b"]], "v": [1.0, 2.0]}))
+
+
+def test_top_and_key_with_odd_arguments_answer_the_same_built_or_not():
+    """A reviewer's find: an unhashable by= escaped as a pandas error, and key() of a list
+    or a partial tuple answered differently once the table was built."""
+    agg = rtnb.Rolling("10s", by="k", value="v", aggs=("sum",))
+    agg.update(pd.DataFrame({"ts": [T0, T0], "k": ["a", "b"], "v": [1.0, 2.0]}))
+    for built in (False, True):
+        snap = agg.snapshot()
+        if built:
+            snap.table
+        with pytest.raises(rtnb.UnknownNameError, match="by"):
+            snap.top(1, by=["sum"])
+        for label in (["a"], {"a": 1}, ("a",), "zz"):
+            with pytest.raises(KeyError):
+                snap.key(label)
+        assert snap.key("a")["sum"] == 1.0
+    two = rtnb.Rolling("10s", by=["k", "j"], value="v", aggs=("sum",))
+    two.update(pd.DataFrame({"ts": [T0], "k": ["a"], "j": ["x"], "v": [1.0]}))
+    snap = two.snapshot()
+    snap.table
+    with pytest.raises(KeyError):
+        snap.key("a")  # one of two key columns is not a key
+    assert snap.key(("a", "x"))["sum"] == 1.0
