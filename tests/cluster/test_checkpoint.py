@@ -32,15 +32,6 @@ T0 = pd.Timestamp("2024-01-01")
 OPTIONS = dict(window="60s", by="key", value="v", aggs=("count", "sum", "p50"), lateness="1s", id_col="id")
 
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = _local_cluster()
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
 def test_a_state_written_to_a_checkpoint_file_resumes_in_fresh_actors(client, tmp_path):
     """export_state → checkpoint file → load_state into a new DaskRolling (new actors):
     the rest of the stream gives the single-process answers, de-duplication included."""

@@ -25,21 +25,9 @@ except ImportError:  # the 'dask' extra is missing: skipped here, a failure unde
 from rtnb.cluster import DaskRolling, WorkerLost  # noqa: E402
 
 
-def _local_cluster():
-    require(distributed is not None, "dask.distributed", "install the extra: pip install 'rtnb[dask]'")
-    return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                    host="127.0.0.1", dashboard_address=None)
+from tests.cluster.conftest import _local_cluster  # noqa: E402  (also the module-scoped client fixture)
 
 T0 = pd.Timestamp("2024-01-01").value
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = _local_cluster()
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
 
 
 def _events(n: int, keys: int, seed: int, span_s: float = 120.0) -> pd.DataFrame:
