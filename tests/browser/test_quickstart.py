@@ -27,6 +27,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -155,10 +156,22 @@ def click(page, i: int, label: str) -> None:
     page.evaluate(f"(a) => ({BUTTON})(a).click()", [i, label])
 
 
-def badge_says(page, i: int, state: str, timeout: float = 60_000) -> dict:
+def badge_says(page, i: int, state: str, timeout: float = 120_000) -> dict:
     """Wait until dashboard i's badge shows ``state``; return what it shows."""
-    page.wait_for_function(f"(i) => {{ const b = ({BADGE})(i); return !!b && b.state === {state!r}; }}",
-                           arg=i, timeout=timeout)
+    try:
+        page.wait_for_function(f"(i) => {{ const b = ({BADGE})(i); return !!b && b.state === {state!r}; }}",
+                               arg=i, timeout=timeout)
+    except Exception:  # what the page shows, and what the kernel says, when it did not come
+        print(f"badge {i}:", page.evaluate(BADGE, i), "run state:", page.evaluate(RUN_STATE, i))
+        page.evaluate(EXECUTE, "print('kernel: runner', dash.runner.state, 'clock', dash.runner.clock.now())")
+        try:
+            page.wait_for_function("() => (window.rtnbExec || []).some(t => t.includes('kernel: runner'))",
+                                   timeout=60_000)
+        finally:
+            print("kernel said:", page.evaluate(EXECUTED), "page now:", page.evaluate(BADGE, i),
+                  page.evaluate(RUN_STATE, i), page.evaluate(
+                      f"() => document.querySelectorAll('.rtnb-dashboard')[{i}].querySelector('.rtnb-run-state').innerText"))
+        raise
     return page.evaluate(BADGE, i)
 
 
@@ -176,23 +189,72 @@ def stopped_then_started(page, i: int) -> None:
     lines_redraw(page, i)
 
 
-def tooltip_on_hover(page) -> None:
-    fig = page.locator(".rtnb-dashboard").nth(ORDERS).locator(".rtnb-live-line")
-    fig.evaluate("e => e.scrollIntoView({block: 'center'})")  # (a live chart is never still)
-    dots = fig.locator("path.dot")
-    assert dots.count() > 0
-    # The dots are redrawn every frame: move the mouse to one (a locator hover waits for
-    # the element to hold still, which a live chart never does).
-    box = page.evaluate("""() => { const d = document.querySelector('.rtnb-dashboard .rtnb-live-line');
-        const dots = d.querySelectorAll('path.dot'); const r = dots[dots.length - 1].getBoundingClientRect();
-        return [r.x + r.width / 2, r.y + r.height / 2]; }""")
-    page.mouse.move(box[0] - 5, box[1] - 5)
-    page.mouse.move(box[0], box[1])
-    # bqplot shows the tooltip in a div of its own (not inside the chart's element).
-    page.wait_for_function(
-        """() => Array.from(document.querySelectorAll('.bqplot_tooltip_div')).some(el =>
-               el.innerText.includes('key') && el.innerText.includes('time') && el.style.display !== 'none'
-               && el.getBoundingClientRect().width > 0)""", timeout=15_000)
+# A point of dashboard i's line chart to move the mouse to: the centre of a hover dot that
+# really is the topmost element there (not under the legend or another mark), the k-th
+# from the newest of those (each retry tries another); null while there is none.
+HOVER_TARGET = """([i, k]) => { const fig = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-live-line');
+  const dots = Array.from(fig.querySelectorAll('path.dot')).map(d => [d, d.getBoundingClientRect()])
+    .filter(([d, r]) => r.width > 0 && r.height > 0)
+    .map(([d, r]) => [d, r.x + r.width / 2, r.y + r.height / 2])
+    .filter(([d, x, y]) => x >= 0 && y >= 0 && x < innerWidth && y < innerHeight && document.elementFromPoint(x, y) === d);
+  if (!dots.length) return null;
+  const [, x, y] = dots[dots.length - 1 - (k % dots.length)]; return [x, y]; }"""
+
+# bqplot shows the tooltip in a div of its own (not inside the chart's element): one that
+# shows, naming the key and the time of the dot.
+TOOLTIP_SHOWN = """() => Array.from(document.querySelectorAll('.bqplot_tooltip_div')).some(el =>
+  el.innerText.includes('key') && el.innerText.includes('time') && el.style.display !== 'none'
+  && el.getBoundingClientRect().width > 0)"""
+
+# What is under the mouse's last target, for the failure message.
+UNDER = """([x, y]) => { const e = document.elementFromPoint(x, y);
+  return e ? e.tagName + '.' + (e.getAttribute('class') || '') : null; }"""
+
+
+# Dashboard i's Pause/Resume toggle: clicked from the page if it is enabled; says whether it was.
+TOGGLE_PAUSE = """(i) => { const b = Array.from(document.querySelectorAll('.rtnb-dashboard')[i].querySelectorAll('button'))
+  .find(b => ['Pause', 'Resume'].includes(b.innerText.trim()));
+  if (!b || b.disabled) return false; b.click(); return true; }"""
+
+
+def tooltip_on_hover(page, i: int = ORDERS, budget_s: float = 120) -> None:
+    """Hovering a dot of dashboard i's line chart shows bqplot's tooltip with the key and
+    the time.
+
+    Live, the axis follows now and the dots are redrawn every frame: a dot measured on a
+    loaded machine had moved away before the mouse got there. So the run is paused first
+    if it is running (on its SimClock time stops: no frame moves the axis or the dots;
+    the hover does not wait for the kernel to take the pause, a loaded kernel can take
+    a minute), and then, until the tooltip shows or the budget is spent, a dot that is
+    the topmost element at its centre is measured anew and the mouse moved onto it in a
+    few steps (another dot each try). The same toggle is clicked again afterwards: the
+    kernel gets pause then resume, in order."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    fig = page.locator(".rtnb-dashboard").nth(i).locator(".rtnb-live-line").first
+    assert fig.locator("path.dot").count() > 0
+    paused = page.evaluate(TOGGLE_PAUSE, i)
+    fig.evaluate("e => e.scrollIntoView({block: 'center'})")
+    deadline = time.monotonic() + budget_s
+    tries, target = 0, None
+    while True:
+        left_ms = max(1.0, (deadline - time.monotonic()) * 1000)
+        try:
+            target = page.wait_for_function(HOVER_TARGET, arg=[i, tries], timeout=left_ms).json_value()
+            page.mouse.move(target[0] - 15, target[1] - 15)  # from off the dot, in steps: a real
+            page.mouse.move(target[0], target[1], steps=5)  # mouseover on arrival
+            page.wait_for_function(TOOLTIP_SHOWN, timeout=min(5_000, left_ms))
+            break
+        except PlaywrightTimeout:
+            tries += 1
+            if time.monotonic() >= deadline:
+                under = page.evaluate(UNDER, target) if target else None
+                raise AssertionError(f"no tooltip with key and time after {tries} hovers in {budget_s} s; "
+                                     f"last target {target}, under it: {under}") from None
+    print(f"tooltip shown after {tries + 1} hover(s); paused first: {paused}")
+    page.mouse.move(0, 0)
+    if paused:
+        assert page.evaluate(TOGGLE_PAUSE, i)  # resume
 
 
 def stalled_and_back(page) -> None:
