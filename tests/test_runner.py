@@ -10,7 +10,7 @@ import pytest
 
 import rtnb
 from rtnb import ParameterError, QueueSource, Runner, SimClock, SourceUnavailable, WallClock
-from tests.conftest import run_async
+from tests.conftest import WALL, run_async
 
 
 def collect(runner):
@@ -135,29 +135,66 @@ def test_frame_callback_error_is_recorded(fake_source):
 
 
 def test_live_mode_with_speedup_pause_and_duration(fake_source):
+    """Live, simulated time runs at the speed-up times the wall time that passes while
+    running (each step at most MAX_STEP_SECONDS of it), stops while paused although
+    frames keep coming, and the run ends after its wall duration with every event read
+    counted. Every wait is for a state (a frame, the clock past a time), never for a
+    fixed time, and no bound depends on how fast this machine is: on a loaded one the
+    test only takes longer. (It once waited 0.15 s and asserted 15-40 simulated seconds
+    in a 0.4 s run: a loaded machine made it miss either way.)"""
+    from rtnb.runner._live import MAX_STEP_SECONDS
+
+    start, speedup, duration = pd.Timestamp("2024-01-01"), 100, 2.0
+    src = fake_source()
+
     async def main():
-        clock = SimClock(start="2024-01-01")
-        r = Runner(fake_source(), clock=clock, fps=50)
+        clock = SimClock(start=start)
+        r = Runner(src, clock=clock, fps=50)
         batches = collect(r)
         frames = []
-        r.on_frame(frames.append)
-        task = r.start(duration=0.4, speedup=100)
+        framed = asyncio.Event()
+
+        def on_frame(now):
+            frames.append(now)
+            framed.set()
+
+        async def until(done):  # wakes at each frame (frames come also while paused)
+            while not done() and not task.done():
+                framed.clear()
+                await asyncio.wait([asyncio.ensure_future(framed.wait()), task],
+                                   return_when=asyncio.FIRST_COMPLETED)
+
+        r.on_frame(on_frame)
+        t0 = WALL.monotonic()
+        task = r.start(duration=duration, speedup=speedup)
         assert r.state == "running"
-        await asyncio.sleep(0.15)  # let the live task run (this test is about live time)
+        # 5 simulated seconds: more than a 1x clock can run in the whole run
+        await until(lambda: clock.now() >= start + pd.Timedelta("5s"))
+        assert not task.done(), "the run ended before its clock reached 5 s"
         r.pause()
-        paused_at = clock.now()
-        n_paused = len(batches)
-        await asyncio.sleep(0.1)
-        assert clock.now() == paused_at and len(batches) == n_paused  # time stops on pause
+        paused_at, n_batches, n_frames = clock.now(), len(batches), len(frames)
+        await until(lambda: len(frames) >= n_frames + 3)
+        assert len(frames) >= n_frames + 3, "no frames while paused"
+        assert clock.now() == paused_at and len(batches) == n_batches  # time stops on pause
         r.resume()
         await task
-        return r, clock, batches, frames
+        return r, clock, batches, frames, WALL.monotonic() - t0
 
-    r, clock, batches, frames = run_async(main())
-    assert r.state == "stopped"
-    simulated = (clock.now() - pd.Timestamp("2024-01-01")).total_seconds()
-    assert 15 <= simulated <= 40  # ~0.3 s running x 100, loose for a shared machine
-    assert abs(sum(len(b) for b in batches) - simulated) <= 1  # one event per simulated second
+    r, clock, batches, frames, wall = run_async(main())
+    assert r.state == "stopped" and wall >= duration
+    simulated = (clock.now() - start).total_seconds()
+    # the steps add up to at most the wall time the run lasted (+ one capped step at its end)
+    assert 5 <= simulated <= speedup * (wall + MAX_STEP_SECONDS)
+    # the reads asked for the simulated time, back to back, from the start to the end
+    assert src.reads[0][0] == start and src.reads[-1][1] == clock.now()
+    assert all(a[1] == b[0] for a, b in zip(src.reads, src.reads[1:]))
+    # one event per simulated second, every one handed on (but a read still in flight
+    # at the stop, which the next run hands on)
+    probe = fake_source()
+    every, last = len(probe.read(start, clock.now())), len(probe.read(*src.reads[-1]))
+    assert abs(every - simulated) <= 1
+    got = sum(len(b) for b in batches)
+    assert got in (every, every - last), (got, every, last)
     assert len(frames) >= 5
 
 

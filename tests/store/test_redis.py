@@ -350,7 +350,7 @@ def test_history_pivot_matches_memory_store_for_every_kind_of_key(redis_server, 
 READER = """
 import sys
 from rtnb.store.redis import RedisStore
-store = RedisStore(sys.argv[1], prefix="atomic", read_every=0)
+store = RedisStore(sys.argv[1], prefix="atomic", read_every=0, timeout=30)
 print("ready", flush=True)
 seen, reads = set(), 0
 while True:
@@ -376,7 +376,11 @@ def test_a_reader_in_another_process_never_sees_a_mix_of_two_snapshots(redis_ser
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert reader.stdout.readline().strip() == "ready"   # blocks until it runs
-        store = RedisStore(redis_server.url, prefix="atomic")
+        # Deadlines far beyond any scheduling delay (this test is about whole snapshots,
+        # not about deadlines): with the default 0.1 s, a put that timed out on a loaded
+        # machine left the store down with the last versions pending, never written, and
+        # the reader waited for version n until its own timeout.
+        store = RedisStore(redis_server.url, prefix="atomic", timeout=30)
         for i in range(1, n + 1):
             table = pd.DataFrame({"count": np.full(40, i, dtype="int64")},
                                  index=pd.Index([f"k{j}" for j in range(40)], name="key"))
@@ -384,7 +388,8 @@ def test_a_reader_in_another_process_never_sees_a_mix_of_two_snapshots(redis_ser
                                watermark=None, newest_event=T0 + pd.Timedelta(seconds=i),
                                processed_at=T0 + pd.Timedelta(seconds=i),
                                counters=Counters(received=i, accepted=i), version=i))
-        out, err = reader.communicate(timeout=120)
+        assert store.up and store.pending == 0 and store.version("orders") == n
+        out, err = reader.communicate(timeout=600)
     finally:
         if reader.poll() is None:
             reader.kill()
