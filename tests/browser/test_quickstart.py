@@ -34,10 +34,17 @@ import pytest
 from tests.conftest import require
 
 from tests.browser._lab import EXECUTE, LINES_REDRAW, MATHJAX, shoot_element
-from tests.browser._servers import (BIN, ROOT, LIVE_SECONDS, free_port, jupyter_lab, jupyter_notebook, server_env,
+from tests.browser._servers import (BIN, ROOT, free_port, jupyter_lab, jupyter_notebook, server_env,
                                     stop_group, voila, wait_http)
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(1200)
+
+#: The budget (ms) of a wait for something the kernel sends to show on the page. On a
+#: loaded 2-core machine the page was seen more than two minutes behind the kernel (it
+#: works through a backlog of frames: ``dash.stop()`` had run, the page said "running"
+#: 120 s later). A wait returns as soon as its state shows: a big budget costs nothing
+#: when the test passes.
+SLOW = 300_000
 
 #: The dashboards of the notebook, in cell order.
 ORDERS, REPLAY, STALL, BAD_ROWS = range(4)
@@ -114,14 +121,14 @@ BUTTON = """([i, label]) => Array.from(document.querySelectorAll('.rtnb-dashboar
 
 
 def charts_render(page, n_dashboards: int) -> None:
-    page.wait_for_selector(".rtnb-dashboard div.bqplot.figure path.line", state="attached", timeout=120_000)
-    page.wait_for_function(LINES_DRAWN, arg=n_dashboards, timeout=90_000)
+    page.wait_for_selector(".rtnb-dashboard div.bqplot.figure path.line", state="attached", timeout=SLOW)
+    page.wait_for_function(LINES_DRAWN, arg=n_dashboards, timeout=SLOW)
     # Per dashboard: the line chart, the bars, two KPI sparklines.
     assert page.locator(".rtnb-dashboard div.bqplot.figure").count() >= 4 * n_dashboards
     assert page.locator(".rtnb-dashboard rect.bar").count() > 0
 
 
-def lines_redraw(page, i: int, n: int = 3, timeout: float = 60_000) -> None:
+def lines_redraw(page, i: int, n: int = 3, timeout: float = SLOW) -> None:
     page.wait_for_function(LINES_REDRAW, arg=[i, n], timeout=timeout)
 
 
@@ -152,11 +159,11 @@ def click(page, i: int, label: str) -> None:
     Playwright click waits for the element to hold still, which a live dashboard's
     controls may never do while the charts and the table below them redraw)."""
     page.wait_for_function(f"(a) => {{ const b = ({BUTTON})(a); return !!b && !b.disabled; }}",
-                           arg=[i, label], timeout=60_000)
+                           arg=[i, label], timeout=SLOW)
     page.evaluate(f"(a) => ({BUTTON})(a).click()", [i, label])
 
 
-def badge_says(page, i: int, state: str, timeout: float = 120_000) -> dict:
+def badge_says(page, i: int, state: str, timeout: float = SLOW) -> dict:
     """Wait until dashboard i's badge shows ``state``; return what it shows."""
     try:
         page.wait_for_function(f"(i) => {{ const b = ({BADGE})(i); return !!b && b.state === {state!r}; }}",
@@ -182,10 +189,10 @@ def stopped_then_started(page, i: int) -> None:
     shown = badge_says(page, i, "stopped")
     assert "stopped" in shown["text"], shown
     page.wait_for_function(f"(a) => {{ const b = ({BUTTON})(a); return !!b && !b.disabled; }}",
-                           arg=[i, "Start"], timeout=30_000)
+                           arg=[i, "Start"], timeout=SLOW)
     assert page.evaluate(f"(i) => ({RUN_STATE})(i)", i) == "stopped"
     click(page, i, "Start")
-    page.wait_for_function(f"() => ({RUN_STATE})({i}) === 'running'", timeout=30_000)
+    page.wait_for_function(f"() => ({RUN_STATE})({i}) === 'running'", timeout=SLOW)
     lines_redraw(page, i)
 
 
@@ -262,7 +269,7 @@ def stalled_and_back(page) -> None:
     recording, not a wait for the current state: on a slow machine the stall may be over
     before the charts render."""
     try:
-        page.wait_for_function(STALLED_AND_BACK, arg="stall", timeout=LIVE_SECONDS * 2000)
+        page.wait_for_function(STALLED_AND_BACK, arg="stall", timeout=SLOW)
     finally:
         print("stall badge (state, kernel, ms):", page.evaluate(TIMELINE, "stall"))
 
@@ -276,10 +283,10 @@ def screenshot(page, dash) -> None:
 def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
     with jupyter_lab(workdir, tmp_path) as base:
         page = chromium.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(90_000)  # a loaded machine: the page can be seconds behind
+        page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
         try:
-            page.goto(f"{base}/lab/tree/01_quickstart.ipynb?reset", timeout=60_000)
-            page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+            page.goto(f"{base}/lab/tree/01_quickstart.ipynb?reset", timeout=120_000)
+            page.wait_for_function(KERNEL_IDLE, timeout=SLOW)
             page.evaluate(RECORD_BADGE, [STALL, "stall"])
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             charts_render(page, 4)
@@ -293,7 +300,7 @@ def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
 
             # The bad rows: counted and explained.
             page.wait_for_function(f"() => {{ const r = ({REJECTED})({BAD_ROWS}); return r && r[0] > 0 && r[2] > 0; }}",
-                                   timeout=30_000)
+                                   timeout=SLOW)
             rejected, late, reasons, text = page.evaluate(REJECTED, BAD_ROWS)
             assert rejected > 0 and reasons > 0 and "row" in text
 
@@ -317,10 +324,10 @@ def test_quickstart_in_notebook7(chromium, workdir, tmp_path):
     require(major >= 7, "notebook>=7", "pip install 'rtnb[test]'")
     with jupyter_notebook(workdir, tmp_path) as base:
         page = chromium.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(90_000)  # a loaded machine: the page can be seconds behind
+        page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
         try:
-            page.goto(f"{base}/notebooks/01_quickstart.ipynb", timeout=60_000)
-            page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+            page.goto(f"{base}/notebooks/01_quickstart.ipynb", timeout=120_000)
+            page.wait_for_function(KERNEL_IDLE, timeout=SLOW)
             assert page.evaluate("() => window.jupyterapp.name") == "Jupyter Notebook"  # not Lab's UI
             page.evaluate(RECORD_BADGE, [STALL, "stall"])
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -336,7 +343,7 @@ def test_quickstart_in_notebook7(chromium, workdir, tmp_path):
             shown = badge_says(page, ORDERS, "paused")
             assert "paused" in shown["text"], shown
             click(page, ORDERS, "Resume")
-            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=30_000)
+            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=SLOW)
             lines_redraw(page, ORDERS)
             assert page.evaluate(RUN_ERRORS) == []
         finally:
@@ -348,7 +355,7 @@ def test_quickstart_in_voila(chromium, workdir, tmp_path):
     live = 12  # short: the test waits for the run to end, then starts it again
     with voila(workdir / "01_quickstart.ipynb", tmp_path, live_seconds=live) as base:
         page = chromium.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(90_000)  # a loaded machine: the page can be seconds behind
+        page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
         try:
             page.goto(base, timeout=120_000)
             charts_render(page, 4)
@@ -357,10 +364,10 @@ def test_quickstart_in_voila(chromium, workdir, tmp_path):
             colours_are_distinct(page)  # (the redraw is checked after Start below: the first
             # live run may be over before the charts render on a loaded machine)
             # After the live duration the run stops and says so; Start runs it again.
-            page.wait_for_function(f"() => ({BADGE})({ORDERS}).state === 'stopped'", timeout=120_000)
+            page.wait_for_function(f"() => ({BADGE})({ORDERS}).state === 'stopped'", timeout=SLOW)
             assert "stopped" in page.evaluate(BADGE, ORDERS)["text"]
             click(page, ORDERS, "Start")  # (waits until it is enabled)
-            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=30_000)
+            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=SLOW)
             lines_redraw(page, ORDERS)
             assert page.evaluate(BADGE, ORDERS)["state"] in ("fresh", "late", "stale")
         finally:
