@@ -33,18 +33,12 @@ import pytest
 
 from tests.conftest import require
 
-from tests.browser._lab import EXECUTE, LINES_REDRAW, MATHJAX, shoot_element
+from tests.browser._lab import EXECUTE, LINES_REDRAW, MATHJAX, SLOW, shoot_element
 from tests.browser._servers import (BIN, ROOT, free_port, jupyter_lab, jupyter_notebook, server_env,
                                     stop_group, voila, wait_http)
 
 pytestmark = pytest.mark.timeout(1200)
 
-#: The budget (ms) of a wait for something the kernel sends to show on the page. On a
-#: loaded 2-core machine the page was seen more than two minutes behind the kernel (it
-#: works through a backlog of frames: ``dash.stop()`` had run, the page said "running"
-#: 120 s later). A wait returns as soon as its state shows: a big budget costs nothing
-#: when the test passes.
-SLOW = 300_000
 
 #: The dashboards of the notebook, in cell order.
 ORDERS, REPLAY, STALL, BAD_ROWS = range(4)

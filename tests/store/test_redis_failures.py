@@ -24,6 +24,12 @@ from tests.store.test_redis import T0, assert_same, snap, timed_store
 
 # --------------------------------------------------------------------- a hung server
 
+#: How late a call may return past its deadline because this process was not scheduled
+#: (a loaded shared 2-core machine); a call with no deadline on a hung server never returns.
+SCHEDULING = 1.0
+#: How long the live test's server hangs (SIGSTOP): longer than any scheduling delay.
+HANG = 3.0
+
 
 def test_every_call_to_a_hung_server_returns_within_its_deadline(redis_server):
     """SIGSTOP: the server accepts connections and never answers. The first call waits
@@ -44,8 +50,9 @@ def test_every_call_to_a_hung_server_returns_within_its_deadline(redis_server):
             call()
             took.append(time.perf_counter() - t0)
         assert not store.up and "Timeout" in store.last_error
-        # the first call waited for the server: no more than its deadline (+ scheduling)
-        assert took[0] < store.timeout + 0.2
+        # the first call waited for the server: no more than its deadline (+ scheduling:
+        # up to a second on a loaded 2-core machine; without a deadline it never returns)
+        assert took[0] < store.timeout + SCHEDULING
         trips = store.round_trips
         for call in calls:          # down, within retry_every: nobody waits on the socket
             call()
@@ -54,7 +61,7 @@ def test_every_call_to_a_hung_server_returns_within_its_deadline(redis_server):
         clock.advance("1s")
         t0 = time.perf_counter()
         store.version("orders")                         # one probe, bounded
-        assert time.perf_counter() - t0 < store.timeout + 0.2
+        assert time.perf_counter() - t0 < store.timeout + SCHEDULING
         assert store.round_trips == trips + 1 and not store.up
     finally:
         os.kill(redis_server.pid, signal.SIGCONT)
@@ -64,12 +71,14 @@ def test_every_call_to_a_hung_server_returns_within_its_deadline(redis_server):
 
 
 def test_a_live_dashboard_on_a_hung_redis_keeps_the_kernel_responsive(redis_server):
-    """A live dashboard on Redis, the server hung for 1.5 s mid-run, a 10 ms heartbeat
-    task beside the runner. Every store call returns within its deadline, and within
-    any pause the heartbeat saw, the store held the loop less than 250 ms (the rest of
-    a pause is the frame's own work and this shared machine's scheduling, which the
-    store does not decide). The badge shows the serving layer down, and the store comes
-    back by itself once the server answers again."""
+    """A live dashboard on Redis, the server hung for 3 s mid-run, a 10 ms heartbeat
+    task beside the runner. Every store call returns within its deadline (+ up to a
+    second of scheduling on a loaded machine), and within any pause the heartbeat saw,
+    the store held the loop less than half the hang (a call that waited for the hung
+    server instead of its deadline holds it the rest of the hang; the rest of a pause is
+    the frame's own work and this shared machine's scheduling, which the store does not
+    decide: bounds of 0.25 s failed under load). The badge shows the serving layer down,
+    and the store comes back by itself once the server answers again."""
     import rtnb
 
     start = pd.Timestamp("2024-01-01 12:00")
@@ -94,11 +103,11 @@ def test_a_live_dashboard_on_a_hung_redis_keeps_the_kernel_responsive(redis_serv
 
     async def main():
         beat = Heartbeat(0.01, timer=time.perf_counter)  # the clock the store calls are timed with
-        task = dash.runner.start(duration=3.0)
-        await asyncio.sleep(0.5)
+        task = dash.runner.start(duration=HANG + 1.5)
+        await asyncio.sleep(0.5)  # (the fault's timing: live, not waiting for work)
         os.kill(redis_server.pid, signal.SIGSTOP)
         try:
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(HANG)
         finally:
             os.kill(redis_server.pid, signal.SIGCONT)
         await task
@@ -107,10 +116,10 @@ def test_a_live_dashboard_on_a_hung_redis_keeps_the_kernel_responsive(redis_serv
 
     beats = run_async(main())
     longest = max(end - t0 for t0, end in calls)
-    assert longest < store.timeout + 0.2, f"a store call took {longest:.3f} s"
+    assert longest < store.timeout + SCHEDULING, f"a store call took {longest:.3f} s"
     held = max(sum(max(0.0, min(end, b) - max(t0, a)) for t0, end in calls)
                for a, b in zip(beats, beats[1:]))
-    assert held < 0.25, f"the store held the kernel's loop {held:.3f} s in one pause"
+    assert held < HANG / 2, f"the store held the kernel's loop {held:.3f} s in one pause"
     assert {"up", "down"} <= seen and store._breaker.failures >= 1
     assert store.up and store.pending == 0
     reader = RedisStore(redis_server.url, prefix="live")
