@@ -197,7 +197,15 @@ def main(argv: list[str] | None = None) -> list[Result]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke run, seconds)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--windows", nargs="*", default=["60s", "1h"], help="windows to run (default 60s 1h)")
+    ap.add_argument("--systems", nargs="*", default=None,
+                    help="only the systems whose name contains one of these words (and the one-shot pass "
+                         "if 'one-shot' is among them); default: every system, then the eviction and memory checks")
     args = ap.parse_args(argv if argv is not None else [])
+
+    def wanted(name: str) -> bool:
+        return args.systems is None or any(w.lower() in name.lower() for w in args.systems)
+
     scale = 0.05 if args.quick else 1.0
     n_rtnb = int(1_000_000 * scale)
     sizes = {  # events per peer: per-event peers are slow, see the table
@@ -218,19 +226,28 @@ def main(argv: list[str] | None = None) -> list[Result]:
               f"({fmt(r.cpu_events_per_s):>10s} CPU)  p50 {fmt(r.p50_us):>7s} µs  p99 {fmt(r.p99_us):>7s} µs  "
               f"peak {fmt(r.peak_mb, 1):>6s} MB  {r.verdict}", flush=True)
 
-    for window in ("60s", "1h"):
+    for window in args.windows:
         for name, (factory, kind, res) in RTNB.items():
+            if not wanted(name):
+                continue
             r = measure(name, window, lambda f=factory, w=window: f(w), events, oracle, rep, kind, res)
             results.append(r)
             line(r)
         for name, factory in PEERS.items():
+            if not wanted(name):
+                continue
             sub = events.iloc[: sizes[name]]
             r = measure(name, window, lambda f=factory, w=window: f(w), sub, oracle, 1)
             results.append(r)
             line(r)
-        r = measure_one_shot(window, events, oracle, rep)
-        results.append(r)
-        line(r)
+        if wanted("one-shot"):
+            r = measure_one_shot(window, events, oracle, rep)
+            results.append(r)
+            line(r)
+    if args.systems is not None:
+        print()
+        print(table(results))
+        return results
 
     print("\nAnswers with rows leaving the window (1 s window, 3 s of events, 2 s disorder):")
     evicting = check_with_eviction(int(30_000 * max(scale, 0.2)))

@@ -9,9 +9,11 @@
 2. accepted rows are cut by a stable hash of their key into ``partitions`` parts and
    each part goes, with the new watermark, to the actor holding that partition on a
    worker (so every partition's window ends where the single-process one does);
-3. a snapshot asks every partition for its table (after its pending batches) and
-   concatenates them: keys never span partitions, so no per-key merge is needed and
-   the answer equals the single-process run on the same events.
+3. a snapshot asks every partition for its table (after its pending batches); keys
+   never span partitions, so no per-key merge is needed and the answer equals the
+   single-process run on the same events. The tables are put together only as far as
+   the snapshot is read (:class:`rtnb.cluster._merge.Merged`: a top-k or one-key read
+   builds its rows, ``table`` concatenates and sorts on first read).
 
 Backpressure: at most ``max_pending`` batches are in flight per partition; the next
 ``update`` waits for the oldest. A partition whose worker is lost is reported
@@ -48,7 +50,8 @@ from ..pipeline._late import LateRows
 from ..pipeline.rolling import Rolling, RollingConfig
 from ..pipeline.watermark import Watermark
 from . import _state
-from ._partition import partition_of, split
+from ._merge import Merged, merge_tables
+from ._partition import Partitioner, split
 from ._worker import PartitionWorker
 
 __all__ = ["DaskRolling", "WorkerLost"]
@@ -123,11 +126,12 @@ class DaskRolling:
         self.recover = bool(recover)
         self._own_client = client is None or isinstance(client, str)
         self._client, self._cluster = _connect(client, check_int("workers", workers, minimum=1))
-        addrs = sorted(self._client.scheduler_info()["workers"])
+        addrs = self._workers()
         if not addrs:
             raise WorkerLost("the Dask cluster has no workers")
         n = len(addrs) if partitions is None else check_int("partitions", partitions, minimum=1)
         self.n = n
+        self._partitioner = Partitioner(n)
         # The driver classifies; the workers only insert accepted rows.
         self._options = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.init}
         self._options.update(id_col=None, keep_late=0, lateness=cfg.lateness)
@@ -154,6 +158,18 @@ class DaskRolling:
             raise WorkerLost(f"partition {i}: no actor started on {worker} within "
                              f"timeout={self.timeout:g} s") from None
         return _Partition(actor=actor, worker=worker, pending=deque(), since=[], state=state, future=fut)
+
+    def _workers(self) -> list[str]:
+        """The workers the scheduler has now, asked of the scheduler itself.
+
+        Not ``client.scheduler_info()``: it returns the client's cached identity, which
+        the client's own periodic refresh (every 2 s) replaces with one that lists no
+        worker at all — read at that moment, every partition looked lost (a false loss
+        at the first tick made the kill tests flaky).
+        """
+        client = self._client
+        info = client.sync(client.scheduler.identity, n_workers=-1)
+        return sorted(info.get("workers", {}))
 
     def _call(self, i: int, method: str, *args: Any) -> Any:
         """Call ``method`` on partition ``i``'s actor; a lost actor is replaced first."""
@@ -197,7 +213,7 @@ class DaskRolling:
         if getattr(self._client, "status", "running") != "running":
             return False
         try:
-            return self._parts[i].worker not in self._client.scheduler_info()["workers"]
+            return self._parts[i].worker not in self._workers()
         except (OSError, TimeoutError):
             return False
 
@@ -214,7 +230,7 @@ class DaskRolling:
             self._client.wait_for_workers(1, timeout=self.timeout)
         except (OSError, TimeoutError):
             pass
-        alive = sorted(self._client.scheduler_info()["workers"])
+        alive = self._workers()
         alive = [w for w in alive if w != part.worker] or alive
         if not alive:
             raise WorkerLost(msg + "; no worker left to take it over") from exc
@@ -276,7 +292,7 @@ class DaskRolling:
         accepted = batch if acc.all() else batch.iloc[np.flatnonzero(acc)]
         self._seq += 1
         seq, wm = self._seq, self._wm.newest
-        parts = partition_of(accepted, self.config.keys, self.n)
+        parts = self._partitioner(accepted, self.config.keys)
         for i, rows in enumerate(split(accepted, parts, self.n)):
             part = self._parts[i]
             part.since.append((seq, rows, wm))
@@ -343,10 +359,7 @@ class DaskRolling:
     @property
     def value(self) -> pd.DataFrame:
         """The current table: every partition's rows, sorted by key."""
-        tables = [t for t in self._gather("table") if len(t)]
-        if not tables:
-            return self._empty.value
-        return pd.concat(tables).sort_index(kind="stable")
+        return merge_tables(self._gather("table"), self._empty.value)
 
     def closed_windows(self) -> pd.DataFrame:
         """Closed tumbling/sliding windows and sessions of every partition."""
@@ -362,7 +375,9 @@ class DaskRolling:
         else:
             when = self.newest_event if self.newest_event is not None else pd.Timestamp(0, unit="ns")
         self._version += 1
-        return Snapshot(metric=self.metric, table=self.value, window=self.config.size,
+        # put together only as far as it is read: top-k and one-key reads build their rows
+        merged = Merged(self._gather("table"), self._empty.value)
+        return Snapshot(metric=self.metric, key_table=merged, window=self.config.size,
                         watermark=self.watermark, newest_event=self.newest_event,
                         processed_at=when, counters=self.counters, version=self._version)
 
@@ -379,7 +394,7 @@ class DaskRolling:
         return self
 
     def _replace_all(self, states: list[dict]) -> None:
-        addrs = sorted(self._client.scheduler_info()["workers"])
+        addrs = self._workers()
         if not addrs:
             raise WorkerLost("the Dask cluster has no workers")
         self._parts = [self._spawn(i, addrs[i % len(addrs)], st) for i, st in enumerate(states)]

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rtnb
+from rtnb._keytable import top_positions
 from tests.conftest import require
 
 try:
@@ -91,6 +92,13 @@ def test_partitioned_answers_equal_one_process(client, kind, n, keys, cuts, part
         _same(dr.value, single.value)
         assert dr.counters == single.counters
         assert dr.watermark == single.watermark
+        # the snapshot's reads of a few keys (what the views read) = those of the whole table
+        snap, whole = dr.snapshot(), single.value.sort_index(kind="stable")
+        assert snap.n_keys == len(whole)
+        want = whole.iloc[top_positions(whole["sum"].to_numpy(), 3)]
+        assert snap.top(3, "sum").index.tolist() == want.index.tolist()
+        if len(whole):
+            assert snap.key(whole.index[-1])["count"] == whole["count"].iloc[-1]
         if kind in ("tumbling", "sliding", "session"):
             closed_d = dr.closed_windows()
             closed_s = single.closed_windows()
