@@ -582,6 +582,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--table", action="store_true", help="per-frame cost of the live table views")
     ap.add_argument("--quickstart-kernel", action="store_true",
                     help="notebook 01's four dashboards in this process: CPU, messages and bytes per frame")
+    ap.add_argument("--frames", type=int, default=200, help="measured frames per dashboard (--quickstart-kernel)")
+    ap.add_argument("--repeats", type=int, default=3, help="repeats (--quickstart-kernel)")
     args = ap.parse_args(argv if argv is not None else [])
     if args.table:
         print(table_cost())
@@ -590,7 +592,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(quickstart(args.seconds, args.warmup))
         return {}
     if args.quickstart_kernel:
-        print(quickstart_kernel())
+        print(quickstart_kernel(args.frames, args.repeats))
         return {}
     print(f"Kernel side, {args.rate:,.0f} events/s, {args.fps:g} fps, medians of 5 repeats:")
     print(kernel_side(args.rate, args.fps), flush=True)

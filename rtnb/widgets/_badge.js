@@ -6,6 +6,15 @@
 // messages the browser moves the clock on by itself, so the age keeps growing while the
 // kernel is busy or gone: the badge turns late, then stale, and says "kernel not
 // responding" when no message came for `silent_s` seconds of a running dashboard.
+//
+// Each message also carries the kernel's wall time when it was sent (sent_ms). The
+// browser ages the data from *then*, not from when the message reached the page: a
+// Jupyter server relaying a backlog can deliver a message tens of seconds late (and
+// deliver the kernel's silence late too, or never, if it drains its backlog through
+// it). The clocks of kernel and browser may differ (a remote kernel): the offset is
+// taken as the smallest (arrival time - sent_ms) seen, so the badge shows how much
+// further behind than its best the screen runs ("screen N s behind the kernel").
+// A lag present from the very first message is not seen (it is the best seen).
 
 function describeAge(s) {
   if (s === null || !isFinite(s)) return "no data yet";
@@ -21,7 +30,17 @@ function describeAge(s) {
 
 function span(s) { return s < 120 ? (+s.toPrecision(6)) + " s" : (+(s / 60).toPrecision(6)) + " min"; }
 
-const COLOURS = { fresh: "#009E73", late: "#E69F00", stale: "#D55E00", paused: "#6b6b6b", stopped: "#6b6b6b" };
+const COLOURS = { fresh: "#009E73", late: "#E69F00", stale: "#D55E00", paused: "#6b6b6b", stopped: "#6b6b6b",
+  restarted: "#6b6b6b" };
+
+// The kernel this badge came from is gone: restarted ("restarted"), or dead / shut
+// down ("gone"); null while connected. ipywidgets marks a view whose model lost its
+// kernel with the class jupyter-widgets-disconnected (on restart, death or shutdown).
+function kernelLost(el, model) {
+  if (!el.closest(".jupyter-widgets-disconnected")) return null;
+  const k = model.widget_manager && model.widget_manager.kernel;
+  return k && k.status !== "dead" && !k.isDisposed ? "restarted" : "gone";
+}
 
 function render({ model, el }) {
   const badge = document.createElement("span");
@@ -31,19 +50,35 @@ function render({ model, el }) {
   el.appendChild(badge);
   let received = performance.now();
   let lastBeat = model.get("beat");
+  let offset = null;  // min over messages of (Date.now() at arrival - sent_ms), ms
+
+  // Seconds since the kernel sent what is shown, and since a message last reached the page.
+  function silence() {
+    const quiet = (performance.now() - received) / 1000;
+    const sent = model.get("sent_ms");
+    if (!sent || offset === null) return [quiet, quiet];
+    return [Math.max(quiet, (Date.now() - sent - offset) / 1000), quiet];
+  }
 
   function draw() {
-    const now = performance.now();
     const newest = model.get("newest_ms");
     const run = model.get("run_state");
-    const silentFor = (now - received) / 1000;
+    const [silentFor, quiet] = silence();
     const clock = model.get("clock_ms") + silentFor * model.get("rate") * 1000;
     const age = newest === null ? null : (clock - newest) / 1000;
     const limit = model.get("limit_s"), staleAfter = model.get("stale_s");
     let fresh = age === null ? "stale" : age <= limit ? "fresh" : age <= staleAfter ? "late" : "stale";
-    const silent = run === "running" && silentFor > model.get("silent_s");
+    const lost = kernelLost(el, model);
+    const silent = run === "running" && silentFor > model.get("silent_s") && !lost;
+    // Messages still arrive, but sent long ago: the relay is behind, not the kernel.
+    const behind = silent && quiet <= model.get("silent_s");
     let state = fresh, words;
-    if (run === "paused") {
+    if (lost) {
+      // A restarted kernel forgot this run: nothing here will move again.
+      state = "restarted";
+      words = (lost === "restarted" ? "kernel restarted" : "kernel gone") +
+        " — this run ended with it; run the cell again";
+    } else if (run === "paused") {
       state = "paused";
       words = "paused — data " + describeAge(age) + " when paused";
     } else if (run === "stopped") {
@@ -52,17 +87,20 @@ function render({ model, el }) {
     } else {
       words = fresh + " — " + describeAge(age) + " (limit " + span(limit) + ")";
     }
-    if (silent) words += " · kernel not responding (" + silentFor.toFixed(0) + " s)";
+    if (behind) words += " · screen " + silentFor.toFixed(0) + " s behind the kernel";
+    else if (silent) words += " · kernel not responding (" + silentFor.toFixed(0) + " s)";
     if (model.get("store_status") === "down") {
       const err = model.get("store_error");
       words += " · serving layer down" + (err ? ": " + err.slice(0, 80) : "");
     }
-    const text = (state === "paused" ? "❚❚ " : state === "stopped" ? "■ " : "● ") + model.get("label") + ": " + words;
+    const text = (state === "paused" ? "❚❚ " : state === "stopped" ? "■ " : state === "restarted" ? "↻ " : "● ") + model.get("label") + ": " + words;
     if (badge.textContent !== text) badge.textContent = text;
     badge.dataset.state = state;
     badge.dataset.freshness = fresh;
     badge.dataset.run = run || "none";
-    badge.dataset.kernel = silent ? "not-responding" : "responding";
+    badge.dataset.kernel = behind ? "behind" : silent ? "not-responding" : "responding";
+    badge.dataset.silent = silentFor.toFixed(3);
+    badge.dataset.offset = offset === null ? "" : String(Math.round(offset));  // ms: clocks' offset + best delivery
     badge.dataset.store = model.get("store_status");
     badge.dataset.age = age === null ? "" : age.toFixed(3);
     if (newest !== null) badge.dataset.newest = String(Math.round(newest));
@@ -73,6 +111,11 @@ function render({ model, el }) {
   function onMessage() {
     received = performance.now();
     lastBeat = model.get("beat");
+    const sent = model.get("sent_ms");
+    if (sent) {
+      const d = Date.now() - sent;
+      offset = offset === null ? d : Math.min(offset, d);
+    }
     draw();
   }
   model.on("change", onMessage);

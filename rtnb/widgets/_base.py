@@ -179,6 +179,12 @@ class TimeRing:
         return pd.Timestamp(self._t[(self._n - 1) % self.capacity]) if self._n else None
 
     @property
+    def first_seq(self) -> int:
+        """The sequence number of the oldest point kept (points are numbered 0, 1, ...
+        in the order they were appended; a point keeps its number as newer ones come)."""
+        return self._n - len(self)
+
+    @property
     def first_time(self) -> pd.Timestamp | None:
         """The time of the oldest point kept, or None when empty."""
         return pd.Timestamp(self._t[(self._n - len(self)) % self.capacity]) if self._n else None

@@ -23,6 +23,7 @@ import traitlets
 from .._checks import check_number
 from .._errors import ParameterError
 from .._time import DurationLike, to_duration
+from ..clock import WallClock
 from ..health import Snapshot, describe_age, freshness
 from ._base import StoreView
 
@@ -105,6 +106,11 @@ class FreshnessBadge(StoreView, _Widget):
         silent_s = traitlets.Float(2.0).tag(sync=True)
         store_error = traitlets.Unicode("").tag(sync=True)
         beat = traitlets.Int(0).tag(sync=True)
+        #: The kernel's wall-clock time (ms since the epoch) when it sent this state: the
+        #: browser compares it with its own clock, so a screen that runs behind the
+        #: kernel (a loaded Jupyter server relaying a backlog) shows, and a blocked
+        #: kernel shows however late the relay delivers the silence.
+        sent_ms = traitlets.Float(0.0).tag(sync=True)
 
     def __init__(
         self,
@@ -125,6 +131,7 @@ class FreshnessBadge(StoreView, _Widget):
         self.age: pd.Timedelta | None = None
         self.age_text = describe_age(None)
         self.runner: Any = None
+        self.wall_clock: Any = WallClock()  # stamps each beat with the kernel's wall time
         self._snapshot: Snapshot | None = None
         self._label = label if label is not None else metric
         stale = self.stale_after if self.stale_after is not None else 3 * self.limit
@@ -183,6 +190,7 @@ class FreshnessBadge(StoreView, _Widget):
                 self.store_error = str(err)[:200] if err else ""
                 if run_state == "running":
                     self.beat += 1  # a running dashboard's heartbeat, even when nothing else changed
+                self.sent_ms = self.wall_clock.now().value / 1e6
         self.run_state = run_state
         self.value = self._html(shown)  # (fallback) one message, and only when the text changed
         self.state = state

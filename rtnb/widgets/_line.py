@@ -69,6 +69,14 @@ def _ms(t: pd.Timestamp) -> float:
     return pd.Timestamp(t).value / 1e6
 
 
+def _span_words(ms: float) -> str:
+    """A zoomed span for the toolbar: "14 s", "2.5 min", "1.2 h"."""
+    s = ms / 1e3
+    if s < 120:
+        return f"{s:.0f} s" if s >= 10 else f"{s:.1f} s"
+    return f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
 class LiveLine(StoreView, bq.Figure):
     """A metric over time (``DateScale`` x axis): one line per key.
 
@@ -225,10 +233,14 @@ class LiveLine(StoreView, bq.Figure):
         # a long legend ran under the buttons).
         for w, width in ((self.follow_buttons, "196px"), (self.zoom_button, "80px"), (self.reset_button, "64px")):
             w.layout.width, w.layout.min_width, w.layout.flex = width, width, "0 0 auto"
+        # What the time axis shows: the whole history, the last N s (following now), or held.
+        self.view_label = widgets.HTML(value="", layout={"width": "150px", "min_width": "150px"})
+        self.view_label.add_class("rtnb-view-span")
+        self._view_shown: str | None = None
         self.legend = widgets.HTML(value="", layout={"width": "100%"})
         self.legend.add_class("rtnb-line-legend")
         self._legend_shown: tuple = ()
-        buttons = widgets.HBox([self.follow_buttons, self.zoom_button, self.reset_button],
+        buttons = widgets.HBox([self.view_label, self.follow_buttons, self.zoom_button, self.reset_button],
                                layout={"justify_content": "flex-end", "align_items": "center", "width": "100%"})
         self.toolbar = widgets.VBox([buttons, self.legend], layout={"width": "100%"})
         self.toolbar.add_class("rtnb-chart-toolbar")
@@ -236,6 +248,7 @@ class LiveLine(StoreView, bq.Figure):
         self.follow_buttons.observe(self._on_follow, names="value")
         self.reset_button.on_click(self._on_reset)
         x_sc.observe(self._on_user_zoom, names=["min", "max"])
+        self._show_view()
 
     @property
     def follow(self) -> str:
@@ -256,6 +269,7 @@ class LiveLine(StoreView, bq.Figure):
     def _on_reset(self, _button: Any = None) -> None:
         self._span_ms = None
         self._free_scale()
+        self._show_view()
 
     def _on_user_zoom(self, change: dict) -> None:
         if self._moving_scale:
@@ -263,12 +277,30 @@ class LiveLine(StoreView, bq.Figure):
         lo, hi = self.x_scale.min, self.x_scale.max
         if lo is not None and hi is not None:  # the user panned or zoomed: keep that span
             self._span_ms = max(1.0, _ms(hi) - _ms(lo))
+            self._show_view()
 
     def zoom(self, span: Any) -> None:
         """Show the last ``span`` of time (e.g. ``"30s"``), as a zoom in the browser does."""
         from .._time import to_duration
 
         self._span_ms = to_duration(span, "span").total_seconds() * 1e3
+        self._show_view()
+
+    def _show_view(self) -> None:
+        """The toolbar's word on what the time axis shows (sent only when it changes):
+        ``data-view`` is ``all``, ``following`` (the last span, ending at now) or ``held``."""
+        if self.follow == "hold":
+            view, words = "held", "held where it was"
+        elif self._span_ms is None:
+            view, words = "all", "whole history"
+        else:
+            view, words = "following", f"last {_span_words(self._span_ms)} · now"
+        shown = f"{view}:{words}"
+        if shown == self._view_shown:
+            return
+        self._view_shown = shown
+        self.view_label.value = (f"<span data-view='{view}' style='font-size:12px;color:#555;white-space:nowrap'>"
+                                 f"{html.escape(words)}</span>")
 
     def _following_all(self) -> bool:
         """Following now over the whole history: the time axis takes its span from the
@@ -306,6 +338,7 @@ class LiveLine(StoreView, bq.Figure):
                 self._set_scale(lo.to_pydatetime(), hi.to_pydatetime())
         else:
             self._free_scale()
+        self._show_view()
 
     @property
     def time_domain(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -440,22 +473,35 @@ class LiveLine(StoreView, bq.Figure):
 
     def _hover(self, x: np.ndarray, y: np.ndarray, labels: list[str]) -> None:
         """The invisible dots under the lines, named by their key: at most
-        ``HOVER_DOTS`` per line, evenly spaced back from the newest point (which always
-        has one). A dot per point (300 x 5 keys) made the browser restyle 1,500 SVG paths
-        per chart per frame; a few px apart on the screen, more dots add nothing to hover."""
+        ``HOVER_DOTS`` per line, on every ``stride``-th point *by the point's number*
+        (not counted back from the newest), so the same points keep their dots as new
+        ones come and the dots are sent only when they change — when a numbered point
+        arrives, the keys change, or the stride grows with the history: once every
+        ``points / HOVER_DOTS`` frames at a full history, not every frame (they were
+        56 % of a frame's bytes). A dot per point (300 x 5 keys) made the browser
+        restyle 1,500 SVG paths per chart per frame; a few px apart on the screen, more
+        dots add nothing to hover. The newest point is at most a stride from a dot."""
         n = len(x)
-        if n > HOVER_DOTS:
-            stride = -(-n // HOVER_DOTS)
-            pick = np.arange(n - 1, -1, -stride)[::-1]
+        stride = max(1, -(-n // HOVER_DOTS))
+        if n:
+            first = self.ring.first_seq + (len(self.ring) - n)  # (x is the ring's newest n points)
+            pick = np.flatnonzero((first + np.arange(n)) % stride == 0)
             x, y = x[pick], y[:, pick]
             n = len(x)
         ok = ~np.isnan(y)
         names = np.repeat(np.array(labels, dtype=str), n).reshape(len(labels), n)[ok]
+        dx = np.tile(x, len(labels)).reshape(len(labels), n)[ok] if n else x
+        dy = plot_array(y[ok]) if n else plot_array([])
+        old = self.hover_mark
+        if (old.names is not None and np.array_equal(old.names, names) and np.array_equal(old.x, dx)
+                and np.array_equal(old.y, dy)):
+            return  # the same dots: nothing to send
         with self.hover_mark.hold_sync():
-            self.hover_mark.x = np.tile(x, len(labels)).reshape(len(labels), n)[ok] if n else x
-            self.hover_mark.y = plot_array(y[ok]) if n else plot_array([])
-            old = self.hover_mark.names
-            if old is None or not np.array_equal(old, names):  # the names change only with the keys
+            if not np.array_equal(old.x, dx):
+                self.hover_mark.x = dx
+            if not np.array_equal(old.y, dy):
+                self.hover_mark.y = dy
+            if old.names is None or not np.array_equal(old.names, names):  # the names change only with the keys
                 self.hover_mark.names = names
 
     def _tick(self, now: pd.Timestamp | None) -> None:

@@ -174,7 +174,7 @@ def test_hovering_a_point_or_a_bar_shows_key_time_and_value(store, snap):
     assert bars.bars.tooltip.fields == ["x", "y"] and bars.bars.tooltip.labels == ["key", "sum"]
 
 
-def test_hover_dots_are_bounded_per_line_and_the_newest_point_has_one(store, snap):
+def test_hover_dots_are_bounded_per_line_near_the_newest_point_and_sent_only_when_they_change(store, snap, sent):
     from rtnb.widgets._line import HOVER_DOTS
 
     line = LiveLine(store, "orders", column="sum", points=300)
@@ -184,8 +184,18 @@ def test_hover_dots_are_bounded_per_line_and_the_newest_point_has_one(store, sna
     dots = line.hover_mark
     assert len(line.lines.x) == 300 and len(dots.x) <= 2 * HOVER_DOTS
     fr = dots.y[dots.names == "FR"]
-    assert fr.max() == 10.0 + 299  # the newest point can be hovered
+    assert fr.max() >= 10.0 + 299 - 4  # a point at most a stride (5) from the newest can be hovered
     assert set(np.diff(np.sort(fr)).round(3)) == {5.0}  # evenly spaced: every 5th point
+    # With a full history the dots stay on the same numbered points as new ones come:
+    # sent on one frame in five (when a numbered point arrives), not on every frame.
+    sent.clear()
+    for i in range(300, 400):
+        store.put(snap(t=T0 + i * SEC, values={"FR": 10.0 + i, "DE": 5.0}))
+        line.refresh(T0 + i * SEC)
+    assert sent.count(line.lines) == 100 and sent.count(dots) == 100 // 5
+    fr = dots.y[dots.names == "FR"]
+    assert fr.max() >= 10.0 + 399 - 4 and set(np.diff(np.sort(fr)).round(3)) == {5.0}
+    assert (dots.x >= line.point_times[0]).all()  # no dot left of the time axis
 
 
 def test_a_zoomed_chart_follows_now_or_holds(store, snap):
@@ -194,17 +204,23 @@ def test_a_zoomed_chart_follows_now_or_holds(store, snap):
         store.put(snap(t=T0 + i * SEC))
         line.refresh(T0 + i * SEC)
     # The user zooms in the browser to the last 10 s (bqplot's PanZoom sets the scale).
+    view = lambda: line.view_label.value.split("data-view='")[1].split("'")[0]  # noqa: E731
+    assert view() == "all" and "whole history" in line.view_label.value
     line.x_scale.min, line.x_scale.max = (T0 + 49 * SEC).to_pydatetime(), (T0 + 59 * SEC).to_pydatetime()
+    assert view() == "following" and "last 10 s" in line.view_label.value  # the toolbar says what is shown
     store.put(snap(t=T0 + 60 * SEC))
     line.refresh(T0 + 61 * SEC)
     assert (line.x_scale.min, line.x_scale.max) == ((T0 + 51 * SEC).to_pydatetime(), (T0 + 61 * SEC).to_pydatetime())
     line.follow = "hold"
+    assert view() == "held"
     line.refresh(T0 + 70 * SEC)
     assert line.x_scale.max == (T0 + 61 * SEC).to_pydatetime()  # held where it was
     line.follow_buttons.value = "now"
+    assert view() == "following"
     line.refresh(T0 + 71 * SEC)
     assert line.x_scale.max == (T0 + 71 * SEC).to_pydatetime()
     line.reset_button.click()  # back to the whole history: the axis follows the data again
+    assert view() == "all"
     line.refresh(T0 + 72 * SEC)
     assert (line.x_scale.min, line.x_scale.max) == (None, None)
     assert line.time_domain == (T0, T0 + 72 * SEC)
