@@ -69,6 +69,40 @@ def _ms(t: pd.Timestamp) -> float:
     return pd.Timestamp(t).value / 1e6
 
 
+def _date_to_json(value: Any, _widget: Any) -> str | None:
+    """A scale's min/max for the browser, as UTC ("...Z"): the times here are tz-naive
+    UTC, and a JavaScript ``new Date`` of a string without a zone reads it as local time
+    (a zoomed window in a browser east of Greenwich would sit hours off the data)."""
+    return None if value is None else pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _date_from_json(value: Any, _widget: Any) -> Any:
+    """A min/max the browser sent (a JavaScript Date's JSON: UTC with a "Z") as a tz-naive
+    UTC datetime. (bqscales 0.3's own parser refuses the "Z": every wheel zoom and pan
+    failed to reach the kernel, which never learned the span the user chose.)"""
+    if not value:
+        return None
+    t = pd.Timestamp(value)
+    return (t.tz_convert("UTC").tz_localize(None) if t.tzinfo is not None else t).to_pydatetime()
+
+
+class UtcDateScale(bq.DateScale):
+    """bqplot's ``DateScale`` whose ``min``/``max`` travel as UTC both ways, so a zoom or
+    a pan in the browser reaches the kernel (same front-end model as ``DateScale``).
+
+    >>> sc = UtcDateScale()
+    >>> sc.set_state({"min": "2024-01-01T12:00:11.250Z"}); sc.min
+    datetime.datetime(2024, 1, 1, 12, 0, 11, 250000)
+    >>> sc.get_state("min")["min"]
+    '2024-01-01T12:00:11.250Z'
+    """
+
+    min = bq.traits.Date(default_value=None, allow_none=True).tag(
+        sync=True, to_json=_date_to_json, from_json=_date_from_json)
+    max = bq.traits.Date(default_value=None, allow_none=True).tag(
+        sync=True, to_json=_date_to_json, from_json=_date_from_json)
+
+
 def _span_words(ms: float) -> str:
     """A zoomed span for the toolbar: "14 s", "2.5 min", "1.2 h"."""
     s = ms / 1e3
@@ -168,7 +202,7 @@ class LiveLine(StoreView, bq.Figure):
         self._points_x = np.array([], dtype="datetime64[ns]")  # the data's times, drawn
         self._to_now = False  # the drawn x ends with a point at now (its values NaN)
 
-        self.x_scale, self.y_scale = x_sc, y_sc = bq.DateScale(), bq.LinearScale()
+        self.x_scale, self.y_scale = x_sc, y_sc = UtcDateScale(), bq.LinearScale()
         empty_x, empty_y = np.array([], dtype="datetime64[ns]"), np.array([], dtype=np.float32)
         self.lines = bq.Lines(
             x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, colors=list(PALETTE),
