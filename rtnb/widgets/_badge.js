@@ -8,13 +8,14 @@
 // responding" when no message came for `silent_s` seconds of a running dashboard.
 //
 // Each message also carries the kernel's wall time when it was sent (sent_ms). The
-// browser ages the data from *then*, not from when the message reached the page: a
-// Jupyter server relaying a backlog can deliver a message tens of seconds late (and
-// deliver the kernel's silence late too, or never, if it drains its backlog through
-// it). The clocks of kernel and browser may differ (a remote kernel): the offset is
-// taken as the smallest (arrival time - sent_ms) seen, so the badge shows how much
-// further behind than its best the screen runs ("screen N s behind the kernel").
-// A lag present from the very first message is not seen (it is the best seen).
+// browser compares it with its own clock: a Jupyter server relaying a backlog, or a
+// page busy drawing, can show a message tens of seconds after the kernel sent it, and
+// the badge then says so ("screen N s behind the kernel", data-kernel="behind") — the
+// colour still follows the data's age as the page received it (a page that catches up
+// goes back to fresh). The clocks of kernel and browser may differ (a remote kernel):
+// the offset is taken as the smallest (arrival time - sent_ms) seen, so the lag shown
+// is how much further behind than its best the screen runs; a lag present from the
+// very first message is not seen.
 
 function describeAge(s) {
   if (s === null || !isFinite(s)) return "no data yet";
@@ -52,32 +53,37 @@ function render({ model, el }) {
   let lastBeat = model.get("beat");
   let offset = null;  // min over messages of (Date.now() at arrival - sent_ms), ms
 
-  // Seconds since the kernel sent what is shown, and since a message last reached the page.
+  // Seconds since a message last reached the page, and how far (s) the screen runs
+  // behind the kernel: since the kernel sent what is shown, beyond the best seen.
   function silence() {
     const quiet = (performance.now() - received) / 1000;
     const sent = model.get("sent_ms");
-    if (!sent || offset === null) return [quiet, quiet];
-    return [Math.max(quiet, (Date.now() - sent - offset) / 1000), quiet];
+    if (!sent || offset === null) return [quiet, 0];
+    return [quiet, Math.max(0, (Date.now() - sent - offset) / 1000)];
   }
 
   function draw() {
     const newest = model.get("newest_ms");
     const run = model.get("run_state");
-    const [silentFor, quiet] = silence();
+    const [silentFor, lag] = silence();
     const clock = model.get("clock_ms") + silentFor * model.get("rate") * 1000;
     const age = newest === null ? null : (clock - newest) / 1000;
     const limit = model.get("limit_s"), staleAfter = model.get("stale_s");
     let fresh = age === null ? "stale" : age <= limit ? "fresh" : age <= staleAfter ? "late" : "stale";
     const lost = kernelLost(el, model);
     const silent = run === "running" && silentFor > model.get("silent_s") && !lost;
-    // Messages still arrive, but sent long ago: the relay is behind, not the kernel.
-    const behind = silent && quiet <= model.get("silent_s");
+    // Messages still arrive, but were sent long ago: the screen is behind, not the kernel.
+    const behind = run === "running" && !silent && !lost && lag > model.get("silent_s");
     let state = fresh, words;
     if (lost) {
       // A restarted kernel forgot this run: nothing here will move again.
       state = "restarted";
       words = (lost === "restarted" ? "kernel restarted" : "kernel gone") +
         " — this run ended with it; run the cell again";
+    } else if (model.get("restarted") && run !== "paused" && run !== "stopped") {
+      // Started without a checkpoint over earlier data: the window is partial, not fresh.
+      state = "restarted";
+      words = "restarted — data " + describeAge(age);
     } else if (run === "paused") {
       state = "paused";
       words = "paused — data " + describeAge(age) + " when paused";
@@ -87,7 +93,9 @@ function render({ model, el }) {
     } else {
       words = fresh + " — " + describeAge(age) + " (limit " + span(limit) + ")";
     }
-    if (behind) words += " · screen " + silentFor.toFixed(0) + " s behind the kernel";
+    const note = model.get("restart_note");
+    if (note && !lost) words += " · " + note;
+    if (behind) words += " · screen " + lag.toFixed(0) + " s behind the kernel";
     else if (silent) words += " · kernel not responding (" + silentFor.toFixed(0) + " s)";
     if (model.get("store_status") === "down") {
       const err = model.get("store_error");
@@ -100,6 +108,7 @@ function render({ model, el }) {
     badge.dataset.run = run || "none";
     badge.dataset.kernel = behind ? "behind" : silent ? "not-responding" : "responding";
     badge.dataset.silent = silentFor.toFixed(3);
+    badge.dataset.lag = lag.toFixed(3);
     badge.dataset.offset = offset === null ? "" : String(Math.round(offset));  // ms: clocks' offset + best delivery
     badge.dataset.store = model.get("store_status");
     badge.dataset.age = age === null ? "" : age.toFixed(3);

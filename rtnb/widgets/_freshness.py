@@ -5,7 +5,12 @@ ages **in the browser**: the kernel sends the newest event time, the clock's tim
 clock's rate and the run state, and a small ES module (``_badge.js``, no build step)
 counts the age itself. So the badge turns late and stale while a cell blocks the
 kernel, a source hangs or the kernel is gone, and says "kernel not responding" when no
-message came for ``silent_after``. Without anywidget the badge falls back to HTML
+message came for ``silent_after``; each beat carries the kernel's wall time, so a
+screen that runs behind its kernel says "screen N s behind the kernel"; a kernel that
+restarted or died says so ("kernel restarted — run the cell again"). After its run
+restarted (restored from a checkpoint, started again, or started without a checkpoint
+over earlier data — then "restarted", never "fresh" on a partial window) it says so for
+one window (``rtnb.widgets._restarts``). Without anywidget the badge falls back to HTML
 ticked by the kernel at each frame (honest while the kernel runs frames, frozen when
 it does not). Both say "paused" and "stopped" when the run is.
 """
@@ -26,6 +31,7 @@ from .._time import DurationLike, to_duration
 from ..clock import WallClock
 from ..health import Snapshot, describe_age, freshness
 from ._base import StoreView
+from ._restarts import RestartWatch
 
 try:  # an optional extra: the badge that ages in the browser
     from anywidget import AnyWidget as _Widget
@@ -37,7 +43,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 __all__ = ["FreshnessBadge", "AGES_IN_BROWSER"]
 
-_COLOURS = {"fresh": "#009E73", "late": "#E69F00", "stale": "#D55E00", "paused": "#6b6b6b", "stopped": "#6b6b6b"}
+_COLOURS = {"fresh": "#009E73", "late": "#E69F00", "stale": "#D55E00", "paused": "#6b6b6b", "stopped": "#6b6b6b",
+            "restarted": "#6b6b6b"}
 
 
 def _span(td: pd.Timedelta) -> str:
@@ -92,6 +99,11 @@ class FreshnessBadge(StoreView, _Widget):
     #: The run's state as the badge shows it: ``running``, ``paused``, ``stopped``, ``idle``
     #: or ``""`` (no runner known).
     run_state = traitlets.Unicode("").tag(sync=AGES_IN_BROWSER)
+    #: The newest restart of the run while its window has not passed ("" when none):
+    #: restored from a checkpoint, started again, or started without a checkpoint over
+    #: earlier data (then ``restarted`` is True: the window is partial, never "fresh").
+    restart_note = traitlets.Unicode("").tag(sync=AGES_IN_BROWSER)
+    restarted = traitlets.Bool(False).tag(sync=AGES_IN_BROWSER)
 
     if AGES_IN_BROWSER:
         _esm = Path(__file__).with_name("_badge.js")
@@ -107,9 +119,8 @@ class FreshnessBadge(StoreView, _Widget):
         store_error = traitlets.Unicode("").tag(sync=True)
         beat = traitlets.Int(0).tag(sync=True)
         #: The kernel's wall-clock time (ms since the epoch) when it sent this state: the
-        #: browser compares it with its own clock, so a screen that runs behind the
-        #: kernel (a loaded Jupyter server relaying a backlog) shows, and a blocked
-        #: kernel shows however late the relay delivers the silence.
+        #: browser compares it with its own clock, so a screen that runs behind its kernel
+        #: (a loaded Jupyter server relaying a backlog, a page busy drawing) says by how much.
         sent_ms = traitlets.Float(0.0).tag(sync=True)
 
     def __init__(
@@ -133,6 +144,7 @@ class FreshnessBadge(StoreView, _Widget):
         self.runner: Any = None
         self.wall_clock: Any = WallClock()  # stamps each beat with the kernel's wall time
         self._snapshot: Snapshot | None = None
+        self._restarts = RestartWatch()
         self._label = label if label is not None else metric
         stale = self.stale_after if self.stale_after is not None else 3 * self.limit
         if AGES_IN_BROWSER:
@@ -175,9 +187,12 @@ class FreshnessBadge(StoreView, _Widget):
         state = freshness(age, self.limit, stale_after=self.stale_after)
         self.store_status = "down" if getattr(self.store, "status", "up") == "down" else "up"
         run_state, rate = self._run()
+        note, partial = self._restarts.update(self.runner, run_state, now,
+                                              newest=snap.newest_event if snap is not None else None,
+                                              window=snap.window if snap is not None else None)
         self.age = age
         self.age_text = describe_age(age)
-        shown = run_state if run_state in ("paused", "stopped") else state
+        shown = run_state if run_state in ("paused", "stopped") else "restarted" if partial else state
         if AGES_IN_BROWSER:
             newest = _ms(snap.newest_event) if snap is not None else None
             clock = _ms(now) if now is not None else (_ms(snap.processed_at) if snap is not None else 0.0)
@@ -188,10 +203,12 @@ class FreshnessBadge(StoreView, _Widget):
                 self.rate = rate
                 self.run_state = run_state
                 self.store_error = str(err)[:200] if err else ""
+                self.restart_note, self.restarted = note, partial
                 if run_state == "running":
                     self.beat += 1  # a running dashboard's heartbeat, even when nothing else changed
                 self.sent_ms = self.wall_clock.now().value / 1e6
         self.run_state = run_state
+        self.restart_note, self.restarted = note, partial
         self.value = self._html(shown)  # (fallback) one message, and only when the text changed
         self.state = state
 
@@ -210,9 +227,13 @@ class FreshnessBadge(StoreView, _Widget):
             words = f"paused — data {self.age_text} when paused"
         elif state == "stopped":
             words = f"stopped — data {self.age_text} at the stop"
+        elif state == "restarted":
+            words = f"restarted — data {self.age_text}"
         else:
             words = f"{state} — {self.age_text} (limit {_span(self.limit)})"
-        mark = {"paused": "❚❚", "stopped": "■"}.get(state, "●")
+        if self.restart_note:
+            words += f" · {self.restart_note}"
+        mark = {"paused": "❚❚", "stopped": "■", "restarted": "↻"}.get(state, "●")
         return (
             f'<span class="rtnb-freshness rtnb-{state}" data-state="{state}" '
             f'data-store="{self.store_status}"{stamp} '

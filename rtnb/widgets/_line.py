@@ -241,6 +241,7 @@ class LiveLine(StoreView, bq.Figure):
             self.band_mark = bq.Lines(
                 x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, fill="between",
                 colors=["#9ecae1"], fill_colors=["#9ecae1"], fill_opacities=[0.35], stroke_width=0.5,
+                preserve_domain={"x": True, "y": True},  # its extent rides in the lines' message
             )
             marks.insert(0, self.band_mark)
         self.panzoom = bq.interacts.PanZoom(scales={"x": [x_sc]})
@@ -428,6 +429,9 @@ class LiveLine(StoreView, bq.Figure):
         labels = key_labels(snapshot.table.index, keys, self.metric)
         self._move_time_axis(now)
         lx, ly = self._line_data(*break_gaps(x, y), now)
+        band = self._band_data(snapshot, keys)
+        if band is not None and ly.shape[1] >= 2:
+            ly = np.vstack([ly, self._band_extent(band[1], ly.shape[1])])
         with self.lines.hold_sync():  # one message: x, y (and labels, colours if changed)
             self.lines.x = lx
             self.lines.y = plot_array(ly)
@@ -435,21 +439,46 @@ class LiveLine(StoreView, bq.Figure):
                 self.lines.labels = labels
             if list(self.lines.colors) != colours:
                 self.lines.colors = colours
+            if band is not None:  # the band's extent row (see _band_extent) is never drawn
+                opacities = [1.0] * len(keys) + [0.0]
+                if list(self.lines.opacities) != opacities:
+                    self.lines.opacities = opacities
         self._drawn_at = now
         show_value_range(self.axes[1], y)
         self._veil(x, y)
         self._show_legend(labels, colours, self._partial_points(x) > 0)
         self._hover(x, y, labels)
-        if self._band_rings is not None:
-            lo, hi = self._band_rings
-            self._record(lo, self.band[0], snapshot)
-            self._record(hi, self.band[1], snapshot)
-            if keys:
-                bx, lo_y = _drawable(*lo.arrays(keys[:1]))
-                _, hi_y = _drawable(*hi.arrays(keys[:1]))
-                with self.band_mark.hold_sync():
-                    self.band_mark.x = bx
-                    self.band_mark.y = plot_array(np.vstack([lo_y, hi_y]))
+        if band is not None:
+            with self.band_mark.hold_sync():
+                self.band_mark.x = band[0]
+                self.band_mark.y = plot_array(band[1])
+
+    def _band_data(self, snapshot: Snapshot, keys: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The band's times and its (2 x points) low and high values, for the first key."""
+        if self._band_rings is None:
+            return None
+        lo, hi = self._band_rings
+        self._record(lo, self.band[0], snapshot)
+        self._record(hi, self.band[1], snapshot)
+        if not keys:
+            return None
+        bx, lo_y = _drawable(*lo.arrays(keys[:1]))
+        _, hi_y = _drawable(*hi.arrays(keys[:1]))
+        return bx, np.vstack([lo_y, hi_y])
+
+    @staticmethod
+    def _band_extent(band_y: np.ndarray, n: int) -> np.ndarray:
+        """A row for the lines holding only the band's lowest and highest values (at the
+        first two points; NaN elsewhere), drawn with opacity 0. The band mark keeps out
+        of the y domain (``preserve_domain``); this row brings its extent into the
+        lines' own message, so a band growing past the lines moves the y axis in the
+        same message as the lines: one rewrite of each line's path per frame, not two
+        (the band's own message moved the domain and redrew every line again)."""
+        row = np.full(n, np.nan)
+        finite = band_y[np.isfinite(band_y)]
+        if finite.size:
+            row[0], row[1] = float(finite.min()), float(finite.max())
+        return row
 
     def _line_data(self, x: np.ndarray, y: np.ndarray, now: pd.Timestamp | None) -> tuple[np.ndarray, np.ndarray]:
         """The lines' data: the points, then (following the whole history) a point at

@@ -102,6 +102,10 @@ def screenshot_notebook(page, path: Path, width: int = 1400) -> Path:
       return Math.ceil(outer.scrollHeight); }""")
     page.set_viewport_size({"width": width, "height": min(int(height) + 120, 16_000)})
     page.wait_for_timeout(800)  # let Lab lay out the taller panel (a fixed pause, not a wait for work)
+    # From the top: Lab keeps the panel scrolled to the last cell run (notebook 04's
+    # picture began mid-way through its first paragraph).
+    page.evaluate("""() => { const w = window.jupyterapp.shell.currentWidget;
+      for (const n of [w.content.node, w.content.node.querySelector('.jp-WindowedPanel-outer')]) if (n) n.scrollTop = 0; }""")
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first
     box = panel.bounding_box()
     path.parent.mkdir(parents=True, exist_ok=True)

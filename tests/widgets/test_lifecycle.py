@@ -178,3 +178,43 @@ def test_re_running_a_cell_closes_the_dashboards_it_built_before(monkeypatch):
     for d in (other, again):
         d.close()
     _dashboard._BUILT_BY_CELL.clear()
+
+
+def _worker(store, path, start):
+    """A run writing to ``store`` with a checkpointer at ``path``, restored, and its badge."""
+    src = rtnb.simulate("ecommerce_orders", rate=20, seed=1, start=start)
+    runner = rtnb.Runner(src, clock=rtnb.SimClock(start=start), tick="1s")
+    pipe = rtnb.build_pipeline(runner, metric="amount", by="country", window="1min", store=store)
+    ckpt = rtnb.Checkpointer(pipe, path, runner=runner, every="5s")
+    badge = FreshnessBadge(store, pipe.name, limit="5s")
+    Dashboard([badge], runner=runner)
+    ckpt.restore()
+    return runner, ckpt, badge
+
+
+def test_after_a_restart_without_a_checkpoint_the_badge_says_restarted_until_a_window_came_in(tmp_path):
+    store = rtnb.store.MemoryStore(history=100)
+    first, _, _ = _worker(store, tmp_path / "first.ckpt", "2024-01-01 12:00")
+    first.run("30s")  # earlier data of the metric in the store
+    # A second run on the same store without the first one's checkpoint (a kernel
+    # restarted on the same store): its window holds only what it reads from now on.
+    runner, _, badge = _worker(store, tmp_path / "second.ckpt", "2024-01-01 12:00:30")
+    runner.run("20s")
+    assert badge.state == "fresh"  # the data is new...
+    assert badge.restarted and 'data-state="restarted"' in badge.value  # ...but the window is partial
+    assert "restarted at 12:00:30 without a checkpoint" in badge.restart_note
+    runner.run("45s")  # a whole window (1 min) since the restart
+    assert not badge.restarted and badge.restart_note == "" and 'data-state="fresh"' in badge.value
+
+
+def test_a_run_restored_from_its_checkpoint_is_fresh_and_says_it_restarted(tmp_path):
+    store = rtnb.store.MemoryStore(history=100)
+    first, ckpt, _ = _worker(store, tmp_path / "w.ckpt", "2024-01-01 12:00")
+    first.run("30s")
+    ckpt.save()
+    runner, again, badge = _worker(store, tmp_path / "w.ckpt", "2024-01-01 12:00")
+    assert again.restored_from is not None
+    runner.run("10s")
+    assert badge.state == "fresh" and not badge.restarted  # the window was saved whole
+    assert badge.restart_note.startswith("restarted from its checkpoint at 12:00:30")
+    assert "restarted from its checkpoint" in badge.value

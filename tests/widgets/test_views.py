@@ -127,6 +127,25 @@ def test_line_band_shades_quantile_range_of_first_key(store, snap):
     np.testing.assert_array_equal(line.band_mark.y, [[8, 9, 10, 11], [12, 13, 14, 15]])
 
 
+def test_a_band_moves_the_y_axis_in_the_lines_message_not_in_its_own(store, snap, sent):
+    """One rewrite of each line's path per frame with a band: the band mark keeps out of
+    the y domain and the lines carry its extent in a row drawn with opacity 0."""
+    line = LiveLine(store, "orders", column="sum", keys=["FR"], band=("p05", "p95"))
+    for i in range(3):
+        store.put(snap(t=T0 + i * SEC, values={"FR": 10.0 + i}, p05=[8.0 + i], p95=[12.0 + i]))
+        line.refresh(T0 + i * SEC)
+    sent.clear()
+    store.put(snap(t=T0 + 3 * SEC, values={"FR": 13.0}, p05=[0.0], p95=[40.0]))  # the band grows past the line
+    line.refresh(T0 + 3 * SEC)
+    assert line.band_mark.preserve_domain == {"x": True, "y": True}  # its own message moves no axis
+    assert sent.count(line.lines) == 1 and sent.count(line.y_scale) == 0
+    y = line.lines.y
+    assert y.shape[0] == 2 and list(line.lines.opacities) == [1.0, 0.0]  # FR, then the hidden extent row
+    assert np.nanmin(y) == 0.0 and np.nanmax(y) == 40.0  # the y domain the lines give covers the band
+    np.testing.assert_array_equal(y[0][:4], [10, 11, 12, 13])
+    assert line.lines.labels == ["FR"]  # the extent row has no key (legend, tooltips)
+
+
 # -- LiveBars ----------------------------------------------------------------------------
 
 
@@ -169,7 +188,7 @@ def test_line_first_frame_with_one_point_neither_fails_nor_draws_a_squeezed_arra
     assert len(line.lines.x) == 0 and line.lines.y.size == 0
     store.put(snap(t=T0 + pd.Timedelta("1s"), values=values))
     line.refresh(T0 + pd.Timedelta("1s"))
-    assert len(line.lines.x) == 2 and line.lines.y.size == 2 * len(values)
+    assert len(line.lines.x) == 2 and line.lines.y.size == 2 * (len(values) + 1)  # + the band's extent row
     assert line.band_mark.y.shape == (2, 2)
 
 def test_line_does_not_list_keys_whose_value_is_nan(store, snap):
