@@ -269,7 +269,9 @@ class LiveLine(StoreView, bq.Figure):
         for w, width in ((self.follow_buttons, "196px"), (self.zoom_button, "80px"), (self.reset_button, "64px")):
             w.layout.width, w.layout.min_width, w.layout.flex = width, width, "0 0 auto"
         # What the time axis shows: the whole history, the last N s (following now), or held.
-        self.view_label = widgets.HTML(value="", layout={"width": "150px", "min_width": "150px"})
+        # (it takes the room the buttons leave, and shrinks first in a narrow chart)
+        self.view_label = widgets.HTML(value="", layout={"width": "auto", "min_width": "0", "flex": "1 1 auto",
+                                                         "overflow": "hidden"})
         self.view_label.add_class("rtnb-view-span")
         self._view_shown: str | None = None
         self.legend = widgets.HTML(value="", layout={"width": "100%"})
@@ -334,7 +336,8 @@ class LiveLine(StoreView, bq.Figure):
         if shown == self._view_shown:
             return
         self._view_shown = shown
-        self.view_label.value = (f"<span data-view='{view}' style='font-size:12px;color:#555;white-space:nowrap'>"
+        self.view_label.value = (f"<span data-view='{view}' style='font-size:12px;color:#555;white-space:nowrap;"
+                                 f"overflow:hidden;text-overflow:ellipsis;display:block'>"
                                  f"{html.escape(words)}</span>")
 
     def _following_all(self) -> bool:

@@ -180,4 +180,4 @@ def time_axis(scale: bq.Scale, label: str = "event time") -> bq.Axis:
 
 
 #: Figure margins that leave room for SI ticks and the axis labels outside them.
-MARGINS = {"top": 40, "bottom": 48, "left": 72, "right": 20}
+MARGINS = {"top": 40, "bottom": 48, "left": 72, "right": 30}  # right: room for half the last tick ("12:10")
