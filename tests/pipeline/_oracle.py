@@ -128,3 +128,36 @@ def _keys(table: pd.DataFrame):
     if isinstance(idx, pd.RangeIndex) or idx.name is None:
         return [0 for _ in idx]
     return list(idx)
+
+
+def closed_expected(rows: pd.DataFrame, horizon: pd.Timestamp, size: pd.Timedelta, hop: pd.Timedelta,
+                    by: list[str], measures: list[str], aggs) -> dict:
+    """{(window start, key): columns} of every tumbling/sliding window ``[k * hop, k * hop
+    + size)`` that ``horizon`` (W - lateness) has passed and that holds rows."""
+    want: dict = {}
+    if not len(rows):
+        return want
+    k = (rows["ts"].min().value - size.value) // hop.value + 1
+    while k * hop.value + size.value <= horizon.value:
+        start = pd.Timestamp(k * hop.value)
+        inside = rows[(rows["ts"] >= start) & (rows["ts"] < start + size)]
+        for key, cols in aggregate(inside, by, measures, aggs).items():
+            want[(start, key)] = cols
+        k += 1
+    return want
+
+
+def sessions(rows: pd.DataFrame, gap: pd.Timedelta, by: list[str]) -> list[tuple]:
+    """Every session, as ``(key, start, end, rows)``: a key's rows at most ``gap`` apart."""
+    out = []
+    if not len(rows):
+        return out
+    ordered = rows.sort_values("ts", kind="stable")
+    groups = ordered.groupby(by, sort=False) if by else [(0, ordered)]
+    for key, g in groups:
+        if by and len(by) == 1 and isinstance(key, tuple):
+            key = key[0]
+        sid = (g["ts"].diff() > gap).cumsum()
+        for _, s in g.groupby(sid):
+            out.append((key, s["ts"].min(), s["ts"].max(), s))
+    return out

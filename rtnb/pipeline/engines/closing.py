@@ -39,26 +39,39 @@ class ClosingBucketEngine(BucketEngine):
         super().insert(ts, codes, values, watermark)
 
     def _close(self, horizon: int) -> None:
-        while self.next_close is not None and self.next_close <= horizon:
-            end = self.next_close
+        due, self.next_close = self._due(self.next_close, horizon)
+        for start, end, buckets in due:
+            self._append_closed(start, end, self.per_key(buckets))
+
+    def _first_end_after(self, t: int) -> int:
+        """The end of the earliest window ending after ``t`` (ns)."""
+        return ((t - self.size) // self.hop + 1) * self.hop + self.size
+
+    def _due(self, next_close: int | None, horizon: int) -> tuple[list[tuple[int, int, list[int]]], int | None]:
+        """The windows with rows from ``next_close`` up to ``horizon`` — ``(start, end,
+        live buckets)`` each — and the next window end to look at after them.
+
+        Empty windows are jumped over, but never past a window ending after ``horizon``:
+        rows still acceptable (event time >= ``horizon``) may reach it.
+        """
+        due = []
+        while next_close is not None and next_close <= horizon:
+            end = next_close
             start = end - self.size
             lo, hi = start // self.resolution, end // self.resolution
             buckets = self.window_buckets(lo, hi)
             if buckets:
-                self._append_closed(start, end, self.per_key(buckets))
-                self.next_close = end + self.hop
-            else:
-                # jump over empty windows to the first one holding a live bucket
-                i = bisect.bisect_left(self.order, hi)
-                if i == len(self.order):
-                    # nothing later is live: the next window that can hold a row
-                    # ends after the horizon
-                    k = (horizon - self.size) // self.hop + 1
-                    self.next_close = max(end + self.hop, k * self.hop + self.size)
-                else:
-                    first = self.order[i] * self.resolution
-                    k = (first - self.size) // self.hop + 1
-                    self.next_close = max(end + self.hop, k * self.hop + self.size)
+                due.append((start, end, buckets))
+                next_close = end + self.hop
+                continue
+            # jump to the first window holding a live bucket, or to the first one
+            # that can still get rows, whichever comes first
+            jump = self._first_end_after(horizon)
+            i = bisect.bisect_left(self.order, hi)
+            if i < len(self.order):
+                jump = min(jump, self._first_end_after(self.order[i] * self.resolution))
+            next_close = max(end + self.hop, jump)
+        return due, next_close
 
     def _append_closed(self, start: int, end: int, per_key: Stats) -> None:
         codes = np.flatnonzero(per_key.n > 0)
@@ -101,19 +114,23 @@ class ClosingBucketEngine(BucketEngine):
         out = self._fresh()
         out.grow(n_keys)
         parts = [(self, self_codes), (other, other_codes)]
+        out.last_watermark = max(self.last_watermark, other.last_watermark)
+        horizon = out.last_watermark - self.lateness
         windows: dict[tuple[int, int], list[tuple[np.ndarray, Stats]]] = {}
+        nexts = []
         for eng, remap in parts:
             for c in eng.closed:
                 if c.keys.size:
                     windows.setdefault((int(c.start[0]), int(c.end[0])), []).append((remap[c.keys], c.stats))
-        for (start, end), got in windows.items():
-            for eng, remap in parts:  # the partial that has not closed it yet adds its buckets
-                if eng.next_close is not None and end >= eng.next_close:
-                    buckets = eng.window_buckets(start // eng.resolution, end // eng.resolution)
-                    if buckets:
-                        st = eng.per_key(buckets)
-                        codes = np.flatnonzero(st.n > 0)
-                        got.append((remap[codes], _take(st, codes)))
+            # windows the merged watermark closes that this partial has not closed yet
+            # (its own watermark is behind): its buckets for them, as its close would
+            due, nxt = eng._due(eng.next_close, horizon)
+            for start, end, buckets in due:
+                st = eng.per_key(buckets)
+                codes = np.flatnonzero(st.n > 0)
+                windows.setdefault((start, end), []).append((remap[codes], _take(st, codes)))
+            if nxt is not None:
+                nexts.append(nxt)
         for start, end in sorted(windows, key=lambda w: (w[1], w[0]))[-self.keep_closed or len(windows):]:
             got = windows[(start, end)]
             codes = np.concatenate([g[0] for g in got])
@@ -123,13 +140,9 @@ class ClosingBucketEngine(BucketEngine):
                                             np.full(uk.size, end, dtype=np.int64), uk, st))
         if not self.keep_closed:
             out.closed.clear()
-        closes = [e.next_close for e, _ in parts if e.next_close is not None]
-        out.last_watermark = max(self.last_watermark, other.last_watermark)
         keep_from = None
-        if closes:
-            horizon = out.last_watermark - self.lateness
-            k = (horizon - self.size) // self.hop + 1
-            out.next_close = max(min(closes), k * self.hop + self.size)
+        if nexts:
+            out.next_close = min(nexts)
             keep_from = min(self.window_lo(watermark), (out.next_close - self.size) // self.resolution)
         out._merge_groups(parts, watermark, keep_from)
         return out
