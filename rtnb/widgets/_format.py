@@ -100,8 +100,8 @@ def money(value: Any, digits: int | None = None) -> str:
 
     >>> money(8000), money(0.0123), money((11_000, 14_000)), money((5, 5))
     ('$8,000', '$0.01', '$11,000–14,000', '$5.00')
-    >>> money(None), money(float("nan"))
-    ('–', '–')
+    >>> money(None), money(float("nan")), money(0)   # nothing is "$0", not "$0.00"
+    ('–', '–', '$0')
     """
     if value is None:
         return "–"
@@ -113,7 +113,7 @@ def money(value: Any, digits: int | None = None) -> str:
         lo = hi = float(value)
     if math.isnan(lo) or math.isnan(hi):
         return "–"
-    d = digits if digits is not None else (0 if max(abs(lo), abs(hi)) >= 100 else 2)
+    d = digits if digits is not None else (0 if max(abs(lo), abs(hi)) >= 100 or lo == hi == 0 else 2)
     a, b = f"{lo:,.{d}f}", f"{hi:,.{d}f}"
     return f"${a}" if a == b else f"${a}–{b}"
 
