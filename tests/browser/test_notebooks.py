@@ -12,12 +12,13 @@ the ones in docs/).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
 import pytest
 
-from tests.browser._lab import ALL_RUN, ERRORS, KERNEL_IDLE, SLOW, dollars_read_as_dollars, open_notebook, \
+from tests.browser._lab import ERRORS, KERNEL_IDLE, SLOW, dollars_read_as_dollars, open_notebook, \
     run_all, screenshot_notebook
 from tests.browser._servers import BIN, ROOT, jupyter_lab, jupyter_notebook, voila
 from tests.conftest import require
@@ -33,23 +34,37 @@ UPDATES = """() => Array.from(document.querySelectorAll('.rtnb-tier-panel .rtnb-
 ADVICE = "() => { const t = document.querySelectorAll('.rtnb-tiers-explorer .rtnb-table'); return t.length > 1 ? t[1].innerText : null; }"
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("lab")
+@contextlib.contextmanager
+def small_sizes():
+    """RTNB_SMALL=1 while the block runs (the servers' kernels inherit it: notebook 04 at
+    its small sizes), then as it was."""
+    old = os.environ.get("RTNB_SMALL")
+    os.environ["RTNB_SMALL"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("RTNB_SMALL", None)
+        else:
+            os.environ["RTNB_SMALL"] = old
+
+
+@contextlib.contextmanager
+def served(start, tmp):
+    """The notebooks copied to a work folder under ``tmp`` and served by ``start``
+    (jupyter_lab or jupyter_notebook) at their small sizes; yields the base URL."""
     work = tmp / "work"
     work.mkdir()
     for name in NOTEBOOKS:
         shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", work / f"{name}.ipynb")
-    small = os.environ.get("RTNB_SMALL")
-    os.environ["RTNB_SMALL"] = "1"  # the kernels inherit it: notebook 04 at its small sizes
-    try:
-        with jupyter_lab(work, tmp) as base:
-            yield base
-    finally:
-        if small is None:
-            os.environ.pop("RTNB_SMALL", None)
-        else:
-            os.environ["RTNB_SMALL"] = small
+    with small_sizes(), start(work, tmp) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    with served(jupyter_lab, tmp_path_factory.mktemp("lab")) as base:
+        yield base
 
 
 @pytest.fixture
@@ -136,13 +151,8 @@ RENDERED = {
 @pytest.fixture
 def small():
     """Notebook 04 at its small sizes: the servers' kernels inherit RTNB_SMALL."""
-    old = os.environ.get("RTNB_SMALL")
-    os.environ["RTNB_SMALL"] = "1"
-    yield
-    if old is None:
-        os.environ.pop("RTNB_SMALL", None)
-    else:
-        os.environ["RTNB_SMALL"] = old
+    with small_sizes():
+        yield
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -171,21 +181,8 @@ def notebook7(tmp_path_factory):
     except Exception:  # not installed, or an odd version string
         major = 0
     require(major >= 7, "notebook>=7", "pip install 'rtnb[test]'")
-    tmp = tmp_path_factory.mktemp("nb7")
-    work = tmp / "work"
-    work.mkdir()
-    for name in NOTEBOOKS:
-        shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", work / f"{name}.ipynb")
-    small = os.environ.get("RTNB_SMALL")
-    os.environ["RTNB_SMALL"] = "1"
-    try:
-        with jupyter_notebook(work, tmp) as base:
-            yield base
-    finally:
-        if small is None:
-            os.environ.pop("RTNB_SMALL", None)
-        else:
-            os.environ["RTNB_SMALL"] = small
+    with served(jupyter_notebook, tmp_path_factory.mktemp("nb7")) as base:
+        yield base
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -196,8 +193,7 @@ def test_in_notebook7_every_cell_runs_and_its_dollars_stay_dollars(chromium, not
         page.goto(f"{notebook7}/notebooks/{name}.ipynb", timeout=120_000)
         page.wait_for_function(KERNEL_IDLE, timeout=SLOW)
         assert page.evaluate("() => window.jupyterapp.name") == "Jupyter Notebook"  # not Lab's UI
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        page.wait_for_function(ALL_RUN, timeout=600_000, polling=250)
+        run_all(page)  # the same Run All as in Lab (Notebook 7 is built on it)
         page.wait_for_selector(RENDERED[name], state="attached", timeout=SLOW)
         assert page.evaluate(ERRORS) == []
         dollars_read_as_dollars(page, ROOT / "notebooks" / f"{name}.ipynb")

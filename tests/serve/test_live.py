@@ -157,27 +157,30 @@ def test_kernel_mode_start_returns_at_once_and_url_is_usable():
     assert r.status_code == 200 and r.json()["version"] == 1 and not srv.running
 
 
+async def across_a_restart(store, puts, until: int):
+    """A client sees version 1; the server stops (the client's stream ends with it);
+    the versions ``puts`` are put meanwhile, with nobody watching the store; the same
+    server starts again on the same port. Returns the client once it has version ``until``."""
+    srv = Server(store, port=0)
+    async with srv:
+        put(srv, store, 1)
+        client = SSEClient(srv.url, "orders", reconnect_delay=0.02)
+        task = started(client)
+        await client.wait_for_version(1)
+    await client.wait_until(lambda c: not c.connected.is_set())  # the stream ended with the server
+    for i in puts:
+        store.put(make_snapshot("orders", i))  # nobody watches the store now
+    async with srv:                            # the same server, the same port
+        srv.state.hub.refresh()
+        await client.wait_for_version(until)
+    await finish(client, task)
+    return client
+
+
 def test_versions_put_while_the_server_is_stopped_are_delivered_after_its_restart():
     """The hub never saw versions 2-4 (put while uvicorn was stopped); a client that
     resumes with Last-Event-ID 1 gets them from the store's recent snapshots, none lost."""
-    async def main():
-        store = MemoryStore()
-        srv = Server(store, port=0)
-        async with srv:
-            put(srv, store, 1)
-            client = SSEClient(srv.url, "orders", reconnect_delay=0.02)
-            task = started(client)
-            await client.wait_for_version(1)
-        await client.wait_until(lambda c: not c.connected.is_set())  # the stream ended with the server
-        for i in (2, 3, 4):
-            store.put(make_snapshot("orders", i))  # nobody watches the store now
-        async with srv:                            # the same server, the same port
-            srv.state.hub.refresh()
-            await client.wait_for_version(4)
-        await finish(client, task)
-        return client
-
-    client = asyncio.run(main())
+    client = asyncio.run(across_a_restart(MemoryStore(), (2, 3, 4), until=4))
     assert [u.version for u in client.updates] == [1, 2, 3, 4]
     assert [u.newest_ms for u in client.updates] == [
         time_ms(make_snapshot("orders", i).newest_event) for i in (1, 2, 3, 4)]  # each one's own snapshot
@@ -187,24 +190,7 @@ def test_versions_put_while_the_server_is_stopped_are_delivered_after_its_restar
 def test_a_restart_beyond_the_stores_history_marks_the_gap():
     """A store that kept only the last 2 snapshots cannot give versions 2-3 back: the
     client gets the latest and a gap counting exactly what it will never see."""
-    async def main():
-        store = MemoryStore(history=2)
-        srv = Server(store, port=0)
-        async with srv:
-            put(srv, store, 1)
-            client = SSEClient(srv.url, "orders", reconnect_delay=0.02)
-            task = started(client)
-            await client.wait_for_version(1)
-        await client.wait_until(lambda c: not c.connected.is_set())
-        for i in (2, 3, 4, 5):
-            store.put(make_snapshot("orders", i))
-        async with srv:
-            srv.state.hub.refresh()
-            await client.wait_for_version(5)
-        await finish(client, task)
-        return client
-
-    client = asyncio.run(main())
+    client = asyncio.run(across_a_restart(MemoryStore(history=2), (2, 3, 4, 5), until=5))
     assert [u.version for u in client.updates] == [1, 5]
     assert client.gaps == [{"missed": 3, "reason": "history",
                             "detail": "versions no longer in the server's history; here is the latest"}]
