@@ -16,8 +16,10 @@ batch's distinct keys, per-batch chunks sorted by time evicted from the front; i
 read builds the table from arrays (``table``) or the top 10 by ``argpartition`` over
 its sum array (``top``). Answers are checked equal on the last batch. *one-shot* is
 the vectorised limit: one pass over all the events of a run, one answer (factorize +
-bincount, :func:`benchmarks.peers.one_shot`), per event. Interleaved repeats; medians.
-CPU time is ``thread_time`` per batch, wall is ``perf_counter``.
+bincount, :func:`benchmarks.peers.one_shot`), per event. rtnb and the reference are
+interleaved batch by batch (each batch goes to both, who goes first alternates), so a
+shared machine's load falls on both alike; repeats, medians. CPU time is
+``thread_time`` per batch, wall is ``perf_counter`` summed over the batches.
 
 ``--churn P``: eviction instead — every key lives for P consecutive events and never
 comes back (session ids, say), so keys whose window emptied pile up; ``rtnb.Rolling``
@@ -152,6 +154,25 @@ def run(system, parts, read):
     return time.perf_counter() - t0, cpu, out
 
 
+def run_interleaved(systems: dict, parts, read) -> dict:
+    """Every system fed the same batches in turn, batch by batch (who goes first
+    alternates): on a shared machine both see the same load. Returns per system
+    ``(wall seconds, CPU seconds per batch, last answer)``."""
+    made = {name: system(read) for name, system in systems.items()}
+    names = list(made)
+    cpu = {name: np.empty(len(parts)) for name in names}
+    wall = dict.fromkeys(names, 0.0)
+    out: dict = {}
+    gc.collect()
+    for i, b in enumerate(parts):
+        for name in (names if i % 2 == 0 else names[::-1]):
+            w, c = time.perf_counter(), time.thread_time()
+            out[name] = made[name].step(b)
+            cpu[name][i] = time.thread_time() - c
+            wall[name] += time.perf_counter() - w
+    return {name: (wall[name], cpu[name], out[name]) for name in names}
+
+
 def one_shot_cpu(parts) -> float:
     """CPU seconds of the vectorised one-shot pass over all the run's events."""
     events = pd.concat(parts)
@@ -235,7 +256,7 @@ def stages(events: int, keys: int, dtype: str) -> None:
         v = agg._arrivals.admit(ts, ids)
         mark("watermark")
         if v.late.any():
-            agg._wait_late(b, np.flatnonzero(v.late))
+            agg._late.add_rows(b, np.flatnonzero(v.late))
         mark("late rows kept")
         if not v.accepted.all():
             idx = np.flatnonzero(v.accepted)
@@ -282,8 +303,8 @@ def main(argv: list[str] | None = None) -> None:
             res: dict[str, list] = {"rtnb": [], "lean": []}
             shots = []
             for _ in range(args.repeats):
-                for name, system in (("rtnb", Rtnb), ("lean", Lean)):
-                    res[name].append(run(system, parts, args.read))
+                for name, r in run_interleaved({"rtnb": Rtnb, "lean": Lean}, parts, args.read).items():
+                    res[name].append(r)
                 shots.append(one_shot_cpu(parts))
             same = same_answer(res["rtnb"][-1][2], res["lean"][-1][2], args.read)
             row = {}

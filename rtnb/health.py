@@ -28,6 +28,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import streamz
 
@@ -62,6 +63,9 @@ class Counters:
     duplicates: int = 0
 
     def __post_init__(self) -> None:
+        d = self.__dict__
+        if all(type(d[name]) is int and d[name] >= 0 for name in _COUNTER_NAMES):
+            return  # plain counts (every aggregate's snapshot): nothing to check or convert
         for f in dataclasses.fields(self):
             # numpy counts (len(), Series.sum()) become plain ints
             object.__setattr__(self, f.name, check_int(f.name, getattr(self, f.name), minimum=0))
@@ -81,6 +85,9 @@ class Counters:
     def as_dict(self) -> dict[str, int]:
         """The counters as a plain dict (for JSON, tables, widgets)."""
         return dataclasses.asdict(self)
+
+
+_COUNTER_NAMES = tuple(f.name for f in dataclasses.fields(Counters))
 
 
 class _Table:
@@ -209,6 +216,25 @@ class Snapshot:
 
             raise UnknownNameError("by", by, [str(c) for c in table.columns])
         return table.iloc[top_positions(table[by].to_numpy(), n, ascending)]
+
+    def values(self, column: str) -> np.ndarray:
+        """One column of ``table`` as a read-only numpy array, in the table's order,
+        without building the table (a view folding every key — a total, a maximum —
+        reads this). Raises :class:`rtnb.UnknownNameError` for a column it lacks.
+
+        >>> Snapshot(metric="m", table=pd.DataFrame({"n": [3, 7]}, index=["a", "b"]), window=None,
+        ...          watermark=None, newest_event=None, processed_at=pd.Timestamp(0)).values("n").tolist()
+        [3, 7]
+        """
+        from ._errors import UnknownNameError
+
+        if not isinstance(column, Hashable) or column not in self.columns:
+            raise UnknownNameError("column", column, [str(c) for c in self.columns])
+        kt = self._built()
+        out = kt.column(column) if kt is not None else self.table[column].to_numpy()
+        out = out.view()
+        out.flags.writeable = False
+        return out
 
     def key(self, label: Any) -> pd.Series:
         """One key's row of ``table`` (as ``table.loc[label]``; a tuple for several key

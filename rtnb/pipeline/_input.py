@@ -80,6 +80,8 @@ def _show(v: Any) -> str:
 
 
 def _zone_of(dtype: Any) -> str | None:
+    if isinstance(dtype, np.dtype):
+        return None
     tz = getattr(dtype, "tz", None)
     if tz is None and isinstance(dtype, pd.ArrowDtype):
         tz = getattr(dtype.pyarrow_dtype, "tz", None)
@@ -97,9 +99,9 @@ def utc_nanoseconds(col: pd.Series, name: str) -> tuple[np.ndarray, list[tuple[n
     >>> pd.Timestamp(i8[0]), problems, zone
     (Timestamp('2024-01-01 00:00:00'), [], 'Europe/Paris')
     """
-    dt = col.dtype
+    values = getattr(col, "array", col)  # a Series or its array
+    dt = values.dtype
     zone = _zone_of(dt)
-    n = len(col)
     problems: list[tuple[np.ndarray, str, Any]] = []
     if isinstance(dt, pd.ArrowDtype):
         import pyarrow as pa
@@ -107,15 +109,15 @@ def utc_nanoseconds(col: pd.Series, name: str) -> tuple[np.ndarray, list[tuple[n
         pt = dt.pyarrow_dtype
         if not pa.types.is_timestamp(pt):
             raise ParameterError("batch", name, f"column {name!r} must hold datetimes, not {dt}")
-        chunked = col.array.__arrow_array__()
+        chunked = values.__arrow_array__()
         raw = np.asarray(chunked.cast(pa.int64()).fill_null(INT64_MIN).to_numpy(), dtype=np.int64)
         return _scale(raw, pt.unit, name, problems) + (zone,)
     if isinstance(dt, pd.DatetimeTZDtype) or (isinstance(dt, np.dtype) and dt.kind == "M"):
         unit = dt.unit if isinstance(dt, pd.DatetimeTZDtype) else np.datetime_data(dt)[0]
-        raw = np.asarray(col.array.asi8, dtype=np.int64)
+        raw = np.asarray(values.asi8 if hasattr(values, "asi8") else values.view(np.int64), dtype=np.int64)
         return _scale(raw, unit, name, problems) + (zone,)
     if isinstance(dt, np.dtype) and dt.kind == "O" or isinstance(dt, pd.StringDtype):
-        return _objects(np.asarray(col, dtype=object), name, problems)
+        return _objects(np.asarray(values, dtype=object), name, problems)
     raise ParameterError("batch", name, f"column {name!r} must hold datetimes, not {dt}")
 
 
@@ -194,7 +196,8 @@ def _objects(obj: np.ndarray, name: str, problems: list) -> tuple[np.ndarray, li
 
 
 def _measure(col: pd.Series, name: str) -> tuple[np.ndarray, list]:
-    """A measure as float64 with the rows that are not finite real numbers."""
+    """A measure (a Series or its array) as float64 with the rows that are not finite real numbers."""
+    col = getattr(col, "array", col)
     dt = col.dtype
     problems: list = []
     text = isinstance(dt, pd.StringDtype) or (isinstance(dt, pd.ArrowDtype) and (
@@ -202,7 +205,7 @@ def _measure(col: pd.Series, name: str) -> tuple[np.ndarray, list]:
     if text or isinstance(dt, pd.CategoricalDtype):
         raise ParameterError("batch", name, f"measure {name!r} holds {dt} values, not numbers "
                              "(a text or category column cannot be summed)")
-    if pd.api.types.is_bool_dtype(dt):
+    if dt.kind == "b" if isinstance(dt, np.dtype) else pd.api.types.is_bool_dtype(dt):
         raise ParameterError("batch", name, f"measure {name!r} holds booleans, not numbers (use astype(int) to count them)")
     if isinstance(dt, np.dtype) and dt.kind == "O":
         obj = np.asarray(col, dtype=object)
@@ -224,10 +227,13 @@ def _measure(col: pd.Series, name: str) -> tuple[np.ndarray, list]:
         raise ParameterError("batch", name, f"measure {name!r} holds complex numbers, not real ones")
     else:
         try:
-            vals = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            vals = (col.astype(np.float64, copy=False) if isinstance(col, np.ndarray)
+                    else col.to_numpy(dtype=np.float64, na_value=np.nan))
         except (TypeError, ValueError):
             raise ParameterError("batch", name, f"measure {name!r} holds {dt} values, not numbers") from None
         bad_nan = None
+    if bad_nan is None and np.isfinite(vals.sum()):  # one pass: no NaN, no infinity (the common batch)
+        return vals, problems
     nan = np.isnan(vals)
     if bad_nan is not None:
         nan &= bad_nan
@@ -260,17 +266,17 @@ def decode(batch: Any, cfg: Any) -> Decoded:
         raise ParameterError("batch", dup, "has duplicate column names; rename them (df.columns) before feeding")
     check_columns(batch, needed_columns(cfg))
     n = len(batch)
-    tcol = batch[cfg.time_col]
+    tcol = _array(batch, cfg.time_col)
     if n == 0:
         return Decoded(np.empty(0, dtype=np.int64), None, [], None, _NO_REJECTS, _zone_of(tcol.dtype))
     ts, problems, zone = utc_nanoseconds(tcol, cfg.time_col)
     cols = []
     for m in cfg.measures:
-        v, p = _measure(batch[m], m)
+        v, p = _measure(_array(batch, m), m)
         cols.append(v)
         problems += p
     vals = cols[0].reshape(-1, 1) if len(cols) == 1 else np.column_stack(cols)
-    keycols = [batch[k] for k in cfg.keys]
+    keycols = [_array(batch, k) for k in cfg.keys]
     ids = batch[cfg.id_col].to_numpy() if cfg.id_col else None
     if not problems:
         return Decoded(ts, vals, keycols, ids, _NO_REJECTS, zone)
@@ -287,8 +293,20 @@ def decode(batch: Any, cfg: Any) -> Decoded:
     rejected = batch.iloc[rows].assign(reason=["; ".join(reasons[int(r)]) for r in rows],
                                        rule=["; ".join(rules[int(r)]) for r in rows])
     keep = np.flatnonzero(~bad)
-    return Decoded(ts[keep], vals[keep], [k.iloc[keep] for k in keycols],
+    return Decoded(ts[keep], vals[keep], [k[keep] for k in keycols],
                    None if ids is None else ids[keep], rejected, zone, keep)
+
+
+def _array(batch: pd.DataFrame, name: str):
+    """The values of column ``name`` (an ndarray or a pandas ExtensionArray) without making
+    a Series: pandas' ``batch[name]`` costs ~20 us, 3 of them a tenth of a small batch."""
+    try:
+        loc = batch.columns.get_loc(name)
+        if isinstance(loc, int):
+            return batch._mgr.iget_values(loc)
+    except Exception:  # a pandas without the block manager's accessor
+        pass
+    return batch[name].array
 
 
 def needed_columns(cfg: Any) -> list[tuple[str, str]]:

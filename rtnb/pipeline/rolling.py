@@ -103,7 +103,6 @@ from .watermark import INT64_MIN, Watermark
 
 __all__ = ["Rolling", "RollingConfig", "KINDS"]
 
-_LATE_WAIT = 16  # batches whose late rows are cut at once (each is held until then)
 _EVICT_MIN = 4096  # keys: below this, emptied keys are kept (their slots cost nothing to read)
 
 
@@ -174,8 +173,6 @@ class Rolling:
         self._keys = KeyIndex(cfg.keys)
         self._arrivals = Watermark(cfg.late.value, dedup=cfg.id_col is not None)
         self._late = LateRows(cfg.keep_late)
-        self._late_wait: list[tuple[pd.DataFrame, np.ndarray]] = []  # (batch, late rows) not cut yet
-        self._late_waiting = 0
         self._evict_min = _EVICT_MIN  # no eviction below this many keys
         self._evict_at = _EVICT_MIN  # the key count at which emptied keys are looked for
         self._last_late: tuple[pd.DataFrame, np.ndarray] | None = None
@@ -215,7 +212,7 @@ class Rolling:
         if verdict.late.any():
             self._last_late = (batch, verdict.late)
             if self.config.keep_late:
-                self._wait_late(batch, np.flatnonzero(verdict.late))
+                self._late.add_rows(batch, np.flatnonzero(verdict.late))
         if not acc.all():
             idx = np.flatnonzero(acc)
             ts, vals, codes = ts[idx], vals[idx], codes[idx]
@@ -240,30 +237,6 @@ class Rolling:
                 self._engine.keep_keys(live, remap)
                 n = live.size
         self._evict_at = 2 * max(n, self._evict_min)
-
-    def _wait_late(self, batch: pd.DataFrame, rows: np.ndarray) -> None:
-        """Late rows wait (a shallow copy of their batch: copy-on-write keeps it as it
-        came) and are cut from up to ``_LATE_WAIT`` batches at once: one ``take`` of
-        the batches' concatenation costs a fifth of one ``take`` per batch."""
-        wait = self._late_wait
-        wait.append((batch.copy(deep=False), rows))
-        self._late_waiting += rows.size
-        keep = self.config.keep_late
-        while self._late_waiting - wait[0][1].size >= keep:  # older rows would be dropped anyway
-            self._late_waiting -= wait.pop(0)[1].size
-        if len(wait) >= _LATE_WAIT:
-            self._flush_late()
-
-    def _flush_late(self) -> LateRows:
-        wait = self._late_wait
-        if len(wait) == 1:
-            self._late.add(wait[0][0].iloc[wait[0][1]])
-        elif wait:
-            at = np.cumsum([0] + [len(b) for b, _ in wait[:-1]])
-            rows = np.concatenate([r + a for (_, r), a in zip(wait, at)])
-            self._late.add(pd.concat([b for b, _ in wait]).iloc[rows])
-        self._late_wait, self._late_waiting = [], 0
-        return self._late
 
     def advance(self, watermark: pd.Timestamp | int) -> Rolling:
         """Move the watermark W forward to ``watermark`` without rows; returns ``self``.
@@ -326,7 +299,7 @@ class Rolling:
     @property
     def late_rows(self) -> pd.DataFrame:
         """The most recent late rows (at most ``keep_late``), as they came in."""
-        return self._flush_late().rows
+        return self._late.rows
 
     @property
     def bounds(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
@@ -359,17 +332,18 @@ class Rolling:
         ``processed_at``: the argument, else the clock's ``now()``, else the newest
         event time (the epoch before any event).
         """
+        newest = self.newest_event
         if processed_at is not None:
             when = pd.Timestamp(processed_at).as_unit("ns")
         elif self.clock is not None:
             when = self.clock.now()
         else:
-            when = self.newest_event if self.newest_event is not None else pd.Timestamp(0, unit="ns")
+            when = newest if newest is not None else pd.Timestamp(0, unit="ns")
         self._version += 1
         cfg = self.config
         series = self.series(cfg.series) if cfg.series is not None else None
         return Snapshot(metric=self.metric, key_table=self._key_table(), window=cfg.size,
-                        watermark=self.watermark, newest_event=self.newest_event,
+                        watermark=self.watermark, newest_event=newest,
                         processed_at=when, counters=self.counters, series=series,
                         version=self._version)
 
@@ -437,7 +411,7 @@ class Rolling:
         out._arrivals = self._arrivals.merged(other._arrivals)
         out._rejected.count = self._rejected.count + other._rejected.count
         if cfg.keep_late:
-            for part in (*self._flush_late().frames, *other._flush_late().frames):
+            for part in (*self._late.frames, *other._late.frames):
                 out._late.add(part)
         out._engine = self._engine.merge(other._engine, remap_self, remap_other, len(out._keys),
                                          out._arrivals.newest)

@@ -75,8 +75,9 @@ def plot_array(values: Any) -> np.ndarray:
     return np.ascontiguousarray(a.astype(np.float32))
 
 
-def key_labels(index: pd.Index, keys: Sequence[Any], metric: str) -> list[str]:
-    """Legend and axis labels: the keys, or the metric's name for a table without keys.
+def key_labels(index: pd.Index | None, keys: Sequence[Any], metric: str) -> list[str]:
+    """Legend and axis labels: the keys, or the metric's name for a table without keys
+    (``index``: the table's index, or ``None`` when it has several rows).
 
     >>> key_labels(pd.RangeIndex(1), [0], "amount"), key_labels(pd.Index(["FR"]), ["FR"], "amount")
     (['amount'], ['FR'])

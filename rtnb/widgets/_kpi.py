@@ -130,13 +130,18 @@ class KpiTile(StoreView, widgets.VBox):
         )
         self.add_class("rtnb-kpi-tile")
 
-    def _combined(self, table: pd.DataFrame) -> float | None:
-        if self.column not in table.columns:
+    def _combined(self, snapshot: Snapshot) -> float | None:
+        """The key's value (one ``key`` read) or the fold of the column's values (read as
+        one array): the snapshot's per-key table is never built."""
+        if self.column not in snapshot.columns:
             return None
-        values = pd.to_numeric(table[self.column], errors="coerce")
         if self.key is not None:
-            v = values.get(self.key)
+            try:
+                v = pd.to_numeric(snapshot.key(self.key)[self.column], errors="coerce")
+            except KeyError:
+                v = None
         else:
+            values = pd.to_numeric(pd.Series(snapshot.values(self.column)), errors="coerce")
             v = values.agg(self.combine) if len(values.dropna()) else None
         return None if v is None or pd.isna(v) else float(v)
 
@@ -170,7 +175,7 @@ class KpiTile(StoreView, widgets.VBox):
             v = overall.get(self.column) if overall is not None else None
             self.value = None if v is None or pd.isna(v) else float(v)
         else:
-            self.value = self._combined(snapshot.table)
+            self.value = self._combined(snapshot)
         t = snapshot.newest_event
         if t is not None:
             self._record(t, self.value)

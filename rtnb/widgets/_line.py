@@ -65,6 +65,30 @@ def break_gaps(x: np.ndarray, y: np.ndarray, factor: float = GAP_FACTOR) -> tupl
     return np.insert(x, at + 1, gap_t), np.insert(y, at + 1, np.nan, axis=1)
 
 
+def _tracked(snapshot: Snapshot, column: str, chosen: Any, top_k: int) -> pd.DataFrame:
+    """The rows a line records this frame: the chosen keys' (one ``key`` read each),
+    else the leading ``max(4 * top_k, 32)`` by ``column`` (one ``top`` read): O(k)
+    rows, never the whole table."""
+    if column not in snapshot.columns:
+        return pd.DataFrame()
+    if chosen is None:
+        return snapshot.top(max(4 * top_k, 32), by=column)
+    rows = {}
+    for k in chosen:
+        try:
+            rows[k] = snapshot.key(k)
+        except KeyError:
+            continue
+    return pd.DataFrame.from_dict(rows, orient="index") if rows else pd.DataFrame(columns=[column])
+
+
+def _values(rows: pd.DataFrame, column: str) -> dict[Any, float]:
+    if column not in rows.columns:
+        return {}
+    values = pd.to_numeric(rows[column], errors="coerce").dropna()
+    return dict(zip(values.index, values.to_numpy(dtype=np.float64)))
+
+
 def _ms(t: pd.Timestamp) -> float:
     return pd.Timestamp(t).value / 1e6
 
@@ -117,8 +141,11 @@ class LiveLine(StoreView, bq.Figure):
     Shows the top ``top_k`` keys by their current value of ``column`` (or the chosen
     ``keys``), over the last ``points`` frames: the view fills its own bounded history
     (rollover) from the store's history once, then appends the newest snapshot at each
-    frame, so a frame costs O(keys) in the kernel and keys × points in the payload,
-    whatever the event rate and the run time. ``band=("p05", "p95")`` shades the range
+    frame, so a frame costs O(top_k) in the kernel (the snapshot's ``top`` or ``key``
+    reads: the per-key table is never built) and keys × points in the payload,
+    whatever the event rate, the run time and the number of keys. Each frame records
+    the leading ``4 × top_k`` keys (at least 32), so a key entering the top ``top_k``
+    usually brings its recent past; one from further down starts when it entered. ``band=("p05", "p95")`` shades the range
     between two columns for the first key.
 
     What it shows, honestly: the time axis ends at the clock's *now* (a stall is a gap
@@ -397,7 +424,7 @@ class LiveLine(StoreView, bq.Figure):
             return []
         return list(snapshot.top(self.top_k, by=self.column).index)  # NaN left out: no line to draw
 
-    def _record(self, ring: TimeRing, column: str, snapshot: Snapshot) -> None:
+    def _record(self, ring: TimeRing, column: str, snapshot: Snapshot, rows: pd.DataFrame) -> None:
         if len(ring) == 0:  # first sight of the metric: start from the store's history
             try:
                 hist = self.store.history(self.metric, column)
@@ -408,11 +435,10 @@ class LiveLine(StoreView, bq.Figure):
                 if self._first_event is None:
                     self._first_event = pd.Timestamp(hist.index[0])
         t = snapshot.newest_event
-        if t is not None and column in snapshot.table.columns:
+        if t is not None and column in snapshot.columns:
             if self._first_event is None:
                 self._first_event = t
-            values = pd.to_numeric(snapshot.table[column], errors="coerce").dropna()
-            ring.append(t, dict(zip(values.index, values.to_numpy(dtype=np.float64))))
+            ring.append(t, _values(rows, column))
 
     def _partial_points(self, x: np.ndarray) -> int:
         """How many of the oldest points come from a window that had not filled yet."""
@@ -424,15 +450,16 @@ class LiveLine(StoreView, bq.Figure):
     def _apply(self, snapshot: Snapshot, now: pd.Timestamp | None) -> None:
         if snapshot.window is not None and pd.notna(snapshot.window):
             self._window = pd.Timedelta(snapshot.window)
-        self._record(self.ring, self.column, snapshot)
+        rows = _tracked(snapshot, self.column, self.chosen_keys, self.top_k)
+        self._record(self.ring, self.column, snapshot, rows)
         keys = self.shown_keys(snapshot)
         x, y = _drawable(*self.ring.arrays(keys))
         self._points_x = x
         colours = self.colours.assign(keys)
-        labels = key_labels(snapshot.table.index, keys, self.metric)
+        labels = key_labels(snapshot.table.index if snapshot.n_keys == 1 else None, keys, self.metric)
         self._move_time_axis(now)
         lx, ly = self._line_data(*break_gaps(x, y), now)
-        band = self._band_data(snapshot, keys)
+        band = self._band_data(snapshot, keys, rows)
         if band is not None and ly.shape[1] >= 2:
             ly = np.vstack([ly, self._band_extent(band[1], ly.shape[1])])
         with self.lines.hold_sync():  # one message: x, y (and labels, colours if changed)
@@ -456,13 +483,14 @@ class LiveLine(StoreView, bq.Figure):
                 self.band_mark.x = band[0]
                 self.band_mark.y = plot_array(band[1])
 
-    def _band_data(self, snapshot: Snapshot, keys: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    def _band_data(self, snapshot: Snapshot, keys: list[Any],
+                   rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
         """The band's times and its (2 x points) low and high values, for the first key."""
         if self._band_rings is None:
             return None
         lo, hi = self._band_rings
-        self._record(lo, self.band[0], snapshot)
-        self._record(hi, self.band[1], snapshot)
+        self._record(lo, self.band[0], snapshot, rows)
+        self._record(hi, self.band[1], snapshot, rows)
         if not keys:
             return None
         bx, lo_y = _drawable(*lo.arrays(keys[:1]))

@@ -101,10 +101,19 @@ class ExactEngine(WindowEngine):
         if self.sketch is not None and codes.size:
             self.sketch.add(codes, values, self.n_keys, +1)
         if ts.size:
+            if ts.base is not None:  # a view of the caller's batch: the window keeps rows of its own
+                ts = ts.copy()
+            if values.base is not None:
+                values = values.copy()
             cid = ts // self.cell_width
             lo, hi = int(cid.min()), int(cid.max())
             if lo == hi:
                 self._cell(lo).append((ts, codes, values))
+            elif hi - lo < 8:  # a few cells (late rows reach back a little): one mask each, no sort
+                for c in range(lo, hi + 1):
+                    at = np.flatnonzero(cid == c)
+                    if at.size:
+                        self._cell(c).append((ts[at], codes[at], values[at]))
             else:
                 order = np.argsort(cid, kind="stable")
                 cs = cid[order]
