@@ -69,8 +69,8 @@ class KeyIndex:
         col = keycols[0]
         if isinstance(col.dtype, pd.CategoricalDtype):
             return self._categorical(col)
-        local, uniques = _hashable(_factorize, col, self.by[0])
-        lut = self.lookup(uniques)
+        local, uniques, strs = _hashable(_factorize, col, self.by[0])
+        lut = self.lookup(uniques, strs=strs)
         if (local < 0).any():
             lut = np.append(lut, self._missing_code())
             local = np.where(local < 0, lut.size - 1, local)
@@ -135,8 +135,9 @@ class KeyIndex:
             labels[i] = tuple(reversed(lab))
         return self.lookup(labels)[np.asarray(local, dtype=np.int64).ravel()]
 
-    def lookup(self, values) -> np.ndarray:
-        """Codes of distinct, non-missing labels ``values`` (added when new)."""
+    def lookup(self, values, *, strs: bool = False) -> np.ndarray:
+        """Codes of distinct, non-missing labels ``values`` (added when new; ``strs``:
+        they are known to be ``str``, as an Arrow string column's are)."""
         m = len(values)
         if m == 0:
             return np.full(0, -1, dtype=np.int64)
@@ -148,7 +149,7 @@ class KeyIndex:
         if new.size:
             out[new] = np.arange(self._n, self._n + new.size)
             fresh = values[new] if new.size < m else values
-            if self._str:
+            if self._str and not strs:
                 self._str = all(type(x) is str for x in (fresh.tolist() if hasattr(fresh, "tolist") else fresh))
             self._append(np.asarray(fresh, dtype=object))
         return out
@@ -394,9 +395,9 @@ def _hashable(factorize, col, by: str, **kw):
         raise ParameterError("by", by, f"the key column holds values that cannot be keys ({exc})") from exc
 
 
-def _factorize(col) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (int64, -1 for missing) and distinct values (object array) of one key column
-    (a Series or its array).
+def _factorize(col) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Codes (int64, -1 for missing), distinct values (object array) of one key column
+    (a Series or its array), and whether they are all ``str`` for sure.
 
     Arrow-backed strings (pandas 3's ``str``) are dictionary-encoded by Arrow in C;
     anything else goes through ``pandas.factorize``.
@@ -416,9 +417,13 @@ def _factorize(col) -> tuple[np.ndarray, np.ndarray]:
         idx = enc.indices
         local = np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False) if idx.null_count
                            else idx.to_numpy(zero_copy_only=False), dtype=np.int64)
-        return local, np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        import pyarrow as pa
+
+        dictionary = enc.dictionary
+        strs = pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)
+        return local, np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object), strs
     local, uniques = pd.factorize(values, use_na_sentinel=True)
-    return np.asarray(local, dtype=np.int64), np.asarray(uniques, dtype=object)
+    return np.asarray(local, dtype=np.int64), np.asarray(uniques, dtype=object), False
 
 
 def _plain(values: np.ndarray, column: str) -> np.ndarray:
