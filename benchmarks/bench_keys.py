@@ -29,7 +29,8 @@ p50/p99 per batch, the keys held at the end and the peak traced memory of the ru
 Run: ``.venv/bin/python -m benchmarks.bench_keys [--keys 50 1000 10000 100000 1000000]
 [--events N] [--repeats R] [--read top|table] [--dtypes str category]``, or
 ``--churn 5 --events 1500000``, or ``--stages --keys 50 --dtypes str --events 100000``
-(CPU per batch of each stage).
+(CPU per batch of each stage), or ``--floor --keys 50 --dtypes category`` (the least a
+DataFrame in and out costs per batch, against the one-shot pass).
 """
 
 from __future__ import annotations
@@ -276,6 +277,70 @@ def stages(events: int, keys: int, dtype: str) -> None:
     print(f"  {'total':16} {sum(spent.values()) / n * 1e3:7.3f}")
 
 
+def floor(events: int, keys: int, dtype: str, repeats: int) -> None:
+    """What a DataFrame in and a DataFrame out cost per batch at the least, against the
+    one-shot pass: per batch only the unavoidable pandas/Arrow steps (read 3 columns,
+    code the keys, add per-key sums with bincount, build the 10-row top frame), no
+    window, no late rows, no watermark. Interleaved with rtnb batch by batch; medians."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from rtnb.pipeline.keys import _STR_MAKE
+
+    parts = workload(events, keys, dtype)
+    index: dict = {}
+    labels: list = []
+    n = np.zeros(keys, dtype=np.int64)
+    s = np.zeros(keys)
+
+    def minimal(b: pd.DataFrame) -> pd.DataFrame:
+        mgr = b._mgr
+        ts = mgr.iget_values(0).asi8
+        col = mgr.iget_values(1)
+        vals = mgr.iget_values(2)
+        if isinstance(col, pd.Categorical):
+            local, uniq = col.codes.astype(np.int64), col.categories.to_numpy(dtype=object)
+        else:
+            enc = pc.dictionary_encode(col._pa_array.chunk(0))
+            local, uniq = enc.indices.to_numpy(zero_copy_only=False), enc.dictionary.to_pylist()
+        lut = np.fromiter((index.setdefault(u, len(index)) for u in uniq), dtype=np.int64, count=len(uniq))
+        while len(labels) < len(index):
+            labels.append(None)
+        for u, c in zip(uniq, lut.tolist()):
+            labels[c] = u
+        codes = lut[local]
+        n[: lut.size and codes.max() + 1] += np.bincount(codes)
+        s[: lut.size and codes.max() + 1] += np.bincount(codes, weights=vals)
+        top = np.argpartition(-s, TOP - 1)[:TOP] if s.size > TOP else np.arange(s.size)
+        top = top[np.argsort(-s[top], kind="stable")]
+        lab = [labels[i] for i in top.tolist()]
+        idx = _STR_MAKE(lab, "key") if _STR_MAKE is not None else pd.Index(lab, name="key")
+        del ts
+        return frame_of([n[top], s[top], s[top] / n[top]], idx, pd.Index(["count", "sum", "mean"]))
+
+    class Minimal:
+        def __init__(self, read: str) -> None:
+            pass
+
+        step = staticmethod(minimal)
+
+    from rtnb._keytable import frame_of
+
+    got: dict[str, list] = {"rtnb": [], "minimal": []}
+    shots = []
+    for _ in range(repeats):
+        index.clear(), labels.clear(), n.fill(0), s.fill(0)
+        for name, r in run_interleaved({"rtnb": Rtnb, "minimal": Minimal}, parts, "top").items():
+            got[name].append(np.median(r[1]))
+        shots.append(one_shot_cpu(parts))
+    shot = np.median(shots) / len(parts)
+    print(f"floor, {keys:,} {dtype} keys, events={events:,}: ms CPU per 1,000-row batch (medians of {repeats}):")
+    print(f"  one-shot pass, per 1,000 events     {shot * 1e3:7.3f}")
+    print(f"  half its speed allows               {2 * shot * 1e3:7.3f}")
+    print(f"  minimal DataFrame in / out          {np.median(got['minimal']) * 1e3:7.3f}")
+    print(f"  rtnb update + snapshot + top(10)    {np.median(got['rtnb']) * 1e3:7.3f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", type=int, nargs="*", default=[50, 1_000, 10_000, 100_000, 1_000_000])
@@ -285,7 +350,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dtypes", nargs="*", choices=("str", "category"), default=["str", "category"])
     ap.add_argument("--churn", type=int, default=0, help="keys live this many events (eviction benchmark)")
     ap.add_argument("--stages", action="store_true", help="CPU per stage of a batch (first --keys, --dtypes)")
+    ap.add_argument("--floor", action="store_true", help="the least a DataFrame in/out costs vs the one-shot pass")
     args = ap.parse_args(argv)
+    if args.floor:
+        floor(args.events, args.keys[0], args.dtypes[0], args.repeats)
+        return
     if args.stages:
         stages(args.events, args.keys[0], args.dtypes[0])
         return
