@@ -231,8 +231,11 @@ class Snapshot:
         if not isinstance(column, Hashable) or column not in self.columns:
             raise UnknownNameError("column", column, [str(c) for c in self.columns])
         kt = self._built()
-        out = kt.column(column) if kt is not None else self.table[column].to_numpy()
-        out = out.view()
+        if kt is not None and hasattr(kt, "column"):
+            out = kt.column(column)
+        else:  # a table given, or a key table that only builds frames (a cluster's merge)
+            out = self.table[column].to_numpy()
+        out = np.asarray(out).view()
         out.flags.writeable = False
         return out
 
