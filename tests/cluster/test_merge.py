@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from rtnb import Snapshot, UnknownNameError
 from rtnb._keytable import top_positions
+from rtnb.cluster import _merge as merge
 from rtnb.cluster._merge import Merged
 
 VALUES = st.sampled_from([0.0, 1.0, 1.0, 2.5, 7.0, float("nan"), -3.0])  # ties and NaN, often
@@ -29,6 +30,15 @@ def test_top_key_and_table_of_the_merged_partitions_equal_the_whole_sorted_table
                            index=pd.Index([r[0] for r in rs], name="k", dtype=object)) for rs in parts]
     empty = tables[0].iloc[:0]
     whole = pd.concat(tables).sort_index(kind="stable") if rows else empty
+    for small in (0, merge.SMALL):  # read part by part (what large tables do), and built whole
+        saved, merge.SMALL = merge.SMALL, small
+        try:
+            _check(tables, empty, whole, labels, n, ascending)
+        finally:
+            merge.SMALL = saved
+
+
+def _check(tables, empty, whole, labels, n, ascending):
     snap = Snapshot(metric="m", key_table=Merged(tables, empty), window=None, watermark=None,
                     newest_event=None, processed_at=pd.Timestamp(0))
     assert snap.n_keys == len(whole) and list(snap.columns) == ["sum", "count"]
