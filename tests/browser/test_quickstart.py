@@ -374,12 +374,15 @@ def test_make_demo_starts_jupyterlab(tmp_path):
     args = f"--no-browser --port={port} --port-retries=0 --ServerApp.token='' --ServerApp.open_browser=False"
     log = tmp_path / "demo.log"
     with open(log, "wb") as out:
-        # `-o .venv/.installed`: use the environment the tests run in, do not reinstall it.
-        proc = subprocess.Popen(["make", "-C", str(ROOT), "-o", ".venv/.installed", "demo", f"JUPYTER_ARGS={args}"],
+        # VENV= and `-o VENV/.installed`: use the environment the tests run in (ROOT/.venv
+        # in a clone, the shared one in a git worktree), do not reinstall it.
+        venv = BIN.parent
+        proc = subprocess.Popen(["make", "-C", str(ROOT), f"VENV={venv}", "-o", f"{venv}/.installed", "demo",
+                                 f"JUPYTER_ARGS={args}"],
                                 env=server_env(tmp_path), stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_http(f"http://127.0.0.1:{port}/api/status", proc, log=log, timeout=60)
+        wait_http(f"http://127.0.0.1:{port}/api/status", proc, log=log, timeout=300)  # a loaded machine
     finally:
         stop_group(proc)
     assert proc.returncode in (-signal.SIGTERM, 0, 2, -signal.SIGKILL)  # stopped by us, not crashed
