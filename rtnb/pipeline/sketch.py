@@ -220,120 +220,129 @@ class QuantileSketch:
         )
 
 
-class _DenseSketches:
-    """One sketch per row (key), as a dense count matrix over the occupied key range.
+class _SparseSketches:
+    """One sketch per row (a key and measure), holding only the (row, bin) pairs counted.
 
-    Used by rolling windows: ``add(rows, keys, +1/-1)`` counts values in or out of the
-    window in O(batch); ``quantiles(qs, rows)`` reads the rows asked for. Bins are
-    grouped in blocks of :attr:`BLOCK` whose totals are kept too, so a quantile walks
-    the blocks, then one block: O(bins / BLOCK + BLOCK) per row, not O(bins). Rows and
-    bins grow geometrically (by a quarter / an eighth: amortised O(1) per new row or bin).
+    Used by rolling windows: ``add(rows, bins, +1/-1)`` counts values in or out of the
+    window in O(batch log); ``quantiles(qs, rows)`` reads the rows asked for, costing
+    O(their pairs), whatever the other rows hold. Memory follows the pairs with counts
+    (16 bytes each), not rows x bins.
 
-    ``counts`` / ``lo`` are the occupied part (rows seen, bins ``lo .. lo + width``):
-    what a state exports and loads.
+    Pairs are kept as ``row * width + bin`` in a few sorted runs with their counts
+    (newest last; a run merges into the one before it once it is at least half its
+    size, so there are O(log pairs) runs and a pair is moved O(log) times). Counts of
+    one pair in several runs add up; pairs whose counts cancel are dropped when their
+    runs merge.
     """
-
-    BLOCK = 32
 
     def __init__(self, relative_accuracy: float = DEFAULT_RELATIVE_ACCURACY) -> None:
         self.map = _mapping(relative_accuracy)
-        self._c = np.zeros((0, 0), dtype=np.int64)  # capacity: rows x bins from self._base
-        self._blocks = np.zeros((0, 0), dtype=np.int64)  # rows x (bins / BLOCK)
-        self._base = 0  # bin key of column 0 (a multiple of BLOCK)
-        self._rows = 0  # rows in use
-        self._a = self._z = 0  # columns in use: [a, z)
-
-    # the occupied part, as exported -------------------------------------
-    @property
-    def counts(self) -> np.ndarray:
-        return self._c[: self._rows, self._a : self._z]
-
-    @counts.setter
-    def counts(self, value: np.ndarray) -> None:
-        v = np.array(value, dtype=np.int64)
-        self._set(v if v.ndim == 2 else v.reshape(0, 0), self.lo)
+        self.width = self.map.pos_base + self.map.span + 1  # every bin key is < width
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted unique pair ids, counts)
 
     @property
-    def lo(self) -> int:
-        return self._base + self._a
+    def pairs(self) -> int:
+        """(row, bin) entries held (a pair counted in several runs more than once)."""
+        return sum(r[0].size for r in self._runs)
 
-    @lo.setter
-    def lo(self, value: int) -> None:
-        self._set(self.counts.copy(), int(value))
+    def nbytes(self) -> int:
+        return sum(r[0].nbytes + r[1].nbytes for r in self._runs)
 
-    def _set(self, counts: np.ndarray, lo: int) -> None:
-        rows, width = counts.shape
-        B = self.BLOCK
-        base = (lo // B) * B
-        a = lo - base
-        cap = -(-(a + width) // B) * B
-        self._c = np.zeros((rows, cap), dtype=np.int64)
-        self._c[:, a : a + width] = counts
-        self._base, self._rows, self._a, self._z = base, rows, a, a + width
-        self._blocks = self._c.reshape(rows, -1, B).sum(axis=2) if cap else np.zeros((rows, 0), dtype=np.int64)
+    @staticmethod
+    def _reduce(ids: np.ndarray, counts: np.ndarray, presorted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted distinct ids with their summed counts, zero sums dropped."""
+        if ids.size == 0:
+            return ids, counts
+        # two sorted runs concatenated: the stable sort (timsort) merges them in O(n)
+        order = np.argsort(ids, kind="stable" if presorted else "quicksort")
+        ids, counts = ids[order], counts[order]
+        first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        ids, counts = ids[first], np.add.reduceat(counts, first)
+        keep = counts != 0
+        return (ids, counts) if keep.all() else (ids[keep], counts[keep])
 
-    def _fit(self, n_rows: int, kmin: int, kmax: int) -> None:
-        B = self.BLOCK
-        rows_cap, cap = self._c.shape
-        if cap == 0:
-            self._base = (kmin // B) * B
-        lo, hi = kmin - self._base, kmax + 1 - self._base  # wanted columns [lo, hi)
-        if self._z > self._a:
-            lo, hi = min(lo, self._a), max(hi, self._z)
-        if n_rows <= rows_cap and 0 <= lo and hi <= cap:
-            self._rows = max(self._rows, n_rows)
-            self._a, self._z = lo, hi
-            return
-        new_rows = rows_cap if n_rows <= rows_cap else max(n_rows, rows_cap + rows_cap // 4, 8)
-        # columns: keep the old ones, add an eighth of the width on the side that grew
-        # (rows grow by a quarter: the matrix is the window's largest array)
-        pad = (hi - lo) // 8 if cap else 0
-        left = 0 if lo >= 0 else -(-(-lo + pad) // B) * B
-        right = cap if hi <= cap else -(-(hi + pad) // B) * B
-        new_cap = left + right
-        new = np.zeros((new_rows, new_cap), dtype=np.int64)
-        new[:rows_cap, left : left + cap] = self._c
-        blocks = np.zeros((new_rows, new_cap // B), dtype=np.int64)
-        blocks[:rows_cap, left // B : (left + cap) // B] = self._blocks
-        self._c, self._blocks = new, blocks
-        self._base -= left
-        self._a, self._z = lo + left, hi + left
-        self._rows = max(self._rows, n_rows)
-
-    def add(self, rows: np.ndarray, keys: np.ndarray, n_rows: int, sign: int = 1,
+    def add(self, rows: np.ndarray, bins: np.ndarray, n_rows: int = 0, sign: int = 1,
             weights: np.ndarray | None = None) -> None:
-        if keys.size == 0:
-            if n_rows > self._rows:
-                self._fit(n_rows, self.lo, self.lo + max(self._z - self._a - 1, 0))
+        """Count values of bin ``bins[i]`` in (``sign=+1``) or out (``-1``) of ``rows[i]``
+        (``weights[i]`` times each, if given). ``n_rows`` is not needed (kept for callers)."""
+        if bins.size == 0:
             return
-        self._fit(n_rows, int(keys.min()), int(keys.max()))
-        col = keys - self._base
-        rows = rows.astype(np.int64)
-        inc = sign if weights is None else sign * np.asarray(weights, dtype=np.int64)
-        # O(batch): scatter-add into the (contiguous) count matrices, no dense temporary
-        np.add.at(self._c.reshape(-1), rows * self._c.shape[1] + col, inc)
-        np.add.at(self._blocks.reshape(-1), rows * self._blocks.shape[1] + col // self.BLOCK, inc)
+        ids = np.asarray(rows, dtype=np.int64) * self.width + np.asarray(bins, dtype=np.int64)
+        inc = (np.full(ids.size, sign, dtype=np.int64) if weights is None
+               else sign * np.asarray(weights, dtype=np.int64))
+        run = self._reduce(ids, inc)
+        if run[0].size:
+            self._runs.append(run)
+        while len(self._runs) > 1 and self._runs[-2][0].size <= 2 * self._runs[-1][0].size:
+            (a, ca), (b, cb) = self._runs[-2], self._runs.pop()
+            self._runs[-1] = self._reduce(np.concatenate([a, b]), np.concatenate([ca, cb]), presorted=True)
+
+    def _compact(self) -> tuple[np.ndarray, np.ndarray]:
+        while len(self._runs) > 1:
+            (a, ca), (b, cb) = self._runs[-2], self._runs.pop()
+            self._runs[-1] = self._reduce(np.concatenate([a, b]), np.concatenate([ca, cb]), presorted=True)
+        if not self._runs:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return self._runs[0]
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every pair with a count: ``(rows, bins, counts)``, sorted by row then bin."""
+        ids, counts = self._compact()
+        return ids // self.width, ids % self.width, counts.copy()
+
+    def load_entries(self, rows: np.ndarray, bins: np.ndarray, counts: np.ndarray) -> None:
+        """Replace everything by these pairs (as :meth:`entries` gives them)."""
+        self._runs = []
+        self.add(np.asarray(rows, dtype=np.int64), np.asarray(bins, dtype=np.int64), 0, +1,
+                 weights=np.asarray(counts, dtype=np.int64))
+
+    def load_dense(self, counts: np.ndarray, lo: int) -> None:
+        """Replace everything by a dense ``rows x bins`` matrix whose column 0 is bin ``lo``
+        (the form states were exported in before sketches were sparse)."""
+        c = np.asarray(counts, dtype=np.int64)
+        r, b = np.nonzero(c) if c.ndim == 2 else (np.empty(0, np.int64), np.empty(0, np.int64))
+        self.load_entries(r, b + int(lo), c[r, b] if c.ndim == 2 else np.empty(0, np.int64))
+
+    def keep(self, row_map: np.ndarray) -> None:
+        """Renumber rows: row ``r`` becomes ``row_map[r]``; rows mapped to -1 (or beyond
+        ``row_map``) are dropped."""
+        rows, bins, counts = self.entries()
+        new = np.full(rows.size, -1, dtype=np.int64)
+        inside = rows < row_map.size
+        new[inside] = row_map[rows[inside]]
+        ok = new >= 0
+        self.load_entries(new[ok], bins[ok], counts[ok])
 
     def quantiles(self, qs: tuple[float, ...], rows: np.ndarray) -> np.ndarray:
-        """Array [len(rows) x len(qs)]; NaN for empty rows."""
+        """Array [len(rows) x len(qs)] of "lower" quantiles; NaN for empty rows."""
+        rows = np.asarray(rows, dtype=np.int64)
         out = np.full((rows.size, len(qs)), np.nan)
-        if self._z <= self._a or rows.size == 0:
+        if rows.size == 0 or not self._runs:
             return out
-        B = self.BLOCK
-        b0, b1 = self._a // B, -(-self._z // B)
-        blk = self._blocks[rows, b0:b1]
-        cumb = np.cumsum(blk, axis=1)
-        n = cumb[:, -1]
+        want, back = np.unique(rows, return_inverse=True)
+        lo_id, hi_id = want * self.width, (want + 1) * self.width
+        got_ids, got_counts = [], []
+        for ids, counts in self._runs:  # the asked rows' pairs of every run
+            a, z = np.searchsorted(ids, lo_id), np.searchsorted(ids, hi_id)
+            n = z - a
+            total = int(n.sum())
+            if total:
+                idx = np.repeat(a - np.cumsum(n) + n, n) + np.arange(total)
+                got_ids.append(ids[idx])
+                got_counts.append(counts[idx])
+        if not got_ids:
+            return out
+        ids, counts = self._reduce(np.concatenate(got_ids), np.concatenate(got_counts), presorted=True)
+        row_of = ids // self.width
+        start = np.searchsorted(row_of, want)
+        end = np.searchsorted(row_of, want, side="right")
+        cum = np.cumsum(counts)
+        base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0)
+        n = np.where(end > start, cum[np.maximum(end - 1, 0)] - base, 0)
         ok = n > 0
-        r = np.arange(rows.size)
-        inner = np.arange(B)
+        res = np.full((want.size, len(qs)), np.nan)
         for j, q in enumerate(qs):
-            rank = _lower_ranks(np.float64(q), n)
-            bi = (cumb > rank[:, None]).argmax(axis=1)  # the block holding the rank
-            before = cumb[r, bi] - blk[r, bi]
-            cols = (bi + b0)[:, None] * B + inner[None, :]
-            cum = np.cumsum(self._c[rows[:, None], cols], axis=1) + before[:, None]
-            idx = (cum > rank[:, None]).argmax(axis=1)
-            vals = self.map.values((bi + b0) * B + idx + self._base)
-            out[:, j] = np.where(ok, vals, np.nan)
-        return out
+            rank = _lower_ranks(np.float64(q), n[ok])
+            i = np.searchsorted(cum, base[ok] + rank, side="right")
+            res[ok, j] = self.map.values(ids[i] % self.width)
+        return res[back]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rtnb
-from rtnb.pipeline.sketch import _DenseSketches
+from rtnb.pipeline.sketch import _SparseSketches
 
 QS = (0.0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 1.0)
 
@@ -67,10 +67,10 @@ def test_invalid_inputs_name_the_parameter():
     assert rtnb.QuantileSketch().value == {"p50": None, "p90": None, "p95": None, "p99": None}
 
 
-def test_dense_sketches_add_and_remove_exactly():
+def test_sparse_sketches_add_and_remove_exactly():
     """Rolling windows count values in and out; a row's answer equals a fresh sketch."""
     rng = np.random.default_rng(1)
-    dense = _DenseSketches()
+    dense = _SparseSketches()
     vals = rng.normal(0, 100, 1000)
     rows = rng.integers(0, 3, 1000)
     keys = dense.map.keys(vals)
@@ -82,3 +82,62 @@ def test_dense_sketches_add_and_remove_exactly():
         ref = rtnb.QuantileSketch().update(live)
         assert got[r, 0] == pytest.approx(ref.quantile(0.5), rel=1e-12)
         assert got[r, 1] == pytest.approx(ref.quantile(0.99), rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.lists(st.integers(0, 5), min_size=1, max_size=30),
+                          st.lists(st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False), min_size=30,
+                                   max_size=30),
+                          st.booleans(), st.booleans()), min_size=1, max_size=12),
+       st.lists(st.integers(-1, 7), min_size=6, max_size=6))
+def test_sparse_sketches_hold_only_counted_pairs_and_answer_as_one_sketch_per_row(steps, renumber):
+    """Batches in and out (the rows of earlier batches leave again), weighted entries,
+    reads between batches, renumbering, export -> load: every row answers what a fresh
+    QuantileSketch of its live values answers, and only the pairs with counts are held."""
+    sk = _SparseSketches()
+    live: list[tuple[int, float]] = []
+    for rows, vals, remove, weighted in steps:
+        vals = np.array(vals[: len(rows)])
+        rows = np.array(rows)
+        if remove and live:
+            gone, live = live[: len(live) // 2], live[len(live) // 2:]
+            r = np.array([g[0] for g in gone])
+            sk.add(r, sk.map.keys(np.array([g[1] for g in gone])), 0, -1)
+        if weighted:  # entries (row, bin, count), as buckets hand them over
+            bins = sk.map.keys(vals)
+            sk.add(rows, bins, 0, +1, weights=np.full(rows.size, 2))
+            live += [(int(r), float(v)) for r, v in zip(rows, vals)] * 2
+        else:
+            sk.add(rows, sk.map.keys(vals), 0, +1)
+            live += [(int(r), float(v)) for r, v in zip(rows, vals)]
+        _check_rows(sk, live, range(6))
+    # renumber: row r -> renumber[r] (-1: dropped)
+    row_map = np.array(renumber)
+    mapped = [(int(row_map[r]), v) for r, v in live if row_map[r] >= 0]
+    sk.keep(row_map)
+    _check_rows(sk, mapped, range(8))
+    back = _SparseSketches()
+    back.load_entries(*sk.entries())
+    _check_rows(back, mapped, range(8))
+    rows, bins, counts = back.entries()
+    distinct = {(r, int(b)) for r, b in zip([m[0] for m in mapped], sk.map.keys(np.array([m[1] for m in mapped])))}
+    assert back.pairs == len(distinct) == rows.size and (counts > 0).all()
+
+
+def _check_rows(sk, live, rows):
+    qs = (0.0, 0.5, 0.9, 0.99, 1.0)
+    got = sk.quantiles(qs, np.array(list(rows)))
+    for i, r in enumerate(rows):
+        vals = [v for rr, v in live if rr == r]
+        ref = rtnb.QuantileSketch().update(vals)
+        want = [np.nan if not vals else ref.quantile(q) for q in qs]
+        np.testing.assert_array_equal(got[i], want)
+
+
+def test_a_dense_sketch_matrix_from_an_older_state_loads():
+    dense = np.zeros((3, 5), dtype=np.int64)
+    dense[0, 1], dense[2, 4], dense[2, 0] = 3, 1, 2
+    sk = _SparseSketches()
+    sk.load_dense(dense, 1000)
+    rows, bins, counts = sk.entries()
+    assert rows.tolist() == [0, 2, 2] and bins.tolist() == [1001, 1000, 1004] and counts.tolist() == [3, 2, 1]

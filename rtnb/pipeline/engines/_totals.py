@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._buckets import Stats
-from ..sketch import _DenseSketches, _mapping
+from ..sketch import _mapping, _SparseSketches
 
 __all__ = ["Totals", "RowSketch"]
 
@@ -220,7 +220,8 @@ class Totals:
 
 
 class RowSketch:
-    """Dense per-(key, measure) sketches; rows of the matrix are key * M + measure.
+    """Per-(key, measure) sketches, sparse (:class:`~rtnb.pipeline.sketch._SparseSketches`);
+    sketch rows are key * M + measure.
 
     Quantiles are cached per key: a read recomputes only the keys whose sketch changed
     since the last read (rows in or out), so reading costs O(changed keys x bins).
@@ -228,7 +229,7 @@ class RowSketch:
 
     def __init__(self, n_meas: int, relative_accuracy: float) -> None:
         self.m = n_meas
-        self.dense = _DenseSketches(relative_accuracy)
+        self.dense = _SparseSketches(relative_accuracy)
         self.map = _mapping(relative_accuracy)
         self._qs: tuple[float, ...] | None = None
         self._cache = np.zeros((0, n_meas, 0))
@@ -272,17 +273,21 @@ class RowSketch:
 
     def keep(self, live: np.ndarray) -> None:
         """Keep the sketches of the keys ``live`` only, renumbered ``0..len(live)-1``."""
-        rows = (live[:, None] * self.m + np.arange(self.m)[None, :]).ravel()
-        counts = self.dense.counts
-        have = rows < counts.shape[0]  # a key without a row in the matrix has no sketch yet
-        out = np.zeros((rows.size, counts.shape[1]), dtype=counts.dtype)
-        out[have] = counts[rows[have]]
-        self.dense.counts = out
+        top = int(live.max()) + 1 if live.size else 0
+        key_map = np.full(top, -1, dtype=np.int64)
+        key_map[live] = np.arange(live.size)
+        row_map = (key_map[:, None] * self.m + np.arange(self.m)[None, :]).ravel()
+        row_map[np.repeat(key_map < 0, self.m)] = -1
+        self.dense.keep(row_map)
         self._qs, self._cache, self._dirty = None, np.zeros((0, self.m, 0)), np.zeros(0, dtype=bool)
 
     def export(self) -> tuple[dict, dict]:
-        return {"sketch_lowest_bin": int(self.dense.lo)}, {"sketch_counts": self.dense.counts.copy()}
+        rows, bins, counts = self.dense.entries()
+        return {}, {"sketch_row": rows, "sketch_bin": bins, "sketch_count": counts}
 
     def load(self, meta: dict, arrays: dict) -> None:
-        self.dense.counts = np.array(arrays["sketch_counts"], dtype=np.int64)
-        self.dense.lo = int(meta["sketch_lowest_bin"])
+        if "sketch_row" in arrays:
+            self.dense.load_entries(arrays["sketch_row"], arrays["sketch_bin"], arrays["sketch_count"])
+        else:  # a state exported when the sketches were a dense matrix
+            self.dense.load_dense(arrays["sketch_counts"], int(meta["sketch_lowest_bin"]))
+        self._qs, self._cache, self._dirty = None, np.zeros((0, self.m, 0)), np.zeros(0, dtype=bool)
