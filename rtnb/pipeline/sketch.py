@@ -313,16 +313,24 @@ class _SparseSketches:
         ok = new >= 0
         self.load_entries(new[ok], bins[ok], counts[ok])
 
-    def quantiles(self, qs: tuple[float, ...], rows: np.ndarray) -> np.ndarray:
-        """Array [len(rows) x len(qs)] of "lower" quantiles; NaN for empty rows."""
+    def frozen(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The sketches as they are now, for :meth:`quantiles` later (runs are never
+        changed in place, only replaced: later counts do not reach this copy)."""
+        return list(self._runs)
+
+    def quantiles(self, qs: tuple[float, ...], rows: np.ndarray,
+                  runs: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+        """Array [len(rows) x len(qs)] of "lower" quantiles; NaN for empty rows (of the
+        sketches as they are, or as they were when ``runs = frozen()`` was taken)."""
         rows = np.asarray(rows, dtype=np.int64)
+        runs = self._runs if runs is None else runs
         out = np.full((rows.size, len(qs)), np.nan)
-        if rows.size == 0 or not self._runs:
+        if rows.size == 0 or not runs:
             return out
         want, back = np.unique(rows, return_inverse=True)
         lo_id, hi_id = want * self.width, (want + 1) * self.width
         got_ids, got_counts = [], []
-        for ids, counts in self._runs:  # the asked rows' pairs of every run
+        for ids, counts in runs:  # the asked rows' pairs of every run
             a, z = np.searchsorted(ids, lo_id), np.searchsorted(ids, hi_id)
             n = z - a
             total = int(n.sum())

@@ -141,3 +141,48 @@ def test_a_dense_sketch_matrix_from_an_older_state_loads():
     sk.load_dense(dense, 1000)
     rows, bins, counts = sk.entries()
     assert rows.tolist() == [0, 2, 2] and bins.tolist() == [1001, 1000, 1004] and counts.tolist() == [3, 2, 1]
+
+
+def test_window_quantiles_are_computed_for_the_changed_keys_a_reader_reads_at_their_time():
+    """A snapshot computes a key's quantiles when a read needs them (top by count: none;
+    one key: one), only if its sketch changed (the others are cached), and from the
+    sketches as they were at the snapshot, however many batches came in since."""
+    rng = np.random.default_rng(5)
+    t0 = pd.Timestamp("2024-01-01")
+
+    def batch(keys, at):
+        n = 200
+        return pd.DataFrame({"ts": (t0 + pd.to_timedelta(at + rng.uniform(0, 1, n), unit="s")).astype("datetime64[ns]"),
+                             "k": rng.choice(keys, n), "v": rng.lognormal(0, 2, n)}).sort_values("ts")
+
+    for kind in ("bucketed", "exact"):
+        agg = rtnb.Rolling("1h", by="k", value="v", aggs=("count", "p50", "p99"), kind=kind)
+        sketches = agg._engine.sketch.dense
+        computed = []
+        real = sketches.quantiles
+        sketches.quantiles = lambda qs, rows, runs=None: (computed.append(len(rows)), real(qs, rows, runs))[1]
+        everyone = [f"k{i}" for i in range(40)]
+        first = batch(everyone, 0)
+        snap = agg.update(first).snapshot()
+        top = snap.top(3, "count")
+        assert top["count"].tolist() == sorted(first["k"].value_counts(), reverse=True)[:3]
+        assert top["count"].tolist() == first["k"].value_counts()[top.index].tolist()
+        assert computed == [3]  # the 3 rows top built, not the 40 keys
+        present = first["k"].unique()
+        other = next(k for k in present if k not in top.index)
+        one = snap.key(other)
+        assert computed == [3, 1]
+        assert one["p50"] == pytest.approx(first.loc[first["k"] == other, "v"].quantile(0.5, interpolation="lower"),
+                                           rel=0.005)
+        second = batch(["k1", "k2"], 10)
+        later = agg.update(second).snapshot()
+        assert computed == [3, 1]  # the first snapshot has not been read whole yet
+        table = snap.table  # read after the second batch: the answer of its own time
+        want = first.groupby("k")["v"].quantile(0.99, interpolation="lower")
+        np.testing.assert_allclose(table["p99"].to_numpy(), want[table.index].to_numpy(), rtol=0.005)
+        assert computed == [3, 1, len(present) - 4]  # every other key, once
+        both = pd.concat([first, second])
+        table = later.table
+        assert computed == [3, 1, len(present) - 4, second["k"].nunique()]  # only k1 and k2 changed since
+        want = both.groupby("k")["v"].quantile(0.99, interpolation="lower")
+        np.testing.assert_allclose(table["p99"].to_numpy(), want[table.index].to_numpy(), rtol=0.005)

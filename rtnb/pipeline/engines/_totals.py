@@ -8,12 +8,15 @@ rounding error by the live window's own magnitude and costs O(1) amortised per r
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import numpy as np
 
 from .._buckets import Stats
 from ..sketch import _mapping, _SparseSketches
 
-__all__ = ["Totals", "RowSketch"]
+__all__ = ["Totals", "RowSketch", "LazyQuantiles"]
 
 _TOTALS = ("s", "d1", "d2", "c", "live_abs", "ev_abs")
 _DENSE = 32  # rows are grouped by bincount over every key slot when slots <= this x rows
@@ -223,24 +226,50 @@ class RowSketch:
     """Per-(key, measure) sketches, sparse (:class:`~rtnb.pipeline.sketch._SparseSketches`);
     sketch rows are key * M + measure.
 
-    Quantiles are cached per key: a read recomputes only the keys whose sketch changed
-    since the last read (rows in or out), so reading costs O(changed keys x bins).
+    A read (:meth:`quantiles`) is lazy: it returns :class:`LazyQuantiles`, which computes
+    a key's quantiles the first time they are read, and only when its sketch changed
+    since the last computation (a per-key cache: O(keys read and changed x their bins)).
+    It reads the sketches as they were at the read (their runs are replaced, never
+    changed in place), so a snapshot answers for its own time whenever it is read.
     """
 
     def __init__(self, n_meas: int, relative_accuracy: float) -> None:
         self.m = n_meas
         self.dense = _SparseSketches(relative_accuracy)
         self.map = _mapping(relative_accuracy)
+        self._lock = threading.Lock()  # a snapshot may be read while the next batch goes in
+        self._reset()
+
+    def _reset(self) -> None:
         self._qs: tuple[float, ...] | None = None
-        self._cache = np.zeros((0, n_meas, 0))
-        self._dirty = np.zeros(0, dtype=bool)
+        self._cache = np.zeros((0, self.m, 0))
+        self._dirty = np.zeros(0, dtype=bool)  # the cached quantiles of a key are stale
+        self._changed = np.zeros(0, dtype=np.int64)  # version of each key's last change
+        self._version = 0
+        self._epoch = getattr(self, "_epoch", 0) + 1  # cache numbering: a read of another caches nothing
+        self._views: list = []  # weak references to reads not fully computed
 
     def _touch(self, keys: np.ndarray) -> None:
-        if keys.size:
-            top = int(keys.max()) + 1
-            if top > self._dirty.size:
-                self._dirty = np.concatenate([self._dirty, np.ones(max(top, 2 * self._dirty.size) - self._dirty.size, dtype=bool)])
-            self._dirty[keys] = True
+        with self._lock:
+            self._version += 1
+            if keys.size:
+                top = int(keys.max()) + 1
+                if top > self._dirty.size:
+                    pad = max(top, 2 * self._dirty.size) - self._dirty.size
+                    self._dirty = np.concatenate([self._dirty, np.ones(pad, dtype=bool)])
+                    self._changed = np.concatenate([self._changed, np.zeros(pad, dtype=np.int64)])
+                self._dirty[keys] = True
+                self._changed[keys] = self._version
+        self._settle()
+
+    def _settle(self) -> None:
+        """Compute the reads still pending but the newest: each one pins the sketches as
+        they were, so at most one older copy is held (and a reader gets it at the same cost)."""
+        with self._lock:
+            views = [v for v in (r() for r in self._views) if v is not None and v.pending]
+            self._views = [weakref.ref(v) for v in views[-1:]]
+        for v in views[:-1]:
+            v.compute()
 
     def add(self, codes: np.ndarray, vals: np.ndarray, n_keys: int, sign: int) -> None:
         rows = (codes[:, None] * self.m + np.arange(self.m)[None, :]).ravel()
@@ -251,25 +280,47 @@ class RowSketch:
         self.dense.add(g * self.m + m, k, n_keys * self.m, sign, weights=c)
         self._touch(np.asarray(g, dtype=np.int64))
 
-    def quantiles(self, qs, present: np.ndarray) -> np.ndarray:
+    def quantiles(self, qs, present: np.ndarray) -> LazyQuantiles:
+        """The quantiles ``qs`` of the keys ``present`` (K x M x Q), computed when read."""
         qs = tuple(qs)
-        need = int(present.max()) + 1 if present.size else 0
-        if qs != self._qs or self._cache.shape[0] < need:
-            size = max(need, 2 * self._cache.shape[0])
-            grown = np.full((size, self.m, len(qs)), np.nan)
-            if qs == self._qs:
-                grown[: self._cache.shape[0]] = self._cache
-            else:
-                self._dirty[:] = True
-            self._cache, self._qs = grown, qs
-        if self._dirty.size < need:
-            self._touch(np.array([need - 1]))
-        todo = present[self._dirty[present]] if present.size else present
-        if todo.size:
-            rows = (todo[:, None] * self.m + np.arange(self.m)[None, :]).ravel()
-            self._cache[todo] = self.dense.quantiles(qs, rows).reshape(todo.size, self.m, len(qs))
-            self._dirty[todo] = False
-        return self._cache[present]
+        with self._lock:
+            need = int(present.max()) + 1 if present.size else 0
+            if qs != self._qs or self._cache.shape[0] < need:
+                size = max(need, 2 * self._cache.shape[0])
+                grown = np.full((size, self.m, len(qs)), np.nan)
+                if qs == self._qs:
+                    grown[: self._cache.shape[0]] = self._cache
+                else:
+                    self._dirty[:] = True
+                    self._epoch += 1
+                self._cache, self._qs = grown, qs
+            if self._dirty.size < need:
+                pad = need - self._dirty.size
+                self._dirty = np.concatenate([self._dirty, np.ones(pad, dtype=bool)])
+                self._changed = np.concatenate([self._changed, np.zeros(pad, dtype=np.int64)])
+            todo = self._dirty[present] if present.size else np.zeros(0, dtype=bool)
+            view = LazyQuantiles(self, qs, present, self._cache[present], todo, self.dense.frozen(), self._version)
+            if view.pending:
+                self._views.append(weakref.ref(view))
+        return view
+
+    def _cached(self, view: LazyQuantiles, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of ``keys`` the cache holds as they were at ``view`` (computed by a later
+        read, unchanged since), and their quantiles."""
+        with self._lock:
+            if view.epoch != self._epoch:
+                return np.zeros(keys.size, dtype=bool), self._cache[:0]
+            ok = ~self._dirty[keys] & (self._changed[keys] <= view.version)
+            return ok, self._cache[keys[ok]]
+
+    def _computed(self, view: LazyQuantiles, keys: np.ndarray, vals: np.ndarray) -> None:
+        """A read computed ``keys``: cache them if their sketch has not changed since."""
+        with self._lock:
+            if view.epoch != self._epoch:  # keys renumbered or other quantiles since
+                return
+            ok = self._changed[keys] <= view.version
+            self._cache[keys[ok]] = vals[ok]
+            self._dirty[keys[ok]] = False
 
     def keep(self, live: np.ndarray) -> None:
         """Keep the sketches of the keys ``live`` only, renumbered ``0..len(live)-1``."""
@@ -279,7 +330,7 @@ class RowSketch:
         row_map = (key_map[:, None] * self.m + np.arange(self.m)[None, :]).ravel()
         row_map[np.repeat(key_map < 0, self.m)] = -1
         self.dense.keep(row_map)
-        self._qs, self._cache, self._dirty = None, np.zeros((0, self.m, 0)), np.zeros(0, dtype=bool)
+        self._reset()
 
     def export(self) -> tuple[dict, dict]:
         rows, bins, counts = self.dense.entries()
@@ -290,4 +341,63 @@ class RowSketch:
             self.dense.load_entries(arrays["sketch_row"], arrays["sketch_bin"], arrays["sketch_count"])
         else:  # a state exported when the sketches were a dense matrix
             self.dense.load_dense(arrays["sketch_counts"], int(meta["sketch_lowest_bin"]))
-        self._qs, self._cache, self._dirty = None, np.zeros((0, self.m, 0)), np.zeros(0, dtype=bool)
+        self._reset()
+
+
+class LazyQuantiles:
+    """Quantiles of a read (K keys x M measures x Q), computed for the keys read.
+
+    Indexed like the array it stands for (``q[:, j, i]``, ``q[rows, j, i]``); the keys
+    whose sketch had changed are computed on the first read that includes them, from
+    the sketches as they were at the read, then kept.
+    """
+
+    __slots__ = ("_owner", "_qs", "_present", "_vals", "_todo", "_runs", "version", "epoch", "__weakref__")
+
+    def __init__(self, owner: RowSketch, qs, present, vals, todo, runs, version: int) -> None:
+        self._owner, self._qs, self._present = owner, qs, present
+        self._vals, self._todo, self._runs, self.version = vals, todo, runs, version
+        self.epoch = owner._epoch
+        if not todo.any():
+            self._runs = self._owner = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self._vals.shape
+
+    @property
+    def pending(self) -> bool:
+        return self._runs is not None
+
+    def compute(self, at: np.ndarray | None = None) -> None:
+        """Compute the rows ``at`` (positions; every row if ``None``) not computed yet."""
+        if self._runs is None:
+            return
+        pos = np.flatnonzero(self._todo) if at is None else np.unique(at[self._todo[at]])
+        if pos.size:  # computed by a later read in the meantime: from the cache
+            ok, vals = self._owner._cached(self, self._present[pos])
+            self._vals[pos[ok]] = vals
+            self._todo[pos[ok]] = False
+            pos = pos[~ok]
+        if pos.size:
+            m = self._owner.m
+            keys = self._present[pos]
+            rows = (keys[:, None] * m + np.arange(m)[None, :]).ravel()
+            vals = self._owner.dense.quantiles(self._qs, rows, runs=self._runs).reshape(pos.size, m, len(self._qs))
+            self._vals[pos] = vals
+            self._todo[pos] = False
+            self._owner._computed(self, keys, vals)
+        if at is None or not self._todo.any():
+            self._runs = self._owner = None  # everything computed: the old sketches can go
+
+    def __getitem__(self, key):
+        rows = key[0] if isinstance(key, tuple) else key
+        if isinstance(rows, slice) and rows == slice(None):
+            self.compute()
+        else:
+            self.compute(np.atleast_1d(np.arange(self._vals.shape[0])[rows]))
+        return self._vals[key]
+
+    def __array__(self, dtype=None, copy=None):
+        self.compute()
+        return self._vals if dtype is None else self._vals.astype(dtype)
