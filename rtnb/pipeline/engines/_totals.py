@@ -371,22 +371,23 @@ class LazyQuantiles:
 
     def compute(self, at: np.ndarray | None = None) -> None:
         """Compute the rows ``at`` (positions; every row if ``None``) not computed yet."""
-        if self._runs is None:
+        owner, runs = self._owner, self._runs  # another reader may finish meanwhile
+        if runs is None or owner is None:
             return
         pos = np.flatnonzero(self._todo) if at is None else np.unique(at[self._todo[at]])
         if pos.size:  # computed by a later read in the meantime: from the cache
-            ok, vals = self._owner._cached(self, self._present[pos])
+            ok, vals = owner._cached(self, self._present[pos])
             self._vals[pos[ok]] = vals
             self._todo[pos[ok]] = False
             pos = pos[~ok]
         if pos.size:
-            m = self._owner.m
+            m = owner.m
             keys = self._present[pos]
             rows = (keys[:, None] * m + np.arange(m)[None, :]).ravel()
-            vals = self._owner.dense.quantiles(self._qs, rows, runs=self._runs).reshape(pos.size, m, len(self._qs))
+            vals = owner.dense.quantiles(self._qs, rows, runs=runs).reshape(pos.size, m, len(self._qs))
             self._vals[pos] = vals
             self._todo[pos] = False
-            self._owner._computed(self, keys, vals)
+            owner._computed(self, keys, vals)
         if at is None or not self._todo.any():
             self._runs = self._owner = None  # everything computed: the old sketches can go
 
