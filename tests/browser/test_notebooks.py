@@ -18,7 +18,7 @@ import shutil
 
 import pytest
 
-from tests.browser._lab import ERRORS, KERNEL_IDLE, SLOW, dollars_read_as_dollars, open_notebook, \
+from tests.browser._lab import ERRORS, EXECUTE, KERNEL_IDLE, SLOW, dollars_read_as_dollars, open_notebook, \
     run_all, screenshot_notebook
 from tests.browser._servers import BIN, ROOT, jupyter_lab, jupyter_notebook, voila
 from tests.conftest import require
@@ -105,6 +105,12 @@ def test_notebook_02_the_tiers_on_one_axis_with_pause_and_replay(run):
     click_timeline_button(page, "Pause")
     page.wait_for_function("() => !!Array.from(document.querySelectorAll('.rtnb-tier-timeline button'))"
                            ".find(b => b.innerText.includes('Resume'))")
+    # The step the pause came in may still draw the time it had advanced to: the kernel
+    # says the paused time, the page shows it, and then it must hold.
+    page.evaluate(EXECUTE, "print('paused at', f'{min(timeline.runner.clock.now(), timeline.end):%a %H:%M:%S}')")
+    page.wait_for_function("() => (window.rtnbExec || []).some(t => t.startsWith('paused at'))")
+    at = [t for t in page.evaluate("() => window.rtnbExec") if t.startswith("paused at")][0].split("at", 1)[1].strip()
+    page.wait_for_function(f"(at) => ({CLOCK})() === 'simulated time ' + at", arg=at)
     paused = page.evaluate(CLOCK)
     page.wait_for_timeout(1500)  # a pause must hold: nothing to wait for but time
     assert page.evaluate(CLOCK) == paused
