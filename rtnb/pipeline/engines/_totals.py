@@ -155,10 +155,11 @@ class Totals:
             return False
         touched = self._touched
         self._touched = []
-        if sum(t.size for t in touched) * _DENSE >= self.keys:  # every slot: cheaper than a sort
-            return bool((self.ev_abs > 64.0 * np.maximum(self.live_abs, 0.0)).any())
-        keys = np.unique(np.concatenate(touched))
-        return bool((self.ev_abs[keys] > 64.0 * np.maximum(self.live_abs[keys], 0.0)).any())
+        with np.errstate(over="ignore"):  # |x| near float64's max: 64x is inf, never stale
+            if sum(t.size for t in touched) * _DENSE >= self.keys:  # every slot: cheaper than a sort
+                return bool((self.ev_abs > 64.0 * np.maximum(self.live_abs, 0.0)).any())
+            keys = np.unique(np.concatenate(touched))
+            return bool((self.ev_abs[keys] > 64.0 * np.maximum(self.live_abs[keys], 0.0)).any())
 
     def shift_drifted(self) -> bool:
         """True when a key's mean moved so far from its shift that the variance loses digits."""
