@@ -51,7 +51,7 @@ class _Cut:
             self.index, self.name = index.take(rows), None
         mgr = batch._mgr
         self.arrays = [_take(mgr.iget_values(i), rows) for i in range(len(self.columns))]
-        self.attrs = batch.attrs
+        self.attrs = dict(batch.attrs) if batch.attrs else {}  # the caller may change its attrs later
         self.size = int(rows.size)
 
     def __len__(self) -> int:

@@ -186,3 +186,25 @@ def test_window_quantiles_are_computed_for_the_changed_keys_a_reader_reads_at_th
         assert computed == [3, 1, len(present) - 4, second["k"].nunique()]  # only k1 and k2 changed since
         want = both.groupby("k")["v"].quantile(0.99, interpolation="lower")
         np.testing.assert_allclose(table["p99"].to_numpy(), want[table.index].to_numpy(), rtol=0.005)
+
+
+def test_a_snapshot_taken_before_an_eviction_reads_its_own_quantiles_after_it():
+    """Keys evicted (renumbered) after a snapshot was taken: its lazy quantiles still come
+    from the sketches as they were, as pandas computes them (a reviewer found table, top,
+    key and values raising numpy's ValueError here once the cache had been reset)."""
+    agg = rtnb.Rolling(window="2s", by="k", value="v", aggs=("count", "p50"), kind="exact")  # (exact evicts)
+    agg._evict_min = agg._evict_at = 2  # evict at any size (4,096 keys by default)
+    t0 = pd.Timestamp("2024-01-01")
+    first = pd.DataFrame({"ts": [t0] * 6, "k": list("abcdef"), "v": np.arange(6.0)})
+    agg.update(first)
+    snap = agg.snapshot()  # nothing computed yet
+    agg._evict_at = 2
+    agg.update(pd.DataFrame({"ts": [t0 + pd.Timedelta("10s")] * 2, "k": list("gh"), "v": [1.0, 2.0]}))
+    assert len(agg._keys) == 2  # a..f were evicted (no snapshot taken since: it would regrow the cache)
+    want = first.groupby("k")["v"].quantile(0.5, interpolation="lower")
+    assert snap.key("c")["p50"] == pytest.approx(want["c"], rel=0.01)
+    got = snap.table["p50"]
+    assert list(got.index) == list("abcdef")
+    np.testing.assert_allclose(got.to_numpy(), want.reindex(got.index).to_numpy(), rtol=0.01)
+    assert list(snap.top(2, by="p50").index) == ["f", "e"]
+    assert set(agg.snapshot().table.index) == {"g", "h"}

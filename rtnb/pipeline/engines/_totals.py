@@ -242,12 +242,16 @@ class RowSketch:
         self._reset()
 
     def _reset(self) -> None:
+        with self._lock:  # a reader must never see the new epoch's arrays under the old one
+            self._epoch = getattr(self, "_epoch", 0) + 1  # cache numbering: a read of another caches nothing
+            self._fresh()
+
+    def _fresh(self) -> None:
         self._qs: tuple[float, ...] | None = None
         self._cache = np.zeros((0, self.m, 0))
         self._dirty = np.zeros(0, dtype=bool)  # the cached quantiles of a key are stale
         self._changed = np.zeros(0, dtype=np.int64)  # version of each key's last change
         self._version = 0
-        self._epoch = getattr(self, "_epoch", 0) + 1  # cache numbering: a read of another caches nothing
         self._views: list = []  # weak references to reads not fully computed
 
     def _touch(self, keys: np.ndarray) -> None:
@@ -309,8 +313,8 @@ class RowSketch:
         """Which of ``keys`` the cache holds as they were at ``view`` (computed by a later
         read, unchanged since), and their quantiles."""
         with self._lock:
-            if view.epoch != self._epoch:
-                return np.zeros(keys.size, dtype=bool), self._cache[:0]
+            if view.epoch != self._epoch:  # renumbered since: nothing cached is the view's
+                return np.zeros(keys.size, dtype=bool), np.empty((0,) + view.shape[1:])
             ok = ~self._dirty[keys] & (self._changed[keys] <= view.version)
             return ok, self._cache[keys[ok]]
 
