@@ -11,6 +11,8 @@ budgets; nothing is timed.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import nbformat
 import pytest
 
@@ -75,9 +77,10 @@ def _running_and_fresh(page) -> None:
         print("badge before (state, kernel, ms):", page.evaluate(SEEN), page.evaluate(BADGE))
 
 
-def test_the_badge_turns_stale_while_a_cell_blocks_the_kernel_and_fresh_after(chromium, tmp_path):
-    """``time.sleep(3)`` sent like a cell: the badge says stale with the kernel silent
-    (15 s of simulated time against a 10 s stale limit), then fresh again."""
+@contextmanager
+def _badge_page(chromium, tmp_path):
+    """A Lab page with the one-dashboard notebook run, its badge fresh and its kernel
+    responding; closed after the test."""
     _notebook(tmp_path / "work")
     with jupyter_lab(tmp_path / "work", tmp_path) as base:
         page = chromium.new_page(viewport={"width": 1200, "height": 900})
@@ -85,35 +88,34 @@ def test_the_badge_turns_stale_while_a_cell_blocks_the_kernel_and_fresh_after(ch
         try:
             open_notebook(page, base, "badge.ipynb")
             _running_and_fresh(page)
-            page.evaluate(RECORD)
-            page.evaluate(EXECUTE, "import time; time.sleep(3)")
-            try:
-                page.wait_for_function(BLOCKED_AND_BACK, timeout=240_000, polling=200)
-            finally:
-                print("badge (state, kernel, ms):", page.evaluate(SEEN))
-            shown = page.evaluate(BADGE)
-            assert shown["state"] in ("fresh", "late"), shown  # running on
+            yield page
         finally:
             page.close()
+
+
+def test_the_badge_turns_stale_while_a_cell_blocks_the_kernel_and_fresh_after(chromium, tmp_path):
+    """``time.sleep(3)`` sent like a cell: the badge says stale with the kernel silent
+    (15 s of simulated time against a 10 s stale limit), then fresh again."""
+    with _badge_page(chromium, tmp_path) as page:
+        page.evaluate(RECORD)
+        page.evaluate(EXECUTE, "import time; time.sleep(3)")
+        try:
+            page.wait_for_function(BLOCKED_AND_BACK, timeout=240_000, polling=200)
+        finally:
+            print("badge (state, kernel, ms):", page.evaluate(SEEN))
+        shown = page.evaluate(BADGE)
+        assert shown["state"] in ("fresh", "late"), shown  # running on
 
 
 def test_after_a_kernel_restart_the_badge_says_the_kernel_restarted(chromium, tmp_path):
     """The dashboard's kernel restarts: its run is gone with it, and the badge says so
     (not "kernel not responding" for ever, not "fresh")."""
-    _notebook(tmp_path / "work")
-    with jupyter_lab(tmp_path / "work", tmp_path) as base:
-        page = chromium.new_page(viewport={"width": 1200, "height": 900})
-        page.set_default_timeout(90_000)
-        try:
-            open_notebook(page, base, "badge.ipynb")
-            _running_and_fresh(page)
-            page.evaluate("() => { window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart();"
-                          " return true; }")
-            page.wait_for_function(f"() => {{ const b = ({BADGE})(); return !!b && b.state === 'restarted'; }}",
-                                   timeout=120_000, polling=200)
-            shown = page.evaluate(BADGE)
-            assert "kernel restarted" in shown["text"] and "run the cell again" in shown["text"], shown
-            page.wait_for_function(KERNEL_IDLE, timeout=120_000)  # the new kernel is up...
-            assert page.evaluate(BADGE)["state"] == "restarted"  # ...and the old run still reads as gone
-        finally:
-            page.close()
+    with _badge_page(chromium, tmp_path) as page:
+        page.evaluate("() => { window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart();"
+                      " return true; }")
+        page.wait_for_function(f"() => {{ const b = ({BADGE})(); return !!b && b.state === 'restarted'; }}",
+                               timeout=120_000, polling=200)
+        shown = page.evaluate(BADGE)
+        assert "kernel restarted" in shown["text"] and "run the cell again" in shown["text"], shown
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)  # the new kernel is up...
+        assert page.evaluate(BADGE)["state"] == "restarted"  # ...and the old run still reads as gone
