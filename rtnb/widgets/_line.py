@@ -16,14 +16,14 @@ from .._checks import check_str
 from .._errors import ParameterError, UnknownNameError
 from ..health import Snapshot
 from ._base import StoreView, TimeRing, check_count, check_name, key_labels, plot_array
+from ._hover import HOVER_DOTS, hover_mark, show_hover_dots
 from ._style import MARGINS, PALETTE, KeyColours, axis_label, show_value_range, time_axis, value_axis
+from ._zoom import FollowZoom, UtcDateScale
 
-__all__ = ["LiveLine", "PALETTE"]
+__all__ = ["LiveLine", "PALETTE", "HOVER_DOTS", "UtcDateScale"]
 
 #: How a window that has not filled yet is drawn (lighter: it is not a fall).
 PARTIAL_OPACITY = 0.35
-#: Hover dots per line at most (each shows key, time and value in its tooltip).
-HOVER_DOTS = 60
 
 
 #: Consecutive points farther apart than this many times their usual spacing are not
@@ -89,53 +89,7 @@ def _values(rows: pd.DataFrame, column: str) -> dict[Any, float]:
     return dict(zip(values.index, values.to_numpy(dtype=np.float64)))
 
 
-def _ms(t: pd.Timestamp) -> float:
-    return pd.Timestamp(t).value / 1e6
-
-
-def _date_to_json(value: Any, _widget: Any) -> str | None:
-    """A scale's min/max for the browser, as UTC ("...Z"): the times here are tz-naive
-    UTC, and a JavaScript ``new Date`` of a string without a zone reads it as local time
-    (a zoomed window in a browser east of Greenwich would sit hours off the data)."""
-    return None if value is None else pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _date_from_json(value: Any, _widget: Any) -> Any:
-    """A min/max the browser sent (a JavaScript Date's JSON: UTC with a "Z") as a tz-naive
-    UTC datetime. (bqscales 0.3's own parser refuses the "Z": every wheel zoom and pan
-    failed to reach the kernel, which never learned the span the user chose.)"""
-    if not value:
-        return None
-    t = pd.Timestamp(value)
-    return (t.tz_convert("UTC").tz_localize(None) if t.tzinfo is not None else t).to_pydatetime()
-
-
-class UtcDateScale(bq.DateScale):
-    """bqplot's ``DateScale`` whose ``min``/``max`` travel as UTC both ways, so a zoom or
-    a pan in the browser reaches the kernel (same front-end model as ``DateScale``).
-
-    >>> sc = UtcDateScale()
-    >>> sc.set_state({"min": "2024-01-01T12:00:11.250Z"}); sc.min
-    datetime.datetime(2024, 1, 1, 12, 0, 11, 250000)
-    >>> sc.get_state("min")["min"]
-    '2024-01-01T12:00:11.250Z'
-    """
-
-    min = bq.traits.Date(default_value=None, allow_none=True).tag(
-        sync=True, to_json=_date_to_json, from_json=_date_from_json)
-    max = bq.traits.Date(default_value=None, allow_none=True).tag(
-        sync=True, to_json=_date_to_json, from_json=_date_from_json)
-
-
-def _span_words(ms: float) -> str:
-    """A zoomed span for the toolbar: "14 s", "2.5 min", "1.2 h"."""
-    s = ms / 1e3
-    if s < 120:
-        return f"{s:.0f} s" if s >= 10 else f"{s:.1f} s"
-    return f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
-
-
-class LiveLine(StoreView, bq.Figure):
+class LiveLine(FollowZoom, StoreView, bq.Figure):
     """A metric over time (``DateScale`` x axis): one line per key.
 
     Shows the top ``top_k`` keys by their current value of ``column`` (or the chosen
@@ -224,8 +178,6 @@ class LiveLine(StoreView, bq.Figure):
         self._band_rings = (TimeRing(self.points), TimeRing(self.points)) if band is not None else None
         self._window: pd.Timedelta | None = None
         self._first_event: pd.Timestamp | None = None
-        self._span_ms: float | None = None  # a zoomed span (ms); None: the whole history
-        self._moving_scale = False
         self._points_x = np.array([], dtype="datetime64[ns]")  # the data's times, drawn
         self._to_now = False  # the drawn x ends with a point at now (its values NaN)
 
@@ -244,24 +196,8 @@ class LiveLine(StoreView, bq.Figure):
             stroke_width=0, labels=["window not filled yet"], preserve_domain={"x": True, "y": True},
             tooltip=bq.Tooltip(fields=["name"], show_labels=False),
         )
-        # Invisible dots on every point: hovering one shows key, time and value. (bqplot
-        # takes a tooltip format as a date format only if it matches its pattern, which
-        # allows no ':' — "%H:%M:%S" fails to render; "%c" is the locale's date and time.)
-        # names_unique=False: the names are the keys, shared by every dot of a line, and
-        # bqplot joins its dots to the data by name when names are "unique": the dots of
-        # one name collapse onto a few elements and the rest enter unstyled, drawn as
-        # black SVG defaults (the thick black trails on the lines). Joined by index, every
-        # dot gets the invisible style.
-        self.hover_mark = bq.Scatter(
-            x=empty_x, y=empty_y, scales={"x": x_sc, "y": y_sc}, names=[], display_names=False,
-            names_unique=False,
-            default_size=30, opacities=[0.0], colors=["transparent"], stroke="transparent",
-            # a copy of the lines' points: the domain follows the lines alone, so a dot
-            # update never moves the scale (a second rewrite of every line's path)
-            preserve_domain={"x": True, "y": True},
-            tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", "%c", ".4~s"],
-                               labels=["key", "time", self.column]),
-        )
+        # Invisible dots under the points: hovering one shows key, time and value.
+        self.hover_mark = hover_mark(x_sc, y_sc, self.column)
         marks = [self.lines, self.partial_mark, self.hover_mark]
         self.band_mark: bq.Lines | None = None
         if band is not None:
@@ -282,137 +218,12 @@ class LiveLine(StoreView, bq.Figure):
             layout={"height": height, "width": "auto", "min_width": "300px"},
         )
         self.add_class("rtnb-live-line")
-        self.follow_buttons = widgets.ToggleButtons(
-            options=[("follow now", "now"), ("hold", "hold")], value=follow,
-            tooltips=["the view keeps ending at now", "the view stays where it is"],
-            style={"button_width": "90px"},
-        )
-        self.zoom_button = widgets.ToggleButton(value=False, description="zoom", icon="search",
-                                                tooltip="drag to pan, wheel to zoom the time axis")
-        self.reset_button = widgets.Button(description="reset", tooltip="show the whole history again")
-        # Fixed widths (edited in place: a new Layout would orphan the old one); the
-        # buttons on a row of their own, the legend on the row under them (side by side,
-        # a long legend ran under the buttons).
-        for w, width in ((self.follow_buttons, "196px"), (self.zoom_button, "80px"), (self.reset_button, "64px")):
-            w.layout.width, w.layout.min_width, w.layout.flex = width, width, "0 0 auto"
-        # What the time axis shows: the whole history, the last N s (following now), or held.
-        # (it takes the room the buttons leave, and shrinks first in a narrow chart)
-        self.view_label = widgets.HTML(value="", layout={"width": "auto", "min_width": "0", "flex": "1 1 auto",
-                                                         "overflow": "hidden"})
-        self.view_label.add_class("rtnb-view-span")
-        self._view_shown: str | None = None
+        buttons = self._init_zoom(follow)  # follow now / hold, zoom, reset, what is shown
         self.legend = widgets.HTML(value="", layout={"width": "100%"})
         self.legend.add_class("rtnb-line-legend")
         self._legend_shown: tuple = ()
-        buttons = widgets.HBox([self.view_label, self.follow_buttons, self.zoom_button, self.reset_button],
-                               layout={"justify_content": "flex-end", "align_items": "center", "width": "100%"})
         self.toolbar = widgets.VBox([buttons, self.legend], layout={"width": "100%"})
         self.toolbar.add_class("rtnb-chart-toolbar")
-        self.zoom_button.observe(self._on_zoom, names="value")
-        self.follow_buttons.observe(self._on_follow, names="value")
-        self.reset_button.on_click(self._on_reset)
-        x_sc.observe(self._on_user_zoom, names=["min", "max"])
-        self._show_view()
-
-    @property
-    def follow(self) -> str:
-        """``"now"``: the time axis keeps ending at now; ``"hold"``: it stays put."""
-        return self.follow_buttons.value
-
-    @follow.setter
-    def follow(self, value: str) -> None:
-        if value not in ("now", "hold"):
-            raise UnknownNameError("follow", value, ("now", "hold"))
-        self.follow_buttons.value = value
-
-    # -- zoom ------------------------------------------------------------------------
-
-    def _on_zoom(self, change: dict) -> None:
-        self.interaction = self.panzoom if change["new"] else None
-
-    def _on_reset(self, _button: Any = None) -> None:
-        self._span_ms = None
-        self._free_scale()
-        self._show_view()
-
-    def _on_user_zoom(self, change: dict) -> None:
-        if self._moving_scale:
-            return
-        lo, hi = self.x_scale.min, self.x_scale.max
-        if lo is not None and hi is not None:  # the user panned or zoomed: keep that span
-            self._span_ms = max(1.0, _ms(hi) - _ms(lo))
-            self._show_view()
-
-    def zoom(self, span: Any) -> None:
-        """Show the last ``span`` of time (e.g. ``"30s"``), as a zoom in the browser does."""
-        from .._time import to_duration
-
-        self._span_ms = to_duration(span, "span").total_seconds() * 1e3
-        self._show_view()
-
-    def _show_view(self) -> None:
-        """The toolbar's word on what the time axis shows (sent only when it changes):
-        ``data-view`` is ``all``, ``following`` (the last span, ending at now) or ``held``."""
-        if self.follow == "hold":
-            view, words = "held", "held where it was"
-        elif self._span_ms is None:
-            view, words = "all", "whole history"
-        else:
-            view, words = "following", f"last {_span_words(self._span_ms)} · now"
-        shown = f"{view}:{words}"
-        if shown == self._view_shown:
-            return
-        self._view_shown = shown
-        self.view_label.value = (f"<span data-view='{view}' style='font-size:12px;color:#555;white-space:nowrap;"
-                                 f"overflow:hidden;text-overflow:ellipsis;display:block'>"
-                                 f"{html.escape(words)}</span>")
-
-    def _following_all(self) -> bool:
-        """Following now over the whole history: the time axis takes its span from the
-        data (which ends at now), so no scale message is needed."""
-        return self.follow == "now" and self._span_ms is None
-
-    def _set_scale(self, lo: Any, hi: Any) -> None:
-        if (self.x_scale.min, self.x_scale.max) != (lo, hi):
-            self._moving_scale = True
-            try:
-                with self.x_scale.hold_sync():  # min and max in one message
-                    self.x_scale.min, self.x_scale.max = lo, hi
-            finally:
-                self._moving_scale = False
-
-    def _free_scale(self) -> None:
-        """Let the time axis follow the data again (after a zoom, a hold, a reset)."""
-        if self._following_all():
-            self._set_scale(None, None)
-
-    def _move_time_axis(self, now: pd.Timestamp | None) -> None:
-        """A zoomed view: the scale's span slid to end at now. (Following the whole
-        history, the data ends at now: nothing to send here.)"""
-        if now is None or self.follow != "now" or self._span_ms is None:
-            return
-        end = _ms(now)
-        lo = pd.Timestamp(int(round(end - self._span_ms)), unit="ms").to_pydatetime()
-        hi = pd.Timestamp(int(round(end)), unit="ms").to_pydatetime()
-        self._set_scale(lo, hi)
-
-    def _on_follow(self, change: dict) -> None:
-        if change["new"] == "hold":  # stay where the axis is now
-            lo, hi = self.time_domain
-            if lo is not None and hi is not None:
-                self._set_scale(lo.to_pydatetime(), hi.to_pydatetime())
-        else:
-            self._free_scale()
-        self._show_view()
-
-    @property
-    def time_domain(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-        """The span of the time axis as the browser draws it: the scale's ``min``/``max``
-        where set (a zoom, a hold), else the drawn data's first and last time."""
-        x = self.lines.x
-        lo = self.x_scale.min if self.x_scale.min is not None else (x[0] if len(x) else None)
-        hi = self.x_scale.max if self.x_scale.max is not None else (x[-1] if len(x) else None)
-        return (pd.Timestamp(lo) if lo is not None else None, pd.Timestamp(hi) if hi is not None else None)
 
     # -- data ------------------------------------------------------------------------
 
@@ -566,37 +377,8 @@ class LiveLine(StoreView, bq.Figure):
         return self._partial_points(self._points_x)
 
     def _hover(self, x: np.ndarray, y: np.ndarray, labels: list[str]) -> None:
-        """The invisible dots under the lines, named by their key: at most
-        ``HOVER_DOTS`` per line, on every ``stride``-th point *by the point's number*
-        (not counted back from the newest), so the same points keep their dots as new
-        ones come and the dots are sent only when they change — when a numbered point
-        arrives, the keys change, or the stride grows with the history: once every
-        ``points / HOVER_DOTS`` frames at a full history, not every frame (they were
-        56 % of a frame's bytes). A dot per point (300 x 5 keys) made the browser
-        restyle 1,500 SVG paths per chart per frame; a few px apart on the screen, more
-        dots add nothing to hover. The newest point is at most a stride from a dot."""
-        n = len(x)
-        stride = max(1, -(-n // HOVER_DOTS))
-        if n:
-            first = self.ring.first_seq + (len(self.ring) - n)  # (x is the ring's newest n points)
-            pick = np.flatnonzero((first + np.arange(n)) % stride == 0)
-            x, y = x[pick], y[:, pick]
-            n = len(x)
-        ok = ~np.isnan(y)
-        names = np.repeat(np.array(labels, dtype=str), n).reshape(len(labels), n)[ok]
-        dx = np.tile(x, len(labels)).reshape(len(labels), n)[ok] if n else x
-        dy = plot_array(y[ok]) if n else plot_array([])
-        old = self.hover_mark
-        if (old.names is not None and np.array_equal(old.names, names) and np.array_equal(old.x, dx)
-                and np.array_equal(old.y, dy)):
-            return  # the same dots: nothing to send
-        with self.hover_mark.hold_sync():
-            if not np.array_equal(old.x, dx):
-                self.hover_mark.x = dx
-            if not np.array_equal(old.y, dy):
-                self.hover_mark.y = dy
-            if old.names is None or not np.array_equal(old.names, names):  # the names change only with the keys
-                self.hover_mark.names = names
+        """The hover dots (``rtnb.widgets._hover``) on the drawn points, by number."""
+        show_hover_dots(self.hover_mark, x, y, labels, first=self.ring.first_seq + (len(self.ring) - len(x)))
 
     def _tick(self, now: pd.Timestamp | None) -> None:
         """Every frame: a frame without new data still moves the axis on to now (a stall
