@@ -48,8 +48,10 @@ class KpiTile(StoreView, widgets.VBox):
     the per-key ratios). The change compares the latest value with
     the value ``reference`` earlier in event time — unless the rolling window was
     still filling then (within one window of the first value seen), when a change
-    would compare with a part of a window and read huge: the tile says "window
-    filling" instead (``change`` None, ``filling`` True). The sparkline shows the last
+    would compare with a part of a window and read huge. The tile says "window
+    filling" while the window of the value shown is not full yet, then "vs 5 min
+    before: the window was still filling" until the reference is a full window
+    (``change`` None, ``filling`` True; ``window_full`` tells the two apart). The sparkline shows the last
     ``points`` frames. Both come from the view's own bounded series (filled once from
     the store's history, then one point per frame), so a frame costs O(keys).
 
@@ -100,7 +102,8 @@ class KpiTile(StoreView, widgets.VBox):
         self.title = title if title is not None else (f"{metric} · {column}" + (f" · {key}" if key is not None else ""))
         self.value: float | None = None
         self.change: float | None = None
-        self.filling = False  # the reference value is from a window that was still filling
+        self.filling = False  # the window shown, or the reference's, was still filling: no change
+        self.window_full = False  # the window of the value shown is full
         self._window: pd.Timedelta | None = None
         self.spark = TimeRing(self.points)
         # Values a reference period back: at most 256 points, spaced reference / 128.
@@ -182,11 +185,15 @@ class KpiTile(StoreView, widgets.VBox):
         if snapshot.window is not None and pd.notna(snapshot.window):
             self._window = pd.Timedelta(snapshot.window)
         self.change = None
-        self.filling = False
+        self.filling = self.window_full = False
         if self.value is not None and t is not None:
             then = t - self.reference
             first = self._past.first_time
-            if self._window is not None and first is not None and first <= then < first + self._window:
+            self.window_full = self._window is None or first is None or t >= first + self._window
+            if not self.window_full:
+                # The window holds less than its length of data yet (nothing to compare).
+                self.filling = True
+            elif self._window is not None and first is not None and first <= then < first + self._window:
                 # The window held less than its length of data then: not a reference.
                 self.filling = True
             else:
@@ -200,7 +207,9 @@ class KpiTile(StoreView, widgets.VBox):
             self.sparkline.y = plot_array(y[0])  # float32: half the bytes
 
     def _html(self) -> str:
-        if self.filling:
+        if self.filling and self.window_full:
+            change, cls = f"vs {describe_span(self.reference)} before: the window was still filling", "flat"
+        elif self.filling:
             change, cls = "window filling", "flat"
         elif self.change is None:
             change, cls = f"no value {describe_span(self.reference)} before", "flat"

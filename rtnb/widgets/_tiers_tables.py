@@ -87,13 +87,21 @@ def grouped_columns(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`tier_table` with its columns in groups — data age (median, p95, max), load,
     cost — so each header is one or two short words and never wraps.
 
+    The index's name ("tier") becomes the name of the headers' second level: a styled
+    table (``.style``) shows it in the corner of the header row of short names, not on
+    a header row of its own under them (the extra row notebook 02's table had).
+
     >>> from rtnb import tiers
     >>> t = grouped_columns(tier_table(tiers.simulate_tiers(10.0, viewers=20, hours=0.5), tiers.CostModel()))
     >>> t.columns[1], t.loc["Batch", ("data age", "median")]
     (('data age', 'median'), '1 h')
+    >>> t.index.name, list(t.columns.names)
+    (None, [None, 'tier'])
     """
     out = table.copy()
-    out.columns = pd.MultiIndex.from_tuples([_GROUPS.get(c, ("", c)) for c in table.columns])
+    out.columns = pd.MultiIndex.from_tuples([_GROUPS.get(c, ("", c)) for c in table.columns],
+                                            names=[None, table.index.name])
+    out.index.name = None
     return out
 
 

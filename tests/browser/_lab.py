@@ -59,6 +59,32 @@ EXECUTE = """(code) => { const k = window.jupyterapp.shell.currentWidget.session
   return true; }"""
 
 
+_ASKED = [0]
+
+# The line of window.rtnbExec holding `tag`, or the first error sent after entry `n`; false until then.
+_ANSWER = """([tag, n]) => { const seen = window.rtnbExec || [];
+  const line = seen.flatMap(t => t.split('\\n')).find(t => t.includes(tag));
+  if (line) return {line};
+  const error = seen.slice(n).find(t => /^\\w+: /.test(t) && !t.includes('rtnb-asked-'));
+  return error ? {error} : false; }"""
+
+
+def kernel_says(page, expression: str, *, before: str = "", timeout: float = SLOW) -> str:
+    """What ``expression`` is in the notebook's kernel now (its ``str``), asked like a
+    cell the user runs meanwhile: ``before`` (statements, may ``await``) runs first.
+
+    The kernel handles its messages in order: the answer comes after every click sent
+    before it was handled, whatever the page shows by then (a loaded page runs behind
+    its kernel; the kernel is the truth about its own state)."""
+    _ASKED[0] += 1
+    tag = f"rtnb-asked-{_ASKED[0]}:"
+    n = page.evaluate("() => (window.rtnbExec || []).length")
+    page.evaluate(EXECUTE, f"{before}\nprint({tag!r}, {expression})")
+    got = page.wait_for_function(_ANSWER, arg=[tag, n], timeout=timeout).json_value()
+    assert "line" in got, f"the kernel failed on {expression!r}: {got['error']}"
+    return got["line"].split(tag, 1)[1].strip()
+
+
 def dollar_amounts(notebook: Path) -> list[str]:
     """The dollar amounts the Markdown cells of ``notebook`` write (``\\$8,000``), as
     they must read on the page ("$8,000"): MathJax typesetting a pair of them as maths
@@ -100,6 +126,12 @@ def screenshot_notebook(page, path: Path, width: int = 1400) -> Path:
       w.content.node.classList.remove('jp-mod-scrollPastEnd');  // no blank page under the last cell
       const outer = w.content.node.querySelector('.jp-WindowedPanel-outer') || w.content.node;
       return Math.ceil(outer.scrollHeight); }""")
+    # The picture of a notebook, not of an editing session: no active cell's blue bar and
+    # outline, no cell toolbar (the last cell run was active in every picture).
+    page.add_style_tag(content=".jp-Notebook .jp-Cell { background: transparent !important; "
+                       "border-color: transparent !important; box-shadow: none !important; } "
+                       ".jp-Notebook .jp-Cell .jp-Collapser { background: transparent !important; } "
+                       ".jp-Notebook .jp-cell-toolbar { display: none !important; }")
     page.set_viewport_size({"width": width, "height": min(int(height) + 120, 16_000)})
     page.wait_for_timeout(800)  # let Lab lay out the taller panel (a fixed pause, not a wait for work)
     # From the top: Lab keeps the panel scrolled to the last cell run (notebook 04's

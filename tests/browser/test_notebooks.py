@@ -18,7 +18,7 @@ import shutil
 
 import pytest
 
-from tests.browser._lab import ERRORS, EXECUTE, KERNEL_IDLE, SLOW, dollars_read_as_dollars, open_notebook, \
+from tests.browser._lab import ERRORS, KERNEL_IDLE, SLOW, dollars_read_as_dollars, kernel_says, open_notebook, \
     run_all, screenshot_notebook
 from tests.browser._servers import BIN, ROOT, jupyter_lab, jupyter_notebook, voila
 from tests.conftest import require
@@ -28,9 +28,34 @@ pytestmark = pytest.mark.timeout(1200)
 NOTEBOOKS = ["02_streaming_vs_batch", "03_tiers_vs_cost", "04_pre_aggregation"]
 ARTIFACTS = ROOT / "tests" / "browser" / "artifacts"
 
-CLOCK = "() => { const e = document.querySelector('.rtnb-tier-timeline'); return e ? e.innerText.match(/simulated time [^\\n]*/)?.[0] : null; }"
-UPDATES = """() => Array.from(document.querySelectorAll('.rtnb-tier-panel .rtnb-updates'))
-  .map(e => Number(e.innerText.replace(/[^0-9]/g, '')))"""
+# The tier timeline now: its clock label, each tier's screen-update counter, and the
+# Play/Pause/Resume button's label (null before it renders). textContent: no layout.
+TIERS_NOW = """() => { const e = document.querySelector('.rtnb-tier-timeline'); if (!e) return null;
+  const clock = (e.textContent.match(/simulated time \\w{3} \\d\\d:\\d\\d:\\d\\d/) || [null])[0];
+  const updates = Array.from(e.querySelectorAll('.rtnb-tier-panel .rtnb-updates'))
+    .map(u => Number(u.textContent.replace(/[^0-9]/g, '')));
+  const button = Array.from(e.querySelectorAll('button')).map(b => b.textContent.trim())
+    .find(t => ['Play', 'Pause', 'Resume'].includes(t));
+  return {clock, updates, button: button || null}; }"""
+# Every state of the tier timeline, in order, in window.rtnbTiers: polled every 50 ms
+# until the timeline exists, then observed (a MutationObserver misses no state, however
+# far behind its kernel a loaded page runs), as the quick-start test records its badge.
+RECORD_TIERS = f"""() => {{ const s = window.rtnbTiers = [], t0 = performance.now();
+  const note = () => {{ const n = ({TIERS_NOW})(), last = s[s.length - 1];
+    if (n && (!last || last.clock !== n.clock || last.button !== n.button || last.updates.join() !== n.updates.join()))
+      s.push({{...n, ms: Math.round(performance.now() - t0)}}); }};
+  const find = setInterval(() => {{ const e = document.querySelector('.rtnb-tier-timeline'); if (!e) return;
+    clearInterval(find); note();
+    new MutationObserver(note).observe(e, {{subtree: true, childList: true, characterData: true}}); }}, 50);
+  return true; }}"""
+TIERS_SEEN = "() => window.rtnbTiers || []"
+# Some state seen had a screen update on every tier.
+TIERS_ALL_COUNTED = "() => (window.rtnbTiers || []).some(r => r.updates.length === 4 && r.updates.every(n => n > 0))"
+# Run in the kernel while paused: until the play has drawn three more frames.
+HOLD_FRAMES = """import asyncio
+_frames = timeline.runner.health.frames
+while timeline.runner.state == 'paused' and timeline.runner.health.frames < _frames + 3:
+    await asyncio.sleep(0.05)"""
 ADVICE = "() => { const t = document.querySelectorAll('.rtnb-tiers-explorer .rtnb-table'); return t.length > 1 ? t[1].innerText : null; }"
 
 
@@ -69,14 +94,17 @@ def lab(tmp_path_factory):
 
 @pytest.fixture
 def run(chromium, lab):
-    """Open a notebook, Run All, check no tracebacks and no MathJax; yields the page."""
+    """Open a notebook (``record``: JavaScript to run before Run All), Run All, check no
+    tracebacks and no MathJax; yields the page."""
     pages = []
 
-    def go(name):
+    def go(name, record=None):
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
         pages.append(page)
         open_notebook(page, lab, f"{name}.ipynb")
+        if record is not None:  # a recording of the page's states from before Run All
+            page.evaluate(record)
         run_all(page)
         assert page.evaluate(ERRORS) == []
         dollars_read_as_dollars(page, ROOT / "notebooks" / f"{name}.ipynb")
@@ -94,31 +122,65 @@ def click_timeline_button(page, label: str) -> None:
     page.evaluate(f"() => ({find})().click()")
 
 
+def paused_from_the_page(page) -> None:
+    """Pause the play with the page's Play/Pause button, whatever state the play is in.
+
+    The kernel says its state (it answers after every click sent before the question),
+    and the button is clicked only once the page shows the label of that state: "Play"
+    (the notebook's play is over: the user plays it again; on a loaded machine Run All
+    can outlast it), then "Pause". A play that ends between the page's "Pause" and the
+    click turns the click into a new play: the next question sees it running, and the
+    next click pauses it."""
+    for _ in range(6):
+        state = kernel_says(page, "timeline.runner.state")
+        if state == "paused":
+            return
+        label = "Pause" if state == "running" else "Play"  # stopped, or idle
+        page.wait_for_function(f"(l) => ({TIERS_NOW})()?.button === l", arg=label)
+        click_timeline_button(page, label)
+    raise AssertionError(f"not paused after 6 clicks; the kernel says {state}; seen {page.evaluate(TIERS_SEEN)[-5:]}")
+
+
 def test_notebook_02_the_tiers_on_one_axis_with_pause_and_replay(run):
-    page = run("02_streaming_vs_batch")
-    assert page.locator(".rtnb-tier-panel").count() == 4
-    page.wait_for_function("() => document.querySelectorAll('.rtnb-tier-panel path.line').length >= 4")
-    page.wait_for_function(f"() => ({UPDATES})().every(n => n > 0)")
-    # Pause: the simulated clock stands still (frames keep coming, time does not move).
-    # Clicked from the page: a Playwright click waits for the button to hold still, which
-    # a live widget's controls may never do while the panels redraw.
-    click_timeline_button(page, "Pause")
-    page.wait_for_function("() => !!Array.from(document.querySelectorAll('.rtnb-tier-timeline button'))"
-                           ".find(b => b.innerText.includes('Resume'))")
-    # The step the pause came in may still draw the time it had advanced to: the kernel
-    # says the paused time, the page shows it, and then it must hold.
-    page.evaluate(EXECUTE, "print('paused at', f'{min(timeline.runner.clock.now(), timeline.end):%a %H:%M:%S}')")
-    page.wait_for_function("() => (window.rtnbExec || []).some(t => t.startsWith('paused at'))")
-    at = [t for t in page.evaluate("() => window.rtnbExec") if t.startswith("paused at")][0].split("at", 1)[1].strip()
-    page.wait_for_function(f"(at) => ({CLOCK})() === 'simulated time ' + at", arg=at)
-    paused = page.evaluate(CLOCK)
-    page.wait_for_timeout(1500)  # a pause must hold: nothing to wait for but time
-    assert page.evaluate(CLOCK) == paused
-    before = page.evaluate(UPDATES)
-    # Replay: the day starts again, every tier's counter from the start
-    click_timeline_button(page, "Replay")
-    page.wait_for_function(f"(b) => ({UPDATES})().every((n, i) => n < b[i])", arg=before)
-    screenshot_notebook(page, ARTIFACTS / "02_streaming_vs_batch.png")
+    """Pause stops the simulated clock and the page shows it stopped; Replay sets it back
+    to the day's start. Every state of the clock, the counters and the button is recorded
+    on the page from before Run All (a MutationObserver misses none, even on a page
+    minutes behind its kernel); what the kernel's clock says is asked from the kernel."""
+    page = run("02_streaming_vs_batch", record=RECORD_TIERS)
+    try:
+        assert page.locator(".rtnb-tier-panel").count() == 4
+        page.wait_for_function("() => document.querySelectorAll('.rtnb-tier-panel path.line').length >= 4")
+        start = kernel_says(page, "f'{timeline.start:%a %H:%M:%S}'")
+        state, counted = kernel_says(page, "timeline.runner.state, min(timeline.updates.values()) > 0").split()
+        if state != "running" and counted == "False":
+            # The notebook's play ended before every tier had a screen update (Run All on
+            # a loaded machine): the user plays it again. The only case a test starts a play.
+            page.wait_for_function(f"() => ({TIERS_NOW})()?.button === 'Play'")
+            click_timeline_button(page, "Play")
+        page.wait_for_function(TIERS_ALL_COUNTED)  # every tier's viewer has had screen updates
+        paused_from_the_page(page)
+        # The kernel's clock is still after three more frames, and the page shows that time.
+        at = kernel_says(page, "f'{min(timeline.runner.clock.now(), timeline.end):%a %H:%M:%S}'")
+        held = kernel_says(page, "f'{min(timeline.runner.clock.now(), timeline.end):%a %H:%M:%S}', timeline.runner.state",
+                           before=HOLD_FRAMES)
+        assert held == f"{at} paused", (at, held)
+        page.wait_for_function(f"(at) => {{ const n = ({TIERS_NOW})(); return !!n && n.button === 'Resume' && n.clock === at; }}",
+                               arg=f"simulated time {at}")
+        seen = page.evaluate(TIERS_SEEN)
+        first = next(i for i, r in enumerate(seen) if r["button"] == "Resume" and r["clock"] == f"simulated time {at}")
+        # From the paused time on the page, and up to the kernel's last paused frame sent
+        # before its answer: no other time (the step the pause came in may draw, after
+        # "Resume", the time it had advanced to; that is `at`).
+        assert {r["clock"] for r in seen[first:]} == {f"simulated time {at}"}, seen[first:]
+        print(f"paused at {at} (the kernel, after 3 more frames: {held}); the page around it:", seen[max(0, first - 2):first + 2])
+        # Replay: the clock goes back to the day's start.
+        click_timeline_button(page, "Replay")
+        page.wait_for_function(f"([n, s]) => ({TIERS_SEEN})().slice(n).some(r => r.clock === s)",
+                               arg=[len(seen), f"simulated time {start}"])
+        print("after Replay:", next(r for r in page.evaluate(TIERS_SEEN)[len(seen):] if r["clock"] == f"simulated time {start}"))
+        screenshot_notebook(page, ARTIFACTS / "02_streaming_vs_batch.png")
+    finally:
+        print("tier timeline seen (last 8):", page.evaluate(TIERS_SEEN)[-8:])
 
 
 def test_notebook_03_one_widget_whose_sliders_reach_the_advisor(run):

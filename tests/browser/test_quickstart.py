@@ -1,28 +1,29 @@
 """The quick-start notebook in a real JupyterLab, Notebook 7 and Voila, seen by Chromium.
 
 Behaviour only, never a rate (rates are measured by ``benchmarks/bench_views.py``), and
-every wait is on a DOM condition (generous timeouts), never a fixed sleep: every chart
-renders and its lines redraw; no two visible lines of a chart share a colour and the
-bars have the lines' colours; the invisible hover dots paint nothing (they once drew
-as black trails); hovering a point shows a tooltip with key and time; no Markdown cell
-is typeset by MathJax; the freshness badge turns stale during the injected stall and
-fresh after it; after ``dash.stop()`` the badge says "stopped" and Start is enabled and
-runs it again (Lab); Pause makes the badge say "paused" (Notebook 7); after its live
-duration a Voila dashboard says "stopped" and Start runs it again; the error panel
-shows the injected bad rows; no view fails to draw a frame. A screenshot of the first
-dashboard goes to tests/browser/artifacts/dashboard.png (``RTNB_SCREENSHOT=docs/dashboard.png``
-writes the README's picture; ``make screenshots`` refreshes every picture in docs/).
+every wait is on a state of the page or the kernel (generous budgets), never a fixed
+sleep. In every app: each chart renders and its lines redraw; no two visible lines of a
+chart share a colour and the bars have the lines' colours; the invisible hover dots
+paint nothing (they once drew as black trails); no Markdown cell is typeset by MathJax;
+the freshness badge turns stale during the injected stall and fresh after it; no view
+fails to draw a frame. Lab and Notebook 7 share these checks (:func:`quickstart_page`),
+then, in Lab: hovering a point shows a tooltip with key and time, the error panel shows
+the injected bad rows, and after ``dash.stop()`` the badge says "stopped" and Start runs
+it again; in Notebook 7: Pause makes the badge say "paused" and Resume runs it again.
+In Voila: after its live duration a dashboard says "stopped" and Start runs it again.
+A screenshot of the first dashboard goes to tests/browser/artifacts/dashboard.png
+(``RTNB_SCREENSHOT=docs/dashboard.png`` writes the README's picture; ``make screenshots``
+refreshes every picture in docs/).
 
-Not checked in the browser (tried, did not pass on this loaded 2-core machine): the
-badge turning stale while a cell blocks the kernel 3 s — the Lab page ran seconds
-behind the kernel and the backlog it worked through covered the 3 s of silence
-(tests/widgets/test_lifecycle.py checks what the badge sends); a wheel-zoomed chart
-following now — the wheel zoom did not reach the kernel in the one run that got that
-far (tests/widgets/test_look.py checks follow/hold on the widget state).
+Checked elsewhere in the browser: the badge turning stale while a cell blocks the kernel
+for 3 s, and saying "kernel restarted" after a restart (test_badge.py, on a dashboard of
+the badge alone, which a loaded page keeps up with); a wheel-zoomed chart following now,
+holding and following again (test_zoom.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -33,7 +34,7 @@ import pytest
 
 from tests.conftest import require
 
-from tests.browser._lab import EXECUTE, LINES_REDRAW, MATHJAX, SLOW, shoot_element
+from tests.browser._lab import EXECUTE, KERNEL_IDLE, LINES_REDRAW, MATHJAX, SLOW, shoot_element
 from tests.browser._servers import (BIN, ROOT, free_port, jupyter_lab, jupyter_notebook, server_env,
                                     stop_group, voila, wait_http)
 
@@ -42,10 +43,6 @@ pytestmark = pytest.mark.timeout(1200)
 
 #: The dashboards of the notebook, in cell order.
 ORDERS, REPLAY, STALL, BAD_ROWS = range(4)
-
-KERNEL_IDLE = """() => { const app = window.jupyterapp; const w = app && app.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle'; }"""
 
 LINES_DRAWN = """(n) => { const ds = document.querySelectorAll('.rtnb-dashboard');
   if (ds.length < n) return false;
@@ -274,41 +271,53 @@ def screenshot(page, dash) -> None:
     assert shot.stat().st_size > 10_000  # a real picture of the charts, not a blank
 
 
+@contextlib.contextmanager
+def quickstart_page(chromium, url: str, app: str):
+    """The quick-start opened at ``url`` in ``app`` ("JupyterLab" or "Jupyter Notebook"),
+    the stall dashboard's badge recorded from before Run All, Run All, and what every app
+    must show checked: the four dashboards' charts render and the first one's lines
+    redraw, no two visible lines share a colour and the bars have the lines' colours,
+    the hover dots paint nothing, nothing is typeset by MathJax, and the stall badge went
+    fresh, stale, fresh. Yields the page, the first dashboard running; closed after."""
+    page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+    page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
+    try:
+        page.goto(url, timeout=120_000)
+        page.wait_for_function(KERNEL_IDLE, timeout=SLOW)
+        assert page.evaluate("() => window.jupyterapp.name") == app  # Notebook 7 is not Lab's UI
+        page.evaluate(RECORD_BADGE, [STALL, "stall"])
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        charts_render(page, 4)
+        page.evaluate(EXECUTE, RUN_AGAIN)  # the notebook's live run may be over by now
+        lines_redraw(page, ORDERS)
+        colours_are_distinct(page)
+        no_painted_dots(page)
+        no_mathjax(page)
+        stalled_and_back(page)
+        yield page
+        assert page.evaluate(RUN_ERRORS) == []  # no view failed to draw a frame
+    finally:
+        page.close()
+
+
 def test_quickstart_in_jupyterlab(chromium, workdir, tmp_path):
-    with jupyter_lab(workdir, tmp_path) as base:
-        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
-        try:
-            page.goto(f"{base}/lab/tree/01_quickstart.ipynb?reset", timeout=120_000)
-            page.wait_for_function(KERNEL_IDLE, timeout=SLOW)
-            page.evaluate(RECORD_BADGE, [STALL, "stall"])
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            charts_render(page, 4)
-            page.evaluate(EXECUTE, RUN_AGAIN)  # the notebook's live run may be over by now
-            lines_redraw(page, ORDERS)
-            colours_are_distinct(page)
-            no_painted_dots(page)
-            no_mathjax(page)
-            tooltip_on_hover(page)
-            stalled_and_back(page)
-
-            # The bad rows: counted and explained.
-            page.wait_for_function(f"() => {{ const r = ({REJECTED})({BAD_ROWS}); return r && r[0] > 0 && r[2] > 0; }}",
-                                   timeout=SLOW)
-            rejected, late, reasons, text = page.evaluate(REJECTED, BAD_ROWS)
-            assert rejected > 0 and reasons > 0 and "row" in text
-
-            page.evaluate(EXECUTE, RUN_AGAIN)
-            dash = page.locator(".rtnb-dashboard").nth(ORDERS)
-            lines_redraw(page, ORDERS)
-            screenshot(page, dash)  # running: the README's picture
-            stopped_then_started(page, ORDERS)
-            assert page.evaluate(RUN_ERRORS) == []  # no view failed to draw a frame
-        finally:
-            page.close()
+    """And in Lab: a tooltip on hover, the bad rows counted and explained, the README's
+    picture, and a stopped run that says so and starts again."""
+    with jupyter_lab(workdir, tmp_path) as base, \
+            quickstart_page(chromium, f"{base}/lab/tree/01_quickstart.ipynb?reset", "JupyterLab") as page:
+        tooltip_on_hover(page)
+        page.wait_for_function(f"() => {{ const r = ({REJECTED})({BAD_ROWS}); return r && r[0] > 0 && r[2] > 0; }}",
+                               timeout=SLOW)
+        rejected, late, reasons, text = page.evaluate(REJECTED, BAD_ROWS)
+        assert rejected > 0 and reasons > 0 and "row" in text
+        page.evaluate(EXECUTE, RUN_AGAIN)
+        lines_redraw(page, ORDERS)
+        screenshot(page, page.locator(".rtnb-dashboard").nth(ORDERS))  # running: the README's picture
+        stopped_then_started(page, ORDERS)
 
 
 def test_quickstart_in_notebook7(chromium, workdir, tmp_path):
+    """And in Notebook 7: Pause makes the badge say "paused"; Resume runs it again."""
     try:
         from importlib.metadata import version
 
@@ -316,32 +325,14 @@ def test_quickstart_in_notebook7(chromium, workdir, tmp_path):
     except Exception:  # not installed, or an odd version string
         major = 0
     require(major >= 7, "notebook>=7", "pip install 'rtnb[test]'")
-    with jupyter_notebook(workdir, tmp_path) as base:
-        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
-        try:
-            page.goto(f"{base}/notebooks/01_quickstart.ipynb", timeout=120_000)
-            page.wait_for_function(KERNEL_IDLE, timeout=SLOW)
-            assert page.evaluate("() => window.jupyterapp.name") == "Jupyter Notebook"  # not Lab's UI
-            page.evaluate(RECORD_BADGE, [STALL, "stall"])
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            charts_render(page, 4)
-            page.evaluate(EXECUTE, RUN_AGAIN)  # the notebook's live run may be over by now
-            lines_redraw(page, ORDERS)
-            colours_are_distinct(page)
-            no_painted_dots(page)
-            no_mathjax(page)
-            stalled_and_back(page)
-            # Pause: the badge says "paused"; Resume: running again, the lines redraw.
-            click(page, ORDERS, "Pause")
-            shown = badge_says(page, ORDERS, "paused")
-            assert "paused" in shown["text"], shown
-            click(page, ORDERS, "Resume")
-            page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=SLOW)
-            lines_redraw(page, ORDERS)
-            assert page.evaluate(RUN_ERRORS) == []
-        finally:
-            page.close()
+    with jupyter_notebook(workdir, tmp_path) as base, \
+            quickstart_page(chromium, f"{base}/notebooks/01_quickstart.ipynb", "Jupyter Notebook") as page:
+        click(page, ORDERS, "Pause")
+        shown = badge_says(page, ORDERS, "paused")
+        assert "paused" in shown["text"], shown
+        click(page, ORDERS, "Resume")
+        page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=SLOW)
+        lines_redraw(page, ORDERS)
 
 
 def test_quickstart_in_voila(chromium, workdir, tmp_path):

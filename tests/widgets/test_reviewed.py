@@ -67,9 +67,14 @@ def test_a_kpi_change_against_a_window_still_filling_says_window_filling(store, 
         filled = min((t - T0).total_seconds(), 300.0)
         store.put(snap(t=t, values={"FR": rate * filled}, window=pd.Timedelta("5min")))
         kpi.refresh(t)
-        if i == 12:  # 6 min in: 5 min before, the window held 1 min of its 5 (was +400 %)
-            assert kpi.change is None and kpi.filling
+        if i == 6:  # 3 min in: the window holds 3 min of its 5
+            assert kpi.change is None and kpi.filling and not kpi.window_full
             assert "window filling" in kpi.label.value and "%" not in kpi.label.value
+        if i == 12:  # 6 min in: 5 min before, the window held 1 min of its 5 (was +400 %)
+            assert kpi.change is None and kpi.filling and kpi.window_full
+            # the window now is full: the tile does not say it is filling (it did, after a restart too)
+            assert "vs 5 min before: the window was still filling" in kpi.label.value
+            assert "window filling" not in kpi.label.value and "%" not in kpi.label.value
     # 12 min in: 5 min before, the window was full: a real change (none: the rate is steady).
     assert not kpi.filling and kpi.change == pytest.approx(0.0)
     assert "+0.0% vs 5 min before" in kpi.label.value

@@ -217,10 +217,14 @@ def test_kpi_value_change_against_reference_and_bounded_sparkline(store, snap):
 
 def test_kpi_of_one_key_and_without_reference_value(store, snap):
     kpi = KpiTile(store, "orders", column="sum", key="DE", reference="1h")
-    store.put(snap(values={"FR": 1.0, "DE": 4.0}))
+    store.put(snap(values={"FR": 1.0, "DE": 4.0}, window=pd.Timedelta("1s")))
     kpi.refresh(T0)
     assert kpi.value == 4.0 and kpi.change is None
-    assert "no value 1 h before" in kpi.label.value
+    assert "window filling" in kpi.label.value  # its first second: the window is not full yet
+    store.put(snap(t=T0 + 2 * SEC, values={"FR": 1.0, "DE": 4.0}, window=pd.Timedelta("1s")))
+    kpi.refresh(T0 + 2 * SEC)
+    assert kpi.value == 4.0 and kpi.change is None
+    assert "no value 1 h before" in kpi.label.value  # full, and nothing an hour before
 
 
 # -- FreshnessBadge ----------------------------------------------------------------------
