@@ -132,6 +132,8 @@ def screenshot_notebook(page, path: Path, width: int = 1400) -> Path:
                        "border-color: transparent !important; box-shadow: none !important; } "
                        ".jp-Notebook .jp-Cell .jp-Collapser { background: transparent !important; } "
                        ".jp-Notebook .jp-cell-toolbar { display: none !important; }")
+    page.evaluate("""() => document.querySelectorAll('.jp-Notebook .jp-Cell.jp-mod-active, .jp-Notebook .jp-Cell.jp-mod-selected')
+      .forEach(c => c.classList.remove('jp-mod-active', 'jp-mod-selected'))""")
     page.set_viewport_size({"width": width, "height": min(int(height) + 120, 16_000)})
     page.wait_for_timeout(800)  # let Lab lay out the taller panel (a fixed pause, not a wait for work)
     # From the top: Lab keeps the panel scrolled to the last cell run (notebook 04's
