@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> None:
 
     import rtnb
     from rtnb.cluster import DaskRolling
+    from rtnb.cluster import close_quietly, local_cluster
     from rtnb.cluster._merge import Merged
+    from rtnb.cluster._partial import Part, Replier, absorb
 
     p = argparse.ArgumentParser(prog="bench_cluster")
     p.add_argument("--quick", action="store_true")
@@ -97,8 +99,7 @@ def main(argv: list[str] | None = None) -> None:
           f"medians of {args.repeats}, repeats interleaved", flush=True)
     clusters = {}
     for workers in (1, 2):
-        lc = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                      host="127.0.0.1", dashboard_address=None)
+        lc = local_cluster(workers, dashboard_address=None)
         clusters[workers] = (lc, distributed.Client(lc))
     print(f"{'keys':>7} {'batch':>7} {'system':<20} {'ev/s wall':>11} {'x 1 proc':>8} "
           f"{'driver CPU ms/b':>16} {'all CPU ms/b':>13}", flush=True)
@@ -154,11 +155,25 @@ def main(argv: list[str] | None = None) -> None:
             data = events(200_000, keys, seed=2)
             data["key"] = pd.Categorical.from_codes(np.arange(len(data)) % keys, data["key"].cat.categories)
             agg = rtnb.Rolling(**options).update(data)
-            table = agg.value
+            replier = Replier()
+            whole = replier.reply(agg, 0, -1)
+            table = whole.frame()
             n = max(len(table), 1)
             state = pickle.dumps(agg.export_state(), protocol=5)
-            sent = pickle.dumps(table, protocol=5)
-            parts = [table.iloc[i::2] for i in range(2)]
+            sent = pickle.dumps(whole, protocol=5)
+            # a delta: the next batch touches 1% of the keys (1 ms of event time later)
+            touch = data.iloc[-max(n // 100, 1):].copy()
+            touch["ts"] = touch["ts"] + pd.Timedelta("1ms")
+            agg.update(touch)
+            c = time.process_time()
+            delta = replier.reply(agg, 1, whole.number)
+            delta_ms = (time.process_time() - c) * 1e3
+            dsent = pickle.dumps(delta, protocol=5)
+            c = time.process_time()
+            for _ in range(20):
+                absorb(whole, delta)
+            absorb_ns = (time.process_time() - c) / 20 / n * 1e9
+            parts = [Part.of_frame(table.iloc[i::2]) for i in range(2)]
             c = time.process_time()
             for _ in range(20):
                 read(rtnb.Snapshot(metric="m", key_table=Merged(parts, table.iloc[:0]), window=None, watermark=None,
@@ -168,13 +183,16 @@ def main(argv: list[str] | None = None) -> None:
             for _ in range(20):
                 Merged(parts, table.iloc[:0]).frame()
             whole_ns = (time.process_time() - c) / 20 / n * 1e9
-            print(f"keys={len(table):>7} in the window: a partition's table {len(sent) / n:.0f} B/key sent per snapshot, "
-                  f"its state {len(state) / n:.0f} B/key; driver per snapshot: top-10 read {top_ns:.0f} ns/key, "
+            print(f"keys={len(table):>7} in the window: a partition's whole reply {len(sent) / n:.0f} B/key, "
+                  f"a delta {len(dsent) / max(len(delta), 1):.0f} B per changed key ({len(delta):,} changed; "
+                  f"worker {delta_ms:.1f} ms to make it, driver {absorb_ns:.0f} ns/key held to apply it); "
+                  f"state {len(state) / n:.0f} B/key; driver per snapshot: top-10 read {top_ns:.0f} ns/key, "
                   f"whole sorted table {whole_ns:.0f} ns/key (CPU)")
     finally:
-        for lc, client in clusters.values():
-            client.close()
-            lc.close()
+        # the last one started first: each LocalCluster restores, as it closes, the log level
+        # it found, so closing out of order let the other's teardown print at INFO
+        for lc, client in reversed(list(clusters.values())):
+            close_quietly(client, lc)
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

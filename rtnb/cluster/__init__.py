@@ -22,7 +22,8 @@ Needs the ``dask`` extra (``pip install 'rtnb[dask]'``).
 
 from __future__ import annotations
 
+from ._connect import QUIET, close_quietly, local_cluster
 from ._driver import DaskRolling, WorkerLost
 from ._partition import partition_of
 
-__all__ = ["DaskRolling", "WorkerLost", "partition_of"]
+__all__ = ["QUIET", "DaskRolling", "WorkerLost", "close_quietly", "local_cluster", "partition_of"]

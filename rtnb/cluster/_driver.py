@@ -8,12 +8,16 @@
    the **global** watermark: late rows and duplicates are counted here, once;
 2. accepted rows are cut by a stable hash of their key into ``partitions`` parts and
    each part goes, with the new watermark, to the actor holding that partition on a
-   worker (so every partition's window ends where the single-process one does);
+   worker (so every partition's window ends where the single-process one does), as
+   the decoded arrays (:class:`rtnb.cluster._partition.Rows`), not a DataFrame;
 3. a snapshot asks every partition for its table (after its pending batches); keys
    never span partitions, so no per-key merge is needed and the answer equals the
-   single-process run on the same events. The tables are put together only as far as
-   the snapshot is read (:class:`rtnb.cluster._merge.Merged`: a top-k or one-key read
-   builds its rows, ``table`` concatenates and sorts on first read).
+   single-process run on the same events. A partition answers with the rows of the
+   keys that changed since its last answer (:mod:`rtnb.cluster._partial`); the driver
+   keeps each partition's table as arrays and applies the delta. The tables are put
+   together only as far as the snapshot is read (:class:`rtnb.cluster._merge.Merged`:
+   a top-k or one-key read builds its rows, ``table`` concatenates and sorts on first
+   read).
 
 Backpressure: at most ``max_pending`` batches are in flight per partition; the next
 ``update`` waits for the oldest. A partition whose worker is lost is reported
@@ -50,8 +54,10 @@ from ..pipeline._late import LateRows
 from ..pipeline.rolling import Rolling, RollingConfig
 from ..pipeline.watermark import Watermark
 from . import _state
-from ._merge import Merged, merge_tables
-from ._partition import Partitioner, compact, split
+from ._connect import close_quietly, connect
+from ._merge import Merged
+from ._partial import Delta, Part, absorb
+from ._partition import Partitioner, split_rows
 from ._worker import PartitionWorker
 
 __all__ = ["DaskRolling", "WorkerLost"]
@@ -73,6 +79,7 @@ class _Partition:
     outbox: list = dataclasses.field(default_factory=list)  # batches not yet sent
     state: dict | None = None  # the last exported state (recovery point)
     future: Any = None  # the actor's task: the worker keeps the actor while it is referenced
+    table: Part | None = None  # the partition's table as of its last reply (deltas apply to it)
 
 
 class DaskRolling:
@@ -125,7 +132,7 @@ class DaskRolling:
         self.timeout = check_number("timeout", timeout, minimum=0, strict=True)
         self.recover = bool(recover)
         self._own_client = client is None or isinstance(client, str)
-        self._client, self._cluster = _connect(client, check_int("workers", workers, minimum=1))
+        self._client, self._cluster = connect(client, check_int("workers", workers, minimum=1))
         addrs = self._workers()
         if not addrs:
             raise WorkerLost("the Dask cluster has no workers")
@@ -137,7 +144,7 @@ class DaskRolling:
         self._options.update(id_col=None, keep_late=0, lateness=cfg.lateness)
         self._wm = Watermark(cfg.late.value, dedup=cfg.id_col is not None)
         self._late = LateRows(cfg.keep_late)
-        self._empty = Rolling(**self._options)  # the shape of an empty answer
+        self._empty = Rolling(**self._options).value  # the shape of an empty answer
         self._parts = [self._spawn(i, addrs[i % len(addrs)], None) for i in range(n)]
         self._seq = -1
         self._version = 0
@@ -262,6 +269,9 @@ class DaskRolling:
             result = self._wait(i, fut)
             if result is None:
                 return None
+            if isinstance(result[1], (Part, Delta)):  # every table reply is applied, in order
+                part = self._parts[i]
+                part.table = absorb(part.table, result[1])
         return result
 
     def _export(self, i: int) -> None:
@@ -281,7 +291,7 @@ class DaskRolling:
         batches are waiting, then go in one call per partition: small batches do not
         each pay a round trip.
         """
-        ts, _, _, ids = read_batch(batch, self.config)  # the same checks as Rolling, before any change
+        ts, vals, keycols, ids = read_batch(batch, self.config)  # the same checks as Rolling, before any change
         if ts.size == 0:
             return self
         verdict = self._wm.admit(ts, ids)
@@ -289,12 +299,15 @@ class DaskRolling:
         if late.any() and self.config.keep_late:
             self._late.add(batch.iloc[np.flatnonzero(late)])
         acc = verdict.accepted
-        accepted = batch if acc.all() else batch.iloc[np.flatnonzero(acc)]
+        accepted = batch
+        if not acc.all():
+            at = np.flatnonzero(acc)
+            accepted, ts, vals, keycols = batch.iloc[at], ts[at], vals[at], [k[at] for k in keycols]
         self._seq += 1
         seq, wm = self._seq, self._wm.newest
         parts = self._partitioner(accepted, self.config.keys)
-        accepted = compact(accepted, self.config.keys)  # only the categories its rows use go out
-        for i, rows in enumerate(split(accepted, parts, self.n)):
+        # decoded arrays go out, each Categorical key with only the categories its rows use
+        for i, rows in enumerate(split_rows(ts, vals, keycols, parts, self.n)):
             part = self._parts[i]
             part.since.append((seq, rows, wm))
             part.outbox.append((seq, rows, wm))
@@ -328,20 +341,31 @@ class DaskRolling:
         v = self._wm.newest
         return None if v == INT64_MIN else pd.Timestamp(v - self.config.late.value, unit="ns")
 
+    def _want(self, i: int, want: str) -> Any:
+        if want != "table":
+            return want
+        held = self._parts[i].table  # a delta against what the driver holds, if the worker sent it
+        return ("table", -1 if held is None else held.number)
+
     def _gather(self, want: str) -> list[Any]:
-        """Every partition's ``"table"`` or ``"state"`` once all batches so far are
-        applied (asked of all partitions at once, then collected)."""
+        """Every partition's table (a :class:`~._partial.Part`) or ``"state"`` once all
+        batches so far are applied (asked of all partitions at once, then collected)."""
         for i in range(self.n):
-            self._send(i, want)
+            self._send(i, self._want(i, want))
         out = []
         for i in range(self.n):
             while True:
                 result = self._settle(i)
-                if result is not None and result[0] == self._seq and result[1] is not None:
+                if want == "table":
+                    held = self._parts[i].table
+                    if result is not None and held is not None and held.seq == self._seq:
+                        out.append(held)
+                        break
+                elif result is not None and result[0] == self._seq and result[1] is not None:
                     out.append(result[1])
                     break
                 # lost and replaced, or the call overtook a batch: ask again
-                self._send(i, want)
+                self._send(i, self._want(i, want))
         return out
 
     def _ask(self, method: str) -> list[Any]:
@@ -360,12 +384,12 @@ class DaskRolling:
     @property
     def value(self) -> pd.DataFrame:
         """The current table: every partition's rows, sorted by key."""
-        return merge_tables(self._gather("table"), self._empty.value)
+        return Merged(self._gather("table"), self._empty).frame()
 
     def closed_windows(self) -> pd.DataFrame:
         """Closed tumbling/sliding windows and sessions of every partition."""
         frames = [f for f in self._ask("closed_windows") if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else self._empty.closed_windows()
+        return pd.concat(frames, ignore_index=True) if frames else Rolling(**self._options).closed_windows()
 
     def snapshot(self, processed_at: pd.Timestamp | None = None) -> Snapshot:
         """An immutable :class:`rtnb.Snapshot`, as :meth:`rtnb.Rolling.snapshot`."""
@@ -377,7 +401,7 @@ class DaskRolling:
             when = self.newest_event if self.newest_event is not None else pd.Timestamp(0, unit="ns")
         self._version += 1
         # put together only as far as it is read: top-k and one-key reads build their rows
-        merged = Merged(self._gather("table"), self._empty.value)
+        merged = Merged(self._gather("table"), self._empty)
         return Snapshot(metric=self.metric, key_table=merged, window=self.config.size,
                         watermark=self.watermark, newest_event=self.newest_event,
                         processed_at=when, counters=self.counters, version=self._version)
@@ -415,10 +439,8 @@ class DaskRolling:
         """Release the actors, and the local cluster if this object started it."""
         parts, self._parts = self._parts, []
         del parts
-        if self._own_client and self._client is not None:
-            self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        client = self._client if self._own_client else None
+        close_quietly(client, self._cluster)  # teardown's INFO lines (a CommClosedError trace) silenced
         self._client = self._cluster = None
 
     def __enter__(self) -> DaskRolling:
@@ -439,21 +461,3 @@ def _is_loss(exc: BaseException) -> bool:
     return (name in ("KilledWorker", "CancelledError", "FutureCancelledError", "CommClosedError")
             or (isinstance(exc, RuntimeError) and "Worker holding Actor was lost" in str(exc)))
 
-
-def _connect(client: Any, workers: int) -> tuple[Any, Any]:
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:  # pragma: no cover - the extra is missing
-        raise ParameterError("client", client, "cluster mode needs the 'dask' extra: pip install 'rtnb[dask]'") from None
-    if client is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address="127.0.0.1:0")
-        return Client(cluster), cluster
-    if isinstance(client, str):
-        try:
-            return Client(client, timeout=10), None
-        except (OSError, TimeoutError) as exc:
-            raise ParameterError("client", client, f"no Dask scheduler answered there ({type(exc).__name__}: {exc})") from None
-    if isinstance(client, Client):
-        return client, None
-    raise ParameterError("client", client, "must be a distributed.Client, a scheduler address or None")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["Partitioner", "compact", "partition_of", "split"]
+__all__ = ["Partitioner", "Rows", "compact", "partition_of", "split", "split_rows"]
 
 
 def partition_of(frame: pd.DataFrame, by: tuple[str, ...], n: int) -> np.ndarray:
@@ -119,3 +119,77 @@ def split(frame: pd.DataFrame, parts: np.ndarray, n: int) -> list[pd.DataFrame]:
     order = np.argsort(parts, kind="stable")
     bounds = np.searchsorted(parts[order], np.arange(n + 1))
     return [frame.iloc[order[bounds[i]:bounds[i + 1]]] for i in range(n)]
+
+
+class Rows:
+    """One partition's accepted rows of a batch, as the driver sends them: event times
+    (int64 ns, UTC), the measures (a float64 matrix, decoded once by the driver) and the
+    key columns — a Categorical as its codes plus only the categories those rows use,
+    anything else as its array. Plain arrays pickle without pandas' per-object work
+    (a DataFrame slice also carried an int64 index: 8 bytes a row for nothing);
+    :meth:`frame` rebuilds, on the worker, the DataFrame its ``Rolling`` reads.
+
+    >>> import numpy as np, pandas as pd
+    >>> from rtnb.pipeline.rolling import RollingConfig
+    >>> cfg = RollingConfig(window="1min", by="k", value="v")
+    >>> keys = [pd.Categorical(["b", "a", "b"], categories=list("abcdef"))]
+    >>> rows = Rows.take(np.array([0, 10, 20]), np.ones((3, 1)), keys, np.array([0, 2]))
+    >>> rows.frame(cfg)
+                                 ts  k    v
+    0 1970-01-01 00:00:00.000000000  b  1.0
+    1 1970-01-01 00:00:00.000000020  b  1.0
+    >>> list(rows.frame(cfg)["k"].cat.categories)
+    ['b']
+    """
+
+    __slots__ = ("ts", "vals", "keys")
+
+    def __init__(self, ts: np.ndarray, vals: np.ndarray, keys: list) -> None:
+        self.ts, self.vals, self.keys = ts, vals, keys
+
+    def __len__(self) -> int:
+        return int(self.ts.size)
+
+    @classmethod
+    def take(cls, ts: np.ndarray, vals: np.ndarray, keycols: list, at: np.ndarray) -> Rows:
+        """The rows at positions ``at`` of a decoded batch (``keycols``: its key arrays)."""
+        return cls(ts[at], vals[at], [_key_rows(k, at) for k in keycols])
+
+    def frame(self, cfg) -> pd.DataFrame:
+        """The rows as the DataFrame a :class:`rtnb.Rolling` of configuration ``cfg`` reads."""
+        cols: dict = {cfg.time_col: self.ts.view("datetime64[ns]")}
+        for name, k in zip(cfg.keys, self.keys):
+            if isinstance(k, tuple):
+                codes, cats, ordered = k
+                k = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(cats, ordered=ordered))
+            cols[name] = k
+        for j, m in enumerate(cfg.measures):
+            cols[m] = self.vals[:, j]
+        return pd.DataFrame(cols)
+
+
+def _key_rows(k, at: np.ndarray):
+    """A key array at positions ``at``: a Categorical as (codes, used categories, ordered)."""
+    if isinstance(getattr(k, "dtype", None), pd.CategoricalDtype):
+        codes = np.asarray(k.codes)[at]
+        if not codes.size or codes.min() >= 0:  # (a missing key: sent as it is)
+            cats = k.categories
+            if len(cats) <= 4 * codes.size:  # a bitmap of the categories: O(rows + categories), no sort
+                present = np.zeros(len(cats), dtype=bool)
+                present[codes] = True
+                used = np.flatnonzero(present)
+                local = (np.cumsum(present) - 1)[codes]
+            else:
+                used, local = np.unique(codes, return_inverse=True)
+            small = np.int16 if used.size < 2**15 else np.int32
+            return local.reshape(-1).astype(small), cats.take(used), bool(k.ordered)
+    return k[at]
+
+
+def split_rows(ts: np.ndarray, vals: np.ndarray, keycols: list, parts: np.ndarray, n: int) -> list[Rows]:
+    """A decoded batch cut into ``n`` :class:`Rows` by ``parts`` (row order kept within each)."""
+    if n == 1:
+        return [Rows.take(ts, vals, keycols, np.arange(ts.size))]
+    order = np.argsort(parts, kind="stable")
+    bounds = np.searchsorted(parts[order], np.arange(n + 1))
+    return [Rows.take(ts, vals, keycols, order[bounds[i]:bounds[i + 1]]) for i in range(n)]

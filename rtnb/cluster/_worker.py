@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from ..pipeline.rolling import Rolling
+from ._partial import Delta, Part, Replier
 
 __all__ = ["PartitionWorker"]
 
@@ -43,6 +44,7 @@ class PartitionWorker:
             self.rolling = Rolling.from_state(state)
         self.applied = -1 if state is None else int(state.get("cluster_seq", -1))
         self._early: dict[int, tuple[pd.DataFrame, int]] = {}
+        self._replier = Replier()
 
     def ingest(self, seq: int, frame: pd.DataFrame, watermark: int) -> int:
         """Apply batch ``seq`` (accepted rows and the global watermark, ns) in order.
@@ -55,24 +57,30 @@ class PartitionWorker:
         while self.applied + 1 in self._early:
             rows, wm = self._early.pop(self.applied + 1)
             if len(rows):
-                self.rolling.update(rows)
+                self.rolling.update(rows if isinstance(rows, pd.DataFrame) else rows.frame(self.rolling.config))
             self.rolling.advance(wm)
             self.applied += 1
         return self.applied
 
-    def apply(self, items: list[tuple[int, pd.DataFrame, int]], want: str | None = None) -> tuple[int, Any]:
+    def apply(self, items: list[tuple[int, pd.DataFrame, int]], want: Any = None) -> tuple[int, Any]:
         """Apply several batches (``(seq, rows, watermark)``) in one call.
 
         Returns the last sequence number applied and, if asked, what follows them:
-        ``want="table"`` the partition's table, ``want="state"`` its exported state.
+        ``want=("table", have)`` the partition's table as a :class:`~._partial.Part`, or
+        as a :class:`~._partial.Delta` against reply ``have`` when that is the last one
+        this worker sent (:mod:`rtnb.cluster._partial`); ``want="state"`` its exported state.
         """
         for seq, rows, wm in items:
             self.ingest(seq, rows, wm)
-        if want == "table":
-            return self.applied, self.rolling.value
+        if isinstance(want, tuple) and want[0] == "table":
+            return self.applied, self.reply(int(want[1]))
         if want == "state":
             return self.applied, self.export()
         return self.applied, None
+
+    def reply(self, have: int = -1) -> Part | Delta:
+        """The partition's table for the driver, whole or as a delta against reply ``have``."""
+        return self._replier.reply(self.rolling, self.applied, have)
 
     def table(self) -> tuple[int, pd.DataFrame]:
         """The last sequence number applied and the partition's current table."""

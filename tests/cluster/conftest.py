@@ -23,5 +23,6 @@ def client():
     cluster = _local_cluster()
     c = distributed.Client(cluster)
     yield c
-    c.close()
-    cluster.close()
+    from rtnb.cluster._connect import close_quietly
+
+    close_quietly(c, cluster)

@@ -105,6 +105,27 @@ def test_partitioned_answers_equal_one_process(client, kind, n, keys, cuts, part
             assert len(closed_d) == len(closed_s)
 
 
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["exact", "bucketed", "session"]), n=st.integers(1, 300), keys=st.integers(1, 30),
+       cuts=st.lists(st.floats(0, 1), max_size=10), partitions=st.integers(1, 4), seed=st.integers(0, 10_000))
+def test_a_snapshot_after_every_batch_equals_one_process(client, kind, n, keys, cuts, partitions, seed):
+    """The partitions answer each snapshot with the keys changed since the last one (a
+    delta the driver applies to its copy): after every batch, with keys appearing,
+    vanishing and returning, the snapshot's table equals the single process's."""
+    events = _events(n, keys, seed)
+    options = dict(by="key", value="v", aggs=("count", "sum", "mean", "p50"), lateness="1s", **KINDS[kind])
+    bounds = sorted({0, n, *(int(c * n) for c in cuts)})
+    single = rtnb.Rolling(**options)
+    with DaskRolling(client=client, partitions=partitions, **options) as dr:
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            single.update(events.iloc[a:b])
+            dr.update(events.iloc[a:b])
+            snap = dr.snapshot()
+            _same(snap.table, single.value)
+            assert snap.n_keys == len(single.value)
+        assert all(p.table is None or p.table.number >= 1 for p in dr._parts)
+
+
 def test_quantiles_equal_one_process(client):
     events = _events(2_000, 30, 7)
     options = dict(window="60s", by="key", value="v", aggs=("count", "p50", "p99"), lateness="1s")

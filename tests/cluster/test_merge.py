@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from rtnb import Snapshot, UnknownNameError
 from rtnb._keytable import top_positions
-from rtnb.cluster import _merge as merge
 from rtnb.cluster._merge import Merged
+from rtnb.cluster._partial import Part
 
 VALUES = st.sampled_from([0.0, 1.0, 1.0, 2.5, 7.0, float("nan"), -3.0])  # ties and NaN, often
 
@@ -30,17 +30,15 @@ def test_top_key_and_table_of_the_merged_partitions_equal_the_whole_sorted_table
                            index=pd.Index([r[0] for r in rs], name="k", dtype=object)) for rs in parts]
     empty = tables[0].iloc[:0]
     whole = pd.concat(tables).sort_index(kind="stable") if rows else empty
-    for small in (0, merge.SMALL):  # read part by part (what large tables do), and built whole
-        saved, merge.SMALL = merge.SMALL, small
-        try:
-            _check(tables, empty, whole, labels, n, ascending)
-        finally:
-            merge.SMALL = saved
+    for built in (False, True):  # read part by part, and after the whole table was built
+        _check(tables, empty, whole, labels, n, ascending, built)
 
 
-def _check(tables, empty, whole, labels, n, ascending):
-    snap = Snapshot(metric="m", key_table=Merged(tables, empty), window=None, watermark=None,
-                    newest_event=None, processed_at=pd.Timestamp(0))
+def _check(tables, empty, whole, labels, n, ascending, built):
+    snap = Snapshot(metric="m", key_table=Merged([Part.of_frame(t) for t in tables], empty), window=None,
+                    watermark=None, newest_event=None, processed_at=pd.Timestamp(0))
+    if built:
+        snap.key_table.frame()
     assert snap.n_keys == len(whole) and list(snap.columns) == ["sum", "count"]
     for by in ("sum", "count"):
         want = whole.iloc[top_positions(whole[by].to_numpy(), n, ascending)]
@@ -58,7 +56,7 @@ def _check(tables, empty, whole, labels, n, ascending):
 
 def test_an_unknown_column_is_named():
     t = pd.DataFrame({"sum": [1.0]}, index=pd.Index(["a"], name="k"))
-    snap = Snapshot(metric="m", key_table=Merged([t, t.iloc[:0]], t.iloc[:0]), window=None, watermark=None,
+    snap = Snapshot(metric="m", key_table=Merged([Part.of_frame(t), Part.of_frame(t.iloc[:0])], t.iloc[:0]), window=None, watermark=None,
                     newest_event=None, processed_at=pd.Timestamp(0))
     with pytest.raises(UnknownNameError, match="by='mean'"):
         snap.top(1, "mean")
