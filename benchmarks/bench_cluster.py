@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
           f"medians of {args.repeats}, repeats interleaved", flush=True)
     clusters = {}
     for workers in (1, 2):
-        lc = local_cluster(workers, dashboard_address=None)
+        lc = local_cluster(workers)  # (its dashboard on a free port: 8787 may be taken)
         clusters[workers] = (lc, distributed.Client(lc))
     print(f"{'keys':>7} {'batch':>7} {'system':<20} {'ev/s wall':>11} {'x 1 proc':>8} "
           f"{'driver CPU ms/b':>16} {'all CPU ms/b':>13}", flush=True)

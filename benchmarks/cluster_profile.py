@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from rtnb.cluster import local_cluster
 
-        lc = local_cluster(2, dashboard_address=None)
+        lc = local_cluster(2)
     client = distributed.Client(lc)
     try:
         async def loop_cpu():
