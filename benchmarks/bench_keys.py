@@ -24,19 +24,23 @@ shared machine's load falls on both alike; repeats, medians. CPU time is
 ``--churn P``: eviction instead — every key lives for P consecutive events and never
 comes back (session ids, say), so keys whose window emptied pile up; ``rtnb.Rolling``
 with eviction (the default) against the same with eviction off, same run: events/CPU-s,
-p50/p99 per batch, the keys held at the end and the peak traced memory of the run.
+p50/p99 per batch, the keys held at the end and the peak traced memory of the run
+(``--kind bucketed``: the same with a 60 s window of 1 s buckets).
 
 Run: ``.venv/bin/python -m benchmarks.bench_keys [--keys 50 1000 10000 100000 1000000]
 [--events N] [--repeats R] [--read top|table] [--dtypes str category]``, or
 ``--churn 5 --events 1500000``, or ``--stages --keys 50 --dtypes str --events 100000``
 (CPU per batch of each stage), or ``--floor --keys 50 --dtypes category`` (the least a
-DataFrame in and out costs per batch, against the one-shot pass).
+DataFrame in and out costs per batch, against the one-shot pass); ``--hold``: rtnb keeps
+each snapshot until the next batch's, as a pipeline's store does (the window's count
+and sum arrays are then copied before the next batch changes them).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import time
 from collections import deque
 
@@ -133,13 +137,18 @@ class Lean:
 
 
 class Rtnb:
+    hold = False  # keep the last snapshot until the next one (as a pipeline's store does)
+
     def __init__(self, read: str = "table") -> None:
         self.read = read
         self.agg = rtnb.Rolling("60s", by="key", value="value", aggs=("count", "sum", "mean"), lateness="2s")
+        self.last = None
 
     def step(self, batch: pd.DataFrame) -> pd.DataFrame:
         self.agg.update(batch)
         snap = self.agg.snapshot()
+        if self.hold:
+            self.last = snap
         return snap.top(TOP, by="sum") if self.read == "top" else snap.table
 
 
@@ -192,7 +201,7 @@ def same_answer(got: pd.DataFrame, want: pd.DataFrame, read: str) -> bool:
             and bool(np.allclose(got["sum"], want["sum"], rtol=1e-9)))
 
 
-def churn(events: int, per_key: int, repeats: int) -> None:
+def churn(events: int, per_key: int, repeats: int, kind: str = "exact") -> None:
     import tracemalloc
 
     rng = np.random.default_rng(0)
@@ -203,12 +212,16 @@ def churn(events: int, per_key: int, repeats: int) -> None:
     parts = [df.iloc[i : i + 1000] for i in range(0, events, 1000)]
     print(f"churn: events={events:,}, each key {per_key} consecutive events then never again "
           f"({events // per_key:,} keys in all, {600_000 // per_key:,} live in a full 60 s window); "
-          f"read=top; repeats={repeats} (medians); CPU = thread_time per batch")
+          f"read=top; kind={kind}{' (1 s buckets)' if kind == 'bucketed' else ''}; repeats={repeats} (medians); "
+          f"CPU = thread_time per batch; load average {os.getloadavg()[0]:.1f}")
     print(f"{'eviction':9} {'ev/CPU-s':>10} {'p50/p99 ms':>14} {'keys held':>10} {'peak MB':>8}")
     res: dict[str, list] = {"on": [], "off": []}
     for _ in range(repeats):
         for mode in ("on", "off"):
             sysm = Rtnb("top")
+            if kind != "exact":
+                sysm.agg = rtnb.Rolling("60s", by="key", value="value", aggs=("count", "sum", "mean"),
+                                        lateness="2s", kind=kind, resolution="1s")
             if mode == "off":
                 sysm.agg._evict_min = sysm.agg._evict_at = 1 << 62
             cpu = np.empty(len(parts))
@@ -334,7 +347,8 @@ def floor(events: int, keys: int, dtype: str, repeats: int) -> None:
             got[name].append(np.median(r[1]))
         shots.append(one_shot_cpu(parts))
     shot = np.median(shots) / len(parts)
-    print(f"floor, {keys:,} {dtype} keys, events={events:,}: ms CPU per 1,000-row batch (medians of {repeats}):")
+    print(f"floor, {keys:,} {dtype} keys, events={events:,}: ms CPU per 1,000-row batch (medians of {repeats}; "
+          f"load average {os.getloadavg()[0]:.1f}):")
     print(f"  one-shot pass, per 1,000 events     {shot * 1e3:7.3f}")
     print(f"  half its speed allows               {2 * shot * 1e3:7.3f}")
     print(f"  minimal DataFrame in / out          {np.median(got['minimal']) * 1e3:7.3f}")
@@ -349,9 +363,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--read", choices=("top", "table"), default="top")
     ap.add_argument("--dtypes", nargs="*", choices=("str", "category"), default=["str", "category"])
     ap.add_argument("--churn", type=int, default=0, help="keys live this many events (eviction benchmark)")
+    ap.add_argument("--kind", choices=("exact", "bucketed"), default="exact", help="window kind of --churn")
     ap.add_argument("--stages", action="store_true", help="CPU per stage of a batch (first --keys, --dtypes)")
     ap.add_argument("--floor", action="store_true", help="the least a DataFrame in/out costs vs the one-shot pass")
+    ap.add_argument("--hold", action="store_true",
+                    help="rtnb keeps each snapshot until the next batch's (as a store does)")
     args = ap.parse_args(argv)
+    Rtnb.hold = args.hold
     if args.floor:
         floor(args.events, args.keys[0], args.dtypes[0], args.repeats)
         return
@@ -359,10 +377,11 @@ def main(argv: list[str] | None = None) -> None:
         stages(args.events, args.keys[0], args.dtypes[0])
         return
     if args.churn:
-        churn(args.events, args.churn, args.repeats)
+        churn(args.events, args.churn, args.repeats, args.kind)
         return
     print(f"events={args.events:,} per run, 1,000-row batches, 60 s exact window, count/sum/mean, "
-          f"read={args.read}, repeats={args.repeats} (medians); CPU = thread_time per batch, wall = perf_counter")
+          f"read={args.read}{', snapshot held' if args.hold else ''}, repeats={args.repeats} (medians); "
+          f"CPU = thread_time per batch, wall = perf_counter; load average {os.getloadavg()[0]:.1f}")
     print(f"{'keys':>9} {'dtype':9} {'rtnb ev/CPU-s':>14} {'lean ev/CPU-s':>14} {'rtnb/lean':>9} "
           f"{'1-shot ev/CPU-s':>15} {'rtnb/1-shot':>11} {'rtnb ev/s':>10} {'lean ev/s':>10} "
           f"{'rtnb p50/p99 ms':>16} {'lean p50/p99 ms':>16}  same")
@@ -388,6 +407,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{k:9,} {dtype:9} {r[0]:14,.0f} {lean[0]:14,.0f} {r[0] / lean[0]:9.2f} {shot:15,.0f} "
                   f"{r[0] / shot:11.2f} {r[1]:10,.0f} {lean[1]:10,.0f} {r[2]:7.2f}/{r[3]:<8.2f} "
                   f"{lean[2]:7.2f}/{lean[3]:<8.2f}  {'yes' if same else 'NO'}", flush=True)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -134,15 +134,13 @@ def top_positions(values: np.ndarray, n: int, ascending: bool = False) -> np.nda
         v = pd.to_numeric(pd.Series(v), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     if v.dtype.kind == "u":
         v = v.astype(np.float64)
-    key = v if ascending else -v
-    m = key.size
+    m = v.size
     n = max(0, min(int(n), m))
-    if 0 < n < m and v.dtype.kind == "f":
-        # argpartition sorts NaN last: the n best are NaN-free unless fewer than n are
-        part = np.argpartition(key, n - 1)[:n]
-        t = key[part].max()
-        if not np.isnan(t):
-            return _best(key, n, t)
+    if 0 < n < m:
+        sel = _partitioned(v, n, ascending)
+        if sel is not None:
+            return sel
+    key = v if ascending else -v  # NaN among the best n: left out, then the rest sorted
     idx = None
     if v.dtype.kind == "f":
         ok = ~np.isnan(key)
@@ -159,6 +157,41 @@ def top_positions(values: np.ndarray, n: int, ascending: bool = False) -> np.nda
         part = np.argpartition(key, n - 1)[:n]
         sel = _best(key, n, key[part].max())
     return sel if idx is None else idx[sel]
+
+
+def _partitioned(v: np.ndarray, n: int, ascending: bool) -> np.ndarray | None:
+    """The ``n`` best positions (``0 < n < len(v)``) by one ``argpartition`` of ``v``,
+    ordered by value then position; ``None`` when a NaN is among them (NaN sorts last).
+
+    When the value just past the cut differs from the worst one kept, the n kept are the
+    answer; else (ties across the cut) one more pass picks the first of the ties.
+    """
+    m = v.size
+    if ascending:
+        part = np.argpartition(v, n)  # part[:n] the n smallest, part[n] the next one
+        sel, nxt = part[:n], v[part[n]]
+        t = v[sel].max()
+        if t != t:  # NaN
+            return None
+        if not nxt <= t:  # nothing past the cut ties t (a NaN past it cannot)
+            return sel[np.lexsort((sel, v[sel]))]
+        sel = np.flatnonzero(v <= t)
+        if sel.size > n:
+            better = sel[v[sel] < t]
+            sel = np.concatenate([better, sel[v[sel] == t][: n - better.size]])
+        return sel[np.lexsort((sel, v[sel]))]
+    part = np.argpartition(v, m - n - 1)  # part[m - n:] the n largest (NaN sorts as the largest)
+    sel, nxt = part[m - n :], v[part[m - n - 1]]
+    t = v[sel].min()
+    if t != t:
+        return None
+    if not nxt >= t:
+        return sel[np.lexsort((sel, -v[sel]))]
+    sel = np.flatnonzero(v >= t)
+    if sel.size > n:
+        better = sel[v[sel] > t]
+        sel = np.concatenate([better, sel[v[sel] == t][: n - better.size]])
+    return sel[np.lexsort((sel, -v[sel]))]
 
 
 def _best(key: np.ndarray, n: int, t) -> np.ndarray:

@@ -22,49 +22,85 @@ def window_columns(ws: WindowStats, aggs, measures, single: bool) -> dict[str, n
 def lazy_columns(ws: WindowStats, aggs, measures, single: bool) -> dict:
     """The table's columns as functions ``make(at=None)`` making each one (fresh arrays;
     at the rows ``at`` only, if given), so a snapshot read for the top k by ``sum`` never
-    computes its ``mean`` or ``std`` but for those k rows.
+    computes its ``mean`` or ``std`` but for those k rows — nor gathers their counts from
+    the engine's per-key arrays but for those k rows, when the read is ``by_code``.
 
     Same values, bit for bit, as :func:`~._buckets.finish` on the same statistics.
     """
-    n = ws.count
+    n = _Stat(ws.count, None, ws)
     qnames = [a for a in aggs if a in QUANTILES]
     cols: dict = {}
     if ws.window_start is not None:
         cols["window_start"] = pd.DatetimeIndex(ws.window_start.view("datetime64[ns]"))
         cols["window_end"] = pd.DatetimeIndex(ws.window_end.view("datetime64[ns]"))
     for j, meas in enumerate(measures):
+        s = _Stat(ws.sum, j, ws)
         for a in aggs:
             name = a if single else f"{meas}_{a}"
             if a in qnames:
                 cols[name] = _quantile(ws, j, qnames.index(a))
             else:
-                cols[name] = _column(a, n, ws, j)
+                cols[name] = _column(a, n, s, ws, j)
     return cols
+
+
+class _Stat:
+    """A count, or one measure's sum, at the table's rows: ``get(at)`` at the row
+    positions ``at`` (``None``: every row, one fresh array made once, then kept).
+
+    A read ``by_code`` holds them by key code for every slot of the engine's totals
+    (``ws.keys`` are the rows' codes): only the rows asked for are gathered, and the
+    read's ``lease`` is held here, so the engine copies those arrays before it changes
+    them for as long as this can still read them.
+    """
+
+    __slots__ = ("a", "j", "codes", "lease", "_all")
+
+    def __init__(self, a: np.ndarray, j: int | None, ws: WindowStats) -> None:
+        self.a, self.j = a, j
+        self.codes = ws.keys if ws.by_code else None
+        self.lease = ws.lease
+        self._all: np.ndarray | None = None
+
+    def get(self, at: np.ndarray | None = None) -> np.ndarray:
+        done = self._all
+        if done is not None:
+            return done if at is None else done[at]
+        a = self.a if self.j is None else self.a[:, self.j]
+        if at is None:
+            self._all = np.take(a, self.codes) if self.codes is not None else a.copy()
+            return self._all
+        return a[self.codes[at]] if self.codes is not None else a[at]
 
 
 def _quantile(ws: WindowStats, j: int, q: int):
     return lambda at=None: np.ascontiguousarray(ws.quantiles[:, j, q] if at is None else ws.quantiles[at, j, q])
 
 
-def _column(agg: str, n: np.ndarray, ws: WindowStats, j: int):
+def _column(agg: str, n: _Stat, s: _Stat, ws: WindowStats, j: int):
     """A function ``make(at=None)``: the column (at the rows ``at`` only, if given)."""
     def rows(a, at):
         return a if at is None else a[at]
 
     if agg == "count":
-        return lambda at=None: n.copy() if at is None else n[at]
+        return n.get
     if agg == "sum":
-        return lambda at=None: ws.sum[:, j].copy() if at is None else ws.sum[at, j]
+        return s.get
     if agg == "mean":
-        return lambda at=None: np.where(rows(n, at) > 0, rows(ws.sum[:, j], at) / np.maximum(rows(n, at), 1), np.nan)
+        def mean(at=None):
+            c = n.get(at)
+            return np.where(c > 0, s.get(at) / np.maximum(c, 1), np.nan)
+        return mean
     if agg in ("min", "max"):
         src = ws.min if agg == "min" else ws.max
         if src is None:
-            return lambda at=None: np.where(rows(n, at) > 0, 0.0, np.nan)
-        return lambda at=None: np.where(rows(n, at) > 0, rows(src[:, j], at), np.nan)
+            return lambda at=None: np.where(n.get(at) > 0, 0.0, np.nan)
+        return lambda at=None: np.where(n.get(at) > 0, rows(src[:, j], at), np.nan)
     if agg == "std":
-        return lambda at=None: np.where(rows(n, at) > 1, np.sqrt(np.maximum(rows(ws.m2[:, j], at), 0.0)
-                                                                 / np.maximum(rows(n, at) - 1, 1)), np.nan)
+        def std(at=None):
+            c = n.get(at)
+            return np.where(c > 1, np.sqrt(np.maximum(rows(ws.m2[:, j], at), 0.0) / np.maximum(c - 1, 1)), np.nan)
+        return std
     raise UnknownNameError("aggs", agg, ["count", "sum", "mean", "min", "max", "std", *QUANTILES])
 
 

@@ -24,8 +24,8 @@ stage before).
 ``bucketed``   buckets of ``resolution`` aligned on the epoch; the window is the
                ``window / resolution`` buckets ending with W's bucket, i.e. event
                times in ``[floor(W) + resolution - window, floor(W) + resolution)``
-               with ``floor`` to the resolution. Memory: buckets x keys,
-               whatever the event rate.
+               with ``floor`` to the resolution. Memory: the (bucket, key)
+               pairs that have rows, whatever the event rate.
 ``tumbling``   windows ``[k * window, (k + 1) * window)``; the snapshot shows the one
                holding W (in progress); ``closed_windows()`` the finished ones.
 ``sliding``    windows ``[k * every, k * every + window)`` (hopping); the snapshot

@@ -141,3 +141,85 @@ def test_a_batch_held_by_the_caller_and_changed_after_update_changes_nothing(n_k
     batch.loc[:, "ts"] = ts[0]
     agg.update(pd.DataFrame({"ts": [ts[-1] + pd.Timedelta("20s")], "k": [0], "v": [2.0]}))
     assert agg.value["sum"].tolist() == [2.0]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(1, 50), st.integers(1, 80), st.integers(0, 25_000)), min_size=2, max_size=7),
+       st.sampled_from([("exact", None), ("bucketed", "1s")]),
+       st.sampled_from([("count", "sum", "mean"), ("sum", "std", "min"), ("count", "mean", "p50", "max")]),
+       st.booleans(), st.integers(0, 10**6))
+def test_a_snapshot_read_only_after_later_batches_answers_for_its_own_time(plan, kind, aggs, evict, seed):
+    """A snapshot holds the window's per-key counts and sums as the engine's own arrays
+    (gathered only at the rows read); the engine copies them before changing them while
+    the snapshot lives, so any read of it, in any order, after later batches, rebuilds
+    and evictions, is the answer of its own time."""
+    rng = np.random.default_rng(seed)
+    agg = rtnb.Rolling("10s", by="k", value="v", aggs=aggs, kind=kind[0], resolution=kind[1])
+    if evict:
+        agg._evict_min = agg._evict_at = 2
+    t, seen, held = T0.value, [], []
+    for rows, n_keys, gap_ms in plan:
+        t += gap_ms * 1_000_000
+        ts = t + np.sort(rng.integers(0, 2_000_000_000, rows))
+        t = int(ts[-1])
+        keys = NAMES[rng.integers(0, n_keys, rows)]
+        batch = pd.DataFrame({"ts": ts.view("datetime64[ns]"), "k": pd.array(keys, dtype="str"),
+                              "v": rng.integers(-5, 6, rows) * 1.5})
+        agg.update(batch)
+        seen.append(batch.assign(k=keys))
+        rows_all = pd.concat(seen)
+        res = pd.Timedelta(kind[1]) if kind[1] else None
+        want = aggregate(window_rows(rows_all, rows_all["ts"].max(), kind[0], pd.Timedelta("10s"), res),
+                         ["k"], ["v"], aggs)
+        held.append((agg.snapshot(), want, NAMES[rng.integers(0, 80, 3)], int(rng.integers(0, 4))))
+    for snap, want, probe, order in held:  # read only now, in any order
+        reads = [lambda: snap.top(3, by=aggs[0]), lambda: [snap.values(c) for c in snap.columns],
+                 lambda: {k: snap.key(k) for k in probe if k in want}]
+        got = [reads[(order + i) % 3]() for i in range(3)]
+        table = snap.table.copy()
+        table.index = table.index.astype(object)
+        assert_table_matches(table, want)
+        top = next(g for g in got if isinstance(g, pd.DataFrame))
+        pd.testing.assert_frame_equal(top, snap.table.nlargest(3, aggs[0], keep="first"))
+        cols = next(g for g in got if isinstance(g, list))
+        for c, col in zip(snap.columns, cols):
+            np.testing.assert_array_equal(col, snap.table[c].to_numpy())
+        for k, row in next(g for g in got if isinstance(g, dict)).items():
+            pd.testing.assert_series_equal(row, snap.table.loc[k])
+
+
+def test_the_window_counts_are_copied_before_a_change_only_while_a_snapshot_holds_them():
+    agg = rtnb.Rolling("10s", by="k", value="v")
+    ts = (T0 + pd.to_timedelta(np.arange(40) * 100, unit="ms")).as_unit("ns")
+
+    def batch(i):
+        return pd.DataFrame({"ts": ts[10 * i : 10 * i + 10], "k": np.arange(10) % 4, "v": np.ones(10)})
+
+    agg.update(batch(0))
+    totals = agg._engine.totals
+    n = totals.n
+    agg.update(batch(1))
+    assert totals.n is n  # nobody holds the arrays: changed in place
+    snap = agg.snapshot()
+    agg.update(batch(2))
+    assert totals.n is not n and snap.values("count").tolist() == [6, 6, 4, 4]  # copied first
+    assert agg.value["count"].tolist() == [9, 9, 6, 6]
+    del snap
+    n = totals.n
+    agg.update(batch(3))
+    assert totals.n is n
+
+
+def test_every_snapshot_of_one_moment_keeps_its_answer_whichever_is_dropped():
+    """Snapshots (and ``value`` reads) taken between two batches share the engine's arrays:
+    the arrays are copied before the next change while any of them lives."""
+    agg = rtnb.Rolling("10s", by="k", value="v")
+    batch = pd.DataFrame({"ts": [T0, T0], "k": ["a", "b"], "v": [1.0, 2.0]})
+    agg.update(batch)
+    kept = agg.snapshot()
+    dropped = agg.snapshot()
+    assert agg.value["count"].tolist() == [1, 1]  # a read made and dropped at once
+    del dropped
+    agg.update(batch.assign(ts=T0 + pd.Timedelta("1s")))
+    assert kept.values("count").tolist() == [1, 1] and kept.top(1, by="sum")["sum"].tolist() == [2.0]
+    assert agg.snapshot().values("count").tolist() == [2, 2]

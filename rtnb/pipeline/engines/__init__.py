@@ -14,7 +14,8 @@ engine by ``kind``.
 ``insert(ts, codes, values, watermark)``
     add accepted rows; ``watermark`` is the largest accepted event time W;
 ``read(quantiles=()) -> WindowStats``
-    per-key count, sum, M2 (and min/max, quantiles, session bounds) of the window;
+    per-key count, sum, M2 (and min/max, quantiles, session bounds) of the window
+    (count and sum may come by key code, for the reader to gather: ``by_code``);
 ``bounds(watermark) -> (lo_ns, hi_ns) | None``
     the window's event-time bounds (``None`` for sessions);
 ``closed_windows() -> list[ClosedWindows]``
@@ -51,8 +52,9 @@ one ``.npz`` (``allow_pickle=False``) with the dict as JSON.
 >>> a = make_engine(cfg); a.grow(1)
 >>> a.insert(np.array([1_000_000_000, 2_500_000_000]), np.array([0, 0]), np.array([[1.0], [2.0]]), 2_500_000_000)
 >>> b = make_engine(cfg); b.load_state(state_from_bytes(state_to_bytes(a.export_state())))
->>> b.read().count, b.read().sum
-(array([2]), array([[3.]]))
+>>> ws = b.read()                     # count and sum by key code (ws.by_code), rows ws.keys
+>>> ws.keys, ws.count[ws.keys], ws.sum[ws.keys]
+(array([0]), array([2]), array([[3.]]))
 """
 
 from __future__ import annotations

@@ -29,20 +29,27 @@ class WindowStats:
     """Per-key statistics of the current window (one row per key with rows).
 
     ``keys``: key codes (ascending); ``count`` (K,); ``sum`` and ``m2`` (K, M: sum of
-    squared deviations from each key's mean); ``min``/``max`` (K, M, ``None`` unless
-    asked for); ``quantiles`` (K, M, Q, ``None`` unless asked for); sessions add each
-    key's ``window_start``/``window_end`` (int64 ns).
+    squared deviations from each key's mean; ``None`` when std was not asked for);
+    ``min``/``max`` (K, M, ``None`` unless asked for); ``quantiles`` (K, M, Q, ``None``
+    unless asked for); sessions add each key's ``window_start``/``window_end`` (int64 ns).
+
+    ``by_code``: ``count`` and ``sum`` are indexed by key code (every slot of the
+    engine's totals, ``count[keys]`` being the rows' counts), so a reader gathers only
+    the rows it reads; ``lease`` is then held by whoever reads them (while it lives,
+    the engine copies those arrays before changing them: :meth:`~._totals.Totals.lend`).
     """
 
     keys: np.ndarray
     count: np.ndarray
     sum: np.ndarray
-    m2: np.ndarray
+    m2: np.ndarray | None
     min: np.ndarray | None = None
     max: np.ndarray | None = None
     quantiles: np.ndarray | None = None
     window_start: np.ndarray | None = None
     window_end: np.ndarray | None = None
+    by_code: bool = False
+    lease: object = None
 
 
 @dataclass(frozen=True)

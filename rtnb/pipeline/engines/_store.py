@@ -106,6 +106,20 @@ def combine_parts(parts: list[Part]) -> Part:
     return Part(small_keys(keys), n, s, ab, m2, mn, mx, sk)
 
 
+def _renumbered(p: Part, remap: np.ndarray) -> Part:
+    """``p`` with key codes renumbered by ``remap`` (ascending on kept keys; -1: dropped)."""
+    new = remap[p.keys]
+    ok = new >= 0
+    whole = bool(ok.all())
+    pick = (lambda a: a if a is None or whole else a[ok])
+    sk = p.sk
+    if sk is not None:
+        sk_new = remap[sk[0]]
+        keep = sk_new >= 0
+        sk = (sk_new[keep].astype(_KEY), sk[1][keep], sk[2][keep], sk[3][keep])
+    return Part(small_keys(new[ok]), pick(p.n), pick(p.s), pick(p.ab), pick(p.m2), pick(p.mn), pick(p.mx), sk)
+
+
 def _compact(sketches) -> tuple:
     g, m, b, c = (np.concatenate([x[i] for x in sketches]) for i in range(4))
     g, m, b, c = compact_sketch(g.astype(np.int64), m.astype(np.int64), b.astype(np.int64), c)
@@ -221,6 +235,21 @@ class BucketStore:
             for b in list(self._loose):
                 self._compact(b)
         return self._groups
+
+    def renumber(self, remap: np.ndarray) -> None:
+        """Key code ``c`` becomes ``remap[c]`` in every part and cached block (an eviction:
+        ``remap`` is ascending on the keys kept, -1 for a key gone, whose groups go too).
+        O(groups held); the parts stay sorted by key."""
+        for b, parts in self.parts.items():
+            parts[:] = [q for q in (_renumbered(p, remap) for p in parts) if q.size]
+        for b in [b for b, parts in self.parts.items() if not parts]:
+            self.drop(b)
+        self._groups = sum(p.size for parts in self.parts.values() for p in parts)
+        self._loose = {b: sum(p.size for p in parts[1:]) for b, parts in self.parts.items() if len(parts) > 1}
+        for blk, (keys, mn, mx) in list(self._ext.items()):
+            new = remap[keys]
+            ok = new >= 0
+            self._ext[blk] = (small_keys(new[ok]), mn[ok], mx[ok])
 
     def nbytes(self) -> int:
         held = sum(p.nbytes() for parts in self.parts.values() for p in parts)

@@ -38,6 +38,7 @@ class Totals:
         self.live_abs = np.zeros((0, n_meas))
         self.ev_abs = np.zeros((0, n_meas))
         self._touched: list[np.ndarray] = []  # keys rows left since the last stale()
+        self._lease = None  # weak reference to the lease of the count and sum arrays lent
 
     @property
     def keys(self) -> int:
@@ -53,6 +54,7 @@ class Totals:
         for name in _TOTALS:
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros((pad, self.m))]))
         self.seen = np.concatenate([self.seen, np.zeros(pad, dtype=bool)])
+        self._lease = None  # new arrays: the ones lent stay as they were
 
     def keep(self, live: np.ndarray, remap: np.ndarray) -> None:
         """Keep the keys ``live`` only, as codes ``0..len(live)-1`` (new arrays: O(live))."""
@@ -60,8 +62,30 @@ class Totals:
         for name in _TOTALS:
             setattr(self, name, getattr(self, name)[live])
         self.seen = self.seen[live]
+        self._lease = None  # new arrays: the ones lent stay as they were
         touched = [remap[t] for t in self._touched]
         self._touched = [t[t >= 0] for t in touched]
+
+    def lend(self) -> tuple[np.ndarray, np.ndarray, _Lease]:
+        """The count and sum arrays as they are (by key code, every slot), and a lease.
+
+        Nothing is copied now: while the lease is held (by a snapshot that may read
+        them later), the next change copies the two arrays first (copy on write, one
+        memcpy of the slots), so the holder reads them as they were when lent; once the
+        lease is gone, changes go in place again.
+        """
+        lease = self._lease() if self._lease is not None else None
+        if lease is None:  # one lease per version of the arrays, shared by all its readers
+            lease = _Lease()
+            self._lease = weakref.ref(lease)
+        return self.n, self.s, lease
+
+    def _own(self) -> None:
+        """Copy the arrays lent before changing them, if their lease is still held."""
+        if self._lease is not None:
+            if self._lease() is not None:
+                self.n, self.s = self.n.copy(), self.s.copy()
+            self._lease = None
 
     def _shift_new_keys(self, codes: np.ndarray, vals: np.ndarray) -> None:
         fresh = ~self.seen[codes]
@@ -80,6 +104,7 @@ class Totals:
         """
         if codes.size == 0:
             return
+        self._own()
         k = self.keys
         if k <= _DENSE * codes.size:
             local, counts = codes, np.bincount(codes, minlength=k)
@@ -115,6 +140,7 @@ class Totals:
         ``n``, ``s``, ``m2`` and ``absum`` (the sum of the groups' rows' absolute values)
         are aligned with ``keys``; costs O(len(keys)), whatever the number of keys.
         """
+        self._own()
         self.n[keys] += sign * n
         self.s[keys] += sign * s
         if m2 is not None:
@@ -178,6 +204,7 @@ class Totals:
         """Exact totals from pre-aggregates of the live rows (one group per key)."""
         k = st.groups
         self.grow(k)
+        self._own()
         n = st.n
         self.n[:] = 0
         self.s[:] = 0.0
@@ -197,15 +224,11 @@ class Totals:
         self.ev_abs[:] = 0.0
         self._touched = []
 
-    def read(self, present: np.ndarray, *, m2: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(count, sum, m2)`` of the keys ``present`` (``m2=False``: zeros, not computed)."""
-        n = np.take(self.n, present)  # take: 2-3x faster than fancy indexing on (K, M)
-        if not m2:
-            return n, np.take(self.s, present, axis=0), np.zeros((n.size, self.m))
-        nn = np.maximum(n, 1)[:, None]
+    def m2(self, present: np.ndarray) -> np.ndarray:
+        """Sums of squared deviations from the mean of the keys ``present`` (K x M)."""
+        nn = np.maximum(np.take(self.n, present), 1)[:, None]  # take: 2-3x faster than fancy indexing
         d1 = self.d1[present]
-        m2 = np.maximum(self.d2[present] - d1 * d1 / nn, 0.0)
-        return n, self.s[present], m2
+        return np.maximum(self.d2[present] - d1 * d1 / nn, 0.0)
 
     def export(self, n_keys: int) -> tuple[dict, dict]:
         arrays = {"totals_count": self.n[:n_keys].copy(), "totals_seen": self.seen[:n_keys].copy()}
@@ -217,10 +240,17 @@ class Totals:
         n = np.asarray(arrays["totals_count"], dtype=np.int64)
         k = n.shape[0]
         self.grow(k)
+        self._own()
         self.n[:k] = n
         self.seen[:k] = arrays["totals_seen"]
         for name in _TOTALS:
             getattr(self, name)[:k] = arrays[f"totals_{name}"]
+
+
+class _Lease:
+    """Held by the reader of arrays :meth:`Totals.lend` handed out (only its life matters)."""
+
+    __slots__ = ("__weakref__",)
 
 
 class RowSketch:

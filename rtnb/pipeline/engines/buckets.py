@@ -38,6 +38,7 @@ class BucketEngine(_BucketState, WindowEngine):
 
     kind = "bucketed"
     has_buckets = True
+    evicts = True
 
     def __init__(self, size_ns: int, res_ns: int, hop_ns: int, n_meas: int, needs: Needs,
                  relative_accuracy: float, *, lateness_ns: int = 0, keep_closed: int = 100) -> None:
@@ -231,12 +232,36 @@ class BucketEngine(_BucketState, WindowEngine):
         if self.needs.std and self.totals.shift_drifted():
             self._rebuild()
         present = np.flatnonzero(self.totals.n > 0)
-        n, s, m2 = self.totals.read(present)
+        n, s, lease = self.totals.lend()  # by key code: a reader gathers the rows it reads
+        m2 = self.totals.m2(present) if self.needs.std else None
         mn = mx = None
         if self.needs.minmax:
             mn, mx = self.run_mn[present], self.run_mx[present]
         q = self.sketch.quantiles(quantiles, present) if quantiles else None
-        return WindowStats(present, n, s, m2, mn, mx, q)
+        return WindowStats(present, n, s, m2, mn, mx, q, by_code=True, lease=lease)
+
+    def live_keys(self) -> np.ndarray:
+        """Codes of the keys with rows in the window (ascending); a closing engine's
+        buckets kept for windows not closed yet count too (:meth:`_held_keys`)."""
+        live = np.flatnonzero(self.totals.n[: self.n_keys] > 0)
+        held = self._held_keys()
+        return np.union1d(live, held) if held.size else live
+
+    def _held_keys(self) -> np.ndarray:
+        """Keys held outside the window's totals (none: the store holds the window only)."""
+        return np.empty(0, dtype=np.int64)
+
+    def keep_keys(self, live: np.ndarray, remap: np.ndarray) -> None:
+        """Renumber every key-indexed part by ``remap`` (every group belongs to a live key):
+        the totals, the window's sketches, the running min/max, the buckets' parts and
+        their cached block extremes; O(live keys + groups held)."""
+        self.totals.keep(live, remap)
+        if self.sketch is not None:
+            self.sketch.keep(live)
+        if self.needs.minmax:
+            self.run_mn, self.run_mx = self.run_mn[live], self.run_mx[live]
+        self.store.renumber(remap)
+        self.n_keys = int(live.size)
 
     def memory_rows(self) -> int:
         """(bucket, key) groups held: the keys each live bucket has rows of."""

@@ -14,6 +14,7 @@ open in the other gets the other's buckets for it; open buckets merge group by g
 from __future__ import annotations
 
 import bisect
+from collections import deque
 
 import numpy as np
 
@@ -81,6 +82,19 @@ class ClosingBucketEngine(BucketEngine):
 
     def closed_windows(self) -> list[ClosedWindows]:
         return list(self.closed)
+
+    def _held_keys(self) -> np.ndarray:
+        """Keys of the buckets kept before the window (for windows not closed yet) and of
+        the closed windows kept: their labels are still read."""
+        below = self.store.between(np.iinfo(np.int64).min, self.first_bucket) if self.first_bucket is not None else []
+        keys = [self.store.part(b).keys.astype(np.int64) for b in below]
+        keys += [c.keys for c in self.closed]
+        return np.unique(np.concatenate(keys)) if keys else np.empty(0, dtype=np.int64)
+
+    def keep_keys(self, live: np.ndarray, remap: np.ndarray) -> None:
+        super().keep_keys(live, remap)
+        self.closed = deque((ClosedWindows(c.start, c.end, remap[c.keys], c.stats) for c in self.closed),
+                            maxlen=self.closed.maxlen)
 
     def _export_closed(self, meta: dict, arrays: dict) -> None:
         meta["last_watermark_ns"] = int(self.last_watermark)

@@ -189,12 +189,13 @@ class ExactEngine(WindowEngine):
         if self.needs.std and self.totals.shift_drifted():
             self._rebuild()
         present = np.flatnonzero(self.totals.n > 0)
-        n, s, m2 = self.totals.read(present, m2=self.needs.std)
+        n, s, lease = self.totals.lend()  # by key code: a reader gathers the rows it reads
+        m2 = self.totals.m2(present) if self.needs.std else None
         mn = mx = None
         if self.needs.minmax:
             mn, mx = self._minmax(present)
         q = self.sketch.quantiles(quantiles, present) if quantiles else None
-        return WindowStats(present, n, s, m2, mn, mx, q)
+        return WindowStats(present, n, s, m2, mn, mx, q, by_code=True, lease=lease)
 
     def _minmax(self, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k = self.totals.keys
