@@ -1,8 +1,9 @@
 """Live views measured in a real browser: coalesced rtnb views against the naive pattern.
 
 ``python -m benchmarks.bench_views [--seconds 120] [--naive-seconds 20] [--rate 10000]``
-``python -m benchmarks.bench_views --quickstart [--seconds 30]``: the four dashboards of
-notebook 01 live at once, frames/s each (target >= 8 on a quiet machine).
+``python -m benchmarks.bench_views --quickstart [--seconds 30] [--js-profile] [--tree PATH]``:
+the four dashboards of notebook 01 live at once, frames/s each (target >= 8 on a quiet
+machine), and where a frame's cost goes in every process (``benchmarks/_quickstart.py``).
 ``python -m benchmarks.bench_views --table``: per-frame cost of the live table views.
 ``python -m benchmarks.bench_views --quickstart-kernel``: the same four dashboards in
 this process: kernel CPU, messages and bytes per frame (no browser).
@@ -350,162 +351,6 @@ def kernel_side(rate: float, fps: float, repeats: int = 5) -> str:
     ])
 
 
-# Per dashboard: browser frames in which its line chart changed, `d` rewrites of its first
-# line, and the bytes the kernel sent (all dashboards together).
-QUICKSTART_OBSERVERS = """() => {
-  window.__qs = Array.from(document.querySelectorAll('.rtnb-dashboard')).map(d => {
-    const fig = d.querySelector('.rtnb-live-line'), r = {frames: 0, rewrites: 0, pending: false};
-    const first = () => fig.querySelector('path.line');
-    new MutationObserver(recs => {
-      const lines = recs.filter(x => x.target.classList.contains('line'));
-      r.rewrites += lines.filter(x => x.target === first()).length;
-      if (!lines.length || r.pending) return;
-      r.pending = true; requestAnimationFrame(() => { r.frames++; r.pending = false; });
-    }).observe(fig, {attributes: true, attributeFilter: ['d'], subtree: true});
-    return r; });
-  return [window.__qs.length, window.__wsBytes]; }"""
-QUICKSTART_READ = "() => [window.__qs.map(r => [r.frames, r.rewrites]), window.__wsBytes]"
-
-
-def quickstart(seconds: float, warmup: float) -> str:
-    """Notebook 01 under Run All in JupyterLab, its four dashboards live together."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser._servers import ROOT
-
-    tmp = Path(tempfile.mkdtemp(prefix="rtnb-bench-quickstart-"))
-    work = tmp / "work"
-    work.mkdir()
-    shutil.copy(ROOT / "notebooks" / "01_quickstart.ipynb", work / "01_quickstart.ipynb")
-    import os
-
-    from tests.browser import _servers
-
-    # The live cells must outlast the warm-up and the measurement. The browser tests'
-    # server environment pins RTNB_LIVE_SECONDS to their own 20 s, so the runs had ended
-    # before anything was measured (the first figures of this benchmark were of stopped
-    # dashboards: ~1 frame/s, kernel CPU 0.00).
-    live = seconds + warmup + 90
-    pinned = _servers.server_env
-    _servers.server_env = lambda tmp, live_seconds=live: pinned(tmp, live_seconds)
-    try:
-        with jupyter_lab(work, tmp) as base, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.add_init_script(WS_COUNTER)
-            try:
-                page.goto(f"{base}/lab/tree/01_quickstart.ipynb?reset", timeout=60_000)
-                page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-                proc = kernel_process(page.evaluate(KERNEL_ID))
-                page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-                page.wait_for_function("() => document.querySelectorAll('.rtnb-dashboard .rtnb-live-line').length >= 4",
-                                       timeout=120_000)
-                time.sleep(warmup)  # a benchmark: let the four runs reach their steady state
-                n, b0 = page.evaluate(QUICKSTART_OBSERVERS)
-                cpu0, w0 = sum(proc.cpu_times()[:2]), time.monotonic()
-                time.sleep(seconds)
-                per, b1 = page.evaluate(QUICKSTART_READ)
-                cpu1, span = sum(proc.cpu_times()[:2]), time.monotonic() - w0
-            finally:
-                with_kernel_shutdown(page)
-                page.close()
-                browser.close()
-    finally:
-        _servers.server_env = pinned
-        shutil.rmtree(tmp, ignore_errors=True)
-    names = ["orders (2 min window, 10x, table)", "replay 600x", "stall", "bad rows (10x)"]
-    rows = [
-        f"notebook 01, Run All in JupyterLab, {n} dashboards live together, {seconds:g} s measured after "
-        f"{warmup:g} s; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; kernel CPU "
-        f"{(cpu1 - cpu0) / span:.2f} cores, kernel→browser {(b1 - b0) / span / 1e3:,.0f} kB/s "
-        f"({(b1 - b0) / max(1, sum(f for f, _ in per)) / 1e3:,.1f} kB per dashboard frame)",
-        "",
-        "| dashboard | line chart frames/s (wall) | `d` rewrites of its first line per frame |",
-        "|---|---|---|",
-    ]
-    for name, (frames, rewrites) in zip(names, per):
-        rows.append(f"| {name} | {frames / span:.1f} | {rewrites / frames if frames else float('nan'):.2f} |")
-    return "\n".join(rows)
-
-
-def quickstart_dashboards() -> list:
-    """Notebook 01's four dashboards, built as its cells build them (simulated clocks)."""
-    import rtnb
-
-    start = "2024-01-01 12:00"
-    clock = lambda: rtnb.SimClock(start=start)  # noqa: E731
-    orders = rtnb.simulate("ecommerce_orders", rate=200, seed=1, start=start)
-    retail = rtnb.replay(rtnb.datasets.load("online_retail"), time_col="invoice_time", speed=600, start=start)
-    stalling = rtnb.simulate("ecommerce_orders", rate=100, seed=2, start=start, ingest_delay="100ms",
-                             faults={"stalls": [(7.5, 10.5)]})
-    messy = rtnb.simulate("ecommerce_orders", rate=100, seed=3, start=start,
-                          faults={"malformed": 0.03, "late": 0.01, "max_delay": "20s"})
-    return [
-        (rtnb.dashboard(orders, metric="amount", by="country", window="2min", limit="5s", unit="EUR",
-                        table=True, clock=clock()), 10),
-        (rtnb.dashboard(retail, metric="amount", by="country", window="30s", limit="5s", unit="GBP",
-                        clock=clock()), 1),
-        (rtnb.dashboard(stalling, metric="amount", by="country", window="1min", limit="1s", stale_after="2s",
-                        clock=clock()), 1),
-        (rtnb.dashboard(messy, metric="amount", by="country", window="1min", limit="5s", clock=clock()), 10),
-    ]
-
-
-def quickstart_kernel(frames: int = 200, repeats: int = 3) -> str:
-    """Kernel side of notebook 01's four dashboards, in this process (no browser): per
-    dashboard frame (a read of 0.1 s of wall time at the cell's speed-up, the pipeline,
-    every view), the CPU time and what is sent to the browser — messages and bytes, by
-    widget class — after a warm-up that fills the charts' 300 points."""
-    import collections
-
-    import ipywidgets
-
-    sent: dict = collections.defaultdict(lambda: [0, 0])
-
-    def count(self, msg, buffers=None):
-        c = sent[type(self).__name__]
-        c[0] += 1
-        c[1] += len(json.dumps(msg, default=str)) + sum(memoryview(b).nbytes for b in buffers or [])
-
-    original = ipywidgets.Widget._send
-    ipywidgets.Widget._send = count
-    names = ["orders (2 min window, 10x, table)", "replay 600x", "stall", "bad rows (10x)"]
-    cpu = {n: [] for n in names}
-    per_class: dict = {}
-    try:
-        for _ in range(repeats):
-            dashes = quickstart_dashboards()
-            for dash, speedup in dashes:  # warm-up: 300 frames fill the line's 300 points
-                for _ in range(300):
-                    dash.runner.clock.advance(0.1 * speedup)
-                    dash.runner.pull()
-                    dash._draw(dash.runner.clock.now())
-            sent.clear()
-            spent = [0.0] * len(dashes)
-            for _ in range(frames):  # interleaved, as the four share one kernel
-                for i, (dash, speedup) in enumerate(dashes):
-                    t0 = time.process_time()
-                    dash.runner.clock.advance(0.1 * speedup)
-                    dash.runner.pull()
-                    dash._draw(dash.runner.clock.now())
-                    spent[i] += time.process_time() - t0
-            for n, t in zip(names, spent):
-                cpu[n].append(t / frames * 1e3)
-            per_class = {k: (v[0] / frames / len(dashes), v[1] / frames / len(dashes)) for k, v in sent.items()}
-            for dash, _ in dashes:
-                dash.close()
-    finally:
-        ipywidgets.Widget._send = original
-    med = statistics.median
-    rows = ["| dashboard | kernel CPU per frame (ms, median of %d) |" % repeats, "|---|---|"]
-    rows += [f"| {n} | {med(v):.1f} |" for n, v in cpu.items()]
-    total = sum(b for _, b in per_class.values())
-    rows += ["", "| widget class | messages per dashboard frame | bytes per dashboard frame |", "|---|---|---|"]
-    rows += [f"| {k} | {m:.2f} | {b:,.0f} |" for k, (m, b) in sorted(per_class.items(), key=lambda kv: -kv[1][1])]
-    rows += [f"| **all** | {sum(m for m, _ in per_class.values()):.2f} | {total:,.0f} |"]
-    return "\n".join(rows)
-
-
 def table_cost(keys: int = 20, frames: int = 200) -> str:
     """CPU and bytes per frame of a live table of ``keys`` rows, in this process (no browser):
     rtnb's LiveTable (HTML) against ipydatagrid's DataGrid where installed."""
@@ -584,14 +429,24 @@ def main(argv: list[str] | None = None) -> dict:
                     help="notebook 01's four dashboards in this process: CPU, messages and bytes per frame")
     ap.add_argument("--frames", type=int, default=200, help="measured frames per dashboard (--quickstart-kernel)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats (--quickstart-kernel)")
+    ap.add_argument("--js-profile", action="store_true", help="sample the page's JS (--quickstart)")
+    ap.add_argument("--trace", type=float, default=0.0, help="seconds of Chromium trace after the measurement (--quickstart)")
+    ap.add_argument("--tree", default=None, help="the checkout whose rtnb and notebook the kernel runs (--quickstart)")
     args = ap.parse_args(argv if argv is not None else [])
     if args.table:
         print(table_cost())
         return {}
     if args.quickstart:
-        print(quickstart(args.seconds, args.warmup))
-        return {}
+        from benchmarks._quickstart import quickstart, report as quickstart_report
+
+        result = quickstart(args.seconds, args.warmup, js_profile=args.js_profile, tree=args.tree, trace=args.trace)
+        print(quickstart_report(result))
+        if args.json is not None:
+            args.json.write_text(json.dumps(result, indent=1))
+        return result
     if args.quickstart_kernel:
+        from benchmarks._quickstart import quickstart_kernel
+
         print(quickstart_kernel(args.frames, args.repeats))
         return {}
     print(f"Kernel side, {args.rate:,.0f} events/s, {args.fps:g} fps, medians of 5 repeats:")
