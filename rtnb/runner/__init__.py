@@ -12,7 +12,8 @@ a thread. Its parts, one concept each:
 - :class:`LiveRun` (``_live.py``) — one live run on the kernel's loop: the frame loop,
   its naps, and ``stop()`` that takes effect at once;
 - :class:`FramePacer` (``_frames.py``) — when a frame is due; the views follow it;
-  :class:`FrameCallbacks` — the views' callbacks, a slow one skipped, not waited on.
+  :class:`FrameAcks` — frames a screen has not shown yet (a slow page gets fewer
+  frames, not a backlog); :class:`FrameCallbacks` — the views' callbacks, a slow one skipped, not waited on.
 
 Health types (:class:`~rtnb.health.SourceHealth`, :class:`~rtnb.health.RunnerHealth`,
 :class:`~rtnb.RunError`, the :class:`~rtnb.health.ErrorLog`) live in :mod:`rtnb.health`
@@ -61,7 +62,7 @@ from __future__ import annotations
 
 from ..health import ErrorLog, RunError, RunnerHealth, RunnerState, SourceHealth, SourceStatus
 from ..sources.queue import QueueSource
-from ._frames import FrameCallbacks, FramePacer
+from ._frames import FrameAcks, FrameCallbacks, FramePacer
 from ._live import LiveRun
 from ._reads import SourceReader, SourceTimeout
 from ._frames import FrameCallback
@@ -70,5 +71,5 @@ from ._runner import Runner
 __all__ = [
     "Runner", "RunError", "RunnerHealth", "SourceHealth", "QueueSource", "FramePacer",
     "SourceReader", "SourceTimeout", "ErrorLog", "RunnerState", "SourceStatus", "FrameCallback",
-    "FrameCallbacks", "LiveRun",
+    "FrameCallbacks", "FrameAcks", "LiveRun",
 ]

@@ -5,6 +5,11 @@ A frame is due every ``1/fps`` seconds on fixed deadlines: a frame that comes a 
 late is made up on the next one (the rate holds over a run), and after falling more
 than a frame behind the pacer starts afresh instead of bursting frames to catch up.
 A frame up to 5% early (timer jitter) still counts as due.
+
+A screen slower than the pacer is not sent a backlog: :class:`FrameAcks` counts the
+frames a screen has acknowledged, and a view holds a frame back while too many are in
+flight (sent, not yet shown), so the screen never runs more than a frame or two
+behind its kernel — a slow page gets fewer frames, each of them current.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ from typing import Any
 
 import pandas as pd
 
-from .._checks import check_number
+from .._checks import check_int, check_number
 from .._errors import ParameterError, RtnbError
 
-__all__ = ["FramePacer", "FrameCallbacks", "FrameCallback"]
+__all__ = ["FramePacer", "FrameAcks", "FrameCallbacks", "FrameCallback"]
 
 FrameCallback = Callable[[pd.Timestamp], Any]
 
@@ -93,6 +98,78 @@ class FramePacer:
 
     def __repr__(self) -> str:
         return f"FramePacer(fps={self.fps:g}, passed={self.passed}, skipped={self.skipped})"
+
+
+class FrameAcks:
+    """Frames sent to a screen and not yet acknowledged by it: the pacer's backpressure.
+
+    The sender numbers its frames (:meth:`sent`); the screen acknowledges the newest
+    frame it has drawn (:meth:`acked`; the freshness badge's front-end does, after the
+    next paint). ``ready()`` is False while ``limit`` frames or more are in flight, so
+    a page that draws slower than the kernel makes frames gets fewer frames instead of
+    a backlog (the quick-start page ran 21 s behind its kernel). Nothing is held back
+    before the first acknowledgement (no screen shows the frames: a test, nbconvert,
+    a front-end that does not acknowledge), and a frame goes at least every
+    ``patience`` seconds (a lost acknowledgement, a hidden tab, never freezes a view).
+
+    >>> t = [0.0]
+    >>> acks = FrameAcks(limit=2, patience=1.0, monotonic=lambda: t[0])
+    >>> acks.sent(1); acks.sent(2); acks.ready()        # no screen has acknowledged yet
+    True
+    >>> acks.acked(1); acks.in_flight, acks.ready()     # frame 2 in flight: one more may go
+    (1, True)
+    >>> acks.sent(3); acks.in_flight, acks.ready()      # two in flight: held back
+    (2, False)
+    >>> t[0] = 1.0; acks.ready()                         # ... for at most `patience`
+    True
+    >>> acks.acked(3); acks.in_flight, acks.held
+    (0, 1)
+    """
+
+    def __init__(self, limit: int = 2, *, patience: float = 1.0,
+                 monotonic: Callable[[], float] | None = None) -> None:
+        self.limit = check_int("limit", limit, minimum=1)
+        self.patience = check_number("patience", patience, minimum=0, strict=True)
+        if monotonic is None:
+            from ..clock import WallClock  # the only module allowed to read the time
+
+            monotonic = WallClock().monotonic
+        self._monotonic = monotonic
+        self.last_sent = 0
+        self.last_acked: int | None = None  # None: no screen has acknowledged a frame
+        self._sent_at = -math.inf
+        self.held = 0  # frames held back
+        self.forced = 0  # frames sent after `patience` with too many in flight
+
+    @property
+    def in_flight(self) -> int:
+        """Frames sent and not acknowledged (0 while no screen has acknowledged one)."""
+        if self.last_acked is None:
+            return 0
+        return max(0, self.last_sent - self.last_acked)
+
+    def sent(self, frame: int) -> None:
+        """Frame number ``frame`` (increasing) was sent."""
+        self.last_sent = max(self.last_sent, int(frame))
+        self._sent_at = self._monotonic()
+
+    def acked(self, frame: int | None) -> None:
+        """The screen has drawn frame ``frame`` (and every one before it)."""
+        if frame is not None:
+            self.last_acked = int(frame) if self.last_acked is None else max(self.last_acked, int(frame))
+
+    def ready(self) -> bool:
+        """True when a frame may be sent now; a frame held back is counted."""
+        if self.in_flight < self.limit:
+            return True
+        if self._monotonic() - self._sent_at >= self.patience:
+            self.forced += 1
+            return True
+        self.held += 1
+        return False
+
+    def __repr__(self) -> str:
+        return f"FrameAcks(limit={self.limit}, in_flight={self.in_flight}, held={self.held})"
 
 
 class FrameCallbacks:

@@ -10,12 +10,19 @@
 // Each message also carries the kernel's wall time when it was sent (sent_ms). The
 // browser compares it with its own clock: a Jupyter server relaying a backlog, or a
 // page busy drawing, can show a message tens of seconds after the kernel sent it, and
-// the badge then says so ("screen N s behind the kernel", data-kernel="behind") — the
-// colour still follows the data's age as the page received it (a page that catches up
-// goes back to fresh). The clocks of kernel and browser may differ (a remote kernel):
+// the badge then says so ("screen N s behind the kernel", data-kernel="behind"), and
+// the data it shows ages by that lag too (a screen 20 s behind shows data 20 s older
+// than the kernel's: not fresh). The clocks of kernel and browser may differ (a remote kernel):
 // the offset is taken as the smallest (arrival time - sent_ms) seen, so the lag shown
 // is how much further behind than its best the screen runs; a lag present from the
 // very first message is not seen.
+//
+// Backpressure: after the next paint following a new beat, the badge acknowledges it
+// ({ack: beat}); the kernel's dashboard holds frames back while too many beats are
+// unacknowledged (rtnb.runner.FrameAcks), so the screen stays a frame or two behind its
+// kernel instead of working through a backlog. A hidden tab paints nothing: there the
+// beat is acknowledged once processed (after at most a second). A new view (a reload,
+// a second tab) acknowledges the beat it shows at once.
 
 function describeAge(s) {
   if (s === null || !isFinite(s)) return "no data yet";
@@ -52,6 +59,26 @@ function render({ model, el }) {
   let received = performance.now();
   let lastBeat = model.get("beat");
   let offset = null;  // min over messages of (Date.now() at arrival - sent_ms), ms
+  let acked = null, ackQueued = false;  // the newest beat acknowledged; an ack on its way
+
+  // Acknowledge the newest beat after the next paint (rAF, then a task: the frame that
+  // shows it has been drawn), or after a second where nothing paints (a hidden tab).
+  function ack() {
+    if (ackQueued) return;
+    ackQueued = true;
+    let done = false;
+    const send = () => {
+      if (done) return;
+      done = true;
+      ackQueued = false;
+      const b = model.get("beat");
+      if (b === acked) return;
+      acked = b;
+      try { model.send({ ack: b }); } catch (e) { /* the kernel is gone: nothing to tell */ }
+    };
+    requestAnimationFrame(() => setTimeout(send, 0));
+    setTimeout(send, 1000);
+  }
 
   // Seconds since a message last reached the page, and how far (s) the screen runs
   // behind the kernel: since the kernel sent what is shown, beyond the best seen.
@@ -66,7 +93,8 @@ function render({ model, el }) {
     const newest = model.get("newest_ms");
     const run = model.get("run_state");
     const [silentFor, lag] = silence();
-    const clock = model.get("clock_ms") + silentFor * model.get("rate") * 1000;
+    // The data ages while no message comes, and by as much as the screen runs behind.
+    const clock = model.get("clock_ms") + Math.max(silentFor, lag) * model.get("rate") * 1000;
     const age = newest === null ? null : (clock - newest) / 1000;
     const limit = model.get("limit_s"), staleAfter = model.get("stale_s");
     let fresh = age === null ? "stale" : age <= limit ? "fresh" : age <= staleAfter ? "late" : "stale";
@@ -109,6 +137,9 @@ function render({ model, el }) {
     badge.dataset.kernel = behind ? "behind" : silent ? "not-responding" : "responding";
     badge.dataset.silent = silentFor.toFixed(3);
     badge.dataset.lag = lag.toFixed(3);
+    badge.dataset.beat = String(model.get("beat"));
+    badge.dataset.sent = String(Math.round(model.get("sent_ms") || 0));
+    badge.dataset.acked = acked === null ? "" : String(acked);
     badge.dataset.offset = offset === null ? "" : String(Math.round(offset));  // ms: clocks' offset + best delivery
     badge.dataset.store = model.get("store_status");
     badge.dataset.age = age === null ? "" : age.toFixed(3);
@@ -126,9 +157,11 @@ function render({ model, el }) {
       offset = offset === null ? d : Math.min(offset, d);
     }
     draw();
+    if (lastBeat !== acked) ack();
   }
   model.on("change", onMessage);
   draw();
+  ack();  // a new view (a reload, a second tab) shows the model's beat: frames flow to it at once
   const timer = setInterval(draw, 100);
   return () => { clearInterval(timer); model.off("change", onMessage); };
 }

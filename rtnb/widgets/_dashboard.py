@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+import os
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,15 +22,23 @@ import pandas as pd
 
 from .._checks import check_int, check_number, check_optional, check_str
 from .._errors import ParameterError
-from ..runner import FramePacer
+from ..runner import FrameAcks, FramePacer
 from ._bars import LiveBars  # noqa: F401  (used in the example)
+from ._bus import FrameBus
 from ._freshness import FreshnessBadge
 from ._style import KeyColours
 
-__all__ = ["Dashboard", "MAX_FPS", "MAX_COLUMNS"]
+__all__ = ["Dashboard", "MAX_FPS", "MAX_COLUMNS", "FRAMES_IN_FLIGHT", "FRAME_PATIENCE"]
 
 #: Frames per second a dashboard may ask for: a screen shows about 60; more only costs.
 MAX_FPS = 60.0
+#: Frames a dashboard sends ahead of what its screen has drawn: past that, the next frame
+#: waits (the page draws current frames at its own pace instead of a backlog).
+FRAMES_IN_FLIGHT = 2
+#: Seconds a frame waits at most for the screen's acknowledgement (a safety net: a new
+#: view acknowledges at once, a hidden tab within a second; a slow page keeps
+#: acknowledging, and with a frame always in flight it is never starved).
+FRAME_PATIENCE = 5.0
 #: Grid columns: past a few, every chart is too narrow to read.
 MAX_COLUMNS = 6
 
@@ -201,6 +210,8 @@ class Dashboard(widgets.VBox):
             fps = getattr(runner, "fps", 10.0)
         self.views = views
         self.gate = FramePacer(fps, monotonic=monotonic)  # for frames not driven by a runner
+        # Backpressure from the screen: its badge acknowledges the beats it has drawn.
+        self.acks = FrameAcks(FRAMES_IN_FLIGHT, patience=FRAME_PATIENCE, monotonic=monotonic)
         self.fps = self.gate.fps
         self.runner = None
         self.source = source
@@ -245,9 +256,13 @@ class Dashboard(widgets.VBox):
             if isinstance(speed, (int, float)) and not isinstance(speed, bool) and speed > 0 else ""
         )
         self.status = widgets.HTML(value="")
+        # One message per frame for all the views, once a screen shows the dashboard
+        # (RTNB_FRAME_BUS=0: each widget sends its own, as before; for comparisons).
+        self.bus = FrameBus()
+        self.use_bus = os.environ.get("RTNB_FRAME_BUS", "1") != "0"
         self.controls = widgets.HBox(
             [self.start_button, self.pause_button, self.speedup_slider, self.rate_slider, self.replay_speed,
-             self.status],
+             self.status, self.bus],
             layout={"align_items": "center", "flex_flow": "row wrap"},
         )
         self.start_button.on_click(self._on_start)
@@ -280,19 +295,41 @@ class Dashboard(widgets.VBox):
         return self._draw(now)
 
     def _on_runner_frame(self, now: pd.Timestamp) -> int:
-        return self._draw(now)  # paced by the runner's FramePacer
+        """A frame of the runner's pacer: drawn, unless the screen has not drawn the last
+        ``FRAMES_IN_FLIGHT`` frames yet (held back while running: the data keeps flowing,
+        and the next frame shows the newest; the frames of a pause or a stop always go)."""
+        badge = self._screen()
+        running = self.runner is not None and self.runner.state == "running"
+        if badge is not None and running:
+            self.acks.acked(badge.acked_beat)
+            if not self.acks.ready():
+                return 0
+        if badge is not None and badge.acked_beat is not None and self.use_bus and self.bus.ready:
+            with self.bus.frame():  # a screen shows it: the frame's messages go as one
+                changed = self._draw(now)
+        else:
+            changed = self._draw(now)
+        if badge is not None:
+            self.acks.sent(badge.beat)
+        return changed
+
+    def _screen(self) -> FreshnessBadge | None:
+        """The badge whose front-end acknowledges the frames it has drawn, if any."""
+        return next((v for v in self.views if isinstance(v, FreshnessBadge) and v.ages_in_browser), None)
 
     def _draw(self, now: pd.Timestamp | None) -> int:
         self.frames += 1
         changed = 0
-        for view in self.views:
+        self._show_status(now)
+        # The badges last: the beat a screen acknowledges comes after the frame's other
+        # messages, so its acknowledgement says the whole frame was drawn.
+        for view in sorted(self.views, key=lambda v: isinstance(v, FreshnessBadge)):
             try:
                 changed += bool(view.refresh(now))
             except Exception as exc:  # one broken view must not freeze the others
                 if self.runner is None:
                     raise
                 self.runner.report_error("frame", f"{type(view).__name__}.refresh", exc)
-        self._show_status(now)
         return changed
 
     def _show_status(self, now: pd.Timestamp | None) -> None:

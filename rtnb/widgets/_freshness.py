@@ -10,7 +10,10 @@ screen that runs behind its kernel says "screen N s behind the kernel"; a kernel
 restarted or died says so ("kernel restarted — run the cell again"). After its run
 restarted (restored from a checkpoint, started again, or started without a checkpoint
 over earlier data — then "restarted", never "fresh" on a partial window) it says so for
-one window (``rtnb.widgets._restarts``). Without anywidget the badge falls back to HTML
+one window (``rtnb.widgets._restarts``). The data it shows ages by the screen's lag too
+(a screen 20 s behind its kernel is not fresh), and the front-end acknowledges each
+beat it has drawn (``acked_beat``), which is how a dashboard keeps its screen within a
+frame or two of the kernel (``rtnb.runner.FrameAcks``). Without anywidget the badge falls back to HTML
 ticked by the kernel at each frame (honest while the kernel runs frames, frozen when
 it does not). Both say "paused" and "stopped" when the run is.
 """
@@ -143,6 +146,10 @@ class FreshnessBadge(StoreView, _Widget):
         self.age_text = describe_age(None)
         self.runner: Any = None
         self.wall_clock: Any = WallClock()  # stamps each beat with the kernel's wall time
+        #: The newest beat a screen has drawn (its front-end acknowledges each one after
+        #: the next paint); None until one has. A dashboard holds frames back while too
+        #: many beats are unacknowledged (``rtnb.runner.FrameAcks``): no backlog.
+        self.acked_beat: int | None = None
         self._snapshot: Snapshot | None = None
         self._restarts = RestartWatch()
         self._label = label if label is not None else metric
@@ -151,9 +158,16 @@ class FreshnessBadge(StoreView, _Widget):
             super().__init__(label=self._label, limit_s=self.limit.total_seconds(),
                              stale_s=stale.total_seconds(), silent_s=self.silent_after)
             self.value = self._html("stale")
+            self.on_msg(self._on_screen_message)
         else:
             super().__init__(value=self._html("stale"))
         self.add_class("rtnb-freshness-badge")
+
+    def _on_screen_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """``{"ack": beat}`` from the front-end: the screen has drawn that beat."""
+        ack = content.get("ack") if isinstance(content, dict) else None
+        if isinstance(ack, (int, float)) and not isinstance(ack, bool):
+            self.acked_beat = int(ack) if self.acked_beat is None else max(self.acked_beat, int(ack))
 
     @property
     def ages_in_browser(self) -> bool:

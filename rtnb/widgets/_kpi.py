@@ -1,11 +1,15 @@
-"""KpiTile: one number with its unit, its change against a reference period, a sparkline."""
+"""KpiTile: one number with its unit, its change against a reference period, a sparkline.
+
+The tile is one HTML widget: the number, the change and the sparkline (an inline SVG
+polyline) go in one message per frame. (It was a label and a bqplot figure: two
+messages, and a whole chart for the page to lay out and redraw, twice per frame, for
+a line without axes.)"""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
-import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
@@ -15,9 +19,38 @@ from .._time import DurationLike, to_duration
 from ..health import Snapshot
 from ._base import StoreView, TimeRing, check_count, check_name, plot_array
 
-__all__ = ["KpiTile", "describe_span"]
+__all__ = ["KpiTile", "describe_span", "sparkline_svg"]
 
 _COMBINE = ("sum", "mean", "max", "min", "overall")
+#: The sparkline's drawing box (SVG user units; it is stretched to the tile's width).
+SPARK_WIDTH, SPARK_HEIGHT = 200, 56
+SPARK_COLOUR = "#0072B2"
+
+
+def sparkline_svg(x: np.ndarray, y: np.ndarray, *, width: int = SPARK_WIDTH, height: int = SPARK_HEIGHT) -> str:
+    """A sparkline of values ``y`` over times ``x`` as an inline SVG polyline, scaled to
+    fill the box (the time span across, the values' range up; a flat series in the
+    middle); NaN points are left out. Empty (the box alone) under two points.
+
+    >>> t = np.array(["2024-01-01T09:00:00", "2024-01-01T09:00:01", "2024-01-01T09:00:02"], dtype="datetime64[ns]")
+    >>> svg = sparkline_svg(t, np.array([1.0, 3.0, 2.0]), width=10, height=10)
+    >>> svg.split('points="')[1].split('"')[0]
+    '0.0,9.0 5.0,1.0 10.0,5.0'
+    """
+    ok = np.isfinite(y)
+    box = (f'<svg class="rtnb-kpi-spark" viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
+           f'style="flex:1 1 auto;min-width:0;height:{height}px">')  # (stretched by its flex row)
+    if ok.sum() < 2:
+        return box + "</svg>"
+    t = x[ok].astype("datetime64[ns]").astype(np.int64).astype(np.float64)
+    v = np.asarray(y, dtype=np.float64)[ok]
+    span, lo, hi = t[-1] - t[0], float(v.min()), float(v.max())
+    px = (t - t[0]) / span * width if span > 0 else np.linspace(0, width, len(t))
+    pad = 1.0  # the stroke's half width: the highest and lowest points are not clipped
+    py = pad + (1 - (v - lo) / (hi - lo)) * (height - 2 * pad) if hi > lo else np.full(len(v), height / 2)
+    points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px.tolist(), py.tolist()))
+    return (box + f'<polyline fill="none" stroke="{SPARK_COLOUR}" stroke-width="1.5" '
+            f'vector-effect="non-scaling-stroke" stroke-linejoin="round" points="{points}"/></svg>')
 
 
 def _format_number(value: float | None, decimals: int) -> str:
@@ -51,8 +84,9 @@ class KpiTile(StoreView, widgets.VBox):
     would compare with a part of a window and read huge. The tile says "window
     filling" while the window of the value shown is not full yet, then "vs 5 min
     before: the window was still filling" until the reference is a full window
-    (``change`` None, ``filling`` True; ``window_full`` tells the two apart). The sparkline shows the last
-    ``points`` frames. Both come from the view's own bounded series (filled once from
+    (``change`` None, ``filling`` True; ``window_full`` tells the two apart). The
+    sparkline shows the last ``points`` frames (``spark_values``, float32), in the same
+    HTML as the number. Both come from the view's own bounded series (filled once from
     the store's history, then one point per frame), so a frame costs O(keys).
 
     >>> import rtnb
@@ -110,25 +144,11 @@ class KpiTile(StoreView, widgets.VBox):
         self._past = TimeRing(256)
         self._past_step = self.reference / 128
 
+        self.spark_times = np.array([], dtype="datetime64[ns]")
+        self.spark_values = np.array([], dtype=np.float32)  # the sparkline's points, as drawn
         self.label = widgets.HTML(value=self._html())
-        x_sc, y_sc = bq.DateScale(), bq.LinearScale()
-        self.sparkline = bq.Lines(
-            x=np.array([], dtype="datetime64[ns]"),
-            y=np.array([], dtype=np.float32),
-            scales={"x": x_sc, "y": y_sc},
-            colors=["#0072B2"],
-            stroke_width=1.5,
-        )
-        self.spark_figure = bq.Figure(
-            marks=[self.sparkline],
-            axes=[],
-            animation_duration=0,
-            display_toolbar=False,
-            fig_margin={"top": 4, "bottom": 4, "left": 4, "right": 4},
-            layout={"height": "70px", "width": "auto"},
-        )
         super().__init__(
-            children=[self.label, self.spark_figure],
+            children=[self.label],
             layout={"border": "1px solid #ddd", "padding": "6px", "min_width": "220px"},
         )
         self.add_class("rtnb-kpi-tile")
@@ -201,10 +221,8 @@ class KpiTile(StoreView, widgets.VBox):
                 if before:  # None or 0: no change to show
                     self.change = (self.value - before) / abs(before)
         x, y = self.spark.arrays([0])
-        self.label.value = self._html()
-        with self.sparkline.hold_sync():
-            self.sparkline.x = x
-            self.sparkline.y = plot_array(y[0])  # float32: half the bytes
+        self.spark_times, self.spark_values = x, plot_array(y[0])
+        self.label.value = self._html()  # the number, the change and the sparkline: one message
 
     def _html(self) -> str:
         if self.filling and self.window_full:
@@ -225,6 +243,7 @@ class KpiTile(StoreView, widgets.VBox):
             f"{_format_number(self.value, self.decimals)}</span> "
             f'<span class="rtnb-kpi-unit" style="color:#555">{html.escape(self.unit)}</span>'
             f'<div class="rtnb-kpi-change {cls}" style="font-size:12px;color:{colour}">{change}</div>'
+            f'<div style="display:flex;padding:8px 0 2px 0">{sparkline_svg(self.spark_times, self.spark_values)}</div>'
             f"</div>"
         )
 

@@ -114,8 +114,9 @@ BUTTON = """([i, label]) => Array.from(document.querySelectorAll('.rtnb-dashboar
 def charts_render(page, n_dashboards: int) -> None:
     page.wait_for_selector(".rtnb-dashboard div.bqplot.figure path.line", state="attached", timeout=SLOW)
     page.wait_for_function(LINES_DRAWN, arg=n_dashboards, timeout=SLOW)
-    # Per dashboard: the line chart, the bars, two KPI sparklines.
-    assert page.locator(".rtnb-dashboard div.bqplot.figure").count() >= 4 * n_dashboards
+    # Per dashboard: the line chart and the bars (bqplot), two KPI sparklines (inline SVG).
+    assert page.locator(".rtnb-dashboard div.bqplot.figure").count() >= 2 * n_dashboards
+    assert page.locator(".rtnb-dashboard svg.rtnb-kpi-spark").count() >= 2 * n_dashboards
     assert page.locator(".rtnb-dashboard rect.bar").count() > 0
 
 

@@ -33,3 +33,35 @@ def test_the_views_follow_the_runners_pacer():
     assert rtnb.widgets.FrameGate is FramePacer  # the widgets' gate is the same class
     r = rtnb.Runner([], fps=25)
     assert isinstance(r.pacer, FramePacer) and r.pacer.fps == r.fps == 25
+
+
+def test_frames_in_flight_hold_the_next_back_until_the_screen_acknowledges():
+    from rtnb.runner import FrameAcks
+
+    t = [0.0]
+    acks = FrameAcks(limit=2, patience=1.0, monotonic=lambda: t[0])
+    for frame in range(1, 6):  # no screen has acknowledged anything: nothing is held
+        assert acks.ready()
+        acks.sent(frame)
+    acks.acked(3)  # the screen drew frame 3: 4 and 5 in flight
+    assert acks.in_flight == 2 and not acks.ready() and not acks.ready()
+    acks.acked(2)  # an older acknowledgement changes nothing
+    assert acks.in_flight == 2
+    acks.acked(4)
+    assert acks.in_flight == 1 and acks.ready()
+    acks.sent(6)
+    assert not acks.ready()
+    t[0] = 0.99
+    assert not acks.ready()
+    t[0] = 1.0  # nothing acknowledged for `patience` after the last frame: one goes
+    assert acks.ready()
+    assert (acks.held, acks.forced) == (4, 1)
+
+
+def test_frames_in_flight_reject_bad_parameters():
+    from rtnb.runner import FrameAcks
+
+    with pytest.raises(rtnb.ParameterError, match="limit"):
+        FrameAcks(limit=0)
+    with pytest.raises(rtnb.ParameterError, match="patience"):
+        FrameAcks(patience=0)

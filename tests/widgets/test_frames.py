@@ -92,7 +92,7 @@ def test_holding_keeps_the_view_where_it_was_and_following_again_lets_it_go(stor
 
 def test_a_dashboard_frame_sends_each_view_once_in_float32(sent):
     """Through a runner in simulated frames: per frame with new data, one message per
-    mark; the line and the sparklines in float32; the scales of the time axis silent."""
+    mark (a KPI tile's number and sparkline in one); the line and the sparklines in float32; the scales of the time axis silent."""
     store = rtnb.store.MemoryStore(history=600)
     source = FakeSource(200, name="orders", keys=("FR", "DE", "IT"), key_col="country", measure="amount")
     runner = rtnb.Runner(source, clock=rtnb.SimClock(start="2024-01-01"), tick="100ms", fps=10, frames="sim")
@@ -109,8 +109,8 @@ def test_a_dashboard_frame_sends_each_view_once_in_float32(sent):
     assert frames == 100
     assert sent.count(line.lines) == frames  # one message per frame: one path rewrite
     assert sent.count(line.x_scale) == 0 and sent.count(line.y_scale) == 0
-    assert sent.count(kpi.sparkline) == frames
-    assert line.lines.y.dtype == np.float32 and kpi.sparkline.y.dtype == np.float32
+    assert sent.count(kpi.label) == frames  # the number and its sparkline: one message
+    assert line.lines.y.dtype == np.float32 and kpi.spark_values.dtype == np.float32
     n = len(line.lines.x)  # the last frame's message: times as float64 ms, values float32
     assert sent.messages[line.lines.model_id][-1][1] == n * 8 + 3 * n * 4
 

@@ -212,7 +212,8 @@ def test_kpi_value_change_against_reference_and_bounded_sparkline(store, snap):
     assert kpi.value == 299.0  # 199 + 100, summed over keys
     assert kpi.change == pytest.approx(299.0 / 289.0 - 1)
     assert "299" in kpi.label.value and "EUR" in kpi.label.value and "▲" in kpi.label.value
-    assert len(kpi.sparkline.y) == 30 and kpi.sparkline.y[-1] == 299.0
+    assert len(kpi.spark_values) == 30 and kpi.spark_values[-1] == 299.0
+    assert kpi.label.value.count("<polyline") == 1  # drawn in the tile's one HTML
 
 
 def test_kpi_of_one_key_and_without_reference_value(store, snap):

@@ -1,0 +1,96 @@
+"""Backpressure from the screen and the frame bus, on widget state (no browser).
+
+A dashboard whose screen acknowledges its frames (the badge's front-end does) holds a
+frame back while ``FRAMES_IN_FLIGHT`` are unacknowledged, and the frame it draws next
+shows the newest data; once its bus's front-end is ready, the messages of a frame
+leave as one, and the views' state is what it would have been. (The browser test
+tests/browser/test_backpressure.py checks the same on a slowed page.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import rtnb
+from rtnb.widgets import Dashboard, FreshnessBadge, KpiTile, LiveLine
+from rtnb.widgets._dashboard import FRAMES_IN_FLIGHT
+from tests.conftest import FakeSource
+
+
+def _dashboard():
+    store = rtnb.store.MemoryStore(history=600)
+    source = FakeSource(200, name="orders", keys=("FR", "DE", "IT"), key_col="country", measure="amount")
+    runner = rtnb.Runner(source, clock=rtnb.SimClock(start="2024-01-01"), tick="100ms", fps=10, frames="sim")
+    pipe = rtnb.build_pipeline(runner, metric="amount", by="country", window="1min", store=store)
+    badge = FreshnessBadge(store, pipe.name, limit="5s")
+    line = LiveLine(store, pipe.name, column="sum", points=100)
+    kpi = KpiTile(store, pipe.name, column="sum")
+    # A pacer clock that never moves: no frame is let go for lack of acknowledgements.
+    dash = Dashboard([badge, line, kpi], runner=runner, monotonic=lambda: 0.0)
+    return dash, runner, badge, line, kpi
+
+
+def _ack(badge, beat):
+    badge._on_screen_message(badge, {"ack": beat}, [])
+
+
+def test_a_dashboard_holds_frames_back_while_its_screen_has_not_drawn_them():
+    dash, runner, badge, line, _ = _dashboard()
+    runner.run("2s")  # no screen has acknowledged a frame: every frame is drawn
+    assert dash.frames == 20 and dash.acks.held == 0
+    _ack(badge, badge.beat)  # the screen has drawn the newest frame
+    before = dash.frames
+    runner.run("2s")
+    assert dash.frames - before == FRAMES_IN_FLIGHT  # then it waits for the screen
+    assert dash.acks.held == 20 - FRAMES_IN_FLIGHT
+    drawn_to = line.point_times[-1]
+    _ack(badge, badge.beat)
+    runner.run("100ms")  # acknowledged: the next frame shows the newest data, not a backlog
+    assert dash.frames - before == FRAMES_IN_FLIGHT + 1
+    newest = badge.store.latest(badge.metric).newest_event
+    assert line.point_times[-1] == np.datetime64(newest.as_unit("ns").asm8) > drawn_to
+    badge._on_screen_message(badge, {"ack": "x"}, [])  # not an acknowledgement: ignored
+    badge._on_screen_message(badge, ["ack", 1], [])
+    assert badge.acked_beat == badge.beat - 1  # (the frame drawn since)
+
+
+def test_the_frames_of_a_stop_are_never_held_back():
+    dash, runner, badge, _, _ = _dashboard()
+    runner.run("1s")
+    _ack(badge, badge.beat - 5)  # far behind
+    runner.health.state = "stopped"
+    before = dash.frames
+    runner.frame()
+    assert dash.frames == before + 1 and "stopped" in badge.value
+
+
+def test_once_its_front_end_is_ready_a_frame_sends_one_message_for_every_view(sent):
+    dash, runner, badge, line, kpi = _dashboard()
+    runner.run("1s")
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])
+    _ack(badge, badge.beat)
+    sent.clear()
+    for _ in range(5):  # a screen that keeps up: it acknowledges every frame
+        runner.run("100ms")
+        _ack(badge, badge.beat)
+    assert sent.count(dash.bus) == 5
+    views = (line.lines, kpi.label, badge, dash.status)
+    assert all(sent.count(w) == 0 for w in views)
+    frame = sent.messages[dash.bus.model_id][-1][0]["content"]["rtnb_frame"]
+    ids = [u[0] for u in frame]
+    assert line.lines.model_id in ids and kpi.label.model_id in ids
+    assert ids[-1] == badge.model_id  # the beat comes last: acknowledging it means the frame was drawn
+    update = frame[ids.index(line.lines.model_id)]
+    assert set(update[1]) >= {"x", "y"} and update[2]  # the arrays travel as binary buffers
+    assert line.lines.y.dtype == np.float32  # the kernel's state is as without the bus
+    assert pd.Timestamp(line.point_times[-1]) == badge.store.latest(badge.metric).newest_event
+
+
+def test_without_a_ready_front_end_each_widget_sends_its_own_message(sent):
+    dash, runner, badge, line, kpi = _dashboard()
+    runner.run("1s")
+    _ack(badge, badge.beat)  # acknowledged, but the bus's front-end never said it is ready
+    sent.clear()
+    runner.run("100ms")
+    assert sent.count(dash.bus) == 0 and sent.count(line.lines) == 1 and sent.count(badge) == 1
