@@ -231,11 +231,12 @@ def quickstart_dashboards() -> list:
     return [
         (rtnb.dashboard(orders, metric="amount", by="country", window="2min", limit="5s", unit="EUR",
                         table=True, clock=clock()), 10),
-        (rtnb.dashboard(retail, metric="amount", by="country", window="30s", limit="5s", unit="GBP",
+        (rtnb.dashboard(retail, metric="amount", by="country", window="10s", limit="5s", unit="GBP",
                         clock=clock()), 1),
-        (rtnb.dashboard(stalling, metric="amount", by="country", window="1min", limit="1s", stale_after="2s",
-                        clock=clock()), 1),
-        (rtnb.dashboard(messy, metric="amount", by="country", window="1min", limit="5s", clock=clock()), 10),
+        (rtnb.dashboard(stalling, metric="amount", by="country", window="5s", unit="EUR", limit="1s",
+                        stale_after="2s", clock=clock()), 1),
+        (rtnb.dashboard(messy, metric="amount", by="country", window="1min", unit="EUR", limit="5s",
+                        clock=clock()), 10),
     ]
 
 
