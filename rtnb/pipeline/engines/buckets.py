@@ -231,7 +231,7 @@ class BucketEngine(_BucketState, WindowEngine):
     def read(self, quantiles: tuple[float, ...] = ()) -> WindowStats:
         if self.needs.std and self.totals.shift_drifted():
             self._rebuild()
-        present = np.flatnonzero(self.totals.n > 0)
+        present = np.flatnonzero(self.totals.n[: self.n_keys] > 0)  # slots past n_keys: empty
         n, s, lease = self.totals.lend()  # by key code: a reader gathers the rows it reads
         m2 = self.totals.m2(present) if self.needs.std else None
         mn = mx = None
