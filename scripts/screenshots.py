@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.browser._lab import (ERRORS, EXECUTE, LINES_REDRAW, MATHJAX, open_notebook, run_all,
+from tests.browser._lab import (ERRORS, EXECUTE, LINES_REDRAW, MATHJAX, SLOW, open_notebook, run_all,
                                 screenshot_notebook, shoot_element)
 from tests.browser._servers import CHROMIUM, CHROMIUM_ARGS, LIVE_SECONDS, ROOT, delete_sessions, jupyter_lab
 
@@ -35,7 +35,7 @@ RUN_AGAIN = 'if dash.runner.state not in ("running", "paused"): dash.start(60, s
 def readme_picture(page) -> Path:
     """The quick-start's first dashboard, running, as docs/dashboard.png."""
     page.evaluate(EXECUTE, RUN_AGAIN)
-    page.wait_for_function(LINES_REDRAW, arg=[0, 5], timeout=120_000)
+    page.wait_for_function(LINES_REDRAW, arg=[0, 5], timeout=SLOW)
     return shoot_element(page, page.locator(".rtnb-dashboard").first, ROOT / "docs" / "dashboard.png")
 
 
@@ -56,6 +56,7 @@ def main(names: list[str]) -> int:
             try:
                 for name in names:
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
                     try:
                         open_notebook(page, base, f"{name}.ipynb")
                         took = run_all(page, timeout_s=600)
