@@ -26,13 +26,24 @@ def describe_rejects(item: Any) -> list[str]:
     ['2 rows: amount is NaN', '1 row: ts is missing']
     >>> describe_rejects(ValueError("bad batch"))
     ['ValueError: bad batch']
+
+    An error the runner caught (:class:`rtnb.RunError`) gives its time of day to the
+    second (the dashboard's clock says the day; "12:03:43.094954878" was noise):
+
+    >>> from rtnb.health import RunError
+    >>> describe_rejects(RunError(at=pd.Timestamp("2024-01-01 12:03:43.0949"), where="source", name="orders",
+    ...                           kind="SourceUnavailable", message="outage"))
+    ['12:03:43 source orders: SourceUnavailable: outage']
     """
     if isinstance(item, pd.DataFrame):
         if "reason" in item.columns and len(item):
             counts = item["reason"].astype(str).value_counts(sort=False)
             return [f"{n} row{'s' if n != 1 else ''}: {reason}" for reason, n in counts.items()]
         return [f"{len(item)} row{'s' if len(item) != 1 else ''} rejected"] if len(item) else []
-    if callable(getattr(item, "describe", None)):  # rtnb.RunError from runner.errors
+    at = getattr(item, "at", None)
+    if isinstance(at, pd.Timestamp) and all(hasattr(item, k) for k in ("where", "name", "kind", "message")):
+        return [f"{at:%H:%M:%S} {item.where} {item.name}: {item.kind}: {item.message}"]  # rtnb.RunError
+    if callable(getattr(item, "describe", None)):  # anything else that says itself in one line
         return [str(item.describe())]
     if isinstance(item, BaseException):
         return [f"{type(item).__name__}: {item}"]

@@ -87,10 +87,13 @@ REJECTED = """(i) => { const e = document.querySelectorAll('.rtnb-dashboard')[i]
   return e ? [Number(e.dataset.rejected), Number(e.dataset.late), e.querySelectorAll('.rtnb-reasons li').length,
               e.innerText] : null; }"""
 
-# The lines of every error panel that report an error the runner caught (RunError.describe:
-# "<time> frame|pipeline|source <name>: <kind>: <message>"): a view that failed to draw.
+# The lines of every error panel that report an error the runner caught (ErrorPanel's
+# "<hh:mm:ss> frame|pipeline|source <name>: <kind>: <message>"): a view that failed to draw.
+# Not a frame over its time budget ("frame callback took 4.82 s (budget 1 s); skipped for
+# 49 frames"): the runner skipping a view a loaded machine slowed down is not a failure.
 RUN_ERRORS = r"""() => Array.from(document.querySelectorAll('.rtnb-dashboard .rtnb-reasons li'))
-  .map(li => li.innerText).filter(t => /^\S+ \S+ (frame|pipeline|source) [^:]+: \w+: /.test(t))"""
+  .map(li => li.innerText).filter(t => /^\d\d:\d\d:\d\d (frame|pipeline|source) [^:]+: \w+: /.test(t))
+  .filter(t => !/ took [\d.]+ s \(budget /.test(t))"""
 
 EXECUTED = "() => window.rtnbExec || []"
 
