@@ -101,6 +101,7 @@ EXECUTED = "() => window.rtnbExec || []"
 # The first dashboard, run again for long enough for the checks that follow (the
 # notebook's own live run may be over, or about to be: it is stopped and started anew).
 RUN_AGAIN = "dash.stop(); dash.start(120, speedup=10)"
+RUN_LONG = "dash.stop(); dash.start(900, speedup=10)"
 
 # Anything a hover dot paints: a dot whose fill or stroke shows (not transparent, not
 # fully see-through). The dots exist only to catch the mouse for the tooltip.
@@ -331,6 +332,10 @@ def test_quickstart_in_notebook7(chromium, workdir, tmp_path):
     require(major >= 7, "notebook>=7", "pip install 'rtnb[test]'")
     with jupyter_notebook(workdir, tmp_path) as base, \
             quickstart_page(chromium, f"{base}/notebooks/01_quickstart.ipynb", "Jupyter Notebook") as page:
+        # A run that outlasts the checks: the 120 s one may be over by now (at load 8 the
+        # stall check took longer, and a click on Pause then met a stopped run).
+        page.evaluate(EXECUTE, RUN_LONG)
+        page.wait_for_function(f"() => ({RUN_STATE})({ORDERS}) === 'running'", timeout=SLOW)
         click(page, ORDERS, "Pause")
         shown = badge_says(page, ORDERS, "paused")
         assert "paused" in shown["text"], shown
