@@ -51,12 +51,17 @@ QUICKSTART_READ = "() => [window.__qs.map(r => [r.frames, r.rewrites]), window._
 LAGS = """() => Array.from(document.querySelectorAll('.rtnb-dashboard')).map(d => {
   const b = d.querySelector('.rtnb-freshness'); return b && b.dataset.lag ? Number(b.dataset.lag) : null; })"""
 
-# Run code in the kernel and resolve with what it printed.
-KERNEL_SAYS = """(code) => new Promise(res => {
-  const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  let out = ''; const f = k.requestExecute({code, store_history: false});
-  f.onIOPub = m => { if (m.content && m.content.text) out += m.content.text; };
-  f.done.then(() => res(out), () => res(out)); })"""
+# Run code in the kernel now; window.__ks[name] resolves with what it printed (the answer
+# comes on IOPub behind the frames already sent: a page 38 s behind gets it 38 s later,
+# but the kernel's own clock says when it ran).
+KERNEL_ASK = """([name, code]) => { window.__ks = window.__ks || {};
+  window.__ks[name] = new Promise(res => {
+    const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    let out = ''; const f = k.requestExecute({code, store_history: false});
+    f.onIOPub = m => { if (m.content && m.content.text) out += m.content.text; };
+    f.done.then(() => res(out), () => res(out)); });
+  return true; }"""
+KERNEL_ANSWER = "(name) => window.__ks[name]"
 # Frames each dashboard's kernel drew and held back (no screen acknowledgement yet), and
 # the kernel's monotonic time.
 KERNEL_FRAMES = ("import json as _j, time as _t; print(_j.dumps([_t.monotonic(), [[d.frames, "
@@ -69,8 +74,12 @@ def _say(*words) -> None:
     print(f"[{time.strftime('%H:%M:%S')}]", *words, file=sys.stderr, flush=True)
 
 
-def _kernel_frames(page) -> tuple[float, list]:
-    out = page.evaluate(KERNEL_SAYS, KERNEL_FRAMES)
+def _ask_frames(page, name: str) -> None:
+    page.evaluate(KERNEL_ASK, [name, KERNEL_FRAMES])
+
+
+def _kernel_frames(page, name: str) -> tuple[float, list]:
+    out = page.evaluate(KERNEL_ANSWER, name)
     t, per = json.loads(out.strip().splitlines()[-1])
     return t, per
 
@@ -115,8 +124,8 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
                 metrics = PageMetrics(page, js_profile=js_profile)
                 time.sleep(warmup)  # a benchmark: let the four runs reach their steady state
                 cpu = ProcessCpu()
-                k0 = _kernel_frames(page)
-                _say("kernel frames read; measuring")
+                _ask_frames(page, "k0")
+                _say("measuring")
                 n, b0, m0 = page.evaluate(QUICKSTART_OBSERVERS)
                 cpu.restart()
                 metrics.start()
@@ -125,6 +134,7 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
                     time.sleep(seconds / 5)
                     lags.append(page.evaluate(LAGS))
                 per, b1, m1 = page.evaluate(QUICKSTART_READ)
+                _ask_frames(page, "k1")
                 span = time.monotonic() - w0
                 traced = {}
                 if trace > 0:  # after the measurement: a trace costs the page too
@@ -137,7 +147,7 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
                 page_side = metrics.stop()
                 cpu_s = cpu.since()
                 _say("measured; reading the kernel's frames")
-                k1 = _kernel_frames(page)
+                k0, k1 = _kernel_frames(page, "k0"), _kernel_frames(page, "k1")
             finally:
                 with_kernel_shutdown(page)
                 page.close()
