@@ -143,6 +143,9 @@ class KpiTile(StoreView, widgets.VBox):
         # Values a reference period back: at most 256 points, spaced reference / 128.
         self._past = TimeRing(256)
         self._past_step = self.reference / 128
+        # The first value's time, kept for good: the ring above drops its oldest points,
+        # so its first time trails ~2 references behind and a longer window never filled.
+        self._first_seen: pd.Timestamp | None = None
 
         self.spark_times = np.array([], dtype="datetime64[ns]")
         self.spark_values = np.array([], dtype=np.float32)  # the sparkline's points, as drawn
@@ -172,6 +175,8 @@ class KpiTile(StoreView, widgets.VBox):
         if value is None:
             return
         self.spark.append(t, {0: value})
+        if self._first_seen is None or t < self._first_seen:
+            self._first_seen = t
         last = self._past.last_time
         if last is None or t - last >= self._past_step:
             self._past.append(t, {0: value})
@@ -208,7 +213,7 @@ class KpiTile(StoreView, widgets.VBox):
         self.filling = self.window_full = False
         if self.value is not None and t is not None:
             then = t - self.reference
-            first = self._past.first_time
+            first = self._first_seen
             self.window_full = self._window is None or first is None or t >= first + self._window
             if not self.window_full:
                 # The window holds less than its length of data yet (nothing to compare).

@@ -80,6 +80,26 @@ def test_a_kpi_change_against_a_window_still_filling_says_window_filling(store, 
     assert "+0.0% vs 5 min before" in kpi.label.value
 
 
+@pytest.mark.parametrize("window, reference", [("1h", "5min"), ("10min", "1min"), ("128s", "128s")])
+def test_a_kpi_window_longer_than_its_past_ring_fills_and_then_shows_a_change(store, snap, window, reference):
+    # The tile keeps 256 past points spaced reference / 128, so its ring spans ~2 references:
+    # the first value's time must outlive the ring, else a longer window never reads full.
+    kpi = KpiTile(store, "orders", column="sum", reference=reference)
+    win, ref = pd.Timedelta(window), pd.Timedelta(reference)
+    step = ref / 64  # the ring wraps after ~4 references
+    total = win + 6 * ref
+    n = int(total / step) + 1
+    for i in range(n):
+        t = T0 + i * step
+        store.put(snap(t=t, values={"FR": 100.0}, window=win))
+        kpi.refresh(t)
+        if t - T0 < win:
+            assert not kpi.window_full and "window filling" in kpi.label.value
+    assert kpi.window_full and not kpi.filling
+    assert kpi.change == pytest.approx(0.0)
+    assert "filling" not in kpi.label.value
+
+
 def test_the_rate_slider_shows_only_for_a_source_whose_rate_can_be_set():
     frame = pd.DataFrame({"time": pd.date_range("2024-01-01", periods=60, freq="s"),
                           "country": ["FR", "DE"] * 30, "amount": 1.0})
