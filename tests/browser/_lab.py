@@ -131,7 +131,9 @@ def screenshot_notebook(page, path: Path, width: int = 1400) -> Path:
     page.add_style_tag(content=".jp-Notebook .jp-Cell { background: transparent !important; "
                        "border-color: transparent !important; box-shadow: none !important; } "
                        ".jp-Notebook .jp-Cell .jp-Collapser { background: transparent !important; } "
-                       ".jp-Notebook .jp-cell-toolbar { display: none !important; }")
+                       ".jp-Notebook .jp-cell-toolbar { display: none !important; } "
+                       ".jp-Notebook .jp-Cell, .jp-Notebook .jp-Cell * { outline: none !important; }")
+    page.evaluate("() => document.activeElement && document.activeElement.blur && document.activeElement.blur()")
     page.evaluate("""() => document.querySelectorAll('.jp-Notebook .jp-Cell.jp-mod-active, .jp-Notebook .jp-Cell.jp-mod-selected')
       .forEach(c => c.classList.remove('jp-mod-active', 'jp-mod-selected'))""")
     page.set_viewport_size({"width": width, "height": min(int(height) + 120, 16_000)})
