@@ -81,10 +81,12 @@ def close_quietly(client: Any, cluster: Any = None) -> None:
     for h, _ in saved:
         h.setLevel(logging.WARNING)
     try:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        try:
+            if client is not None:
+                client.close()
+        finally:  # the cluster's processes go even when the client's close raised
+            if cluster is not None:
+                cluster.close()
     finally:
         for h, level in saved:
             if h.level == logging.WARNING:  # the cluster's own restore (to what it found) wins

@@ -49,7 +49,7 @@ from .._checks import check_int, check_number
 from .._errors import ParameterError, RtnbError
 from ..clock import Clock
 from ..health import Counters, Snapshot
-from ..pipeline._input import read_batch
+from ..pipeline._input import check_zone, decode, read_batch
 from ..pipeline._late import LateRows
 from ..pipeline.rolling import Rolling, RollingConfig
 from ..pipeline.watermark import Watermark
@@ -132,25 +132,34 @@ class DaskRolling:
         self.timeout = check_number("timeout", timeout, minimum=0, strict=True)
         self.recover = bool(recover)
         self._own_client = client is None or isinstance(client, str)
-        self._client, self._cluster = connect(client, check_int("workers", workers, minimum=1))
-        addrs = self._workers()
-        if not addrs:
-            raise WorkerLost("the Dask cluster has no workers")
-        n = len(addrs) if partitions is None else check_int("partitions", partitions, minimum=1)
-        self.n = n
-        self._partitioner = Partitioner(n)
+        workers = check_int("workers", workers, minimum=1)  # every check before a cluster is started
+        if partitions is not None:
+            partitions = check_int("partitions", partitions, minimum=1)
         # The driver classifies; the workers only insert accepted rows.
         self._options = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.init}
         self._options.update(id_col=None, keep_late=0, lateness=cfg.lateness)
         self._wm = Watermark(cfg.late.value, dedup=cfg.id_col is not None)
         self._late = LateRows(cfg.keep_late)
         self._empty = Rolling(**self._options).value  # the shape of an empty answer
-        self._parts = [self._spawn(i, addrs[i % len(addrs)], None) for i in range(n)]
+        self._client, self._cluster = connect(client, workers)
+        try:
+            addrs = self._workers()
+            if not addrs:
+                raise WorkerLost("the Dask cluster has no workers")
+            n = len(addrs) if partitions is None else partitions
+            self.n = n
+            self._partitioner = Partitioner(n)
+            self._parts = [self._spawn(i, addrs[i % len(addrs)], None) for i in range(n)]
+        except BaseException:  # nothing started here outlives the failed constructor
+            close_quietly(self._client if self._own_client else None, self._cluster)
+            raise
         self._seq = -1
         self._version = 0
+        self._zone: str | None | bool = False  # time zone of the batches so far (False: none yet)
         self.errors: list[str] = []
         self._unreported: list[WorkerLost] = []
         self.recovered = 0
+        self.deltas = 0  # table replies that came as a delta (the keys changed since the last one)
 
     # ---------------------------------------------------------------- plumbing
     def _spawn(self, i: int, worker: str, state: dict | None) -> _Partition:
@@ -270,6 +279,7 @@ class DaskRolling:
             if result is None:
                 return None
             if isinstance(result[1], (Part, Delta)):  # every table reply is applied, in order
+                self.deltas += isinstance(result[1], Delta)
                 part = self._parts[i]
                 part.table = absorb(part.table, result[1])
         return result
@@ -291,21 +301,25 @@ class DaskRolling:
         batches are waiting, then go in one call per partition: small batches do not
         each pay a round trip.
         """
-        ts, vals, keycols, ids = read_batch(batch, self.config)  # the same checks as Rolling, before any change
+        ts, vals, keycols, ids, zone = self._read(batch)  # the same checks as Rolling, before any change
         if ts.size == 0:
             return self
+        try:  # before the watermark counts anything: a key that cannot be hashed changes nothing
+            parts = self._partitioner(batch, self.config.keys)
+        except TypeError as exc:
+            raise ParameterError("by", self.config.by, f"key values must be hashable to be partitioned "
+                                 f"({type(exc).__name__}: {exc})") from None
+        self._zone = zone
         verdict = self._wm.admit(ts, ids)
         late = verdict.late
         if late.any() and self.config.keep_late:
             self._late.add(batch.iloc[np.flatnonzero(late)])
         acc = verdict.accepted
-        accepted = batch
         if not acc.all():
             at = np.flatnonzero(acc)
-            accepted, ts, vals, keycols = batch.iloc[at], ts[at], vals[at], [k[at] for k in keycols]
+            ts, vals, keycols, parts = ts[at], vals[at], [k[at] for k in keycols], parts[at]
         self._seq += 1
         seq, wm = self._seq, self._wm.newest
-        parts = self._partitioner(accepted, self.config.keys)
         # decoded arrays go out, each Categorical key with only the categories its rows use
         for i, rows in enumerate(split_rows(ts, vals, keycols, parts, self.n)):
             part = self._parts[i]
@@ -319,6 +333,18 @@ class DaskRolling:
             if len(self._parts[i].since) >= self.checkpoint_every:
                 self._export(i)
         return self
+
+    def _read(self, batch: pd.DataFrame) -> tuple:
+        """``(ts, vals, keycols, ids, zone)``: :func:`~rtnb.pipeline._input.read_batch`'s
+        checks plus Rolling's time-zone check. The workers get naive UTC nanoseconds,
+        so only the driver can refuse naive times after aware ones (or the reverse)."""
+        d = decode(batch, self.config)
+        if len(d.rejected):
+            read_batch(batch, self.config)  # raises the strict form's ParameterError
+        if d.ts.size:
+            check_zone(self._zone, d.zone, self.config.time_col)
+            return d.ts, d.vals, d.keycols, d.ids, d.zone
+        return d.ts, d.vals, d.keycols, d.ids, self._zone
 
     # ---------------------------------------------------------------- reading
     @property

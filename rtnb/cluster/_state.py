@@ -36,7 +36,7 @@ def export_state(dr: Any) -> dict:
     for part, state in zip(dr._parts, parts):
         part.state, part.since = state, []  # the new recovery point
     meta, arrays = dr._wm.export_state()
-    meta.update(seq=int(dr._seq), snapshots=int(dr._version))
+    meta.update(seq=int(dr._seq), snapshots=int(dr._version), zone=dr._zone)  # the driver owns the zone
     return {"format": FORMAT, "version": VERSION, "config": dr.config.plain(),
             "partitions": dr.n, "meta": meta, "arrays": arrays, "parts": parts}
 
@@ -64,4 +64,15 @@ def load_state(dr: Any, state: dict) -> None:
     dr._wm = Watermark.load_state(meta, state["arrays"], dedup=dr.config.id_col is not None)
     dr._seq = seq
     dr._version = int(meta["snapshots"])
+    dr._zone = meta["zone"] if "zone" in meta else _zone_of_parts(parts)
     dr._replace_all(parts)
+
+
+def _zone_of_parts(parts: list[dict]) -> str | None | bool:
+    """The driver's zone from a state written before the driver kept one: the zone
+    the partitions saw (their workers then read the batches' own times), aware first."""
+    zones = [p.get("meta", {}).get("zone", False) for p in parts]
+    aware = [z for z in zones if z is not None and z is not False]
+    if aware:
+        return aware[0]
+    return None if any(z is None for z in zones) else False

@@ -41,6 +41,9 @@ class PartitionWorker:
         self.options = dict(options)
         self.rolling = Rolling(**self.options)
         if state is not None:
+            # The driver owns the time zone (it sends naive UTC ns): a partition state
+            # written when workers read aware times would refuse every batch.
+            state = dict(state, meta=dict(state["meta"], zone=False))
             self.rolling = Rolling.from_state(state)
         self.applied = -1 if state is None else int(state.get("cluster_seq", -1))
         self._early: dict[int, tuple[pd.DataFrame, int]] = {}
