@@ -33,7 +33,7 @@ import pandas as pd
 
 from .._errors import UnknownNameError
 from .._keytable import frame_of, top_positions
-from ._partial import Part, index_of
+from ._partial import Part, any_missing, index_of
 
 __all__ = ["Merged"]
 
@@ -95,6 +95,8 @@ class Merged:
                    else np.partition(every, every.size - n)[every.size - n])
             at = [np.flatnonzero(v <= cut if ascending else v >= cut) for v in values]
         labels, arrays = self._gather(at)
+        if any_missing(labels):  # NaN compares False with everything: pandas sorts
+            return _pick(self._rows(at), n, self.columns[j], ascending)
         try:  # the candidates in key order (a few labels), as the sorted table has them
             order = np.argsort(labels, kind="stable")
         except TypeError:  # labels that do not compare (mixed types, a missing key): pandas sorts

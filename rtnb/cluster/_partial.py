@@ -84,9 +84,12 @@ class Part:
         if self._lookup is None:
             object.__setattr__(self, "_lookup", dict(zip(self.labels.tolist(), range(self.codes.size))))
         try:
-            return self._lookup.get(label)
+            loc = self._lookup.get(label)
         except TypeError:  # unhashable: no such key
             return None
+        if loc is None and _has_missing(label):  # NaN != NaN (and unpickled NaNs are new objects)
+            return _missing_position(self.labels, label)
+        return loc
 
     @classmethod
     def of_frame(cls, table: pd.DataFrame, number: int = 0, seq: int = 0) -> Part:
@@ -188,3 +191,39 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return np.zeros(a.shape, dtype=bool)
         return a.view(width) == b.view(width)
     return a == b
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # an array-like label: not a missing value
+        return False
+
+
+def _has_missing(label: Any) -> bool:
+    """Whether a key label is missing, or a tuple with a missing part (as
+    :meth:`rtnb.pipeline.keys.KeyView.code` treats them: every missing value is one key)."""
+    if isinstance(label, tuple):
+        return any(_isna(v) for v in label)
+    return _isna(label)
+
+
+def _missing_position(labels: np.ndarray, label: Any) -> int | None:
+    """The row of a label with missing parts: every missing value matches every other."""
+    if not isinstance(label, tuple):
+        at = np.flatnonzero(pd.isna(labels)) if labels.size else np.empty(0, dtype=np.int64)
+        return int(at[0]) if at.size else None
+    for i, have in enumerate(labels.tolist()):
+        if (isinstance(have, tuple) and len(have) == len(label)
+                and all(a == b or (_isna(a) and _isna(b)) for a, b in zip(have, label))):
+            return i
+    return None
+
+
+def any_missing(labels: np.ndarray) -> bool:
+    """Whether an object array of key labels holds a missing key (or a tuple with one)."""
+    if not labels.size:
+        return False
+    if pd.isna(labels).any():
+        return True
+    return isinstance(labels[0], tuple) and any(_has_missing(v) for v in labels.tolist())

@@ -60,3 +60,42 @@ def test_an_unknown_column_is_named():
                     newest_event=None, processed_at=pd.Timestamp(0))
     with pytest.raises(UnknownNameError, match="by='mean'"):
         snap.top(1, "mean")
+
+
+@settings(max_examples=40, deadline=None)
+@given(perm=st.permutations([float("nan"), 3.0, 1.0, 2.0, 0.5]), cut=st.integers(0, 5),
+       values=st.lists(st.sampled_from([5.0, 5.0, 1.0]), min_size=5, max_size=5), n=st.integers(1, 5))
+def test_a_nan_key_is_found_and_ties_break_in_key_order_as_in_the_sorted_table(perm, cut, values, n):
+    """Float keys with a missing one, in parts as they arrive over the wire (pickled:
+    the NaN is a new object): ``key(nan)`` finds it, and ``top`` breaks ties in the
+    sorted table's key order (NaN last), not in an order argsort makes up."""
+    import pickle
+
+    whole = pd.DataFrame({"sum": values}, index=pd.Index(list(perm), name="k", dtype=object))
+    parts = [pickle.loads(pickle.dumps(Part.of_frame(t))) for t in (whole.iloc[:cut], whole.iloc[cut:])]
+    merged = Merged(parts, whole.iloc[:0])
+    ordered = whole.sort_index(kind="stable")
+    want = ordered.iloc[top_positions(ordered["sum"].to_numpy(), n, False)]
+    assert [str(v) for v in merged.top(n, "sum").index] == [str(v) for v in want.index]
+    assert merged.key(np.nan).tolist() == ordered.loc[[np.nan]].iloc[0].tolist()
+    assert merged.key(float("nan")).tolist() == ordered.loc[[np.nan]].iloc[0].tolist()
+
+
+def test_a_missing_key_reads_as_in_one_process_single_and_multi_column():
+    import pickle
+
+    import rtnb
+    from rtnb.cluster._partial import Replier
+
+    ts = pd.to_datetime(["2024-01-01 00:00:01"] * 3).as_unit("ns")
+    for by, frame, label in (
+        ("k", pd.DataFrame({"ts": ts, "k": ["a", None, "b"], "v": [1.0, 2.0, 3.0]}), np.nan),
+        ("k", pd.DataFrame({"ts": ts, "k": [1.0, np.nan, 2.0], "v": [1.0, 2.0, 3.0]}), None),
+        (["k", "j"], pd.DataFrame({"ts": ts, "k": ["a", None, "b"], "j": [1, 2, 3], "v": [1.0, 2.0, 3.0]}), (np.nan, 2)),
+    ):
+        agg = rtnb.Rolling("1min", by=by, value="v", aggs=("count", "sum")).update(frame)
+        part = pickle.loads(pickle.dumps(Replier().reply(agg, 0, -1)))
+        merged, single = Merged([part], agg.value.iloc[:0]), agg.snapshot()
+        assert merged.key(label).tolist() == single.key(label).tolist()
+        for n in (1, 2, 3):
+            assert [str(v) for v in merged.top(n, "sum").index] == [str(v) for v in single.top(n, "sum").index]
