@@ -26,16 +26,22 @@ function initialize({ model }) {
   let applying = Promise.resolve();
 
   async function apply(updates, buffers) {
+    // One update that fails (a model this page has not created, a deserialiser that
+    // throws) drops only itself: the frame's other updates, the badge's beat last, go on.
     for (const [id, state, paths, first] of updates) {
-      let m = models.get(id);
-      if (!m) {
-        m = await manager.get_model(id);
-        models.set(id, m);
-        m.once && m.once("comm:close", () => models.delete(id));
+      try {
+        let m = models.get(id);
+        if (!m) {
+          m = await manager.get_model(id);
+          models.set(id, m);
+          m.once && m.once("comm:close", () => models.delete(id));
+        }
+        putBuffers(state, paths, buffers.slice(first, first + paths.length));
+        const s = await m.constructor._deserialize_state(state, m.widget_manager);
+        m.set_state(s);
+      } catch (e) {
+        console.error("[rtnb bus] update of", id, e);
       }
-      putBuffers(state, paths, buffers.slice(first, first + paths.length));
-      const s = await m.constructor._deserialize_state(state, m.widget_manager);
-      m.set_state(s);
     }
   }
 

@@ -16,6 +16,7 @@ them, collected messages would be lost.
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -63,24 +64,37 @@ class FrameBus(_Widget):
 
     @contextmanager
     def frame(self):
-        """Within it, every widget's state message is collected; sent as one at the end."""
-        original = widgets.Widget._send
+        """Within it, every widget's state message is collected; sent as one at the end.
+
+        Only messages sent by the thread that opened the frame are collected: a widget
+        changed from another thread meanwhile sends its own message, as without the bus.
+        A frame opened while another one is collecting (nested, or on another thread)
+        installs nothing: its messages go with the outer frame's, or on their own.
+        """
+        current = widgets.Widget._send
+        if getattr(current, "_rtnb_collector", False):  # a frame is collecting already
+            yield self
+            return
+        original = current
+        owner = threading.get_ident()
         updates: list = []
         blobs: list = []
         bus = self
 
         def collect(widget: Any, msg: dict, buffers: Any = None) -> None:
-            if widget is bus or msg.get("method") != "update":
+            if widget is bus or msg.get("method") != "update" or threading.get_ident() != owner:
                 return original(widget, msg, buffers=buffers)
             paths = msg.get("buffer_paths") or []
             updates.append([widget.model_id, msg["state"], paths, len(blobs)])
             blobs.extend(buffers or [])
 
+        collect._rtnb_collector = True  # type: ignore[attr-defined]
         widgets.Widget._send = collect
         try:
             yield self
         finally:
-            widgets.Widget._send = original
+            if widgets.Widget._send is collect:  # never undo what someone installed since
+                widgets.Widget._send = original
             if updates:
                 self.updates_sent += len(updates)
                 self.messages_sent += 1

@@ -94,3 +94,46 @@ def test_without_a_ready_front_end_each_widget_sends_its_own_message(sent):
     sent.clear()
     runner.run("100ms")
     assert sent.count(dash.bus) == 0 and sent.count(line.lines) == 1 and sent.count(badge) == 1
+
+
+def test_a_widget_changed_from_another_thread_during_a_frame_sends_its_own_message(sent):
+    # The bus collects only the frame's own thread: another thread's update, collected
+    # after the frame's message went, would be lost (the review's race: 5 of 20,000).
+    import threading
+
+    import ipywidgets
+
+    from rtnb.widgets._bus import FrameBus
+
+    bus, label, other = FrameBus(), ipywidgets.HTML(), ipywidgets.IntText()
+    sent.clear()
+    with bus.frame():
+        label.value = "drawn in the frame"
+        worker = threading.Thread(target=lambda: setattr(other, "value", 7))
+        worker.start()
+        worker.join()
+    assert sent.count(other) == 1 and sent.messages[other.model_id][-1][0]["state"] == {"value": 7}
+    assert sent.count(label) == 0 and sent.count(bus) == 1
+    assert [u[0] for u in sent.messages[bus.model_id][-1][0]["content"]["rtnb_frame"]] == [label.model_id]
+
+
+def test_overlapping_frames_restore_the_widgets_own_send(sent):
+    # Two frames open at once (nested, or on two loops): the inner one installs nothing,
+    # so whatever order they close in, a widget changed afterwards sends its own message.
+    import ipywidgets
+
+    from rtnb.widgets._bus import FrameBus
+
+    a, b, w = FrameBus(), FrameBus(), ipywidgets.IntText()
+    true_send = ipywidgets.Widget._send
+    fa, fb = a.frame(), b.frame()
+    fa.__enter__()
+    fb.__enter__()
+    w.value = 1  # collected by the outer frame: it goes out with a's message
+    fa.__exit__(None, None, None)
+    fb.__exit__(None, None, None)
+    assert ipywidgets.Widget._send is true_send
+    assert (a.messages_sent, a.updates_sent, b.messages_sent) == (1, 1, 0)
+    sent.clear()
+    w.value = 5
+    assert sent.count(w) == 1
