@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import rtnb
 from tests.pipeline._oracle import Oracle, aggregate, assert_table_matches, closed_expected, window_rows
-from tests.pipeline.test_merge_properties import _cuts, _equals_pandas, _sorted, values
+from tests.pipeline.test_merge_properties import _cuts, _equals_pandas, _sorted, phase_frame, values
 
 ALL_AGGS = ("count", "sum", "mean", "min", "max", "std", "p50", "p90", "p95", "p99")
 NAMES = [f"key{i}" for i in range(40)]
@@ -61,14 +61,8 @@ def churning_rows(draw):
         active = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=6, unique=True))
         n = draw(st.integers(1, 25))
         t += draw(st.sampled_from([0, 700, 6_000, 35_000, 35_000]))
-        ts = t + np.cumsum(draw(st.lists(st.integers(0, 1500), min_size=n, max_size=n)))
-        t = int(ts[-1])
-        frames.append(pd.DataFrame({
-            "ts": (T0 + pd.to_timedelta(ts, unit="ms")).astype("datetime64[ns]"),
-            "k": draw(st.lists(st.sampled_from(active), min_size=n, max_size=n)),
-            "k2": draw(st.lists(st.sampled_from([1, 2]), min_size=n, max_size=n)),
-            "v": draw(st.lists(values, min_size=n, max_size=n)),
-            "w": draw(st.lists(values, min_size=n, max_size=n))}))
+        frame, t = phase_frame(draw, t, active, n)
+        frames.append(frame)
     df = pd.concat(frames, ignore_index=True)
     df["rid"] = np.arange(len(df))
     return df

@@ -64,6 +64,21 @@ def configs(draw):
     return cfg
 
 
+def phase_frame(draw, t: int, active: list, n: int, disorder: bool = False) -> tuple[pd.DataFrame, int]:
+    """n rows from ms ``t`` on, 0-1.5 s apart (up to 4 s out of order with ``disorder``),
+    keys drawn from ``active``: the frame and the newest in-order time."""
+    ts = t + np.cumsum(draw(st.lists(st.integers(0, 1500), min_size=n, max_size=n)))
+    t = int(ts[-1])
+    if disorder:
+        ts = ts - np.array(draw(st.lists(st.integers(0, 4000), min_size=n, max_size=n)))
+    return pd.DataFrame({
+        "ts": (T0 + pd.to_timedelta(ts, unit="ms")).astype("datetime64[ns]"),
+        "k": draw(st.lists(st.sampled_from(active), min_size=n, max_size=n)),
+        "k2": draw(st.lists(st.sampled_from([1, 2]), min_size=n, max_size=n)),
+        "v": draw(st.lists(values, min_size=n, max_size=n)),
+        "w": draw(st.lists(values, min_size=n, max_size=n))}), t
+
+
 @st.composite
 def phased_rows(draw, disorder: bool):
     """Rows in phases, each with its own set of active keys; pauses between phases are
@@ -71,18 +86,9 @@ def phased_rows(draw, disorder: bool):
     frames, t = [], 10_000
     for _ in range(draw(st.integers(1, 4))):
         active = draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=3, unique=True))
-        n = draw(st.integers(1, 20))
         t += draw(st.sampled_from([0, 700, 6_000, 35_000]))
-        ts = t + np.cumsum(draw(st.lists(st.integers(0, 1500), min_size=n, max_size=n)))
-        t = int(ts[-1])
-        if disorder:
-            ts = ts - np.array(draw(st.lists(st.integers(0, 4000), min_size=n, max_size=n)))
-        frames.append(pd.DataFrame({
-            "ts": (T0 + pd.to_timedelta(ts, unit="ms")).astype("datetime64[ns]"),
-            "k": draw(st.lists(st.sampled_from(active), min_size=n, max_size=n)),
-            "k2": draw(st.lists(st.sampled_from([1, 2]), min_size=n, max_size=n)),
-            "v": draw(st.lists(values, min_size=n, max_size=n)),
-            "w": draw(st.lists(values, min_size=n, max_size=n))}))
+        frame, t = phase_frame(draw, t, active, draw(st.integers(1, 20)), disorder)
+        frames.append(frame)
     df = pd.concat(frames, ignore_index=True)
     df["rid"] = np.arange(len(df))
     return df

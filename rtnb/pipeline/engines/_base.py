@@ -112,6 +112,15 @@ class WindowEngine:
         raise NotImplementedError
 
     # helpers for the state form ------------------------------------------
+    def _add_totals(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Adds the window's totals and, if kept, its sketch to an export (every kind)."""
+        parts = [self.totals.export(self.n_keys)]
+        if self.sketch is not None:
+            parts.append(self.sketch.export())
+        for m, a in parts:
+            meta.update(m)
+            arrays.update(a)
+
     def _state(self, meta: dict, arrays: dict[str, np.ndarray]) -> dict:
         return {"format": "rtnb.window-engine", "version": STATE_VERSION, "kind": self.kind,
                 "meta": meta, "arrays": arrays}

@@ -45,13 +45,7 @@ class _BucketState:
         b, codes, st, absum = self.groups()
         meta = self._meta()
         arrays = {"group_bucket": b, "group_key": codes, "group_abs": absum, **stats_arrays("group_", st)}
-        m, a = self.totals.export(self.n_keys)
-        meta.update(m)
-        arrays.update(a)
-        if self.sketch is not None:
-            m, a = self.sketch.export()
-            meta.update(m)
-            arrays.update(a)
+        self._add_totals(meta, arrays)
         self._export_closed(meta, arrays)
         return self._state(meta, arrays)
 

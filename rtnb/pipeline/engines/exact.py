@@ -248,13 +248,7 @@ class ExactEngine(WindowEngine):
         arrays = {"cell_ids": np.array(self.order, dtype=np.int64),
                   "cell_rows": np.array(sizes, dtype=np.int64),
                   "row_ts": ts, "row_keys": codes, "row_values": values}
-        m, a = self.totals.export(self.n_keys)
-        meta.update(m)
-        arrays.update(a)
-        if self.sketch is not None:
-            m, a = self.sketch.export()
-            meta.update(m)
-            arrays.update(a)
+        self._add_totals(meta, arrays)
         return self._state(meta, arrays)
 
     def load_state(self, state: dict) -> None:
