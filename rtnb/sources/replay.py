@@ -72,35 +72,42 @@ column and the rows at fault). No row is ever dropped silently.
 """
 
 from __future__ import annotations
+from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._errors import ParameterError, SourceError, UnknownNameError
+from .._errors import ParameterError
 from .._time import TimeLike, to_timestamp
+# reading the data and the replay's progress live in their own modules; their names stay
+# importable here
+from ._replay_data import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
+    DataLike,
+    _check_id_col,
+    _columns,
+    _free_batch_names,
+    _infer_keys,
+    _infer_measures,
+    _median_step,
+    _parse_times,
+    _pick_time_col,
+    _read_data,
+)
+from ._replay_progress import ReplayProgress
 
 __all__ = ["Replay", "replay", "CSV_SUFFIXES", "PARQUET_SUFFIXES"]
 
-CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-
-DataLike = Union[pd.DataFrame, str, "os.PathLike[str]"]
-
-# A string/categorical column with more distinct values than this is text or an id,
-# not a dimension one would group by.
-_MAX_KEY_CARDINALITY = 100
-_SHOWN_BAD_ROWS = 5
 _MAX_SPEED = 1e12
 _MAX_CLOCK_NS = 100 * 3.15576e16  # a replay lasts at most a century of clock time
 
 
-class Replay:
+class Replay(ReplayProgress):
     """A data set replayed in event-time order at any speed, as a :class:`~rtnb.Source`.
 
     Make one with :func:`replay`; the module docstring gives the exact time mapping.
@@ -282,99 +289,6 @@ class Replay:
         """How many rows one pass replays."""
         return self._rows
 
-    # -- progress --------------------------------------------------------------------------
-
-    @property
-    def anchor(self) -> pd.Timestamp | None:
-        """The clock time the first row arrives at (``None`` until known).
-
-        >>> import pandas as pd
-        >>> df = pd.DataFrame({"ts": [pd.Timestamp("2020-01-01")]})
-        >>> src = replay(df)
-        >>> src.anchor is None
-        True
-        >>> _ = src.read(pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-02"))
-        >>> src.anchor, replay(df, start="2024-06-01").anchor
-        (Timestamp('2024-03-01 00:00:00'), Timestamp('2024-06-01 00:00:00'))
-        """
-        return self._anchor if self._anchor is not None else self._start
-
-    @property
-    def position(self) -> int:
-        """How many rows have been delivered, up to the furthest ``end`` read so far.
-
-        Counts every cycle when looping.
-
-        >>> import pandas as pd
-        >>> df = pd.DataFrame({"ts": pd.date_range("2020-01-01", periods=10, freq="1s")})
-        >>> src = replay(df, start="2024-01-01")
-        >>> _ = src.read(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 00:00:04"))
-        >>> src.position
-        4
-        """
-        anchor = self.anchor
-        if self._furthest is None or anchor is None:
-            return 0
-        hi = (self._furthest - anchor).value
-        if not self.loop:
-            return int(np.searchsorted(self._arr_off, hi, side="left"))
-        if hi <= 0:
-            return 0
-        k = (hi - 1) // self._period
-        return int(k * self.rows + np.searchsorted(self._arr_off, hi - k * self._period, side="left"))
-
-    @property
-    def exhausted(self) -> bool:
-        """True once every row has been delivered (never, when looping).
-
-        >>> import pandas as pd
-        >>> src = replay(pd.DataFrame({"ts": [pd.Timestamp("2020-01-01")]}), start="2024-01-01")
-        >>> src.exhausted, len(src.read(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 00:00:01"))), src.exhausted
-        (False, 1, True)
-        """
-        return not self.loop and self.position >= self.rows
-
-    @property
-    def span(self) -> pd.Timedelta:
-        """Data time from the first row emitted to the newest event time.
-
-        >>> import pandas as pd
-        >>> replay(pd.DataFrame({"ts": pd.to_datetime(["2020-01-01", "2020-01-02"])})).span
-        Timedelta('1 days 00:00:00')
-        """
-        return pd.Timedelta(self._span_ns, unit="ns")
-
-    @property
-    def duration(self) -> pd.Timedelta:
-        """Clock time one pass lasts: from the first arrival to the last (``span / speed``).
-
-        A run must read a little past ``anchor + duration`` to receive the last row.
-
-        >>> import pandas as pd
-        >>> replay(pd.DataFrame({"ts": pd.to_datetime(["2020-01-01", "2020-01-02"])}), speed=3600).duration
-        Timedelta('0 days 00:00:24')
-        """
-        return pd.Timedelta(self._last_off, unit="ns")
-
-    def data_time(self, now: pd.Timestamp) -> pd.Timestamp | None:
-        """The data's own time the replay has reached at clock time ``now``.
-
-        ``None`` before the anchor is known. When looping, the time within the current
-        cycle.
-
-        >>> import pandas as pd
-        >>> df = pd.DataFrame({"ts": pd.date_range("2020-01-01", periods=3, freq="1h")})
-        >>> replay(df, speed=3600, start="2024-01-01").data_time(pd.Timestamp("2024-01-01 00:00:01"))
-        Timestamp('2020-01-01 01:00:00')
-        """
-        anchor = self.anchor
-        if anchor is None:
-            return None
-        elapsed = (to_timestamp(now, "now") - anchor).value
-        if self.loop:
-            elapsed %= self._period
-        return pd.Timestamp(self._t0 + int(round(elapsed * self.speed)), unit="ns")
-
     def __repr__(self) -> str:
         return (
             f"Replay(name={self.name!r}, rows={self.rows}, speed={self.speed:g}, "
@@ -520,184 +434,3 @@ def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name:
         raise ParameterError("name", name, "must be a non-empty string")
     return name
-
-
-def _read_data(data: Any) -> tuple[pd.DataFrame, str]:
-    """The data as a DataFrame, and a default name for the source."""
-    if isinstance(data, pd.DataFrame):
-        return data, "replay"
-    if not isinstance(data, (str, os.PathLike)):
-        raise ParameterError(
-            "data", type(data).__name__, "must be a DataFrame or the path of a CSV or Parquet file"
-        )
-    path = Path(data)
-    lower = path.name.lower()
-    suffix = next((s for s in CSV_SUFFIXES + PARQUET_SUFFIXES if lower.endswith(s)), None)
-    if suffix is None:
-        raise ParameterError(
-            "data", str(data), f"unsupported file type {''.join(path.suffixes) or '(none)'!r}",
-            choices=CSV_SUFFIXES + PARQUET_SUFFIXES,
-        )
-    if not path.exists():
-        raise SourceError(f"data={str(data)!r} cannot be read: no such file")
-    if path.is_dir():
-        raise SourceError(f"data={str(data)!r} cannot be read: it is a directory")
-    name = path.name[: -len(suffix)] or "replay"
-    if suffix in PARQUET_SUFFIXES:
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise SourceError(
-                f"data={str(data)!r} cannot be read: Parquet needs pyarrow "
-                "(pip install 'rtnb[parquet]')"
-            ) from None
-    try:
-        if suffix in PARQUET_SUFFIXES:
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path)
-    except Exception as exc:  # any reader failure is "this file cannot be read"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SourceError(f"data={str(data)!r} cannot be read: {reason}") from exc
-    return frame, name
-
-
-def _pick_time_col(frame: pd.DataFrame, time_col: Any) -> str:
-    columns = list(frame.columns)
-    if time_col is None:
-        if "ts" in columns:
-            return "ts"
-        dated = [c for c in columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
-        if len(dated) == 1:
-            return dated[0]
-        found = f"{len(dated)} datetime columns" if dated else "no datetime column"
-        raise ParameterError(
-            "time_col", None,
-            f"give the event-time column (there is no 'ts' and {found}); the columns are: "
-            + ", ".join(repr(c) for c in columns),
-        )
-    if not isinstance(time_col, str) or time_col not in columns:
-        raise UnknownNameError("time_col", time_col, columns, reason="not a column of the data")
-    return time_col
-
-
-def _parse_times(values: pd.Series, col: str) -> pd.Series:
-    """The time column as tz-naive UTC ``datetime64[ns]``; bad or missing times raise."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-        if getattr(values.dtype, "tz", None) is not None:
-            parsed = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        bad = pd.Series(False, index=values.index)
-    elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        raise ParameterError(
-            "time_col", col,
-            f"holds numbers ({values.dtype}), not times; convert them first, e.g. "
-            f"df[{col!r}] = pd.to_datetime(df[{col!r}], unit='s')",
-        )
-    else:
-        text = values.astype("object")
-        try:
-            with np.errstate(all="ignore"):
-                parsed = pd.to_datetime(text, utc=True, errors="coerce")
-                bad = parsed.isna() & text.notna()
-                if bad.any():  # mixed formats: try each value on its own
-                    retry = pd.to_datetime(text[bad], utc=True, errors="coerce", format="mixed")
-                    parsed = parsed.where(~bad, retry)
-                    bad = parsed.isna() & text.notna()
-        except (OverflowError, ValueError, TypeError, pd.errors.OutOfBoundsDatetime) as exc:
-            # pandas raises even with errors="coerce" for a datetime past 2262
-            raise SourceError(f"time_col={col!r}: times that cannot be read as nanosecond times "
-                              f"(1677-09-21 to 2262-04-11): {exc}") from None
-        parsed = parsed.dt.tz_localize(None)
-    if bad.any():
-        raise SourceError(
-            f"time_col={col!r}: {int(bad.sum())} values are not dates and times, e.g. "
-            + _show_rows(values, bad)
-        )
-    missing = parsed.isna()
-    if missing.any():
-        raise SourceError(
-            f"time_col={col!r}: {int(missing.sum())} rows have no time, e.g. "
-            + _show_rows(values, missing)
-            + "; drop or fill them before replaying"
-        )
-    try:
-        return parsed.astype("datetime64[ns]")
-    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime) as exc:
-        raise SourceError(f"time_col={col!r}: times out of range for nanoseconds: {exc}") from exc
-
-
-def _show_rows(values: pd.Series, mask: pd.Series) -> str:
-    positions = np.flatnonzero(mask.to_numpy())[:_SHOWN_BAD_ROWS]
-    return ", ".join(f"row {p}: {values.iloc[p]!r}" for p in positions)
-
-
-def _free_batch_names(
-    frame: pd.DataFrame, time_col: str, keep_ts: bool
-) -> tuple[pd.DataFrame, str]:
-    """Rename data columns that ``ts``/``arrival`` would overwrite to ``<name>_original``.
-
-    ``keep_ts``: the batch's ``ts`` is the data's own ``ts`` column, which then stays.
-    """
-    renames = {}
-    if "arrival" in frame.columns:
-        renames["arrival"] = "arrival_original"
-    if "ts" in frame.columns and not (time_col == "ts" and keep_ts):
-        renames["ts"] = "ts_original"
-    for old, new in renames.items():
-        if new in frame.columns:
-            raise SourceError(
-                f"the data has both {old!r} and {new!r} columns; the replay writes {old!r} "
-                f"and would keep the data's {old!r} as {new!r}: rename one of them"
-            )
-    if not renames:
-        return frame, time_col
-    return frame.rename(columns=renames), renames.get(time_col, time_col)
-
-
-def _check_id_col(id_col: Any, columns: list[str]) -> str | None:
-    if id_col is None:
-        return None
-    if not isinstance(id_col, str) or id_col not in columns:
-        raise UnknownNameError("id_col", id_col, columns, reason="not a column of the data")
-    return id_col
-
-
-def _columns(param: str, names: Iterable[str] | str, columns: list[str]) -> tuple[str, ...]:
-    chosen = (names,) if isinstance(names, str) else tuple(names)
-    for n in chosen:
-        if n not in columns:
-            raise UnknownNameError(param, n, columns, reason="not a column of the data")
-    return chosen
-
-
-def _infer_keys(frame: pd.DataFrame, skip: set[Any]) -> tuple[str, ...]:
-    keys = []
-    for col in frame.columns:
-        if col in skip or col in ("ts_original", "arrival_original"):
-            continue
-        s = frame[col]
-        dimension_like = (
-            isinstance(s.dtype, pd.CategoricalDtype)
-            or pd.api.types.is_bool_dtype(s)
-            or pd.api.types.is_string_dtype(s)
-        )
-        if dimension_like and s.nunique(dropna=True) <= _MAX_KEY_CARDINALITY:
-            keys.append(col)
-    return tuple(keys)
-
-
-def _infer_measures(frame: pd.DataFrame, skip: set[Any]) -> tuple[str, ...]:
-    return tuple(
-        col
-        for col in frame.columns
-        if col not in skip
-        and pd.api.types.is_numeric_dtype(frame[col])
-        and not pd.api.types.is_bool_dtype(frame[col])
-    )
-
-
-def _median_step(t_ns: np.ndarray) -> int:
-    """One typical step between distinct event times (1 s if all times are equal)."""
-    steps = np.diff(np.unique(t_ns))
-    return int(np.median(steps)) if len(steps) else 1_000_000_000
