@@ -178,6 +178,7 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
         self._band_rings = (TimeRing(self.points), TimeRing(self.points)) if band is not None else None
         self._window: pd.Timedelta | None = None
         self._first_event: pd.Timestamp | None = None
+        self._filled_version: dict[str, int | None] = {}  # per column: the store version last recorded
         self._points_x = np.array([], dtype="datetime64[ns]")  # the data's times, drawn
         self._to_now = False  # the drawn x ends with a point at now (its values NaN)
 
@@ -249,7 +250,32 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
         if t is not None and column in snapshot.columns:
             if self._first_event is None:
                 self._first_event = t
+            self._fill_skipped(ring, column, t, rows)
             ring.append(t, _values(rows, column))
+
+    def _fill_skipped(self, ring: TimeRing, column: str, t: pd.Timestamp, rows: pd.DataFrame) -> None:
+        """Frames the view missed (the runner skips a dashboard over its time budget)
+        are not a gap in the data: when the step to ``t`` would break the line
+        (:func:`break_gaps`) and the store was written meanwhile (its version moved by
+        more than one), the points in between come from the store's history. Only a
+        step with no snapshot in it (a gap in the data, a stalled kernel) breaks."""
+        version, seen = self._seen_version, self._filled_version.get(column)
+        self._filled_version[column] = version
+        last = ring.last_time
+        if seen is None or version is None or version - seen <= 1 or last is None or len(ring) < 3:
+            return
+        times, _ = ring.arrays([])
+        usual = float(np.quantile(np.diff(times.astype(np.int64)), 0.75))
+        if usual <= 0 or (pd.Timestamp(t) - last).value <= GAP_FACTOR * usual:
+            return
+        try:
+            hist = self.store.history(self.metric, column)
+        except UnknownNameError:
+            return
+        between = hist[(hist.index > last) & (hist.index < t)]
+        keys = [k for k in between.columns if k in ring._cols or k in rows.index]  # the keys it records
+        if len(between) and keys:
+            ring.fill(between[keys])
 
     def _partial_points(self, x: np.ndarray) -> int:
         """How many of the oldest points come from a window that had not filled yet."""

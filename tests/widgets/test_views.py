@@ -88,9 +88,10 @@ def test_line_history_is_bounded_and_payload_does_not_grow_with_run_time(store, 
     sent.clear()
     line.refresh(T0)
     assert len(line.point_times) == 60 and line.lines.y.shape[0] == 3
-    # Same keys × points, same bytes — plus one NaN column: the hour between the
-    # history and the new point is a gap, and the line breaks there.
-    assert sent.buffer_bytes(line.lines) == first + 3 * 4 + 8
+    # Same keys × points, same bytes: the 900 snapshots the view missed are in the
+    # store, so its 60 points are the newest 60 of them (no gap, no break).
+    assert sent.buffer_bytes(line.lines) == first
+    assert line.point_times[0] == np.datetime64(T0 + pd.Timedelta("1h") + 840 * pd.Timedelta("1s"), "ns")
 
 
 def test_views_read_the_store_history_once_then_only_the_latest_snapshot(store, monkeypatch, snap):
