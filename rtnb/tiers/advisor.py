@@ -23,6 +23,11 @@ catalogue of the metrics of the published guidance with realistic inputs.
 'real_time'
 >>> advise(max_age="1D", response_time="7D").tier.name
 'batch'
+
+The break-even (:func:`break_even`, :func:`break_even_curve`) and the costs of each
+tier (:func:`tier_costs`) are defined in :mod:`rtnb.tiers._break_even`, the
+implementation checklist (:class:`ChecklistItem`) in :mod:`rtnb.tiers._checklist`;
+all are importable from here as before.
 """
 
 from __future__ import annotations
@@ -37,10 +42,13 @@ import pandas as pd
 from .._checks import check_int
 from .._errors import ParameterError
 from .._time import to_duration
+from ._break_even import break_even, break_even_curve, tier_costs
+from ._checklist import ChecklistItem, _checklist, _fmt
 from ._tiers import TIER_NAMES, Tier, classify, get_tier
 from .cost import CostEstimate, CostModel, Range
 from .delivery import Pattern, pattern_for
 from .simulation import Simulation, simulate
+
 
 __all__ = [
     "Metric",
@@ -139,27 +147,6 @@ EXAMPLES: dict[str, Metric] = {m.name: m for m in (
 )}
 
 
-@dataclass(frozen=True)
-class ChecklistItem:
-    """One item of the implementation checklist: done, or what is left to do.
-
-    >>> ChecklistItem("Degradation strategy", False, "decide what viewers see").mark
-    '[ ]'
-    """
-
-    item: str
-    done: bool
-    note: str
-
-    @property
-    def mark(self) -> str:
-        """``[x]`` when done, ``[ ]`` when not."""
-        return "[x]" if self.done else "[ ]"
-
-    def __str__(self) -> str:
-        return f"{self.mark} {self.item}: {self.note}"
-
-
 @dataclass(frozen=True, kw_only=True)
 class Recommendation:
     """The advisor's answer for one metric.
@@ -218,136 +205,6 @@ class Recommendation:
         lines.append(f"  cost: {self.cost:,.0f}")
         lines += [f"  {c}" for c in self.checklist]
         return "\n".join(lines)
-
-
-def _s(td: pd.Timedelta) -> float:
-    return float(td / pd.Timedelta("1s"))
-
-
-def _fmt(td: pd.Timedelta) -> str:
-    s = _s(td)
-    for unit, n in (("d", 86_400), ("h", 3600), ("min", 60), ("s", 1)):
-        if s >= n:
-            return f"{s / n:.3g} {unit}"
-    return f"{s * 1000:.3g} ms"
-
-
-def break_even(extra_per_year: Range | float | tuple[float, float], minutes_saved: float) -> Range:
-    """The value of a minute of delay (per year) from which a faster tier pays off:
-    extra cost per year / minutes of data age saved.
-
-    >>> break_even(Range(3_000, 12_000), minutes_saved=1.5)
-    Range(low=2000.0, high=8000.0)
-    >>> break_even(1000, 0)
-    Traceback (most recent call last):
-    ...
-    rtnb._errors.ParameterError: minutes_saved=0 is invalid: must be > 0 (the faster tier must save time)
-    """
-    if isinstance(minutes_saved, bool) or not isinstance(minutes_saved, (int, float)) or not minutes_saved > 0:
-        raise ParameterError("minutes_saved", minutes_saved, "must be > 0 (the faster tier must save time)")
-    return Range.of(extra_per_year, "extra_per_year") / minutes_saved
-
-
-def break_even_curve(
-    extra_per_year: Range | float | tuple[float, float],
-    minutes_saved: float,
-    values: Iterable[float] | None = None,
-) -> pd.DataFrame:
-    """Data for the break-even plot: for each value of a minute of delay, the yearly
-    value of the minutes saved against the extra cost (low and high).
-
-    >>> df = break_even_curve((3_000, 12_000), 1.5, values=[0, 2_000, 8_000])
-    >>> df["pays_low"].tolist(), df["pays_high"].tolist()
-    ([False, True, True], [False, False, True])
-    """
-    be = break_even(extra_per_year, minutes_saved)
-    extra = Range.of(extra_per_year)
-    v = np.linspace(0, 2.5 * be.high if be.high > 0 else 1.0, 51) if values is None else np.asarray(list(values), float)
-    value = v * minutes_saved
-    return pd.DataFrame({
-        "value_per_minute": v,
-        "yearly_value": value,
-        "extra_low": extra.low,
-        "extra_high": extra.high,
-        "pays_low": value >= extra.low,
-        "pays_high": value >= extra.high,
-    })
-
-
-def tier_costs(
-    workload: Any = 10.0,
-    *,
-    viewers: int = 50,
-    hours: float = 1.0,
-    cost: CostModel | None = None,
-    tiers: Iterable[str] = TIER_NAMES,
-    patterns: Mapping[str, Pattern] | None = None,
-    **options: Any,
-) -> pd.DataFrame:
-    """Per tier: its pattern, simulated data age and loads, and its cost ranges.
-
-    ``patterns`` overrides a tier's usual pattern (e.g. a 10-second polling interval
-    for near-real-time). Options as for :func:`~rtnb.tiers.simulate`.
-
-    >>> df = tier_costs(5.0, viewers=100, hours=0.5)
-    >>> df.index.tolist()
-    ['batch', 'near_real_time', 'real_time', 'sub_second']
-    >>> bool((df["age_p95_s"].diff().dropna() < 0).all())   # faster tiers, younger data
-    True
-    """
-    cost = cost or CostModel()
-    patterns = dict(patterns or {})
-    rows = []
-    for name in tiers:
-        t = get_tier(name)
-        pat = patterns.get(t.name) or pattern_for(t)
-        sim = simulate(workload, pat, viewers=viewers, hours=hours, **options)
-        est = cost.estimate(t, sim)
-        row = {"tier": t.name, "pattern": pat.name, "age_p50_s": sim.age_p50, "age_p95_s": sim.age_p95,
-               "age_max_s": sim.age_max}
-        row.update(sim.load_mean)
-        row["requests_peak_1s"] = sim.requests_peak_1s
-        if sim.limit is not None:
-            row["within_limit"] = sim.within_limit
-            row["limit_kept"] = sim.limit_kept
-        row.update({k: v for k, v in est.as_row().items() if k != "tier"})
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("tier")
-
-
-def _checklist(m: Metric, tier: Tier, nrt_note: str, cost: CostEstimate, extra: Range | None,
-               p95: pd.Timedelta, met: bool) -> tuple[ChecklistItem, ...]:
-    need = f"max age {_fmt(m.max_age)}, response within {_fmt(m.response_time)}"
-    items = [
-        ChecklistItem("Latency requirement per metric", met,
-                      f"{need}: met, data age p95 {_fmt(p95)} with {tier.label}" if met else
-                      f"{need}: NOT met, data age p95 {_fmt(p95)} with {tier.label} "
-                      f"({_fmt(p95 - m.max_age)} over)"),
-        ChecklistItem("Near-real-time polling evaluated first", True, nrt_note),
-    ]
-    yearly = cost.per_year
-    if m.budget_per_year is None:
-        items.append(ChecklistItem("Budget", False, f"approve ${yearly:,.0f} per year "
-                                   f"(build amortised over {cost.horizon_years:g} years + running)"))
-    else:
-        ok = yearly.high <= m.budget_per_year
-        items.append(ChecklistItem("Budget", ok, f"${yearly:,.0f} per year against a budget of "
-                                   f"${m.budget_per_year:,.0f}" + ("" if ok else ": over budget at the high end")))
-    if m.source_latency is None:
-        items.append(ChecklistItem("Event capture confirmed at the source", False,
-                                   f"confirm the source emits events well within {_fmt(tier.slowest_age)}"))
-    else:
-        ok = m.source_latency < tier.slowest_age
-        items.append(ChecklistItem("Event capture confirmed at the source", ok,
-                                   f"events captured within {_fmt(m.source_latency)}"
-                                   + ("" if ok else f": too slow for {tier.label} ({_fmt(tier.slowest_age)})")))
-    if m.degradation:
-        items.append(ChecklistItem("Degradation strategy", True, m.degradation))
-    else:
-        items.append(ChecklistItem("Degradation strategy", False,
-                                   "decide what viewers see when the pipeline is late or down "
-                                   "(a freshness badge, the last good value, a fallback to batch)"))
-    return tuple(items)
 
 
 def _fields_of(metric: Any, fields: dict[str, Any]) -> Metric:
