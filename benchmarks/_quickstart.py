@@ -62,6 +62,10 @@ KERNEL_ASK = """([name, code]) => { window.__ks = window.__ks || {};
     f.done.then(() => res(out), () => res(out)); });
   return true; }"""
 KERNEL_ANSWER = "(name) => window.__ks[name]"
+# What the document holds now (DevTools' Nodes metric also counts nodes removed and not
+# yet garbage-collected): elements, and the line charts' hover dots.
+ELEMENTS = """() => [document.getElementsByTagName('*').length,
+  document.querySelectorAll('.rtnb-live-line path.dot').length]"""
 # Frames each dashboard's kernel drew and held back (no screen acknowledgement yet), and
 # the kernel's monotonic time.
 KERNEL_FRAMES = ("import json as _j, time as _t; print(_j.dumps([_t.monotonic(), [[d.frames, "
@@ -134,6 +138,7 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
                     time.sleep(seconds / 5)
                     lags.append(page.evaluate(LAGS))
                 per, b1, m1 = page.evaluate(QUICKSTART_READ)
+                elements = page.evaluate(ELEMENTS)
                 _ask_frames(page, "k1")
                 span = time.monotonic() - w0
                 traced = {}
@@ -172,7 +177,7 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
         "bytes_per_s": (b1 - b0) / span, "messages_per_s": (m1 - m0) / span,
         "bytes_per_frame": (b1 - b0) / max(1, shown), "messages_per_frame": (m1 - m0) / max(1, shown),
         "cpu_cores": {k: v / span for k, v in sorted(cpu_s.items(), key=lambda kv: -kv[1])},
-        "page": page_side, "trace": traced,
+        "page": page_side, "trace": traced, "elements": elements,
     }
 
 
@@ -201,7 +206,8 @@ def report(r: dict) -> str:
     s = r["seconds"]
     shown = max(1e-9, sum(r["frames_per_s"]) * s)
     rows += ["", f"page main thread (DevTools Performance metrics, per wall second; JS heap {r['page']['heap_mb']:.0f} MB, "
-             f"{r['page']['nodes']:,.0f} DOM nodes): task {d.get('TaskDuration', 0) / s:.2f} s/s, script "
+             f"{r['page']['nodes']:,.0f} DOM nodes; {r['elements'][0]:,} elements in the document, "
+             f"{r['elements'][1]:,} hover dots): task {d.get('TaskDuration', 0) / s:.2f} s/s, script "
              f"{d.get('ScriptDuration', 0) / s:.2f}, layout {d.get('LayoutDuration', 0) / s:.2f} "
              f"({d.get('LayoutCount', 0) / s:.0f}/s), style recalc {d.get('RecalcStyleDuration', 0) / s:.2f} "
              f"({d.get('RecalcStyleCount', 0) / s:.0f}/s); per dashboard frame shown: task "

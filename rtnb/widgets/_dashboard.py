@@ -26,6 +26,7 @@ from ..runner import FrameAcks, FramePacer
 from ._bars import LiveBars  # noqa: F401  (used in the example)
 from ._bus import FrameBus
 from ._freshness import FreshnessBadge
+from ._hover import WATCHES_HOVER, HoverWatch
 from ._style import KeyColours
 
 __all__ = ["Dashboard", "MAX_FPS", "MAX_COLUMNS", "FRAMES_IN_FLIGHT", "FRAME_PATIENCE"]
@@ -260,9 +261,20 @@ class Dashboard(widgets.VBox):
         # (RTNB_FRAME_BUS=0: each widget sends its own, as before; for comparisons).
         self.bus = FrameBus()
         self.use_bus = os.environ.get("RTNB_FRAME_BUS", "1") != "0"
+        # The line charts' hover dots only while the mouse is over them, once a page says
+        # where the mouse is (RTNB_HOVER_ON_DEMAND=0: always there, as before; for comparisons).
+        self.hover_watch = None
+        hidden = [self.bus]
+        if WATCHES_HOVER and os.environ.get("RTNB_HOVER_ON_DEMAND", "1") != "0":
+            # (weakly: anywidget keeps a widget with a file front-end alive, and with it
+            # anything its callbacks hold)
+            me = weakref.ref(self)
+            self.hover_watch = HoverWatch(on_hover=lambda i, on: (d := me()) is not None and d._on_hover(i, on),
+                                          on_ready=lambda: (d := me()) is not None and d._on_hover_ready())
+            hidden.append(self.hover_watch)
         self.controls = widgets.HBox(
             [self.start_button, self.pause_button, self.speedup_slider, self.rate_slider, self.replay_speed,
-             self.status, self.bus],
+             self.status, *hidden],
             layout={"align_items": "center", "flex_flow": "row wrap"},
         )
         self.start_button.on_click(self._on_start)
@@ -344,6 +356,18 @@ class Dashboard(widgets.VBox):
             f"<span class='rtnb-run-state' data-state='{state}' style='font-size:12px;color:#555'>"
             f"{state}{when}</span>"
         )
+
+    def _on_hover_ready(self) -> None:
+        """A page shows the dashboard and tells where the mouse is: dots on demand."""
+        for view in self.views:
+            if hasattr(view, "show_hover"):
+                view.hover_on_demand = True
+
+    def _on_hover(self, model_id: str, on: bool) -> None:
+        """The mouse entered or left the line chart whose model is ``model_id``."""
+        for view in self.views:
+            if getattr(view, "model_id", None) == model_id and hasattr(view, "show_hover"):
+                view.show_hover(on)
 
     # -- the run ---------------------------------------------------------------------
 

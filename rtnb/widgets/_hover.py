@@ -4,16 +4,38 @@ key, the time and the value of the point under the mouse.
 At most :data:`HOVER_DOTS` per line, on every ``stride``-th point *by the point's
 number*, so the same points keep their dots as new ones come and the dots are sent
 only when they change (they were 56 % of a frame's bytes when sent every frame).
+
+In a dashboard shown on a page, the dots exist only while the mouse is over the chart
+(:class:`HoverWatch`, a small front-end that tells the kernel when the mouse enters or
+leaves each line chart): bqplot repositions every dot on every change of the time
+axis's domain — every frame, as the axis ends at now — and that was about half of the
+page's work per frame with four dashboards.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import bqplot as bq
+import ipywidgets as widgets
 import numpy as np
 
 from ._base import plot_array
 
-__all__ = ["HOVER_DOTS", "hover_mark", "show_hover_dots"]
+try:  # an optional extra (the test extra has it): without it, dots are always there
+    from anywidget import AnyWidget as _Widget
+
+    WATCHES_HOVER = True
+except ImportError:  # pragma: no cover - depends on the environment
+    _Widget = widgets.DOMWidget
+    WATCHES_HOVER = False
+
+__all__ = ["HOVER_DOTS", "hover_mark", "show_hover_dots", "clear_hover_dots", "HoverWatch", "WATCHES_HOVER"]
+
+#: The class a line chart carries so the page's :class:`HoverWatch` can name it.
+LINE_ID_CLASS = "rtnb-line-id-"
 
 #: Hover dots per line at most (each shows key, time and value in its tooltip).
 HOVER_DOTS = 60
@@ -87,3 +109,60 @@ def show_hover_dots(mark: bq.Scatter, x: np.ndarray, y: np.ndarray, labels: list
         if mark.names is None or not np.array_equal(mark.names, names):  # the names change only with the keys
             mark.names = names
     return True
+
+
+def clear_hover_dots(mark: bq.Scatter) -> bool:
+    """Remove every dot (one message; nothing sent when there are none). True if sent.
+
+    >>> import bqplot as bq
+    >>> dots = hover_mark(bq.DateScale(), bq.LinearScale(), "sum")
+    >>> t = np.arange(2).astype("datetime64[s]").astype("datetime64[ns]")
+    >>> _ = show_hover_dots(dots, t, np.array([[1.0, 2.0]]), ["FR"], first=0)
+    >>> clear_hover_dots(dots), len(dots.x), clear_hover_dots(dots)
+    (True, 0, False)
+    """
+    if len(mark.x) == 0 and (mark.names is None or len(mark.names) == 0):
+        return False
+    with mark.hold_sync():
+        mark.x = np.array([], dtype="datetime64[ns]")
+        mark.y = plot_array([])
+        mark.names = np.array([], dtype=str)
+    return True
+
+
+class HoverWatch(_Widget):
+    """A dashboard's hidden front-end that says which of its line charts the mouse is
+    over: ``on_hover(model_id, on)`` is called when the mouse enters (``on`` True) or
+    leaves (False, after 300 ms away) the chart whose model is ``model_id``;
+    ``on_ready()`` once a page has loaded it (then the dashboard's charts show their hover dots
+    only while hovered; without a page — nbval, a test — nothing changes).
+
+    >>> seen = []
+    >>> watch = HoverWatch(on_hover=lambda i, on: seen.append((i, on)), on_ready=lambda: seen.append("ready"))
+    >>> watch._from_page(watch, {"ready": True}, [])
+    >>> watch._from_page(watch, {"hover": "abc", "on": True}, [])
+    >>> watch.ready, seen
+    (True, ['ready', ('abc', True)])
+    """
+
+    if WATCHES_HOVER:
+        _esm = Path(__file__).with_name("_hover.js")
+
+    def __init__(self, *, on_hover: Callable[[str, bool], Any], on_ready: Callable[[], Any]) -> None:
+        super().__init__(layout={"display": "none"})
+        self._on_hover, self._on_ready = on_hover, on_ready
+        #: True once a page has loaded the watch.
+        self.ready = False
+        self.on_msg(self._from_page)
+
+    def _from_page(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        if content.get("ready") is True:
+            self.ready = True
+            self._on_ready()
+        elif isinstance(content.get("hover"), str):
+            self._on_hover(content["hover"], bool(content.get("on")))
+
+    def __repr__(self) -> str:
+        return f"HoverWatch(ready={self.ready})"

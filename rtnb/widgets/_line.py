@@ -16,7 +16,7 @@ from .._checks import check_str
 from .._errors import ParameterError, UnknownNameError
 from ..health import Snapshot
 from ._base import StoreView, TimeRing, check_count, check_name, key_labels, plot_array
-from ._hover import HOVER_DOTS, hover_mark, show_hover_dots
+from ._hover import HOVER_DOTS, LINE_ID_CLASS, clear_hover_dots, hover_mark, show_hover_dots
 from ._style import MARGINS, PALETTE, KeyColours, axis_label, show_value_range, time_axis, value_axis
 from ._zoom import FollowZoom, UtcDateScale
 
@@ -108,7 +108,8 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
     over 40 s of a 5 min window is not a fall), values in float32 with SI ticks and the
     ``unit`` in the label, each key in one colour for the life of the view (shared
     with the bars of a dashboard through ``colours``). Hovering a point shows its key,
-    time and value. The legend is a row above the chart, in ``toolbar`` (bqplot draws
+    time and value (in a dashboard on a page, its dots exist only while the mouse is
+    over the chart: ``hover_on_demand``). The legend is a row above the chart, in ``toolbar`` (bqplot draws
     its legend inside the plot, over the first points): a :class:`Dashboard` shows it;
     alone, show ``ipywidgets.VBox([line.toolbar, line])``. ``follow`` is ``"now"`` (the visible span, zoomed or not, keeps
     ending at now) or ``"hold"`` (the view stays where the user left it); the
@@ -181,6 +182,9 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
         self._filled_version: dict[str, int | None] = {}  # per column: the store version last recorded
         self._points_x = np.array([], dtype="datetime64[ns]")  # the data's times, drawn
         self._to_now = False  # the drawn x ends with a point at now (its values NaN)
+        self._hover_on_demand = False  # dots only while the mouse is over the chart (set by a dashboard)
+        self._hovered = False
+        self._hover_args: tuple | None = None  # the newest dots' data, for when the mouse comes
 
         self.x_scale, self.y_scale = x_sc, y_sc = UtcDateScale(), bq.LinearScale()
         empty_x, empty_y = np.array([], dtype="datetime64[ns]"), np.array([], dtype=np.float32)
@@ -219,6 +223,7 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
             layout={"height": height, "width": "auto", "min_width": "300px"},
         )
         self.add_class("rtnb-live-line")
+        self.add_class(LINE_ID_CLASS + self.model_id)  # how the page's HoverWatch names this chart
         buttons = self._init_zoom(follow)  # follow now / hold, zoom, reset, what is shown
         self.legend = widgets.HTML(value="", layout={"width": "100%"})
         self.legend.add_class("rtnb-line-legend")
@@ -404,7 +409,34 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
 
     def _hover(self, x: np.ndarray, y: np.ndarray, labels: list[str]) -> None:
         """The hover dots (``rtnb.widgets._hover``) on the drawn points, by number."""
-        show_hover_dots(self.hover_mark, x, y, labels, first=self.ring.first_seq + (len(self.ring) - len(x)))
+        self._hover_args = (x, y, labels, self.ring.first_seq + (len(self.ring) - len(x)))
+        self._show_dots()
+
+    @property
+    def hover_on_demand(self) -> bool:
+        """True: the hover dots exist only while the mouse is over the chart (a dashboard
+        whose page tells it sets this, see :class:`~rtnb.widgets._hover.HoverWatch`);
+        False (alone, or no page yet): always there."""
+        return self._hover_on_demand
+
+    @hover_on_demand.setter
+    def hover_on_demand(self, value: bool) -> None:
+        self._hover_on_demand = bool(value)
+        self._show_dots()
+
+    def show_hover(self, on: bool) -> None:
+        """The mouse entered (True) or left (False) the chart: its dots are filled from
+        the newest frame's points, or emptied, at once (not at the next frame: a paused
+        or stopped run has none)."""
+        self._hovered = bool(on)
+        self._show_dots()
+
+    def _show_dots(self) -> None:
+        if self._hover_on_demand and not self._hovered:
+            clear_hover_dots(self.hover_mark)
+        elif self._hover_args is not None:
+            x, y, labels, first = self._hover_args
+            show_hover_dots(self.hover_mark, x, y, labels, first=first)
 
     def _tick(self, now: pd.Timestamp | None) -> None:
         """Every frame: a frame without new data still moves the axis on to now (a stall

@@ -4,7 +4,8 @@ Behaviour only, never a rate (rates are measured by ``benchmarks/bench_views.py`
 every wait is on a state of the page or the kernel (generous budgets), never a fixed
 sleep. In every app: each chart renders and its lines redraw; no two visible lines of a
 chart share a colour and the bars have the lines' colours; the invisible hover dots
-paint nothing (they once drew as black trails); no Markdown cell is typeset by MathJax;
+come while the mouse is over a chart, paint nothing (they once drew as black trails)
+and go when it leaves; no Markdown cell is typeset by MathJax;
 the freshness badge turns stale during the injected stall and fresh after it; no view
 fails to draw a frame. Lab and Notebook 7 share these checks (:func:`quickstart_page`),
 then, in Lab: hovering a point shows a tooltip with key and time, the error panel shows
@@ -110,6 +111,11 @@ PAINTED_DOTS = """() => Array.from(document.querySelectorAll('.rtnb-live-line pa
   const shows = c => c && c !== 'none' && c !== 'transparent' && !/rgba\\(.*,\\s*0\\)$/.test(c);
   return op > 0 && (shows(s.fill) || shows(s.stroke)); }).length"""
 
+# The number of hover dots of dashboard i's line chart; the middle of that chart.
+DOTS = """(i) => document.querySelectorAll('.rtnb-dashboard')[i].querySelectorAll('.rtnb-live-line path.dot').length"""
+CHART_MIDDLE = """(i) => { const r = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-live-line')
+  .getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }"""
+
 # The button of dashboard i whose text is `label` (Start, Pause, Resume).
 BUTTON = """([i, label]) => Array.from(document.querySelectorAll('.rtnb-dashboard')[i].querySelectorAll('button'))
   .find(b => b.innerText.trim() === label)"""
@@ -139,10 +145,27 @@ def colours_are_distinct(page) -> None:
     assert set(first["lines"]) <= set(first["bars"]), first  # top keys: in both, in one colour
 
 
-def no_painted_dots(page) -> None:
-    """The hover dots are invisible: none of them paints a fill or a stroke."""
-    assert page.locator(".rtnb-live-line path.dot").count() > 0
+def mouse_over_chart(page, i: int) -> None:
+    """Move the mouse (in steps, from off the chart: real pointer events) to the middle of
+    dashboard i's line chart, scrolled into view first."""
+    fig = page.locator(".rtnb-dashboard").nth(i).locator(".rtnb-live-line").first
+    fig.evaluate("e => e.scrollIntoView({block: 'center'})")
+    x, y = page.evaluate(CHART_MIDDLE, i)
+    page.mouse.move(x - 40, y - 40)
+    page.mouse.move(x, y, steps=5)
+
+
+def dots_on_hover(page, i: int = ORDERS) -> None:
+    """The hover dots come while the mouse is over a line chart (the dashboard's hover
+    watch tells the kernel), paint nothing (they once drew as black trails), and go when
+    the mouse leaves; no other chart has dots meanwhile."""
+    mouse_over_chart(page, i)
+    page.wait_for_function(f"() => ({DOTS})({i}) > 0", timeout=SLOW)
     assert page.evaluate(PAINTED_DOTS) == 0
+    page.mouse.move(2, 2)  # off every chart
+    page.wait_for_function(f"() => ({DOTS})({i}) === 0", timeout=SLOW)
+    n = page.evaluate("() => document.querySelectorAll('.rtnb-dashboard').length")
+    assert all(page.evaluate(DOTS, j) == 0 for j in range(n))  # nobody points: no dots at all
 
 
 def no_mathjax(page) -> None:
@@ -234,10 +257,8 @@ def tooltip_on_hover(page, i: int = ORDERS, budget_s: float = 120) -> None:
     kernel gets pause then resume, in order."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    fig = page.locator(".rtnb-dashboard").nth(i).locator(".rtnb-live-line").first
-    assert fig.locator("path.dot").count() > 0
     paused = page.evaluate(TOGGLE_PAUSE, i)
-    fig.evaluate("e => e.scrollIntoView({block: 'center'})")
+    mouse_over_chart(page, i)  # the dots exist while the mouse is over the chart
     deadline = time.monotonic() + budget_s
     tries, target = 0, None
     while True:
@@ -282,7 +303,7 @@ def quickstart_page(chromium, url: str, app: str):
     the stall dashboard's badge recorded from before Run All, Run All, and what every app
     must show checked: the four dashboards' charts render and the first one's lines
     redraw, no two visible lines share a colour and the bars have the lines' colours,
-    the hover dots paint nothing, nothing is typeset by MathJax, and the stall badge went
+    the hover dots come on hover, paint nothing and go, nothing is typeset by MathJax, and the stall badge went
     fresh, stale, fresh. Yields the page, the first dashboard running; closed after."""
     page = chromium.new_page(viewport={"width": 1400, "height": 1100})
     page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
@@ -296,7 +317,7 @@ def quickstart_page(chromium, url: str, app: str):
         page.evaluate(EXECUTE, RUN_AGAIN)  # the notebook's live run may be over by now
         lines_redraw(page, ORDERS)
         colours_are_distinct(page)
-        no_painted_dots(page)
+        dots_on_hover(page)
         no_mathjax(page)
         stalled_and_back(page)
         yield page
@@ -353,7 +374,7 @@ def test_quickstart_in_voila(chromium, workdir, tmp_path):
         try:
             page.goto(base, timeout=120_000)
             charts_render(page, 4)
-            no_painted_dots(page)
+            dots_on_hover(page)
             no_mathjax(page)
             colours_are_distinct(page)  # (the redraw is checked after Start below: the first
             # live run may be over before the charts render on a loaded machine)

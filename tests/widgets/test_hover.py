@@ -1,0 +1,103 @@
+"""Hover dots on demand, on widget state (no browser).
+
+In a dashboard whose page runs the hover watch, a line chart's invisible hover dots
+exist only while the mouse is over it: filled at once from the newest frame when the
+mouse enters (also while paused: no frame is needed), kept current frame by frame while
+it stays, emptied when it leaves, and never sent while nobody points at the chart. A
+line chart alone, or a dashboard no page has loaded (nbval, a kernel without a screen),
+keeps its dots all the time, as before. (tests/browser/test_quickstart.py hovers a real
+chart: the dots come, the tooltip shows key and time, the dots go.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rtnb
+from rtnb.widgets import Dashboard, FreshnessBadge, LiveLine
+from rtnb.widgets._hover import LINE_ID_CLASS, WATCHES_HOVER
+from tests.conftest import FakeSource
+
+pytestmark = pytest.mark.skipif(not WATCHES_HOVER, reason="anywidget is not installed (the anywidget extra)")
+
+
+def _dashboard():
+    store = rtnb.store.MemoryStore(history=600)
+    source = FakeSource(200, name="orders", keys=("FR", "DE", "IT"), key_col="country", measure="amount")
+    runner = rtnb.Runner(source, clock=rtnb.SimClock(start="2024-01-01"), tick="100ms", fps=10, frames="sim")
+    pipe = rtnb.build_pipeline(runner, metric="amount", by="country", window="1min", store=store)
+    line = LiveLine(store, pipe.name, column="sum", points=100)
+    dash = Dashboard([FreshnessBadge(store, pipe.name, limit="5s"), line], runner=runner, monotonic=lambda: 0.0)
+    return dash, runner, line
+
+
+def _page(dash, content):
+    dash.hover_watch._from_page(dash.hover_watch, content, [])
+
+
+def _dots(line):
+    return sorted(zip(line.hover_mark.names.tolist(), line.hover_mark.y.tolist()))
+
+
+def test_a_line_alone_or_a_dashboard_without_a_page_keeps_its_dots():
+    dash, runner, line = _dashboard()
+    runner.run("2s")
+    assert not dash.hover_watch.ready and not line.hover_on_demand
+    assert len(line.hover_mark.x) > 0  # nbval, no screen: as before
+    assert LINE_ID_CLASS + line.model_id in line._dom_classes  # how the page names the chart
+
+
+def test_dots_only_while_the_mouse_is_over_the_chart(sent):
+    dash, runner, line = _dashboard()
+    runner.run("2s")
+    full = _dots(line)
+    _page(dash, {"ready": True})  # a page runs the watch: the dots go until hovered
+    assert line.hover_on_demand and len(line.hover_mark.x) == 0
+    sent.clear()
+    runner.run("2s")
+    assert sent.count(line.hover_mark) == 0 and sent.count(line.lines) > 0  # nobody points: nothing sent
+    # The mouse enters: the dots come at once, from the newest frame's points ...
+    _page(dash, {"hover": line.model_id, "on": True})
+    assert sent.count(line.hover_mark) == 1
+    x, y, labels, first = line._hover_args
+    expected = LiveLine(line.store, line.metric, column="sum", points=100)
+    from rtnb.widgets._hover import show_hover_dots
+
+    show_hover_dots(expected.hover_mark, x, y, labels, first=first)
+    assert _dots(line) == _dots(expected) and len(line.hover_mark.x) > 0
+    assert len(_dots(line)) >= len(full)  # more points now than 2 s ago, same stride rule
+    # ... and follow the data while it stays (the newest point is at most a stride away)
+    runner.run("2s")
+    newest = line.point_times[-1]
+    assert (newest - line.hover_mark.x.max()) <= 5 * (line.point_times[-1] - line.point_times[-2])
+    # The mouse leaves: the dots go, and nothing more is sent for them.
+    _page(dash, {"hover": line.model_id, "on": False})
+    assert len(line.hover_mark.x) == 0 and len(line.hover_mark.names) == 0
+    sent.clear()
+    runner.run("1s")
+    assert sent.count(line.hover_mark) == 0
+
+
+def test_hover_works_on_a_paused_run_and_ignores_what_is_not_a_chart_of_the_dashboard():
+    dash, runner, line = _dashboard()
+    runner.run("2s")
+    _page(dash, {"ready": True})
+    runner.health.state = "paused"  # no new data: the dots come from the last frame drawn
+    _page(dash, {"hover": "not-a-model", "on": True})
+    _page(dash, {"hover": dash.model_id, "on": True})  # the dashboard itself: not a chart
+    _page(dash, {"hover": 3, "on": True})  # not a model id at all
+    _page(dash, ["hover"])
+    assert len(line.hover_mark.x) == 0
+    _page(dash, {"hover": line.model_id, "on": True})
+    drawn = line.point_times
+    assert len(line.hover_mark.x) > 0 and set(line.hover_mark.x.tolist()) <= set(drawn.tolist())
+    assert np.isfinite(line.hover_mark.y).all()
+
+
+def test_hover_can_be_turned_off_for_comparisons(monkeypatch):
+    monkeypatch.setenv("RTNB_HOVER_ON_DEMAND", "0")
+    dash, runner, line = _dashboard()
+    assert dash.hover_watch is None
+    runner.run("1s")
+    assert len(line.hover_mark.x) > 0
