@@ -8,7 +8,8 @@ One place for every view's formatting, so a dashboard and the tiers lab say "12k
 - :func:`duration` — an age or a span in words ("48 min", "1.5 s", "120 ms");
 - :func:`money` — an amount or a low–high range in dollars, on one line;
 - :func:`log_ticks` and :func:`linear_ticks` — a bounded number of round tick values
-  for a data range, for bqplot's ``Axis.tick_values``.
+  for a data range, for bqplot's ``Axis.tick_values``;
+- :func:`time_ticks` — the same for a time axis, with a 24 h format that fits the step.
 
 Pure Python (numpy and pandas only): the tiers lab and tests use it without a browser.
 
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SI_TICKS", "AXIS_NUMBER", "si", "duration", "money", "log_ticks", "linear_ticks", "NOWRAP"]
+__all__ = ["SI_TICKS", "AXIS_NUMBER", "si", "duration", "money", "log_ticks", "linear_ticks", "time_ticks", "NOWRAP"]
 
 #: d3-format for SI-prefixed ticks with trailing zeros trimmed: 12000 → "12k".
 SI_TICKS = "~s"
@@ -159,3 +160,66 @@ def linear_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
     if n < 2:  # a narrow range between two round values: its ends
         return [float(lo), float(hi)]
     return [float(round(first + i * step, 12)) for i in range(n)]
+
+
+#: Round steps of a time axis, in seconds: sub-second to two weeks (longer: calendar months).
+_TIME_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800,
+               21_600, 43_200, 86_400, 172_800, 604_800, 1_209_600)
+#: Steps in calendar months past that (ticks on the first of a month).
+_MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120, 240, 600, 1200)
+
+
+def _time_format(step_s: float, lo: pd.Timestamp, hi: pd.Timestamp) -> str:
+    """A d3 (UTC) time format, 24 h, as precise as the step and no more."""
+    if step_s < 1:
+        return "%H:%M:%S.%L"
+    if step_s < 60:
+        return "%H:%M:%S"
+    if step_s < 86_400:
+        return "%H:%M" if lo.normalize() == hi.normalize() else "%d %b %H:%M"
+    return "%d %b"
+
+
+def _month_ticks(a: pd.Timestamp, b: pd.Timestamp, max_ticks: int) -> tuple[np.ndarray, str]:
+    starts = pd.date_range(a.normalize().replace(day=1), b, freq="MS")
+    starts = starts[starts >= a]
+    months = starts.year * 12 + starts.month - 1
+    for m in _MONTH_STEPS:
+        ticks = starts[months % m == 0]
+        if len(ticks) <= max_ticks:
+            break
+    return ticks.as_unit("ns").to_numpy(), ("%b %Y" if m < 12 else "%Y")
+
+
+def time_ticks(lo: Any, hi: Any, max_ticks: int = 6) -> tuple[np.ndarray, str]:
+    """Round times (whole seconds, 5 s, 1 min, 1 h, days, months...) from ``lo`` to
+    ``hi``, at most ``max_ticks`` of them (4 when a label carries day and time), and the
+    d3 time format (24 h, UTC) that reads them: every label in full ("12:00:05", never
+    d3's ":05" after "12:00"), with the date only when the axis spans days.
+
+    >>> t, fmt = time_ticks("2024-01-01 12:00:03", "2024-01-01 12:00:21")   # 18 s
+    >>> [str(x)[11:19] for x in t], fmt
+    (['12:00:05', '12:00:10', '12:00:15', '12:00:20'], '%H:%M:%S')
+    >>> t, fmt = time_ticks("2024-01-01 09:00", "2024-01-03 09:00")          # 2 days
+    >>> [str(x)[:16] for x in t], fmt
+    (['2024-01-01T12:00', '2024-01-02T00:00', '2024-01-02T12:00', '2024-01-03T00:00'], '%d %b %H:%M')
+    >>> t, fmt = time_ticks("2024-01-10", "2024-12-20")                       # a year
+    >>> [str(x)[5:10] for x in t], fmt
+    (['03-01', '05-01', '07-01', '09-01', '11-01'], '%b %Y')
+    """
+    a, b = pd.Timestamp(lo), pd.Timestamp(hi)
+    if pd.isna(a) or pd.isna(b) or b <= a:
+        return np.array([], dtype="datetime64[ns]"), "%H:%M:%S"
+    a_ns, b_ns = a.value, b.value
+    for step_s in _TIME_STEPS:
+        fmt = _time_format(step_s, a, b)
+        most = min(max_ticks, 4) if "%H" in fmt and "%d" in fmt else max_ticks
+        step = int(round(step_s * 1e9))
+        first = -(-a_ns // step) * step
+        n = (b_ns - first) // step + 1 if b_ns >= first else 0
+        if n <= most:
+            if step_s < 1 and (b_ns // 10**9) - (-(-a_ns // 10**9)) >= 1:
+                continue  # whole seconds give two ticks or more: shorter labels than "12:00:03.500"
+            ticks = (first + step * np.arange(int(n), dtype=np.int64)).astype("datetime64[ns]")
+            return ticks, fmt
+    return _month_ticks(a, b, max_ticks)

@@ -317,6 +317,7 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
                     self.lines.opacities = opacities
         self._drawn_at = now
         show_value_range(self.axes[1], y)
+        self._show_time_ticks()
         self._veil(x, y)
         self._show_legend(labels, colours, self._partial_points(x) > 0)
         self._hover(x, y, labels)
@@ -461,6 +462,7 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
                 self.lines.x = np.append(x, t)
                 self.lines.y = plot_array(np.hstack([y, np.full((y.shape[0], 1), np.nan)]))
             self._to_now = True
+        self._show_time_ticks()
 
     def __repr__(self) -> str:
         return f"LiveLine(metric={self.metric!r}, column={self.column!r}, keys={list(self.lines.labels)!r})"

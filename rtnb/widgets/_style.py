@@ -21,9 +21,9 @@ import bqplot as bq
 import numpy as np
 
 from .._checks import check_str
-from ._format import SI_TICKS, linear_ticks
+from ._format import SI_TICKS, linear_ticks, time_ticks
 
-__all__ = ["PALETTE", "KeyColours", "value_axis", "time_axis", "axis_label", "colour_number"]
+__all__ = ["PALETTE", "KeyColours", "value_axis", "time_axis", "show_time_range", "axis_label", "colour_number"]
 
 #: Colours of the keys, in order: Okabe–Ito (colour-blind safe) first, then Tableau's.
 PALETTE = [
@@ -175,8 +175,34 @@ def show_value_range(axis: bq.Axis, values: np.ndarray, *, floor: float | None =
 
 
 def time_axis(scale: bq.Scale, label: str = "event time") -> bq.Axis:
-    """A time axis (d3's round time ticks, about one per 70 px) with its label under them."""
-    return bq.Axis(scale=scale, label=label, label_offset="32px", grid_color="#eee")
+    """A time axis with its label under the ticks; :func:`show_time_range` puts at most
+    :data:`MAX_TICKS` round times on it, in 24 h. (bqplot's own date ticks are d3's ten
+    per axis: a 20 s span got 20 one-second ticks, and ":01" after "12:00".)"""
+    return bq.Axis(scale=scale, label=label, label_offset="32px", grid_color="#eee", tick_format="%H:%M:%S")
+
+
+def show_time_range(axis: bq.Axis, lo: Any, hi: Any) -> None:
+    """Round time ticks (at most :data:`MAX_TICKS`, :func:`._format.time_ticks`) from
+    ``lo`` to ``hi`` and their 24 h format, in one message sent only when they change
+    (every few seconds of a live axis, not every frame). Tick positions only: the lines
+    are not redrawn. (Looks' edit of frames' file: the time axis' tick count.)
+
+    >>> import bqplot as bq, pandas as pd
+    >>> axis = time_axis(bq.DateScale())
+    >>> show_time_range(axis, pd.Timestamp("2024-01-01 12:00:03"), pd.Timestamp("2024-01-01 12:00:24"))
+    >>> len(axis.tick_values), axis.tick_format
+    (4, '%H:%M:%S')
+    """
+    ticks, fmt = time_ticks(lo, hi, MAX_TICKS)
+    if not len(ticks):
+        return
+    old = axis.tick_values
+    if (old is not None and axis.tick_format == fmt and len(old) == len(ticks)
+            and np.array_equal(np.asarray(old).astype("datetime64[ns]"), ticks)):
+        return
+    with axis.hold_sync():
+        axis.tick_values = ticks
+        axis.tick_format = fmt
 
 
 #: Figure margins that leave room for SI ticks and the axis labels outside them.

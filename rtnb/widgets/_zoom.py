@@ -21,6 +21,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from .._errors import UnknownNameError
+from ._style import show_time_range
 
 __all__ = ["UtcDateScale", "FollowZoom"]
 
@@ -151,6 +152,7 @@ class FollowZoom:
         if lo is not None and hi is not None:  # the user panned or zoomed: keep that span
             self._span_ms = max(1.0, _ms(hi) - _ms(lo))
             self._show_view()
+            self._show_time_ticks()
 
     def zoom(self, span: Any) -> None:
         """Show the last ``span`` of time (e.g. ``"30s"``), as a zoom in the browser does."""
@@ -189,6 +191,13 @@ class FollowZoom:
                     self.x_scale.min, self.x_scale.max = lo, hi
             finally:
                 self._moving_scale = False
+        self._show_time_ticks()
+
+    def _show_time_ticks(self) -> None:
+        """At most six round time ticks over what the axis shows (sent when they change)."""
+        lo, hi = self.time_domain
+        if lo is not None and hi is not None:
+            show_time_range(self.axes[0], lo, hi)
 
     def _free_scale(self) -> None:
         """Let the time axis follow the data again (after a zoom, a hold, a reset)."""
