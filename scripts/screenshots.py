@@ -36,10 +36,11 @@ def readme_picture(page) -> Path:
     """The quick-start's first dashboard, running, as docs/dashboard.png."""
     page.evaluate(EXECUTE, RUN_AGAIN)
     page.wait_for_function(LINES_REDRAW, arg=[0, 5], timeout=SLOW)
-    # A full window compared with a full window: the KPI tiles show a change ("+0.4% vs
-    # 2 min before"), not "window filling" (the picture shows what a tile is for).
+    # A full window compared with a full window: the KPI tiles show a change ("▲ +0.4% vs
+    # 2 min before", or "▼ down 3 EUR ..." across zero: an arrow either way), not "window
+    # filling" (the picture shows what a tile is for).
     page.wait_for_function("""() => Array.from(document.querySelectorAll('.rtnb-dashboard')[0]
-      .querySelectorAll('.rtnb-kpi-change')).every(e => e.textContent.includes('%'))""", timeout=SLOW)
+      .querySelectorAll('.rtnb-kpi-change')).every(e => /[▲▼■]/.test(e.textContent))""", timeout=SLOW)
     return shoot_element(page, page.locator(".rtnb-dashboard").first, ROOT / "docs" / "dashboard.png")
 
 

@@ -99,12 +99,17 @@ class LiveBars(StoreView, bq.Figure):
         floor = min(0.0, float(values.min())) if len(values) else 0.0
         if self.y_scale.min != floor:
             self.y_scale.min = floor
+        # All negative: the axis ends at zero, so the bars hang from it (they hung from
+        # the top of the chart, and the ticks stopped at -3).
+        ceiling = 0.0 if len(values) and float(values.max()) < 0 else None
+        if self.y_scale.max != ceiling:
+            self.y_scale.max = ceiling
         colours = self.colours.assign(list(values.index)) if len(values) else ["#0072B2"]
         with self.bars.hold_sync():
             self.bars.x = np.array(keys, dtype=str)
             self.bars.y = plot_array(values)
             self.bars.colors = colours
-        show_value_range(self.axes[1], values.to_numpy(dtype=np.float64), floor=floor)
+        show_value_range(self.axes[1], np.append(values.to_numpy(dtype=np.float64), 0.0))  # zero always a tick
 
     def __repr__(self) -> str:
         return f"LiveBars(metric={self.metric!r}, column={self.column!r}, keys={list(self.bars.x)!r})"

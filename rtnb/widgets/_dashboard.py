@@ -238,13 +238,13 @@ class Dashboard(widgets.VBox):
         self.pause_button = widgets.ToggleButton(value=False, description="Pause", icon="pause", disabled=True)
         self.speedup_slider = widgets.FloatLogSlider(
             value=1.0, base=10, min=0, max=4, step=0.1, description="speed-up", disabled=True,
-            readout_format=".3g", continuous_update=False,
+            readout_format=",.3r", continuous_update=False,
         )
         has_rate = _settable_rate(source)
         rate = getattr(source, "rate", None)
         self.rate_slider = widgets.FloatLogSlider(
             value=1.0, base=10, min=-1, max=5, step=0.1, description="events/s",
-            disabled=not has_rate, readout_format=".3g", continuous_update=False,
+            disabled=not has_rate, readout_format=",.3r", continuous_update=False,
         )
         if has_rate:
             _show_value(self.rate_slider, float(rate))

@@ -59,6 +59,21 @@ def _format_number(value: float | None, decimals: int) -> str:
     return f"{value:,.{decimals}f}"
 
 
+def _in_units(value: float, before: float) -> bool:
+    """Say the change in units, not percent, when the value crossed zero or the
+    reference is near zero (a change over ten times the reference): "-116.9%" for a
+    delay that went from 24.8 to -4.2 min reads as nothing; "down 29.0 min" does.
+
+    >>> _in_units(-4.2, 24.8), _in_units(0.5, 0.01), _in_units(105.0, 100.0), _in_units(-3.0, -4.0)
+    (True, True, False, False)
+    """
+    return (value < 0) != (before < 0) and value != 0 or abs(value - before) > 10 * abs(before)
+
+
+def _unit(unit: str) -> str:
+    return f" {unit}" if unit else ""
+
+
 def describe_span(td: pd.Timedelta) -> str:
     """A duration in the largest whole unit, for titles.
 
@@ -136,6 +151,7 @@ class KpiTile(StoreView, widgets.VBox):
         self.title = title if title is not None else (f"{metric} · {column}" + (f" · {key}" if key is not None else ""))
         self.value: float | None = None
         self.change: float | None = None
+        self.before: float | None = None  # the value ``reference`` earlier, when there is one
         self.filling = False  # the window shown, or the reference's, was still filling: no change
         self.window_full = False  # the window of the value shown is full
         self._window: pd.Timedelta | None = None
@@ -209,7 +225,7 @@ class KpiTile(StoreView, widgets.VBox):
             self._record(t, self.value)
         if snapshot.window is not None and pd.notna(snapshot.window):
             self._window = pd.Timedelta(snapshot.window)
-        self.change = None
+        self.change = self.before = None
         self.filling = self.window_full = False
         if self.value is not None and t is not None:
             then = t - self.reference
@@ -223,6 +239,7 @@ class KpiTile(StoreView, widgets.VBox):
                 self.filling = True
             else:
                 before = self._past.last_before(then, 0)
+                self.before = before
                 if before:  # None or 0: no change to show
                     self.change = (self.value - before) / abs(before)
         x, y = self.spark.arrays([0])
@@ -240,6 +257,10 @@ class KpiTile(StoreView, widgets.VBox):
             arrow = "▲" if self.change > 0 else ("▼" if self.change < 0 else "■")
             cls = "up" if self.change > 0 else ("down" if self.change < 0 else "flat")
             change = f"{arrow} {self.change:+.1%} vs {describe_span(self.reference)} before"
+            if _in_units(self.value, self.before):
+                change = (f"{arrow} {'up' if self.change > 0 else 'down'} "
+                          f"{_format_number(abs(self.value - self.before), self.decimals)}{_unit(self.unit)} "
+                          f"vs {describe_span(self.reference)} before (was {_format_number(self.before, self.decimals)})")
         colour = {"up": "#009E73", "down": "#D55E00", "flat": "#777"}[cls]
         return (
             f'<div class="rtnb-kpi">'

@@ -14,7 +14,7 @@ from ._error_panel import ErrorPanel
 from ._freshness import FreshnessBadge
 from ._kpi import KpiTile, describe_span
 from ._line import LiveLine
-from ._style import KeyColours
+from ._style import KeyColours, axis_label
 from ._table import LiveTable
 from .._checks import check_bool, check_int, check_number
 
@@ -146,22 +146,37 @@ def _metric_dashboard(m: Any, runner: Any, store: Any, limit: Any, stale_after: 
     span = describe_span(m.window) if m.window is not None else "session"
     per = " · ".join(m.by) or "total"
     views = [FreshnessBadge(store, name, limit=limit, stale_after=stale_after)]
+    colours = KeyColours()
     if m.by:
-        views += [LiveLine(store, name, column=main, top_k=top_k, points=points, title=f"{main} per {per} · {span}"),
-                  LiveBars(store, name, column=main, top_k=max(top_k, 10), title=f"{main} by {per} now")]
+        line = LiveLine(store, name, column=main, top_k=top_k, points=points, unit=unit, colours=colours,
+                        title=f"{_words(main)} per {per} · {span}")
+        bars = LiveBars(store, name, column=main, top_k=max(top_k, 10), unit=unit, colours=colours,
+                        title=f"{_words(main)} by {per} now")
+        for chart in (line, bars):  # the axis in words, with the unit: "delay per flight (min)"
+            chart.axes[1].label = axis_label(_words(main), unit)
+        views += [line, bars]
     for col in (derived[:2] or [main]):
         views.append(KpiTile(store, name, column=col, combine="overall", unit=unit, decimals=3 if derived else 0,
-                             reference=m.window if m.window is not None else "5min", title=f"{col} · overall"))
+                             reference=m.window if m.window is not None else "5min", title=f"{_words(col)} · overall"))
     views += [KpiTile(store, name, column="count", unit="events", reference=m.window or "5min",
                       title=f"events · {span}"),
               ErrorPanel(store, name, dead_letter=pipe.rejected, errors=runner.errors)]
     first = runner.sources[0] if runner.sources else None
-    dash = Dashboard(views, runner=runner, source=first, columns=columns,
+    dash = Dashboard(views, runner=runner, source=first, columns=columns, colours=colours,
                      title=title if title is not None else f"{getattr(first, 'name', 'source')} · {m.name}")
     dash.pipeline = pipe
     dash.store = store
     dash.owns_runner = True  # as for a measure: close() closes the runner and pipeline it built
     return dash
+
+
+def _words(column: str) -> str:
+    """A column's name as a reader reads it: ``delay_per_flight`` → ``delay per flight``.
+
+    >>> _words("delay_per_1000_miles")
+    'delay per 1000 miles'
+    """
+    return column.replace("_", " ")
 
 
 def _window_kind(kind, resolution, window, rate) -> tuple[str, Any]:

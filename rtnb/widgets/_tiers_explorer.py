@@ -92,7 +92,7 @@ class TiersExplorer(W.VBox):
         c = self.cost_base
         kw = {"style": _STYLE, "layout": _WIDE, "continuous_update": False}
         self.viewers = W.IntSlider(value=viewers, min=10, max=max(5_000, viewers), step=10,
-                                   description="viewers", **kw)
+                                   readout_format=",d", description="viewers", **kw)
         self.interval = W.SelectionSlider(options=_options(_INTERVALS, every, duration), value=every,
                                           description="near-real-time polls every", **kw)
         self.event_rate = W.SelectionSlider(options=_options(_RATES, rate, si), value=rate,

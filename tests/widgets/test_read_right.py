@@ -1,0 +1,100 @@
+"""What a reader reads in the tiles and charts of a notebook: words, units, and a change
+that means something when the value crosses zero (notebook 07's departure delays)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import rtnb
+from rtnb.widgets import KpiTile, LiveBars, LiveLine
+
+from .conftest import T0
+
+SEC = pd.Timedelta("1s")
+
+
+def tile_after(store, snap, before: float, now: float, unit="min") -> KpiTile:
+    kpi = KpiTile(store, "orders", column="sum", reference="10s", unit=unit, decimals=1)
+    for i in range(31):  # 30 s of a 10 s window: full, and full 10 s before
+        v = before if i <= 20 else now
+        store.put(snap(t=T0 + i * SEC, values={"FR": v}, window=pd.Timedelta("10s")))
+        kpi.refresh(T0 + i * SEC)
+    return kpi
+
+
+def change_text(kpi) -> str:
+    return kpi.label.value.split('rtnb-kpi-change')[1].split(">", 1)[1].split("<", 1)[0]
+
+
+def test_a_change_across_zero_is_said_in_units_not_as_a_percent(store, snap):
+    # 24.8 min late a day before, 4.2 min early now: "-116.9%" said nothing.
+    kpi = tile_after(store, snap, 24.8, -4.2)
+    assert change_text(kpi) == "▼ down 29.0 min vs 10 s before (was 24.8)"
+    assert "%" not in change_text(kpi)
+
+
+def test_a_change_from_near_zero_is_said_in_units(store, snap):
+    kpi = tile_after(store, snap, 0.1, 7.5)  # "+7400.0%" is noise: up 7.4 min
+    assert change_text(kpi) == "▲ up 7.4 min vs 10 s before (was 0.1)"
+
+
+def test_an_ordinary_change_stays_a_percent(store, snap):
+    kpi = tile_after(store, snap, 100.0, 97.4, unit="EUR")
+    assert change_text(kpi) == "▼ -2.6% vs 10 s before"
+    kpi = tile_after(rtnb.store.MemoryStore(history=100), snap, -4.0, -3.0)  # both negative: a rise
+    assert change_text(kpi) == "▲ +25.0% vs 10 s before"
+
+
+def test_bars_all_below_zero_hang_from_a_zero_axis(store, snap):
+    bars = LiveBars(store, "orders", column="sum", unit="min")
+    store.put(snap(values={"JFK": -2.6, "EWR": -4.0, "LGA": -7.9}))
+    bars.refresh(T0)
+    assert bars.y_scale.max == 0.0 and bars.y_scale.min == -7.9
+    assert bars.axes[1].tick_values.max() == 0.0  # zero is a tick (they stopped at -3)
+    store.put(snap(t=T0 + SEC, values={"JFK": 2.0, "EWR": -1.0}))
+    bars.refresh(T0 + SEC)
+    assert bars.y_scale.max is None  # a positive value: the data sets the top again
+
+
+def test_a_metric_dashboard_names_its_charts_in_words_with_the_unit():
+    # Notebook 07: rtnb.dashboard(source, metric=punctuality, unit="min").
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"time": pd.date_range("2024-05-01 08:00", periods=600, freq="s"),
+                       "origin": rng.choice(["JFK", "EWR", "LGA"], 600), "dep_delay": rng.normal(5, 20, 600)})
+    m = rtnb.Metric(name="punctuality", value="dep_delay", by="origin", window="1min", kind="tumbling",
+                    aggs=("sum",), derived={"delay_per_flight": "dep_delay_sum / count"})
+    src = rtnb.replay(df, time_col="time", speed=1, start="2024-05-01 08:00", rebase=False)
+    dash = rtnb.dashboard(src, metric=m, clock=rtnb.SimClock(start="2024-05-01 08:00"), unit="min")
+    dash.runner.run("3min")
+    line = next(v for v in dash.views if isinstance(v, LiveLine))
+    bars = next(v for v in dash.views if isinstance(v, LiveBars))
+    tiles = [v for v in dash.views if isinstance(v, KpiTile)]
+    assert line.axes[1].label == bars.axes[1].label == "delay per flight (min)"
+    assert line.title == "delay per flight per origin · 1 min" and bars.title == "delay per flight by origin now"
+    assert tiles[0].title == "delay per flight · overall"
+    assert "_" not in " ".join([line.title, bars.title] + [t.title for t in tiles])
+    assert line.colours is bars.colours  # a key has one colour in both
+    colour = dict(zip(line.lines.labels, line.lines.colors))
+    assert all(colour[k] == c for k, c in zip(bars.bars.x, bars.bars.colors) if k in colour)
+    dash.close()
+
+
+def test_every_slider_reads_as_a_number_not_in_scientific_notation():
+    # d3-format ".3g" printed a speed-up of 21,600 as "2.16e+4" (notebook 07's readout).
+    import ipywidgets as W
+
+    from rtnb.widgets import Dashboard, FreshnessBadge
+
+    store = rtnb.store.MemoryStore()
+    src = rtnb.simulate("ecommerce_orders", rate=50, seed=1)
+    dash = Dashboard([FreshnessBadge(store, "orders", limit="5s")], runner=rtnb.Runner(src, clock=rtnb.SimClock()), source=src)
+    explorer = rtnb.tiers.explorer()
+    sliders = [dash.speedup_slider, dash.rate_slider] + list(explorer.sliders)
+    for s in sliders:
+        if isinstance(s, (W.FloatLogSlider, W.FloatSlider, W.IntSlider, W.IntRangeSlider, W.FloatRangeSlider)):
+            fmt = s.readout_format
+            assert "e" not in fmt and "g" not in fmt, (s.description, fmt)  # no exponent form
+            assert "," in fmt or "%" in fmt, (s.description, fmt)  # thousands grouped: 21,600
+    assert dash.speedup_slider.readout_format == ",.3r"  # d3: 21600 -> "21,600", 600 -> "600"
+    dash.close()
