@@ -132,6 +132,12 @@ def screenshot_notebook(page, path: Path, width: int = 1400) -> Path:
                        "border-color: transparent !important; box-shadow: none !important; } "
                        ".jp-Notebook .jp-Cell .jp-Collapser { background: transparent !important; } "
                        ".jp-Notebook .jp-cell-toolbar { display: none !important; } "
+                       # the active Markdown cell's rendered box (Lab draws a grey border
+                       # round it: the box round every notebook's last Markdown cell) and
+                       # its heading's collapse arrow
+                       ".jp-Notebook .jp-Cell .jp-MarkdownOutput { border-color: transparent !important; } "
+                       ".jp-Notebook .jp-Cell:not(.jp-MarkdownHeadingCollapsed) .jp-collapseHeadingButton "
+                       "{ visibility: hidden !important; } "
                        ".jp-Notebook .jp-Cell, .jp-Notebook .jp-Cell * { outline: none !important; }")
     page.evaluate("() => document.activeElement && document.activeElement.blur && document.activeElement.blur()")
     page.evaluate("""() => document.querySelectorAll('.jp-Notebook .jp-Cell.jp-mod-active, .jp-Notebook .jp-Cell.jp-mod-selected')
