@@ -28,8 +28,12 @@ Common to all scenarios:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
+
+import pandas as pd
+
+from .._errors import UnknownNameError
 
 # what a scenario is, the samplers and the nine value generators live in their own
 # modules; the names this module had stay importable here (and pickled references)
@@ -69,7 +73,7 @@ from ._scenario_values import (  # noqa: F401
     _trading_extra,
 )
 
-__all__ = ["Scenario", "Param", "Burst", "Draw", "CATALOGUE", "SECOND"]
+__all__ = ["Scenario", "Param", "Burst", "Draw", "CATALOGUE", "SECOND", "Catalogue", "scenarios"]
 
 
 def _P(name, default, doc, lo=0.0, hi=math.inf, integer=False):
@@ -247,3 +251,80 @@ CATALOGUE: Mapping[str, Scenario] = MappingProxyType({s.name: s for s in [
 EXTRA: Mapping[str, Callable[..., dict]] = MappingProxyType(
     {"trading_ticks": _trading_extra, "saas_signups": _saas_extra, "manufacturing_floor": _factory_extra}
 )
+
+
+# ---------------------------------------------------------------- the catalogue users see
+
+
+class Catalogue(Mapping):
+    """The scenarios, by name: a read-only mapping of name to :class:`Scenario`.
+
+    >>> cat = scenarios()
+    >>> "trading_ticks" in cat, len(cat)
+    (True, 9)
+    >>> cat["support_queue"].measures
+    ('wait_s', 'handle_s')
+    >>> cat.table().loc["ad_spend", "keys"]
+    'campaign, platform'
+    >>> cat["shop"]
+    Traceback (most recent call last):
+    ...
+    rtnb._errors.UnknownNameError: scenario='shop' is unknown; choose one of: 'ad_spend', 'broadcast_audience', 'ecommerce_orders', 'fraud_alerts', 'manufacturing_floor', 'saas_signups', 'support_queue', 'system_health', 'trading_ticks'
+    """
+
+    def __init__(self, entries: Mapping[str, Scenario]) -> None:
+        self._entries = dict(sorted(entries.items()))
+
+    def __getitem__(self, name: str) -> Scenario:
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            raise UnknownNameError("scenario", name, list(self._entries)) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def table(self) -> pd.DataFrame:
+        """One row per scenario: description, default rate, keys, measures, parameters."""
+        rows = [
+            {
+                "scenario": s.name,
+                "description": s.description,
+                "default_rate": s.default_rate,
+                "keys": ", ".join(s.keys),
+                "measures": ", ".join(s.measures),
+                "params": ", ".join(f"{p.name}={p.default!r}" for p in s.params),
+                "bursts": ", ".join(b.name for b in s.bursts),
+            }
+            for s in self._entries.values()
+        ]
+        return pd.DataFrame(rows).set_index("scenario")
+
+    def __repr__(self) -> str:
+        width = max(map(len, self._entries))
+        lines = [f"{len(self)} scenarios (rtnb.scenarios()[name].describe() for details):"]
+        lines += [f"  {n:<{width}}  {s.description}" for n, s in self._entries.items()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return self.table().to_html()
+
+
+_CATALOGUE = Catalogue(CATALOGUE)
+
+
+def scenarios() -> Catalogue:
+    """The catalogue of simulated workloads (a mapping of name to :class:`Scenario`).
+
+    >>> list(scenarios())
+    ['ad_spend', 'broadcast_audience', 'ecommerce_orders', 'fraud_alerts', 'manufacturing_floor', 'saas_signups', 'support_queue', 'system_health', 'trading_ticks']
+    >>> print(scenarios()["saas_signups"].describe())  # doctest: +ELLIPSIS
+    saas_signups: sign-ups to a SaaS product (default rate 0.5/s)
+      columns: ts, arrival, event_id, fault, and
+        plan (key, category): plan chosen
+    ...
+    """
+    return _CATALOGUE
