@@ -95,15 +95,10 @@ class LiveBars(StoreView, bq.Figure):
         # The ordinal scale keeps the order keys first came in unless told the order.
         self.x_scale.domain = keys
         # Bars start at zero; a negative value (a refund, a loss, -5 °C) extends the axis
-        # down instead of being drawn outside it. Sent only when the floor changes.
+        # down instead of being drawn outside it (the domain, set by show_value_range,
+        # moves in steps: sent only when a value crosses one).
         floor = min(0.0, float(values.min())) if len(values) else 0.0
-        if self.y_scale.min != floor:
-            self.y_scale.min = floor
-        # All negative: the axis ends at zero, so the bars hang from it (they hung from
-        # the top of the chart, and the ticks stopped at -3).
-        ceiling = 0.0 if len(values) and float(values.max()) < 0 else None
-        if self.y_scale.max != ceiling:
-            self.y_scale.max = ceiling
+        # (All negative: the domain ends at zero, so the bars hang from it: value_domain.)
         colours = self.colours.assign(list(values.index)) if len(values) else ["#0072B2"]
         with self.bars.hold_sync():
             self.bars.x = np.array(keys, dtype=str)

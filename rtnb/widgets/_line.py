@@ -316,7 +316,8 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
                 if list(self.lines.opacities) != opacities:
                     self.lines.opacities = opacities
         self._drawn_at = now
-        show_value_range(self.axes[1], y)
+        # The y axis's domain: the lines' values and the band's, in steps (sent when one is crossed).
+        show_value_range(self.axes[1], y if band is None else np.concatenate([y.ravel(), band[1].ravel()]))
         self._show_time_ticks()
         self._veil(x, y)
         self._show_legend(labels, colours, self._partial_points(x) > 0)

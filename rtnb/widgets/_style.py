@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import colorsys
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -151,14 +152,43 @@ def value_axis(scale: bq.Scale, label: str, *, side: str = "left") -> bq.Axis:
     )
 
 
+#: The value axis's domain moves in steps of this part of a tick step (see
+#: :func:`value_domain`): the page redraws the axis (and every mark on its scale) only
+#: when a step is crossed, not on every frame.
+DOMAIN_STEPS_PER_TICK = 4
+
+
+def value_domain(lo: float, hi: float, max_ticks: int = MAX_TICKS) -> tuple[float, float]:
+    """A domain just past ``lo`` and ``hi`` on a grid of a quarter tick step: it changes
+    only when a value crosses the grid, and never crosses zero for values that do not.
+
+    >>> value_domain(3.9, 30.1), value_domain(0.0, 30.1), value_domain(-2.0, 7.0)
+    ((3.75, 31.25), (0.0, 32.5), (-2.5, 7.5))
+    """
+    ticks = linear_ticks(lo, hi, max_ticks)
+    step = (ticks[1] - ticks[0]) if len(ticks) > 1 else (abs(hi - lo) or abs(lo) or 1.0)
+    q = step / DOMAIN_STEPS_PER_TICK
+    dlo, dhi = (math.ceil(lo / q - 1e-9) - 1) * q, (math.floor(hi / q + 1e-9) + 1) * q
+    if lo >= 0 > dlo:  # values from zero up: the axis starts at zero
+        dlo = 0.0
+    if hi <= 0 < dhi:
+        dhi = 0.0
+    return float(round(dlo, 12)), float(round(dhi, 12))
+
+
 def show_value_range(axis: bq.Axis, values: np.ndarray, *, floor: float | None = None) -> None:
-    """Round tick values (at most :data:`MAX_TICKS`) for the finite ``values``, sent only
-    when they change. (bqplot's ``num_ticks`` splits the domain evenly: 3.87, 10.4, 17...)
+    """Fix the axis's scale to :func:`value_domain` of the finite ``values`` and put round
+    ticks (at most :data:`MAX_TICKS`) on it, each sent only when it changes. (Left to
+    itself, bqplot's scale takes its domain from the data: it changed on every frame
+    and the page redrew the axis each time. Its ``num_ticks`` splits the domain evenly:
+    3.87, 10.4, 17...)
 
     >>> import bqplot as bq
     >>> axis = value_axis(bq.LinearScale(), "sum")
     >>> show_value_range(axis, np.array([3.9, 30.1, np.nan])); axis.tick_values.tolist()
     [5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
+    >>> axis.scale.min, axis.scale.max
+    (3.75, 31.25)
     """
     finite = values[np.isfinite(values)] if values.size else values
     if not finite.size:
@@ -168,7 +198,12 @@ def show_value_range(axis: bq.Axis, values: np.ndarray, *, floor: float | None =
         lo = min(lo, floor)
     if hi <= lo:
         hi = lo + (abs(lo) or 1.0)
-    ticks = np.array(linear_ticks(lo, hi, MAX_TICKS), dtype=np.float64)
+    dlo, dhi = value_domain(lo, hi)
+    scale = axis.scale
+    if (scale.min, scale.max) != (dlo, dhi):
+        with scale.hold_sync():  # min and max in one message
+            scale.min, scale.max = dlo, dhi
+    ticks = np.array(linear_ticks(dlo, dhi, MAX_TICKS), dtype=np.float64)
     old = axis.tick_values
     if old is None or not np.array_equal(old, ticks):
         axis.tick_values = ticks

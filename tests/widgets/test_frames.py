@@ -29,18 +29,26 @@ def frames_of(line, store, snap, sent, n, *, start=0):
         sent.clear()
         store.put(snap(t=T0 + i * SEC, values={"FR": 10.0 + i, "DE": 5.0 + i % 3, "IT": 1.0}))
         line.refresh(T0 + i * SEC + 0.5 * SEC)  # now: half a second after the newest event
-        out.append((sent.keys_sent(line.lines), sent.count(line.x_scale), sent.count(line.y_scale)))
+        y = np.asarray(line.lines.y, dtype=np.float64)
+        y = y[np.isfinite(y)] if y.size else y
+        domain = (line.y_scale.min, line.y_scale.max, y.min() if y.size else None, y.max() if y.size else None)
+        out.append((sent.keys_sent(line.lines), sent.count(line.x_scale), sent.count(line.y_scale), domain))
     return out
 
 
-def test_a_frame_with_new_data_sends_x_and_y_once_and_nothing_to_the_scales(store, snap, sent):
+def test_a_frame_with_new_data_sends_x_and_y_once_and_nothing_to_the_time_scale(store, snap, sent):
     line = LiveLine(store, "orders", column="sum", points=50)
     frames = frames_of(line, store, snap, sent, 30)
-    for lines_msgs, x_scale_msgs, y_scale_msgs in frames[1:]:  # (the first frame has one point: nothing drawn)
+    domains = [f[3][:2] for f in frames]
+    for i, (lines_msgs, x_scale_msgs, y_scale_msgs, domain) in enumerate(frames[1:], 1):  # (the first frame has one point: nothing drawn)
         assert len(lines_msgs) == 1 and {"x", "y"} <= lines_msgs[0]  # one rewrite of each path
-        assert x_scale_msgs == 0 and y_scale_msgs == 0  # no second rewrite from a domain change
+        assert x_scale_msgs == 0  # no second rewrite from a time-domain change
+        # The y domain moves in steps: its scale is sent only on a frame whose step changed.
+        assert y_scale_msgs == (domain[:2] != domains[i - 1])
+        assert domain[0] <= domain[2] and domain[3] < domain[1]  # it covers the frame's values
+    assert frames[0][2] == 0  # (one point: nothing drawn, no domain)
     # Only what changed: the keys, their labels and colours stay, so they are not sent again.
-    assert all(msgs[0] == {"x", "y"} for msgs, _, _ in frames[2:])
+    assert all(msgs[0] == {"x", "y"} for msgs, _, _, _ in frames[2:])
     # The axis still ends at now: the data's last point is at now (NaN: not drawn).
     assert line.time_domain[1] == T0 + 29.5 * SEC
     assert np.isnan(line.lines.y[:, -1]).all() and line.lines.y.dtype == np.float32
@@ -68,14 +76,14 @@ def test_a_zoomed_view_sends_its_span_as_one_scale_message_and_reset_frees_it(st
     line = LiveLine(store, "orders", column="sum", points=50)
     frames_of(line, store, snap, sent, 20)
     line.zoom("10s")
-    for lines_msgs, x_scale_msgs, _ in frames_of(line, store, snap, sent, 3, start=20):
+    for lines_msgs, x_scale_msgs, _, _ in frames_of(line, store, snap, sent, 3, start=20):
         assert len(lines_msgs) == 1 and x_scale_msgs == 1  # min and max together
         assert sent.keys_sent(line.x_scale) == [{"min", "max"}]
     assert line.time_domain == (T0 + 12.5 * SEC, T0 + 22.5 * SEC)
     line.reset_button.click()
     assert (line.x_scale.min, line.x_scale.max) == (None, None)
     frames = frames_of(line, store, snap, sent, 2, start=23)
-    assert [x for _, x, _ in frames] == [0, 0] and line.time_domain == (T0, T0 + 24.5 * SEC)
+    assert [x for _, x, _, _ in frames] == [0, 0] and line.time_domain == (T0, T0 + 24.5 * SEC)
 
 
 def test_holding_keeps_the_view_where_it_was_and_following_again_lets_it_go(store, snap, sent):
@@ -108,7 +116,9 @@ def test_a_dashboard_frame_sends_each_view_once_in_float32(sent):
     frames = dash.frames - frames0
     assert frames == 100
     assert sent.count(line.lines) == frames  # one message per frame: one path rewrite
-    assert sent.count(line.x_scale) == 0 and sent.count(line.y_scale) == 0
+    # The time scale is silent; the value scale moves in steps, sent on some frames, not
+    # on each (here the 1 min window is filling: the sums grow on every frame).
+    assert sent.count(line.x_scale) == 0 and sent.count(line.y_scale) < frames / 2
     assert sent.count(kpi.label) == frames  # the number and its sparkline: one message
     assert line.lines.y.dtype == np.float32 and kpi.spark_values.dtype == np.float32
     n = len(line.lines.x)  # the last frame's message: times as float64 ms, values float32

@@ -80,7 +80,8 @@ def test_value_axes_have_si_ticks_units_a_bounded_tick_count_and_labels_clear_of
         store.put(snap(t=T0 + i * SEC, values={"FR": 3_870.0 + 13_000 * i, "DE": 120_000.0}))
         line.refresh(T0 + i * SEC), bars.refresh(T0 + i * SEC)
     # Round values, never bqplot's even split of the domain (3.87k, 27.1k, ...).
-    assert line.axes[1].tick_values.tolist() == [20_000.0, 40_000.0, 60_000.0, 80_000.0, 100_000.0, 120_000.0]
+    assert line.axes[1].tick_values.tolist() == [0.0, 25_000.0, 50_000.0, 75_000.0, 100_000.0, 125_000.0]
+    assert (line.y_scale.min, line.y_scale.max) == (0.0, 125_000.0)  # the domain: just past the data, in steps
     assert bars.axes[1].tick_values.tolist()[0] == 0.0
     for fig in (line, bars):
         y_axis = fig.axes[1]

@@ -50,11 +50,11 @@ def test_bars_all_below_zero_hang_from_a_zero_axis(store, snap):
     bars = LiveBars(store, "orders", column="sum", unit="min")
     store.put(snap(values={"JFK": -2.6, "EWR": -4.0, "LGA": -7.9}))
     bars.refresh(T0)
-    assert bars.y_scale.max == 0.0 and bars.y_scale.min == -7.9
+    assert bars.y_scale.max == 0.0 and -9.0 <= bars.y_scale.min < -7.9  # (the domain moves in steps: just past)
     assert bars.axes[1].tick_values.max() == 0.0  # zero is a tick (they stopped at -3)
     store.put(snap(t=T0 + SEC, values={"JFK": 2.0, "EWR": -1.0}))
     bars.refresh(T0 + SEC)
-    assert bars.y_scale.max is None  # a positive value: the data sets the top again
+    assert bars.y_scale.max > 2.0 and bars.y_scale.min < -1.0  # a positive value: the data sets the top again
 
 
 def test_a_metric_dashboard_names_its_charts_in_words_with_the_unit():
