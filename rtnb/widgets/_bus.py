@@ -11,12 +11,29 @@ relay, the page's kernel connection and widget-manager dispatch.
 
 The bus is used only once its front-end has said it is ready (``ready``) and a screen
 shows the dashboard (its badge acknowledged a frame): without a front-end that applies
-them, collected messages would be lost.
+them, collected messages would be lost. A view's custom messages sent during a frame
+travel in it too, in order with its updates (sent on their own they overtook them).
+
+A page that loads while the dashboard runs (a reload, a second tab) gets every widget's
+state from ipywidgets' ``request_states`` reply, then builds its models and its bus; what
+the kernel sends meanwhile is lost on it (a comm has no handler before its model exists,
+the bus's frames no listener before its front-end has loaded). Charts recover on the
+next frame, but a trait that rarely changes (the run state, the Pause button, a KPI's
+"window filling") would stay wrong until it changed. So when a front-end says it is
+ready and frames have gone through the bus, the bus resends, as one message, the full
+current state of every widget of its ``root`` (the dashboard) and of every widget whose
+updates it carried. That is bounded (one dashboard's widgets, what the page's load
+asked for anyway, once per page load), and robust: the full state, not a list of traits
+changed since some point the kernel cannot see (it is not told when a page starts
+loading), and it covers the messages ipywidgets itself loses during a load (a click's
+"Resume" sent outside a frame). The first page (nothing went through the bus yet), a
+kernel without a page and ``RTNB_FRAME_BUS=0`` (nothing ever goes through it) get no resend.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +41,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ._freshness import AGES_IN_BROWSER
+from ._tree import widget_tree
 
 if AGES_IN_BROWSER:
     from anywidget import AnyWidget as _Widget
@@ -44,23 +62,55 @@ class FrameBus(_Widget):
     ...         label.value, label.placeholder = "<b>2</b>", "x"
     >>> bus.updates_sent, bus.messages_sent    # two updates of the label, in one message
     (2, 1)
+
+    A page that loaded since (its bus says it is ready) gets the current state of every
+    widget the bus carried (and of its ``root``'s widgets), as one message:
+
+    >>> bus._on_front_end(bus, {"ready": True}, [])
+    >>> bus.front_ends, bus.resends, bus.messages_sent
+    (1, 1, 2)
     """
 
     if AGES_IN_BROWSER:
         _esm = Path(__file__).with_name("_bus.js")
 
-    def __init__(self) -> None:
+    def __init__(self, root: widgets.Widget | None = None) -> None:
         super().__init__(layout={"display": "none"})
         self.updates_sent = 0
         self.messages_sent = 0
         #: True once a front-end has loaded the bus and can apply its messages.
         self.ready = False
+        #: How many front-ends said they were ready (a reload, a second tab: one more each).
+        self.front_ends = 0
+        #: How many times the current state was resent to a front-end that loaded.
+        self.resends = 0
+        self._root = None if root is None else weakref.ref(root)
+        # The widgets whose messages went through the bus (weakly: the bus keeps none alive).
+        self._carried: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         if AGES_IN_BROWSER:
             self.on_msg(self._on_front_end)
 
     def _on_front_end(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("ready") is True:
             self.ready = True
+            self.front_ends += 1
+            if self.messages_sent:  # frames went through the bus: this page may have missed some
+                self.resend()
+
+    def resend(self) -> int:
+        """Send the full current state of the root's widgets and of every widget the bus
+        carried, as one message (what a page that loaded meanwhile missed); returns how
+        many widgets."""
+        root = self._root() if self._root is not None else None
+        found = widget_tree(root) if root is not None else []
+        ids = {id(w) for w in found}
+        found += [w for w in list(self._carried.values()) if id(w) not in ids]
+        shown = [w for w in found if w is not self and getattr(w, "comm", None) is not None]
+        with self.frame():
+            for w in shown:
+                w.send_state()
+        self.resends += 1
+        return len(shown)
 
     @contextmanager
     def frame(self):
@@ -82,11 +132,17 @@ class FrameBus(_Widget):
         bus = self
 
         def collect(widget: Any, msg: dict, buffers: Any = None) -> None:
-            if widget is bus or msg.get("method") != "update" or threading.get_ident() != owner:
+            method = msg.get("method")
+            if (widget is bus or method not in ("update", "custom") or threading.get_ident() != owner
+                    or getattr(widget, "comm", None) is None):
                 return original(widget, msg, buffers=buffers)
-            paths = msg.get("buffer_paths") or []
-            updates.append([widget.model_id, msg["state"], paths, len(blobs)])
-            blobs.extend(buffers or [])
+            buffers = list(buffers or [])
+            if method == "update":
+                updates.append([widget.model_id, msg["state"], msg.get("buffer_paths") or [], len(blobs)])
+            else:  # a custom message: in the frame, in order (on its own it overtook the updates)
+                updates.append([widget.model_id, msg.get("content"), len(buffers), len(blobs), "custom"])
+            bus._carried[widget.model_id] = widget
+            blobs.extend(buffers)
 
         collect._rtnb_collector = True  # type: ignore[attr-defined]
         widgets.Widget._send = collect

@@ -28,6 +28,7 @@ from ._bus import FrameBus
 from ._freshness import FreshnessBadge
 from ._hover import WATCHES_HOVER, HoverWatch
 from ._style import KeyColours
+from ._tree import widget_tree
 
 __all__ = ["Dashboard", "MAX_FPS", "MAX_COLUMNS", "FRAMES_IN_FLIGHT", "FRAME_PATIENCE"]
 
@@ -115,18 +116,6 @@ def _replace_earlier_run(dash: Dashboard) -> None:
             del _BUILT_BY_CELL[c]
 
 
-def _widgets_in(value: Any, depth: int = 0) -> list[widgets.Widget]:
-    if isinstance(value, widgets.Widget):
-        return [value]
-    if depth >= 3 or isinstance(value, (str, bytes)):
-        return []
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple, set)):
-        return [w for v in value for w in _widgets_in(v, depth + 1)]
-    return []
-
-
 def close_widgets(root: widgets.Widget) -> int:
     """Close ``root`` and every widget it holds (children, marks, scales, axes, layouts,
     tooltips, widgets kept as attributes); returns how many were closed.
@@ -134,18 +123,10 @@ def close_widgets(root: widgets.Widget) -> int:
     ``Widget.close()`` closes one widget: its layout, style and children stay in
     ipywidgets' registry (and in the browser) until closed too.
     """
-    seen: set[int] = set()
-    stack: list[widgets.Widget] = [root]
-    closed = 0
-    while stack:
-        w = stack.pop()
-        if id(w) in seen:
-            continue
-        seen.add(id(w))
-        stack.extend(x for x in _widgets_in(list(vars(w).values())) if id(x) not in seen)
+    found = widget_tree(root)
+    for w in found:
         widgets.Widget.close(w)
-        closed += 1
-    return closed
+    return len(found)
 
 
 class Dashboard(widgets.VBox):
@@ -259,7 +240,7 @@ class Dashboard(widgets.VBox):
         self.status = widgets.HTML(value="")
         # One message per frame for all the views, once a screen shows the dashboard
         # (RTNB_FRAME_BUS=0: each widget sends its own, as before; for comparisons).
-        self.bus = FrameBus()
+        self.bus = FrameBus(root=self)
         self.use_bus = os.environ.get("RTNB_FRAME_BUS", "1") != "0"
         # The line charts' hover dots only while the mouse is over them, once a page says
         # where the mouse is (RTNB_HOVER_ON_DEMAND=0: always there, as before; for comparisons).

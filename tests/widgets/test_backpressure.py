@@ -137,3 +137,94 @@ def test_overlapping_frames_restore_the_widgets_own_send(sent):
     sent.clear()
     w.value = 5
     assert sent.count(w) == 1
+
+
+# -- a page that loads while frames go through the bus ----------------------------------
+
+
+class LoadingPage:
+    """A page loading the widgets of a running kernel, as ipywidgets 8 does: one
+    ``request_states`` reply gives it every widget's state at that moment; then, until
+    its own models and bus are built, every message of the kernel is lost on it (a comm
+    has no handler before its model exists, a bus custom message no listener before
+    its front-end loaded); afterwards it applies each message, the bus's frames entry
+    by entry."""
+
+    def __init__(self):
+        from ipywidgets.widgets.widget import _instances
+
+        self.state = {i: dict(w.get_state()) for i, w in list(_instances.items()) if w.comm is not None}
+
+    def apply(self, sent) -> None:
+        for model_id, messages in sent.messages.items():
+            for msg, _ in messages:
+                for entry in msg.get("content", {}).get("rtnb_frame", []) if msg.get("method") == "custom" else []:
+                    if len(entry) == 4:  # a state update (custom entries carry a kind)
+                        self.state.setdefault(entry[0], {}).update(entry[1])
+                if msg.get("method") == "update":
+                    self.state.setdefault(model_id, {}).update(msg["state"])
+        sent.clear()
+
+
+def test_a_page_loaded_during_a_run_shows_what_the_kernel_shows_once_its_bus_is_ready(sent):
+    # A reload (or a second tab) while frames go through the bus: what changed between
+    # the page's state request and its bus's "ready" was lost on it, and a rarely
+    # changing trait (the run state, the Pause button) stayed wrong until it changed.
+    dash, runner, badge, line, kpi = _dashboard()
+    runner.run("1s")
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])  # the first page
+    _ack(badge, badge.beat)
+    runner.run("1s")
+    assert dash.bus.messages_sent > 0  # frames go through the bus
+    page = LoadingPage()  # a second page asks for every widget's state
+    runner.health.state = "running"  # (as live)
+    dash.pause_button.value = True  # the run is paused meanwhile (a click in the first page)...
+    runner.frame()  # ...and its frame says so, through the bus
+    assert runner.state == "paused" and "paused" in dash.status.value
+    sent.clear()  # all lost on the loading page
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])  # its bus has loaded
+    runner.frame()
+    page.apply(sent)
+    shown = page.state
+    assert shown[dash.status.model_id]["value"] == dash.status.value
+    assert shown[badge.model_id]["run_state"] == "paused"
+    assert shown[dash.pause_button.model_id]["description"] == "Resume"  # (changed outside a frame)
+    assert shown[kpi.label.model_id]["value"] == kpi.label.value
+    assert shown[dash.start_button.model_id]["disabled"] == dash.start_button.disabled
+
+
+def test_the_first_page_gets_no_resend_and_without_the_bus_nothing_changes(sent, monkeypatch):
+    dash, runner, badge, _, _ = _dashboard()
+    runner.run("1s")
+    sent.clear()
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])  # the page that displayed it
+    assert sent.count(dash.bus) == 0  # nothing went through the bus: nothing to resend
+    monkeypatch.setenv("RTNB_FRAME_BUS", "0")
+    dash, runner, badge, _, _ = _dashboard()
+    runner.run("1s")
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])
+    _ack(badge, badge.beat)
+    runner.run("1s")
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])  # a reload, bus off: as before it
+    assert sent.count(dash.bus) == 0 and sent.count(badge) > 0
+
+
+def test_custom_messages_of_a_frame_keep_their_order_with_its_updates(sent):
+    # A view's custom message sent during a frame went at once, ahead of the frame's
+    # updates collected before it; now it is an entry of the frame, in order.
+    import ipywidgets
+
+    from rtnb.widgets._bus import FrameBus
+
+    bus, w = FrameBus(), ipywidgets.IntText()
+    sent.clear()
+    with bus.frame():
+        w.value = 1
+        w.send({"note": "between"}, buffers=[b"abc"])
+        w.value = 2
+    assert sent.count(w) == 0 and sent.count(bus) == 1
+    msg = sent.messages[bus.model_id][-1][0]
+    entries = msg["content"]["rtnb_frame"]
+    assert [e[1] for e in entries] == [{"value": 1}, {"note": "between"}, {"value": 2}]
+    assert [e[4] if len(e) > 4 else "update" for e in entries] == ["update", "custom", "update"]
+    assert entries[1][2:4] == [1, 0]  # one buffer, the frame's first

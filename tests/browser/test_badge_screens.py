@@ -1,0 +1,136 @@
+"""The screens of a live dashboard, in a real JupyterLab under headless Chromium (issue 12):
+a page reloaded during the run shows what the kernel shows, and a frame's custom
+messages reach the page in order with its updates.
+
+A reloaded page gets every widget's state from ipywidgets' ``request_states`` reply,
+then builds its models and its frame bus; the bus's frames that arrive before its
+front-end module has loaded have no listener and are lost. To make that gap certain
+rather than lucky, the test holds the bus's module while the page loads (an init script
+hands anywidget a URL the test answers only when told: the page waits as on a slow
+load), and meanwhile pauses the run from the kernel and draws the paused frame: what a
+click in another tab, or a run ending, does while a page loads. A paused run changes
+nothing after that, so without the bus's resend the page said "running" for good. The
+checks wait on states of the page and the kernel, never on a time; a sync frame sent
+through the bus after the page's bus has loaded says when everything before it has been
+applied (the bus applies its messages in order).
+"""
+
+from __future__ import annotations
+
+
+import nbformat
+import pytest
+
+from tests.browser._lab import SLOW, kernel_says, open_notebook, run_all
+from tests.browser._servers import jupyter_lab
+
+pytestmark = pytest.mark.timeout(900)
+
+# The quick-start dashboard, and a probe widget that records, in the page, the changes
+# of its trait and the custom messages it gets, in the order they came.
+DASHBOARD = """import rtnb
+orders = rtnb.simulate("ecommerce_orders", rate=200, seed=1, start="2024-01-01 12:00")
+dash = rtnb.dashboard(orders, metric="amount", by="country", window="2min", limit="5s", unit="EUR",
+                      table=True, clock=rtnb.SimClock(start="2024-01-01 12:00"))
+dash.start(900, speedup=10)
+dash"""
+
+PROBE = '''import anywidget, traitlets
+class Probe(anywidget.AnyWidget):
+    _esm = """export default { render({ model, el }) {
+      el.classList.add('rtnb-probe'); const seen = window.rtnbProbe = window.rtnbProbe || [];
+      model.on('change:n', () => seen.push('n=' + model.get('n')));
+      model.on('msg:custom', c => seen.push('custom ' + c.note)); } };"""
+    n = traitlets.Int(0).tag(sync=True)
+probe = Probe()
+probe'''
+
+# Before the page's scripts run: anywidget loads each ES module from a Blob of its
+# source; the bus's (its source names "[rtnb bus]") gets its listener and its "ready"
+# only when the test releases it, as if its module were still loading (the model
+# itself initialises at once: anywidget gives a model 2 s to do so).
+HOLD_BUS = """(() => { const B = window.Blob;
+  window.rtnbBusGate = new Promise(r => { window.rtnbReleaseBus = r; });
+  const listen = 'model.on("msg:custom", onCustom);', ready = 'try { model.send({ ready: true }); }';
+  const later = 'window.rtnbBusGate.then(() => { ' + listen + ' ' + ready + ' catch (e) {} window.rtnbBusListens = true; });';
+  window.Blob = class extends B { constructor(parts, opts) {
+    const src = parts && parts[0];
+    if (typeof src === 'string' && src.includes('[rtnb bus]') && src.includes(listen) && src.includes(ready)
+        && !window.rtnbBusHeld) {
+      window.rtnbBusHeld = true;
+      parts = [src.replace(ready, 'if (false) ' + ready).replace(listen, later)];
+    }
+    super(parts, opts); } }; })();"""
+
+# While the page's bus is held: the run is paused (as the Pause button does), and the
+# paused frame is drawn through the bus.
+PAUSE = "dash.pause_button.value = True\ndash.runner.frame()"
+
+# A frame of the bus: the probe's trait, a custom message, the trait again, then a mark
+# in the title (the page shows it once it has applied everything the bus sent before).
+SYNC = """with dash.bus.frame():
+    probe.n = 1
+    probe.send({'note': 'between'})
+    probe.n = 2
+    dash.title_html.value = "<b class='rtnb-synced'>synced</b>\""""
+
+BADGE = "document.querySelector('.rtnb-dashboard .rtnb-freshness')"
+ACKING = f"() => {{ const b = {BADGE}; return !!b && !!b.dataset.acked; }}"
+SHOWN = f"""() => {{ const b = {BADGE}, s = document.querySelector('.rtnb-dashboard .rtnb-run-state');
+  const pause = Array.from(document.querySelectorAll('.rtnb-dashboard button'))
+    .map(x => x.innerText.trim()).find(t => t === 'Pause' || t === 'Resume');
+  return {{badge: b && b.dataset.state, run: b && b.dataset.run, status: s && s.dataset.state, pause,
+          probe: window.rtnbProbe || []}}; }}"""
+SAVED = "() => { const w = window.jupyterapp.shell.currentWidget; return !!w && !w.context.model.dirty; }"
+
+
+def _notebook(work) -> None:
+    work.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(DASHBOARD), nbformat.v4.new_code_cell(PROBE)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, work / "screens.ipynb")
+
+
+def test_a_page_reloaded_during_a_run_shows_the_kernels_state(chromium, tmp_path):
+    _notebook(tmp_path / "work")
+    with jupyter_lab(tmp_path / "work", tmp_path) as base:
+        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(SLOW)
+        console: list[str] = []
+        page.on("console", lambda m: console.append(m.text[:300]) if "rtnb" in m.text else None)
+        try:
+            open_notebook(page, base, "screens.ipynb")
+            run_all(page)
+            page.wait_for_function(ACKING, timeout=SLOW, polling=200)
+            page.wait_for_selector(".rtnb-probe", state="attached")
+            # Frames go through the bus (a screen acknowledges them, its bus is ready).
+            page.wait_for_function(
+                f"() => !!document.querySelector('.rtnb-frame-bus') && !!({BADGE}).dataset.acked", timeout=SLOW)
+            assert int(kernel_says(page, "dash.bus.messages_sent")) > 0
+            # Saved with its outputs: the reloaded page shows the live dashboard again.
+            page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+            page.wait_for_function(SAVED, timeout=SLOW)
+            page.add_init_script(HOLD_BUS)
+            page.reload(timeout=120_000)
+            page.wait_for_function("() => window.rtnbBusHeld === true", timeout=SLOW)  # its bus is loading
+            page.wait_for_selector(".rtnb-dashboard .rtnb-freshness", state="attached", timeout=SLOW)
+            assert kernel_says(page, "dash.runner.state", before=PAUSE) == "paused"  # (lost on the page)
+            assert not page.evaluate("() => !!window.rtnbBusListens")
+            page.evaluate("() => window.rtnbReleaseBus()")
+            page.wait_for_function("() => window.rtnbBusListens === true", timeout=SLOW)  # it said ready
+            print("kernel after the reload (front-ends, resends):",
+                  kernel_says(page, "(dash.bus.front_ends, getattr(dash.bus, 'resends', None))"), flush=True)
+            kernel_says(page, "'synced'", before=SYNC)
+            try:
+                page.wait_for_selector(".rtnb-dashboard .rtnb-synced", state="attached", timeout=SLOW)
+            finally:
+                print("the page:", page.evaluate(SHOWN), "console:", console[-10:])
+            shown = page.evaluate(SHOWN)
+            print("the reloaded page shows:", shown)
+            # The page says what the kernel says: paused, everywhere, not "running" for good.
+            assert shown["status"] == "paused" and shown["run"] == "paused" and shown["badge"] == "paused", shown
+            assert shown["pause"] == "Resume", shown  # (changed outside a frame, while the page loaded)
+            # The frame's custom message came between its two updates, as it was sent.
+            assert shown["probe"] == ["n=1", "custom between", "n=2"], shown
+        finally:
+            page.close()
