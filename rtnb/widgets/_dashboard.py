@@ -251,7 +251,9 @@ class Dashboard(widgets.VBox):
             # anything its callbacks hold)
             me = weakref.ref(self)
             self.hover_watch = HoverWatch(on_hover=lambda i, on: (d := me()) is not None and d._on_hover(i, on),
-                                          on_ready=lambda: (d := me()) is not None and d._on_hover_ready())
+                                          on_ready=lambda: (d := me()) is not None and d._on_hover_ready(True),
+                                          on_gone=lambda: (d := me()) is not None and d._on_hover_ready(False),
+                                          lines=[v.model_id for v in self.views if hasattr(v, "show_hover")])
             hidden.append(self.hover_watch)
         self.controls = widgets.HBox(
             [self.start_button, self.pause_button, self.speedup_slider, self.rate_slider, self.replay_speed,
@@ -338,11 +340,12 @@ class Dashboard(widgets.VBox):
             f"{state}{when}</span>"
         )
 
-    def _on_hover_ready(self) -> None:
-        """A page shows the dashboard and tells where the mouse is: dots on demand."""
+    def _on_hover_ready(self, on: bool) -> None:
+        """A page shows the dashboard and tells where the mouse is: dots on demand (True);
+        the last page has gone (False): the dots are always there again, as without a page."""
         for view in self.views:
             if hasattr(view, "show_hover"):
-                view.hover_on_demand = True
+                view.hover_on_demand = on
 
     def _on_hover(self, model_id: str, on: bool) -> None:
         """The mouse entered or left the line chart whose model is ``model_id``."""

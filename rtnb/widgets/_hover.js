@@ -4,9 +4,16 @@
 // With 60 dots per line on every chart, bqplot repositioned and restyled ~1,200 SVG
 // groups on every frame (the time axis moves every frame): half the page's work.
 //
-// A chart is found by its class "rtnb-line-id-<model id>" (LiveLine adds it). A leave is
-// told after LEAVE_MS without coming back, so crossing a legend or a tooltip does not
-// empty and refill the dots.
+// A chart is found by its class "rtnb-line-id-<model id>" (LiveLine adds it), anywhere in
+// the document as long as the id is one of the dashboard's lines (the model's "lines"):
+// a line of the dashboard also displayed on its own keeps its tooltips. A leave is told
+// after LEAVE_MS without coming back, so crossing a legend or a tooltip does not empty
+// and refill the dots. Every message carries this view's token: two views of one
+// dashboard (two tabs, "New View for Output") each say what they point at, and the
+// kernel shows a chart's dots while any of them points at it. When a view goes (its
+// cleanup, or the page hidden by a reload or a close) it tells its leave and says bye;
+// a new view's "ready" makes the kernel forget every hover and ask the live views
+// ("ask"), which answer with what they point at ("here").
 
 const LEAVE_MS = 300;
 const PREFIX = "rtnb-line-id-";
@@ -18,17 +25,19 @@ function lineId(line) {
 
 function render({ model, el }) {
   el.style.display = "none";
-  let current = null, leaving = null;
+  const token = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  let current = null, leaving = null, gone = false;  // current: the model id pointed at
 
-  function tell(line, on) {
-    const id = lineId(line);
-    if (id) { try { model.send({ hover: id, on }); } catch (e) { /* no kernel: nothing to tell */ } }
+  function send(msg) {
+    try { model.send({ ...msg, token }); } catch (e) { /* no kernel: nothing to tell */ }
   }
-  // The line chart of this dashboard under `target`, or null.
+  function tell(id, on) { send({ hover: id, on }); }
+  // The id of the dashboard's line chart under `target`, or null.
   function chartAt(target) {
-    const root = el.closest(".rtnb-dashboard");
-    const line = root && target instanceof Element ? target.closest(".rtnb-live-line") : null;
-    return line && root.contains(line) ? line : null;
+    const line = target instanceof Element ? target.closest(".rtnb-live-line") : null;
+    const id = line ? lineId(line) : null;
+    const ours = model.get("lines") || [];
+    return id !== null && ours.includes(id) ? id : null;
   }
   function cancelLeave() { if (leaving !== null) { clearTimeout(leaving); leaving = null; } }
   function away() {
@@ -36,22 +45,37 @@ function render({ model, el }) {
     leaving = setTimeout(() => { leaving = null; if (current) tell(current, false); current = null; }, LEAVE_MS);
   }
   function over(ev) {
-    const line = chartAt(ev.target);
-    if (line === null) { away(); return; }
+    const id = chartAt(ev.target);
+    if (id === null) { away(); return; }
     cancelLeave();
-    if (line === current) return;
+    if (id === current) return;  // (also another copy of the same chart)
     if (current) tell(current, false);
-    current = line;
-    tell(line, true);
+    current = id;
+    tell(id, true);
   }
   function out(ev) { if (!ev.relatedTarget) away(); }  // left the window
+  function asked(msg) {
+    if (msg && msg.ask) send({ here: true, hover: current !== null && leaving === null ? current : null });
+  }
+  function bye() {
+    if (gone) return;
+    gone = true;
+    cancelLeave();
+    if (current) tell(current, false);
+    current = null;
+    send({ bye: true });
+  }
   document.addEventListener("pointerover", over, true);
   document.addEventListener("pointerout", out, true);
-  try { model.send({ ready: true }); } catch (e) { /* no kernel */ }
+  window.addEventListener("pagehide", bye);
+  model.on("msg:custom", asked);
+  send({ ready: true });
   return () => {
-    cancelLeave();
+    bye();
     document.removeEventListener("pointerover", over, true);
     document.removeEventListener("pointerout", out, true);
+    window.removeEventListener("pagehide", bye);
+    model.off("msg:custom", asked);
   };
 }
 

@@ -14,13 +14,14 @@ page's work per frame with four dashboards.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
+import traitlets
 
 from ._base import plot_array
 
@@ -132,37 +133,100 @@ def clear_hover_dots(mark: bq.Scatter) -> bool:
 
 class HoverWatch(_Widget):
     """A dashboard's hidden front-end that says which of its line charts the mouse is
-    over: ``on_hover(model_id, on)`` is called when the mouse enters (``on`` True) or
-    leaves (False, after 300 ms away) the chart whose model is ``model_id``;
-    ``on_ready()`` once a page has loaded it (then the dashboard's charts show their hover dots
-    only while hovered; without a page — nbval, a test — nothing changes).
+    over: ``on_hover(model_id, on)`` is called when the mouse enters (``on`` True) the
+    chart whose model is ``model_id`` in any view of the page, or has left it (False,
+    after 300 ms away) in every view; ``on_ready()`` once a page has loaded it (then the
+    dashboard's charts show their hover dots only while hovered; without a page — nbval,
+    a test — nothing changes) and ``on_gone()`` when the last page has said bye.
+    ``lines`` are the model ids of the charts it watches, wherever they are in the page.
+
+    Each view (a tab, a second view of the output) sends a token of its own with each
+    message, so one view's late leave does not empty the dots another view points at.
+    A view's ``ready`` makes the watch forget every hover (a reloaded page had no time
+    to tell its leave) and ask the live views what they point at (``here``).
 
     >>> seen = []
-    >>> watch = HoverWatch(on_hover=lambda i, on: seen.append((i, on)), on_ready=lambda: seen.append("ready"))
-    >>> watch._from_page(watch, {"ready": True}, [])
-    >>> watch._from_page(watch, {"hover": "abc", "on": True}, [])
-    >>> watch.ready, seen
-    (True, ['ready', ('abc', True)])
+    >>> watch = HoverWatch(on_hover=lambda i, on: seen.append((i, on)), on_ready=lambda: seen.append("ready"),
+    ...                    on_gone=lambda: seen.append("gone"), lines=["abc"])
+    >>> watch._from_page(watch, {"ready": True, "token": "A"}, [])
+    >>> watch._from_page(watch, {"ready": True, "token": "B"}, [])
+    >>> watch._from_page(watch, {"here": True, "token": "A", "hover": None}, [])
+    >>> watch._from_page(watch, {"hover": "abc", "on": True, "token": "A"}, [])
+    >>> watch._from_page(watch, {"hover": "abc", "on": True, "token": "B"}, [])
+    >>> watch._from_page(watch, {"hover": "abc", "on": False, "token": "A"}, [])  # B still points
+    >>> watch.ready, watch.hovered, seen
+    (True, {'abc'}, ['ready', 'ready', ('abc', True)])
+    >>> watch._from_page(watch, {"bye": True, "token": "B"}, [])
+    >>> watch._from_page(watch, {"bye": True, "token": "A"}, [])
+    >>> watch.ready, watch.hovered, seen[-2:]
+    (False, set(), [('abc', False), 'gone'])
     """
 
     if WATCHES_HOVER:
         _esm = Path(__file__).with_name("_hover.js")
+    #: The model ids of the line charts the page watches (anywhere in the document).
+    lines = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
-    def __init__(self, *, on_hover: Callable[[str, bool], Any], on_ready: Callable[[], Any]) -> None:
-        super().__init__(layout={"display": "none"})
-        self._on_hover, self._on_ready = on_hover, on_ready
-        #: True once a page has loaded the watch.
+    def __init__(self, *, on_hover: Callable[[str, bool], Any], on_ready: Callable[[], Any],
+                 on_gone: Callable[[], Any] | None = None, lines: Iterable[str] = ()) -> None:
+        super().__init__(layout={"display": "none"}, lines=list(lines))
+        self._on_hover, self._on_ready, self._on_gone = on_hover, on_ready, on_gone
+        #: True while a page has the watch loaded (from its ready to its last bye).
         self.ready = False
+        self._pages: set[str] = set()  # the tokens of the views heard from since the last ready
+        self._over: dict[str, str] = {}  # token -> the chart that view points at
         self.on_msg(self._from_page)
+
+    @property
+    def hovered(self) -> set[str]:
+        """The model ids of the charts some view points at."""
+        return set(self._over.values())
 
     def _from_page(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict):
             return
+        token = content.get("token", "")
+        if not isinstance(token, str):
+            return
+        before = self.hovered
         if content.get("ready") is True:
+            # A new view: forget every hover (a reloaded or closed page may not have told
+            # its leave) and ask the live views what they point at.
+            self._over.clear()
+            self._pages = {token}
+            self._changed(before)
             self.ready = True
             self._on_ready()
-        elif isinstance(content.get("hover"), str):
-            self._on_hover(content["hover"], bool(content.get("on")))
+            self.send({"ask": True})
+            return
+        if content.get("bye") is True:
+            self._pages.discard(token)
+            self._over.pop(token, None)
+            self._changed(before)
+            if not self._pages and self.ready:
+                self.ready = False
+                if self._on_gone is not None:
+                    self._on_gone()
+            return
+        hover = content.get("hover")
+        if content.get("here") is True:
+            self._pages.add(token)
+            if isinstance(hover, str):
+                self._over[token] = hover
+        elif isinstance(hover, str):
+            self._pages.add(token)
+            if content.get("on"):
+                self._over[token] = hover
+            elif self._over.get(token) == hover:
+                del self._over[token]
+        self._changed(before)
+
+    def _changed(self, before: set[str]) -> None:
+        after = self.hovered
+        for model_id in sorted(before - after):
+            self._on_hover(model_id, False)
+        for model_id in sorted(after - before):
+            self._on_hover(model_id, True)
 
     def __repr__(self) -> str:
         return f"HoverWatch(ready={self.ready})"

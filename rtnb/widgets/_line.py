@@ -109,7 +109,8 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
     ``unit`` in the label, each key in one colour for the life of the view (shared
     with the bars of a dashboard through ``colours``). Hovering a point shows its key,
     time and value (in a dashboard on a page, its dots exist only while the mouse is
-    over the chart: ``hover_on_demand``). The legend is a row above the chart, in ``toolbar`` (bqplot draws
+    over the chart: ``hover_on_demand``; a copy displayed outside the dashboard keeps its
+    tooltips on a page that also shows the dashboard, not on a page that shows only the copy). The legend is a row above the chart, in ``toolbar`` (bqplot draws
     its legend inside the plot, over the first points): a :class:`Dashboard` shows it;
     alone, show ``ipywidgets.VBox([line.toolbar, line])``. ``follow`` is ``"now"`` (the visible span, zoomed or not, keeps
     ending at now) or ``"hold"`` (the view stays where the user left it); the

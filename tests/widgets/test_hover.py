@@ -101,3 +101,88 @@ def test_hover_can_be_turned_off_for_comparisons(monkeypatch):
     assert dash.hover_watch is None
     runner.run("1s")
     assert len(line.hover_mark.x) > 0
+
+
+def _ready(dash, *tokens):
+    """Views with these tokens load (each new view makes the watch ask the others)."""
+    for t in tokens:
+        _page(dash, {"ready": True, "token": t})
+        for other in tokens[: tokens.index(t)]:
+            _page(dash, {"here": True, "token": other, "hover": None})
+
+
+def test_two_views_one_late_leave_keeps_the_dots_of_the_other(sent):
+    # Two views of one dashboard (two tabs, a second view of the output): the mouse moves
+    # from the chart in view A to the same chart in view B. B says "on" at once, A says
+    # "off" 300 ms later: the dots stay while B points at the chart.
+    dash, runner, line = _dashboard()
+    runner.run("2s")
+    _ready(dash, "A", "B")
+    _page(dash, {"hover": line.model_id, "on": True, "token": "A"})
+    runner.run("1s")
+    _page(dash, {"hover": line.model_id, "on": True, "token": "B"})
+    _page(dash, {"hover": line.model_id, "on": False, "token": "A"})
+    runner.run("1s")
+    assert len(line.hover_mark.x) > 0  # the mouse is over B's copy: tooltips there
+    _page(dash, {"hover": line.model_id, "on": False, "token": "B"})
+    assert len(line.hover_mark.x) == 0  # nobody points any more
+    sent.clear()
+    runner.run("1s")
+    assert sent.count(line.hover_mark) == 0
+
+
+def test_a_reload_while_hovered_does_not_leave_the_dots_on(sent):
+    # The page is reloaded while the mouse is on a chart: the old view may not have had
+    # the time to tell its leave. The new view's ready forgets every hover and asks the
+    # live views what they point at.
+    dash, runner, line = _dashboard()
+    runner.run("2s")
+    _ready(dash, "old")
+    _page(dash, {"hover": line.model_id, "on": True, "token": "old"})
+    assert len(line.hover_mark.x) > 0
+    sent.clear()
+    _page(dash, {"ready": True, "token": "new"})
+    assert ({"method": "custom", "content": {"ask": True}}, 0) in sent.messages[dash.hover_watch.model_id]
+    runner.run("2s")
+    assert line.hover_on_demand and len(line.hover_mark.x) == 0  # nobody points: no dots
+    # A view still alive (another tab) answers with the chart it points at: dots again.
+    _page(dash, {"here": True, "token": "other", "hover": line.model_id})
+    assert len(line.hover_mark.x) > 0
+    # The same view sending ready again (a re-render) resets its own hovers too.
+    _page(dash, {"ready": True, "token": "other"})
+    assert len(line.hover_mark.x) == 0
+
+
+def test_the_last_page_saying_bye_brings_the_dots_back():
+    # Once no page shows the dashboard (closed, or a saved widget state), the dots are
+    # there all the time again, as before any page came.
+    dash, runner, line = _dashboard()
+    runner.run("2s")
+    _ready(dash, "A", "B")
+    assert line.hover_on_demand and len(line.hover_mark.x) == 0
+    _page(dash, {"hover": line.model_id, "on": True, "token": "A"})
+    _page(dash, {"hover": line.model_id, "on": False, "token": "A"})
+    _page(dash, {"bye": True, "token": "A"})
+    assert line.hover_on_demand and dash.hover_watch.ready  # B still shows it
+    _page(dash, {"bye": True, "token": "B"})
+    assert not line.hover_on_demand and not dash.hover_watch.ready
+    assert len(line.hover_mark.x) > 0
+    runner.run("1s")
+    assert len(line.hover_mark.x) > 0
+
+
+def test_the_watch_names_every_line_chart_of_its_dashboard(sent):
+    # The page's watch handles the dashboard's charts wherever they are in the document
+    # (a line of the dashboard displayed on its own too keeps its tooltips): the kernel
+    # sends it their model ids.
+    dash, runner, line = _dashboard()
+    second = LiveLine(line.store, line.metric, column="sum", points=50)
+    dash2 = Dashboard([line, second], runner=runner, monotonic=lambda: 0.0)
+    assert dash.hover_watch.lines == [line.model_id]
+    assert dash2.hover_watch.lines == [line.model_id, second.model_id]
+    assert "lines" in dash.hover_watch.keys  # synced to the page
+    # A standalone copy pointed at (its view in the page answers for the dashboard's watch):
+    runner.run("2s")
+    _ready(dash, "A")
+    _page(dash, {"hover": line.model_id, "on": True, "token": "A"})
+    assert len(line.hover_mark.x) > 0
