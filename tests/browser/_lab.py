@@ -173,3 +173,13 @@ def shoot_element(page, element, path: Path) -> Path:
     page.screenshot(path=str(path), clip={"x": max(0, box["x"]), "y": max(0, box["y"]),
                                           "width": box["width"], "height": box["height"]})
     return path
+
+
+#: A quick-start dashboard that runs live for long enough (900 s of its clock at 10x) for a
+#: browser test to act on it while it runs.
+LIVE_DASHBOARD = """import rtnb
+orders = rtnb.simulate("ecommerce_orders", rate=200, seed=1, start="2024-01-01 12:00")
+dash = rtnb.dashboard(orders, metric="amount", by="country", window="2min", limit="5s", unit="EUR",
+                      table=True, clock=rtnb.SimClock(start="2024-01-01 12:00"))
+dash.start(900, speedup=10)
+dash"""

@@ -18,17 +18,11 @@ import json
 import nbformat
 import pytest
 
-from tests.browser._lab import SLOW, open_notebook, run_all
+from tests.browser._lab import LIVE_DASHBOARD as DASHBOARD, SLOW, open_notebook, run_all
 from tests.browser._servers import jupyter_lab
 
 pytestmark = pytest.mark.timeout(900)
 
-DASHBOARD = """import rtnb
-orders = rtnb.simulate("ecommerce_orders", rate=200, seed=1, start="2024-01-01 12:00")
-dash = rtnb.dashboard(orders, metric="amount", by="country", window="2min", limit="5s", unit="EUR",
-                      table=True, clock=rtnb.SimClock(start="2024-01-01 12:00"))
-dash.start(900, speedup=10)
-dash"""
 
 BADGE = "document.querySelector('.rtnb-dashboard .rtnb-freshness')"
 

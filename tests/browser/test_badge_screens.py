@@ -21,20 +21,13 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from tests.browser._lab import SLOW, kernel_says, open_notebook, run_all
+from tests.browser._lab import LIVE_DASHBOARD as DASHBOARD, SLOW, kernel_says, open_notebook, run_all
 from tests.browser._servers import jupyter_lab
 
 pytestmark = pytest.mark.timeout(900)
 
-# The quick-start dashboard, and a probe widget that records, in the page, the changes
-# of its trait and the custom messages it gets, in the order they came.
-DASHBOARD = """import rtnb
-orders = rtnb.simulate("ecommerce_orders", rate=200, seed=1, start="2024-01-01 12:00")
-dash = rtnb.dashboard(orders, metric="amount", by="country", window="2min", limit="5s", unit="EUR",
-                      table=True, clock=rtnb.SimClock(start="2024-01-01 12:00"))
-dash.start(900, speedup=10)
-dash"""
-
+# A probe widget that records, in the page, the changes of its trait and the custom
+# messages it gets, in the order they came.
 PROBE = '''import anywidget, traitlets
 class Probe(anywidget.AnyWidget):
     _esm = """export default { render({ model, el }) {
