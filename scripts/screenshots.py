@@ -6,6 +6,12 @@ is also saved as ``docs/dashboard.png`` (the README's picture).
     python -m scripts.screenshots                      # every notebook, 01 to 08
     python -m scripts.screenshots 01_quickstart 03_tiers_vs_cost
     make screenshots                                   # the same; NOTEBOOKS="01_quickstart" for some
+    python -m scripts.screenshots --app notebook --out /tmp/shots   # in Notebook 7 (not docs/)
+    python -m scripts.screenshots --app voila --out /tmp/shots      # in Voila (not docs/)
+
+The pictures in docs/ are JupyterLab's. ``--app notebook`` and ``--app voila`` run the
+same notebooks in Notebook 7 and in Voila, for looking at (they go to ``--out``,
+``<app>_<notebook>.png``), with the same checks: tracebacks and MathJax.
 
 Live cells run for the browser tests' ``LIVE_SECONDS`` (20 wall seconds); the picture is
 taken once Run All has finished and the live runs have ended (the quick-start's first
@@ -17,6 +23,7 @@ the script says so and exits 1.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
@@ -24,9 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.browser._lab import (ERRORS, EXECUTE, LINES_REDRAW, MATHJAX, SLOW, open_notebook, run_all,
+from tests.browser._lab import (ERRORS, EXECUTE, KERNEL_IDLE, LINES_REDRAW, MATHJAX, SLOW, open_notebook, run_all,
                                 screenshot_notebook, shoot_element)
-from tests.browser._servers import CHROMIUM, CHROMIUM_ARGS, LIVE_SECONDS, ROOT, delete_sessions, jupyter_lab
+from tests.browser._servers import CHROMIUM, CHROMIUM_ARGS, LIVE_SECONDS, ROOT, delete_sessions, jupyter_lab, \
+    jupyter_notebook, voila
 
 DEFAULT = sorted(p.stem for p in (ROOT / "notebooks").glob("0*.ipynb"))
 RUN_AGAIN = 'dash.stop(); dash.start(90, speedup=10)'  # long enough for a full window's change
@@ -44,46 +52,93 @@ def readme_picture(page) -> Path:
     return shoot_element(page, page.locator(".rtnb-dashboard").first, ROOT / "docs" / "dashboard.png")
 
 
-def main(names: list[str]) -> int:
+def main(names: list[str], app: str = "lab", out: Path | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     os.environ.setdefault("RTNB_SMALL", "1")
     os.environ.setdefault("PYTHONPATH", str(ROOT))
+    out = out or ROOT / "docs"
     failed = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         tmp = Path(tmp)
         work = tmp / "work"
         work.mkdir()
         for name in names:
             shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", work / f"{name}.ipynb")
-        with jupyter_lab(work, tmp) as base, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            if app == "voila":
                 for name in names:
-                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                    page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
-                    try:
-                        open_notebook(page, base, f"{name}.ipynb")
-                        took = run_all(page, timeout_s=600)
-                        page.wait_for_timeout((LIVE_SECONDS + 2) * 1000)  # the live runs end
-                        errors, maths = page.evaluate(ERRORS), page.evaluate(MATHJAX)
-                        if name == "01_quickstart":
-                            print(f"{readme_picture(page).relative_to(ROOT)}: the first dashboard, running")
-                        out = screenshot_notebook(page, ROOT / "docs" / f"{name}.png")
-                        print(f"{out.relative_to(ROOT)}: ran in {took:.1f} s, errors {errors or 'none'}, "
-                              f"MathJax {maths}")
-                        if errors:
+                    if not shoot_voila(browser, work / f"{name}.ipynb", tmp, out / f"voila_{name}.png"):
+                        failed.append(name)
+            else:
+                serve = jupyter_lab if app == "lab" else jupyter_notebook
+                with serve(work, tmp) as base:
+                    for name in names:
+                        path = out / (f"{name}.png" if app == "lab" else f"{app}_{name}.png")
+                        if not shoot_jupyter(browser, base, app, name, path):
                             failed.append(name)
-                    finally:
-                        page.close()
-                        delete_sessions(base)  # its kernel stops: one notebook's kernel at a time
-                        time.sleep(0.5)
-            finally:
-                browser.close()
+        finally:
+            browser.close()
     if failed:
         print("tracebacks in:", ", ".join(failed))
     return 1 if failed else 0
 
 
+def _new_page(browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
+    return page
+
+
+def shoot_jupyter(browser, base: str, app: str, name: str, path: Path) -> bool:
+    """Run All in JupyterLab (``app="lab"``) or Notebook 7, and picture the notebook."""
+    page = _new_page(browser)
+    try:
+        if app == "lab":
+            open_notebook(page, base, f"{name}.ipynb")
+        else:
+            page.goto(f"{base}/notebooks/{name}.ipynb", timeout=120_000)
+            page.wait_for_function(KERNEL_IDLE, timeout=SLOW)
+        took = run_all(page, timeout_s=600)
+        page.wait_for_timeout((LIVE_SECONDS + 2) * 1000)  # the live runs end
+        errors, maths = page.evaluate(ERRORS), page.evaluate(MATHJAX)
+        if name == "01_quickstart" and app == "lab":
+            print(f"{readme_picture(page).relative_to(ROOT)}: the first dashboard, running")
+        shot = screenshot_notebook(page, path)
+        print(f"{shot}: ran in {took:.1f} s, errors {errors or 'none'}, MathJax {maths}")
+        return not errors
+    finally:
+        page.close()
+        delete_sessions(base)  # its kernel stops: one notebook's kernel at a time
+        time.sleep(0.5)
+
+
+def shoot_voila(browser, notebook: Path, tmp: Path, path: Path) -> bool:
+    """The notebook as Voila renders it (every cell run, its live cells ended), the whole page."""
+    with voila(notebook, tmp) as base:
+        page = _new_page(browser)
+        try:
+            t0 = time.monotonic()
+            page.goto(base, timeout=SLOW)  # Voila answers once every cell has run
+            page.wait_for_load_state("load")
+            took = time.monotonic() - t0
+            page.wait_for_timeout((LIVE_SECONDS + 2) * 1000)  # the live runs end
+            text = page.evaluate("() => document.body.innerText")
+            errors = [t for t in ("Traceback", "There was an error") if t in text]
+            maths = page.evaluate(MATHJAX)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(path), full_page=True)
+            print(f"{path}: ran in {took:.1f} s, errors {errors or 'none'}, MathJax {maths}")
+            return not errors
+        finally:
+            page.close()
+
+
 if __name__ == "__main__":
-    sys.exit(main([a.removesuffix(".ipynb") for a in sys.argv[1:]] or DEFAULT))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", help="names (01_quickstart ...); default: every notebook")
+    parser.add_argument("--app", choices=("lab", "notebook", "voila"), default="lab")
+    parser.add_argument("--out", type=Path, default=None, help="folder of the pictures (default docs/)")
+    args = parser.parse_args()
+    sys.exit(main([a.removesuffix(".ipynb") for a in args.notebooks] or DEFAULT, args.app, args.out))

@@ -27,6 +27,7 @@ from ._bars import LiveBars  # noqa: F401  (used in the example)
 from ._bus import FrameBus
 from ._freshness import FreshnessBadge
 from ._hover import WATCHES_HOVER, HoverWatch
+from ._slider import LogSlider
 from ._style import KeyColours
 from ._tree import widget_tree
 
@@ -217,15 +218,15 @@ class Dashboard(widgets.VBox):
         self.start_button = widgets.Button(description="Start", icon="play", disabled=True,
                                            tooltip="start the run again (for the same live duration)")
         self.pause_button = widgets.ToggleButton(value=False, description="Pause", icon="pause", disabled=True)
-        self.speedup_slider = widgets.FloatLogSlider(
+        self.speedup_slider = LogSlider(  # readout "1", "21,600" (ipywidgets' own: "1.00")
             value=1.0, base=10, min=0, max=4, step=0.1, description="speed-up", disabled=True,
-            readout_format=",.3r", continuous_update=False,
+            continuous_update=False,
         )
         has_rate = _settable_rate(source)
         rate = getattr(source, "rate", None)
-        self.rate_slider = widgets.FloatLogSlider(
+        self.rate_slider = LogSlider(
             value=1.0, base=10, min=-1, max=5, step=0.1, description="events/s",
-            disabled=not has_rate, readout_format=",.3r", continuous_update=False,
+            disabled=not has_rate, continuous_update=False,
         )
         if has_rate:
             _show_value(self.rate_slider, float(rate))

@@ -8,7 +8,8 @@ One place for every view's formatting, so a dashboard and the tiers lab say "12k
 - :func:`duration` — an age or a span in words ("48 min", "1.5 s", "120 ms");
 - :func:`money` — an amount or a low–high range in dollars, on one line;
 - :func:`log_ticks` and :func:`linear_ticks` — a bounded number of round tick values
-  for a data range, for bqplot's ``Axis.tick_values``;
+  for a data range, for bqplot's ``Axis.tick_values``; :func:`nice_ticks` — the same
+  reaching past both ends of the data, for an axis whose ends are labelled ticks;
 - :func:`time_ticks` — the same for a time axis, with a 24 h format that fits the step.
 
 Pure Python (numpy and pandas only): the tiers lab and tests use it without a browser.
@@ -26,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SI_TICKS", "AXIS_NUMBER", "si", "duration", "money", "log_ticks", "linear_ticks", "time_ticks", "NOWRAP"]
+__all__ = ["SI_TICKS", "AXIS_NUMBER", "si", "duration", "money", "log_ticks", "linear_ticks", "nice_ticks", "time_ticks",
+           "NOWRAP"]
 
 #: d3-format for SI-prefixed ticks with trailing zeros trimmed: 12000 → "12k".
 SI_TICKS = "~s"
@@ -160,6 +162,40 @@ def linear_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
     if n < 2:  # a narrow range between two round values: its ends
         return [float(lo), float(hi)]
     return [float(round(first + i * step, 12)) for i in range(n)]
+
+
+def nice_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
+    """Round ticks from one at or below ``lo`` to one at or above ``hi`` (at most
+    ``max_ticks``, 1, 2, 2.5 or 5 x a power of ten apart; a value on a tick gets the
+    next one, but zero stays the end): an axis whose domain is
+    ``(ticks[0], ticks[-1])`` has a labelled tick at both ends. (d3 draws a short outer
+    tick at each end of an axis's domain: a domain ending between round ticks showed
+    a tick without a label above the top label.)
+
+    >>> nice_ticks(3.9, 30.1)
+    [0.0, 10.0, 20.0, 30.0, 40.0]
+    >>> nice_ticks(0, 8.1), nice_ticks(-7.9, 0)
+    ([0.0, 2.0, 4.0, 6.0, 8.0, 10.0], [-8.0, -6.0, -4.0, -2.0, 0.0])
+    >>> nice_ticks(3870, 120_000), nice_ticks(-1.0, 2.0)
+    ([0.0, 25000.0, 50000.0, 75000.0, 100000.0, 125000.0], [-2.0, -1.0, 0.0, 1.0, 2.0, 3.0])
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    if hi <= lo:
+        hi = lo + (abs(lo) or 1.0)
+    max_ticks = max(int(max_ticks), 2)
+    mag = 10.0 ** math.floor(math.log10((hi - lo) / (max_ticks - 1)))
+    for step in (m * mag for m in (1, 2, 2.5, 5, 10, 20, 25, 50, 100)):  # the finest that fits
+        first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+        # Past the data, not on it (a line on the frame's edge is cut in half), except
+        # at zero: values from zero up start at zero.
+        first -= lo != 0 and abs(lo - first * step) <= 1e-9 * step
+        last += hi != 0 and abs(hi - last * step) <= 1e-9 * step
+        if last == first:
+            last += 1
+        if last - first + 1 <= max_ticks:
+            break
+    return [float(round(i * step, 12)) + 0.0 for i in range(first, last + 1)]
 
 
 #: Round steps of a time axis, in seconds: sub-second to two weeks (longer: calendar months).

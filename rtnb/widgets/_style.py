@@ -22,7 +22,7 @@ import bqplot as bq
 import numpy as np
 
 from .._checks import check_str
-from ._format import SI_TICKS, linear_ticks, time_ticks
+from ._format import SI_TICKS, nice_ticks, time_ticks
 
 __all__ = ["PALETTE", "KeyColours", "value_axis", "time_axis", "show_time_range", "axis_label", "colour_number"]
 
@@ -152,43 +152,32 @@ def value_axis(scale: bq.Scale, label: str, *, side: str = "left") -> bq.Axis:
     )
 
 
-#: The value axis's domain moves in steps of this part of a tick step (see
-#: :func:`value_domain`): the page redraws the axis (and every mark on its scale) only
-#: when a step is crossed, not on every frame.
-DOMAIN_STEPS_PER_TICK = 4
-
-
 def value_domain(lo: float, hi: float, max_ticks: int = MAX_TICKS) -> tuple[float, float]:
-    """A domain just past ``lo`` and ``hi`` on a grid of a quarter tick step: it changes
-    only when a value crosses the grid, and never crosses zero for values that do not.
+    """A domain from a round tick at or below ``lo`` to one at or above ``hi``
+    (:func:`._format.nice_ticks`): both ends of the axis are labelled ticks (a domain
+    ending between ticks showed d3's outer tick with no label at the top); it changes
+    only when a value crosses a tick, and never crosses zero for values that do not.
 
     >>> value_domain(3.9, 30.1), value_domain(0.0, 30.1), value_domain(-2.0, 7.0)
-    ((3.75, 31.25), (0.0, 32.5), (-2.5, 7.5))
+    ((0.0, 40.0), (0.0, 40.0), (-2.5, 7.5))
     """
-    ticks = linear_ticks(lo, hi, max_ticks)
-    step = (ticks[1] - ticks[0]) if len(ticks) > 1 else (abs(hi - lo) or abs(lo) or 1.0)
-    q = step / DOMAIN_STEPS_PER_TICK
-    dlo, dhi = (math.ceil(lo / q - 1e-9) - 1) * q, (math.floor(hi / q + 1e-9) + 1) * q
-    if lo >= 0 > dlo:  # values from zero up: the axis starts at zero
-        dlo = 0.0
-    if hi <= 0 < dhi:
-        dhi = 0.0
-    return float(round(dlo, 12)), float(round(dhi, 12))
+    ticks = nice_ticks(lo, hi, max_ticks)
+    return ticks[0], ticks[-1]
 
 
 def show_value_range(axis: bq.Axis, values: np.ndarray, *, floor: float | None = None) -> None:
-    """Fix the axis's scale to :func:`value_domain` of the finite ``values`` and put round
-    ticks (at most :data:`MAX_TICKS`) on it, each sent only when it changes. (Left to
-    itself, bqplot's scale takes its domain from the data: it changed on every frame
-    and the page redrew the axis each time. Its ``num_ticks`` splits the domain evenly:
-    3.87, 10.4, 17...)
+    """Fix the axis's scale to :func:`value_domain` of the finite ``values`` and put its
+    round ticks (at most :data:`MAX_TICKS`, one at each end) on it, each sent only when
+    it changes. (Left to itself, bqplot's scale takes its domain from the data: it
+    changed on every frame and the page redrew the axis each time. Its ``num_ticks``
+    splits the domain evenly: 3.87, 10.4, 17...)
 
     >>> import bqplot as bq
     >>> axis = value_axis(bq.LinearScale(), "sum")
     >>> show_value_range(axis, np.array([3.9, 30.1, np.nan])); axis.tick_values.tolist()
-    [5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
+    [0.0, 10.0, 20.0, 30.0, 40.0]
     >>> axis.scale.min, axis.scale.max
-    (3.75, 31.25)
+    (0.0, 40.0)
     """
     finite = values[np.isfinite(values)] if values.size else values
     if not finite.size:
@@ -198,12 +187,12 @@ def show_value_range(axis: bq.Axis, values: np.ndarray, *, floor: float | None =
         lo = min(lo, floor)
     if hi <= lo:
         hi = lo + (abs(lo) or 1.0)
-    dlo, dhi = value_domain(lo, hi)
+    ticks = np.array(nice_ticks(lo, hi, MAX_TICKS), dtype=np.float64)
+    dlo, dhi = float(ticks[0]), float(ticks[-1])
     scale = axis.scale
     if (scale.min, scale.max) != (dlo, dhi):
         with scale.hold_sync():  # min and max in one message
             scale.min, scale.max = dlo, dhi
-    ticks = np.array(linear_ticks(dlo, dhi, MAX_TICKS), dtype=np.float64)
     old = axis.tick_values
     if old is None or not np.array_equal(old, ticks):
         axis.tick_values = ticks

@@ -37,7 +37,7 @@ from .._checks import check_int, check_number
 from .._errors import ParameterError
 from .._time import to_duration
 from ..tiers import EXAMPLES, TIER_NAMES, CostModel, advise, break_even, compare, get_tier, pattern_for
-from ._format import duration, linear_ticks, log_ticks, money, si
+from ._format import duration, log_ticks, money, nice_ticks, si
 from ._tiers_tables import advice_table, checklist_html, html_table, tier_table
 
 __all__ = ["TiersExplorer", "TIER_COLOURS"]
@@ -151,7 +151,7 @@ class TiersExplorer(W.VBox):
                                  tick_format="$~s", label_offset="52px")
         self.age_fig = bq.Figure(marks=[self.ranges, self.points], axes=[self.age_xaxis, self.age_yaxis],
                                  title="p95 data age against cost per year (low–high)",
-                                 fig_margin={"top": 50, "bottom": 50, "left": 75, "right": 25},
+                                 fig_margin={"top": 50, "bottom": 50, "left": 75, "right": 45},  # half "100,000"
                                  layout=W.Layout(width="560px", height="380px"))
 
     def _build_break_even_chart(self) -> None:
@@ -212,12 +212,14 @@ class TiersExplorer(W.VBox):
         ages = np.array([s.age_p95 for s in sims.values()], float)
         per_year = [cost.estimate(t, s).per_year for t, s in sims.items()]
         ticks = log_ticks(np.concatenate([ages / 3, ages * 3]), max_ticks=6)
-        top = max(r.high for r in per_year) * 1.15 or 1.0
+        # Both ends of the cost axis are labelled ticks (the domain ended between ticks:
+        # d3's outer ticks at the top and under $0 had no label).
+        y_ticks = nice_ticks(0, max(r.high for r in per_year) or 1.0, max_ticks=6)
         with self.ranges.hold_sync(), self.points.hold_sync(), self.age_x.hold_sync(), self.age_y.hold_sync():
             self.age_x.min, self.age_x.max = ticks[0], ticks[-1]
             self.age_xaxis.tick_values = ticks
-            self.age_y.min, self.age_y.max = -0.04 * top, top  # points never sit on the axis line
-            self.age_yaxis.tick_values = linear_ticks(0, top, max_ticks=6)
+            self.age_y.min, self.age_y.max = y_ticks[0], y_ticks[-1]
+            self.age_yaxis.tick_values = y_ticks
             self.ranges.x = [[a, a] for a in ages]
             self.ranges.y = [[r.low, r.high] for r in per_year]
             self.points.x, self.points.y = ages, np.array([r.mid for r in per_year])
@@ -233,13 +235,15 @@ class TiersExplorer(W.VBox):
                                   "real time saves nothing here.")
             return
         be = self.break_even_value = break_even(more, saved)
-        x_max = max(2.5 * be.high, 1.2 * v, 1.0)
+        x_ticks = nice_ticks(0, max(2.5 * be.high, 1.2 * v, 1.0), max_ticks=5)  # both ends labelled
+        x_max = x_ticks[-1]
         x = np.linspace(0, x_max, 60)
-        top = max(x_max * saved, more.high) * 1.05
+        y_ticks = nice_ticks(0, max(x_max * saved, more.high), max_ticks=6)
+        top = y_ticks[-1]
         with self.worth.hold_sync(), self.extra.hold_sync(), self.chosen.hold_sync(), self.be_x.hold_sync():
             self.be_x.max, self.be_y.max = x_max, top
-            self.be_xaxis.tick_values = linear_ticks(0, x_max, max_ticks=5)
-            self.be_yaxis.tick_values = linear_ticks(0, top, max_ticks=6)
+            self.be_xaxis.tick_values = x_ticks
+            self.be_yaxis.tick_values = y_ticks
             self.worth.x, self.worth.y = x, x * saved
             self.extra.x, self.extra.y = [[0, x_max]] * 2, [[more.low] * 2, [more.high] * 2]
             self.chosen.x, self.chosen.y = [v, v], [0, top]

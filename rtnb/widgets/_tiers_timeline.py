@@ -31,7 +31,7 @@ from ..clock import SimClock
 from ..health import describe_age
 from ..runner import Runner
 from ..tiers import TIER_NAMES, CostModel, get_tier, simulate_tiers
-from ._format import NOWRAP, duration, linear_ticks, money, si
+from ._format import NOWRAP, duration, money, nice_ticks, si
 from ._tiers_explorer import TIER_COLOURS
 from ._tiers_tables import grouped_columns, pattern_words, tier_table
 
@@ -148,12 +148,13 @@ class TierTimeline(W.VBox):
         self.edges = pd.date_range(self.start - self.warmup, self.end, freq=self.bucket).to_numpy()
         per_bucket = np.diff(np.searchsorted(self.ts, self.edges, side="right"))
         self.y_label = f"orders / {duration(self.bucket)}"
-        self.y_ticks = linear_ticks(0, float(per_bucket.max() if len(per_bucket) else 1) * 1.1, max_ticks=4)
+        # Both ends of the count axis are labelled ticks (d3's outer tick at the top had none).
+        self.y_ticks = nice_ticks(0, float(per_bucket.max() if len(per_bucket) else 1), max_ticks=4)
         self.x_min = self.start.to_datetime64()
         step = next(h for h in (1, 2, 3, 6, 12, 24, 48) if self.hours / h <= 8)  # at most ~9 round hours
         self.x_ticks = pd.date_range(self.start.ceil(f"{step}h"), self.end, freq=f"{step}h").to_numpy()
         self.x = bq.DateScale(min=self.start.to_pydatetime(), max=self.end.to_pydatetime())
-        self.y = bq.LinearScale(min=0, max=float(per_bucket.max() if len(per_bucket) else 1) * 1.1)
+        self.y = bq.LinearScale(min=self.y_ticks[0], max=self.y_ticks[-1])
         self.panels = {name: _Panel(self, name) for name in TIER_NAMES}
         self.clock_label, self.stream_label = W.HTML(), W.HTML()
         self.play_button = W.Button(description="Play", icon="play", layout=W.Layout(width="110px"))

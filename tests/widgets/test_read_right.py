@@ -3,6 +3,9 @@ that means something when the value crosses zero (notebook 07's departure delays
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -96,5 +99,46 @@ def test_every_slider_reads_as_a_number_not_in_scientific_notation():
             fmt = s.readout_format
             assert "e" not in fmt and "g" not in fmt, (s.description, fmt)  # no exponent form
             assert "," in fmt or "%" in fmt, (s.description, fmt)  # thousands grouped: 21,600
-    assert dash.speedup_slider.readout_format == ",.3r"  # d3: 21600 -> "21,600", 600 -> "600"
+    # The readouts as d3-format prints them in the page: like every other number.
+    for s in (dash.speedup_slider, dash.rate_slider):
+        shown = [d3_rounded(v, s.readout_format) for v in (1.0, 10.0, 10 ** 0.1, 600.0, 21_600.0, 0.1)]
+        assert shown == ["1", "10", "1.26", "600", "21,600", "0.1"], (s.description, s.readout_format, shown)
     dash.close()
+
+
+def d3_rounded(value: float, fmt: str) -> str:
+    """d3-format's ``[,][.precision][~]r`` (rounded to significant digits, fixed notation;
+    ``~`` trims trailing zeros), the formats the dashboard's sliders use."""
+    m = re.fullmatch(r"(,?)\.(\d+)(~?)r", fmt)
+    assert m, f"not a d3 'r' format: {fmt!r}"
+    digits = int(m.group(2))
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value)))) if value else digits - 1
+    text = f"{value:{m.group(1)}.{decimals}f}"
+    if m.group(3) and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def test_every_value_axis_ends_on_labelled_ticks(store, snap):
+    # d3 draws a short outer tick at both ends of an axis's domain: a domain that ended
+    # between round ticks showed a tick with no label above the top label (notebook 07's
+    # charts, the tiers lab's cost and break-even axes, the tier panels' counts).
+    from rtnb import tiers
+
+    line = LiveLine(store, "orders", column="sum", unit="EUR")
+    bars = LiveBars(store, "orders", column="sum", unit="EUR")
+    for i, v in enumerate((3.9, 30.1, 143.2)):
+        store.put(snap(t=T0 + i * SEC, values={"FR": v, "DE": v / 3}))
+        line.refresh(T0 + i * SEC), bars.refresh(T0 + i * SEC)
+    explorer = tiers.explorer()
+    timeline = tiers.timeline(hours=1, viewers=3)
+    axes = {"line": line.axes[1], "bars": bars.axes[1], "cost per year": explorer.age_yaxis,
+            "break-even x": explorer.be_xaxis, "break-even y": explorer.be_yaxis,
+            **{f"tier panel {n}": p.fig.axes[1] for n, p in timeline.panels.items()}}
+    for name, axis in axes.items():
+        ticks = list(axis.tick_values)
+        domain = (axis.scale.min if axis.scale.min is not None else 0.0, axis.scale.max)
+        assert domain == (ticks[0], ticks[-1]), (name, domain, ticks)
+        assert 2 <= len(ticks) <= 6, (name, ticks)
+    assert line.y_scale.max > 143.2 and list(line.axes[1].tick_values) == [0.0, 50.0, 100.0, 150.0]
+    line.close(), bars.close()
