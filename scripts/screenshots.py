@@ -114,6 +114,12 @@ def shoot_jupyter(browser, base: str, app: str, name: str, path: Path) -> bool:
         time.sleep(0.5)
 
 
+# The height of what scrolls on the page: the document, or the element holding the notebook.
+TALLEST = """() => Math.max(document.documentElement.scrollHeight,
+  ...Array.from(document.querySelectorAll('body *')).filter(e => e.scrollHeight > e.clientHeight + 10)
+     .map(e => e.scrollHeight + e.getBoundingClientRect().top))"""
+
+
 def shoot_voila(browser, notebook: Path, tmp: Path, path: Path) -> bool:
     """The notebook as Voila renders it (every cell run, its live cells ended), the whole page."""
     with voila(notebook, tmp) as base:
@@ -127,6 +133,11 @@ def shoot_voila(browser, notebook: Path, tmp: Path, path: Path) -> bool:
             text = page.evaluate("() => document.body.innerText")
             errors = [t for t in ("Traceback", "There was an error") if t in text]
             maths = page.evaluate(MATHJAX)
+            # Voila's page scrolls inside an element, not the document: the viewport is made
+            # as tall as what scrolls (the whole notebook), then shot.
+            height = page.evaluate(TALLEST)
+            page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 16_000)})
+            page.wait_for_timeout(800)  # let the page lay out the taller viewport (not a wait for work)
             path.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(path), full_page=True)
             print(f"{path}: ran in {took:.1f} s, errors {errors or 'none'}, MathJax {maths}")
