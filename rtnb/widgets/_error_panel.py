@@ -158,7 +158,9 @@ class ErrorPanel(StoreView, widgets.HTML):
         )
         items = "".join(f"<li>{html.escape(r)}</li>" for r in reversed(self._reasons))
         reasons = (
-            f'<ul class="rtnb-reasons" style="margin:4px 0;padding-left:18px;font-size:12px">{items}</ul>'
+            # (line-height: a reason wrapped in a half-width panel read as two entries)
+            f'<ul class="rtnb-reasons" style="margin:4px 0;padding-left:18px;font-size:12px;'
+            f'line-height:1.35">{items}</ul>'
             if items
             else '<div class="rtnb-reasons" style="font-size:12px;color:#777">no rejected rows</div>'
         )

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SI_TICKS", "AXIS_NUMBER", "si", "duration", "money", "log_ticks", "linear_ticks", "nice_ticks", "time_ticks",
-           "NOWRAP"]
+__all__ = ["SI_TICKS", "AXIS_NUMBER", "si", "duration", "money", "log_ticks", "linear_ticks", "nice_ticks",
+           "time_ticks", "NOWRAP"]
 
 #: d3-format for SI-prefixed ticks with trailing zeros trimmed: 12000 → "12k".
 SI_TICKS = "~s"
