@@ -31,16 +31,18 @@ __all__ = ["quickstart", "quickstart_dashboards", "quickstart_kernel"]
 NAMES = ["orders (2 min window, 10x, table)", "replay 600x", "stall", "bad rows (10x)"]
 DASHES = "(dash, replayed, stalled, checked)"
 
-# Per dashboard: browser frames in which its line chart changed, `d` rewrites of its first
-# line; and the kernel WebSocket's bytes and messages (all dashboards together).
+# Per dashboard: browser frames in which its line chart's first line was redrawn, and its
+# `d` rewrites; and the kernel WebSocket's bytes and messages (all dashboards together).
 QUICKSTART_OBSERVERS = """() => {
   window.__qs = Array.from(document.querySelectorAll('.rtnb-dashboard')).map(d => {
     const fig = d.querySelector('.rtnb-live-line'), r = {frames: 0, rewrites: 0, pending: false};
     const first = () => fig.querySelector('path.line');
     new MutationObserver(recs => {
-      const lines = recs.filter(x => x.target.classList.contains('line'));
-      r.rewrites += lines.filter(x => x.target === first()).length;
-      if (!lines.length || r.pending) return;
+      // A frame shown: the chart's first line was redrawn (not another mark's path, such
+      // as the "now" rule, which moves on frames without new data too).
+      const f = first(), mine = recs.filter(x => x.target === f).length;
+      r.rewrites += mine;
+      if (!mine || r.pending) return;
       r.pending = true; requestAnimationFrame(() => { r.frames++; r.pending = false; });
     }).observe(fig, {attributes: true, attributeFilter: ['d'], subtree: true});
     return r; });
@@ -229,6 +231,13 @@ def report(r: dict) -> str:
         rows += [f"| {b} | {v / total:.1%} |" for b, v in prof["by_bundle"][:12]]
         rows += ["", "| function [bundle] | share |", "|---|---|"]
         rows += [f"| {f} | {v / total:.1%} |" for f, v in prof["top_functions"][:20]]
+        if prof.get("native_callers"):
+            rows += ["", "Who calls the native functions (their nearest JavaScript frame, bundle:line:column):", "",
+                     "| native function | callers (share of the profile) |", "|---|---|"]
+            rows += [f"| {n} | " + "; ".join(f"{w} {v / total:.1%}" for w, v in cs) + " |"
+                     for n, cs in prof["native_callers"]]
+            rows += ["", "| JS function, with the native work it called [bundle:line:column] | share |", "|---|---|"]
+            rows += [f"| {f} | {v / total:.1%} |" for f, v in prof["js_with_natives"][:20]]
     return "\n".join(rows)
 
 

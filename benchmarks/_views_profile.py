@@ -118,7 +118,9 @@ class PageMetrics:
         out: dict = {"delta": {k: m1[k] - self._m0.get(k, 0.0) for k in m1 if not k.startswith(("JSHeap", "Nodes", "JSEvent"))},
                      "heap_mb": m1.get("JSHeapUsedSize", 0.0) / 1e6, "nodes": m1.get("Nodes", 0.0)}
         if self.js_profile:
-            out["profile"] = summarise(self.cdp.send("Profiler.stop")["profile"])
+            raw = self.cdp.send("Profiler.stop")["profile"]
+            out["profile"] = summarise(raw)
+            out["raw_profile"] = raw  # bench_views --json writes it beside (.cpuprofile: DevTools opens it)
         return out
 
 
@@ -137,10 +139,32 @@ def summarise(profile: dict, top: int = 25) -> dict:
         by_bundle[bundle] += us / 1e6
         by_fn[(name, bundle)] += us / 1e6
     total = sum(by_bundle.values())
+    # Who calls the native functions (getPropertyValue, setAttribute...): the nearest
+    # JavaScript frame above each sample, by name, bundle and position in its file (the
+    # bundles are minified: the position finds the source).
+    parent = {c: n["id"] for n in profile["nodes"] for c in n.get("children", [])}
+    callers: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    by_js: dict[str, float] = defaultdict(float)  # self + native callees, by JS function
+    for node_id, us in self_us.items():
+        frame = nodes[node_id]["callFrame"]
+        name = frame.get("functionName") or "(anonymous)"
+        up = node_id
+        while up in parent and not nodes[up]["callFrame"].get("url"):
+            up = parent[up]
+        f = nodes[up]["callFrame"]
+        where = (f"{f.get('functionName') or '(anonymous)'} [{_bundle(f.get('url', ''))}:"
+                 f"{f.get('lineNumber', 0) + 1}:{f.get('columnNumber', 0) + 1}]") if f.get("url") else "(no JS caller)"
+        if not frame.get("url") and not name.startswith("("):
+            callers[name][where] += us / 1e6
+        if f.get("url"):
+            by_js[where] += us / 1e6
+    natives = sorted(callers, key=lambda n: -sum(callers[n].values()))[:8]
     return {
         "seconds": total,
         "by_bundle": sorted(by_bundle.items(), key=lambda kv: -kv[1]),
         "top_functions": sorted(((f"{n} [{b}]", s) for (n, b), s in by_fn.items()), key=lambda kv: -kv[1])[:top],
+        "native_callers": [(n, sorted(callers[n].items(), key=lambda kv: -kv[1])[:4]) for n in natives],
+        "js_with_natives": sorted(by_js.items(), key=lambda kv: -kv[1])[:top],
     }
 
 

@@ -440,7 +440,10 @@ def main(argv: list[str] | None = None) -> dict:
         from benchmarks._quickstart import quickstart, report as quickstart_report
 
         result = quickstart(args.seconds, args.warmup, js_profile=args.js_profile, tree=args.tree, trace=args.trace)
+        raw = result["page"].pop("raw_profile", None)
         print(quickstart_report(result))
+        if args.json is not None and raw is not None:
+            args.json.with_suffix(".cpuprofile").write_text(json.dumps(raw))
         if args.json is not None:
             args.json.write_text(json.dumps(result, indent=1))
         return result

@@ -25,6 +25,9 @@ __all__ = ["LiveLine", "PALETTE", "HOVER_DOTS", "UtcDateScale"]
 #: How a window that has not filled yet is drawn (lighter: it is not a fall).
 PARTIAL_OPACITY = 0.35
 
+#: The colour of the dashed "now" rule.
+NOW_COLOUR = "#999999"
+
 
 #: Consecutive points farther apart than this many times their usual spacing are not
 #: joined: the line breaks there, so a stall reads as a gap, not as a straight ramp.
@@ -102,8 +105,10 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
     usually brings its recent past; one from further down starts when it entered. ``band=("p05", "p95")`` shades the range
     between two columns for the first key.
 
-    What it shows, honestly: the time axis ends at the clock's *now* (a stall is a gap
-    at the right; a gap in the data — points farther apart than ``GAP_FACTOR`` times
+    What it shows, honestly: the time axis runs to the clock's *now*, marked by a
+    dashed rule (``now_mark``); the axis's ends move in steps of a quarter tick, so it
+    ends at most one step after now (a stall is the gap between the lines' end and the
+    rule, growing while it lasts); a gap in the data — points farther apart than ``GAP_FACTOR`` times
     their usual spacing — breaks the line instead of joining it), a rolling window that has not filled yet is drawn lighter (a sum
     over 40 s of a 5 min window is not a fall), values in float32 with SI ticks and the
     ``unit`` in the label, each key in one colour for the life of the view (shared
@@ -130,14 +135,18 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
     False
     >>> line.lines.labels, len(line.point_times), line.lines.y.dtype, line.axes[1].label
     (['FR', 'DE'], 3, dtype('float32'), 'sum (EUR)')
-    >>> line.time_domain[1]                 # the axis ends at the clock's now
-    Timestamp('2024-01-01 09:00:03')
+    >>> line.time_domain                    # the axis runs to now, in 250 ms steps here
+    (Timestamp('2024-01-01 09:00:00'), Timestamp('2024-01-01 09:00:03'))
+    >>> str(line.now_mark.x[0])             # the "now" rule
+    '2024-01-01T09:00:03.000000000'
 
     The frame budget: a frame with new data sends the line's ``x`` and ``y`` in one
-    message and nothing to its scales — while it follows now, the time axis takes its
-    span from the data, which ends with a point at now (its values NaN, undrawn) — so
-    the browser rewrites each line's path once per frame. Only a zoomed or held view
-    sets the scale's ``min``/``max`` (both in one message).
+    message and the "now" rule's ``x``; the time scale's ``min``/``max`` (one message)
+    only on a frame that crosses a step (a quarter tick: every ~20 frames of a 40 s
+    axis at 8 frames/s), so the browser rewrites each line's path once per frame and
+    redraws the time axis once per step, not per frame (bqplot renders an axis three
+    times per domain change). A zoomed view that follows now slides its span on every
+    frame; a held view stays.
     """
 
     def __init__(
@@ -182,7 +191,6 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
         self._first_event: pd.Timestamp | None = None
         self._filled_version: dict[str, int | None] = {}  # per column: the store version last recorded
         self._points_x = np.array([], dtype="datetime64[ns]")  # the data's times, drawn
-        self._to_now = False  # the drawn x ends with a point at now (its values NaN)
         self._hover_on_demand = False  # dots only while the mouse is over the chart (set by a dashboard)
         self._hovered = False
         self._hover_args: tuple | None = None  # the newest dots' data, for when the mouse comes
@@ -213,6 +221,17 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
                 preserve_domain={"x": True, "y": True},  # its extent rides in the lines' message
             )
             marks.insert(0, self.band_mark)
+        # A thin dashed rule at now: the time axis moves in steps (a quarter tick), so it
+        # ends up to one step after now; the rule says where now is, and a stall reads
+        # as the gap between the lines' end and the rule. Its own y scale (0 to 1, the
+        # plot's height): it never moves the value axis. Only its x is sent, per frame.
+        self.now_mark = bq.Lines(
+            x=empty_x, y=np.array([0.0, 1.0], dtype=np.float32),
+            scales={"x": x_sc, "y": bq.LinearScale(min=0.0, max=1.0)}, colors=[NOW_COLOUR],
+            line_style="dashed", stroke_width=1, labels=["now"], preserve_domain={"x": True},
+            tooltip=bq.Tooltip(fields=["name"], show_labels=False),
+        )
+        marks.append(self.now_mark)
         self.panzoom = bq.interacts.PanZoom(scales={"x": [x_sc]})
         super().__init__(
             marks=marks,
@@ -300,8 +319,8 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
         self._points_x = x
         colours = self.colours.assign(keys)
         labels = key_labels(snapshot.table.index if snapshot.n_keys == 1 else None, keys, self.metric)
-        self._move_time_axis(now)
-        lx, ly = self._line_data(*break_gaps(x, y), now)
+        self._move_time_axis(now)  # (sent when a step is crossed, before the lines: one rewrite)
+        lx, ly = break_gaps(x, y)
         band = self._band_data(snapshot, keys, rows)
         if band is not None and ly.shape[1] >= 2:
             ly = np.vstack([ly, self._band_extent(band[1], ly.shape[1])])
@@ -356,16 +375,6 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
             row[0], row[1] = float(finite.min()), float(finite.max())
         return row
 
-    def _line_data(self, x: np.ndarray, y: np.ndarray, now: pd.Timestamp | None) -> tuple[np.ndarray, np.ndarray]:
-        """The lines' data: the points, then (following the whole history) a point at
-        now with NaN values, so the time axis the data spans ends at now."""
-        self._to_now = bool(len(x) and now is not None and self._following_all()
-                            and np.datetime64(pd.Timestamp(now).as_unit("ns").asm8, "ns") > x[-1])
-        if not self._to_now:
-            return x, y
-        t = np.datetime64(pd.Timestamp(now).as_unit("ns").asm8, "ns")
-        return np.append(x, t), np.hstack([y, np.full((y.shape[0], 1), np.nan)])
-
     def _veil(self, x: np.ndarray, y: np.ndarray) -> None:
         """Cover the points whose window had not filled yet (sent only when it changes)."""
         n = self._partial_points(x)
@@ -402,7 +411,7 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
 
     @property
     def point_times(self) -> np.ndarray:
-        """The times of the data points drawn (without the breaks and the point at now)."""
+        """The times of the data points drawn (without the breaks)."""
         return self._points_x
 
     @property
@@ -442,29 +451,13 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
             show_hover_dots(self.hover_mark, x, y, labels, first=first)
 
     def _tick(self, now: pd.Timestamp | None) -> None:
-        """Every frame: a frame without new data still moves the axis on to now (a stall
-        is a gap at the right) — the point at now moves, in one message of ``x``."""
+        """Every frame: a frame without new data still moves the "now" rule on (a
+        stall is a gap between the lines' end and the rule) and the time axis when a
+        step is crossed; the lines are not sent."""
         if now is None or now == getattr(self, "_drawn_at", None):
             return  # drawn this frame already (or nothing to move)
         self._drawn_at = now
-        if not self._following_all():
-            self._move_time_axis(now)
-            return
-        x = self.lines.x
-        t = np.datetime64(pd.Timestamp(now).as_unit("ns").asm8, "ns")
-        if len(x) < 2 or t <= x[-1]:
-            return
-        if self._to_now:  # the last point is the one at now: move it (same length, x only)
-            moved = x.copy()
-            moved[-1] = t
-            self.lines.x = moved
-        else:
-            y = self.lines.y.reshape(-1, len(x))
-            with self.lines.hold_sync():
-                self.lines.x = np.append(x, t)
-                self.lines.y = plot_array(np.hstack([y, np.full((y.shape[0], 1), np.nan)]))
-            self._to_now = True
-        self._show_time_ticks()
+        self._move_time_axis(now)
 
     def __repr__(self) -> str:
         return f"LiveLine(metric={self.metric!r}, column={self.column!r}, keys={list(self.lines.labels)!r})"

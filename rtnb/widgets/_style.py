@@ -20,11 +20,13 @@ from typing import Any
 import bqplot as bq
 
 import numpy as np
+import pandas as pd
 
 from .._checks import check_str
 from ._format import SI_TICKS, nice_ticks, time_ticks
 
-__all__ = ["PALETTE", "KeyColours", "value_axis", "time_axis", "show_time_range", "axis_label", "colour_number"]
+__all__ = ["PALETTE", "KeyColours", "value_axis", "time_axis", "show_time_range", "time_domain_steps", "axis_label",
+           "colour_number"]
 
 #: Colours of the keys, in order: Okabe–Ito (colour-blind safe) first, then Tableau's.
 PALETTE = [
@@ -227,6 +229,52 @@ def show_time_range(axis: bq.Axis, lo: Any, hi: Any) -> None:
     with axis.hold_sync():
         axis.tick_values = ticks
         axis.tick_format = fmt
+
+
+#: A live time axis's ends move in steps of this part of its tick step (see
+#: :func:`time_domain_steps`): the page redraws the axis (three d3 axis renders, its
+#: grid and every mark on its scale) when a step is crossed, not on every frame.
+TIME_STEPS_PER_TICK = 4
+
+
+def _time_quantum_ns(lo_ns: int, hi_ns: int) -> int:
+    """A quarter of the tick step :func:`._format.time_ticks` puts on ``lo``..``hi`` (ns,
+    whole milliseconds, at least 1 ms)."""
+    hi_ns = max(hi_ns, lo_ns + 10**9)  # one point (or none yet): a 1 s axis
+    ticks, _ = time_ticks(pd.Timestamp(lo_ns), pd.Timestamp(hi_ns), MAX_TICKS)
+    step = int(ticks[1].astype(np.int64) - ticks[0].astype(np.int64)) if len(ticks) > 1 else hi_ns - lo_ns
+    return max(10**6, step // TIME_STEPS_PER_TICK // 10**6 * 10**6)
+
+
+def time_domain_steps(first: Any, now: Any, current: tuple[Any, Any] | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The span of a time axis that follows now, in steps: from the step (a quarter of
+    the tick step) holding the ``first`` point to the end of the step holding ``now``.
+    The ``current`` span is kept while ``now`` is inside it and no point is left of it,
+    so it changes once per step, not on every frame; a stall still shows as a gap
+    (the line stops, the axis moves on past it) and the axis ends at most one step
+    (a quarter tick) after now.
+
+    >>> t = pd.Timestamp("2024-01-01 12:00:00")
+    >>> time_domain_steps(t + pd.Timedelta("3.2s"), t + pd.Timedelta("21.3s"))  # 5 s ticks: 1.25 s steps
+    (Timestamp('2024-01-01 12:00:02.500000'), Timestamp('2024-01-01 12:00:22.500000'))
+    >>> span = _
+    >>> time_domain_steps(t + pd.Timedelta("3.4s"), t + pd.Timedelta("22.4s"), span) == span  # same step
+    True
+    >>> time_domain_steps(t + pd.Timedelta("3.4s"), t + pd.Timedelta("22.6s"), span)[1]     # now crossed it
+    Timestamp('2024-01-01 12:00:23.750000')
+    """
+    a, b = pd.Timestamp(first).value, pd.Timestamp(now).value
+    b = max(a, b)
+    if current is not None and current[0] is not None and current[1] is not None:
+        lo0, hi0 = pd.Timestamp(current[0]).value, pd.Timestamp(current[1]).value
+        q0 = _time_quantum_ns(lo0, hi0)
+        if lo0 <= a and b <= hi0 and hi0 - b < 2 * q0 and a - lo0 < 2 * q0:
+            return pd.Timestamp(lo0), pd.Timestamp(hi0)
+    q = _time_quantum_ns(a, b)
+    lo, hi = a // q * q, -(-b // q) * q
+    if hi <= lo:
+        hi = lo + q
+    return pd.Timestamp(lo), pd.Timestamp(hi)
 
 
 #: Figure margins that leave room for SI ticks and the axis labels outside them.

@@ -7,8 +7,10 @@ carries the zoom to the kernel.
   the time axis shows — the whole history, the last N seconds ending at now (zoomed,
   following), or held where the user left it — with its toolbar (follow now / hold,
   zoom, reset, and a label saying what is shown, sent only when it changes). While it
-  follows now over the whole history no scale message is sent at all: the data ends
-  with a point at now.
+  follows now over the whole history the scale's span moves in steps
+  (:func:`~rtnb.widgets._style.time_domain_steps`, a quarter tick): one scale message
+  per step, not per frame, and a thin "now" rule shows where now is inside the last
+  step.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Any
 
 import bqplot as bq
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 
 from .._errors import UnknownNameError
-from ._style import show_time_range
+from ._style import show_time_range, time_domain_steps
 
 __all__ = ["UtcDateScale", "FollowZoom"]
 
@@ -200,14 +203,33 @@ class FollowZoom:
             show_time_range(self.axes[0], lo, hi)
 
     def _free_scale(self) -> None:
-        """Let the time axis follow the data again (after a zoom, a hold, a reset)."""
+        """Follow the whole history again (after a zoom, a hold, a reset)."""
         if self._following_all():
-            self._set_scale(None, None)
+            self._step_scale(getattr(self, "_drawn_at", None), fresh=True)
+
+    def _step_scale(self, now: pd.Timestamp | None, *, fresh: bool = False) -> None:
+        """Following now over the whole history: the span from the first point drawn to
+        now, in steps (:func:`time_domain_steps`; sent when a step is crossed)."""
+        x = self.point_times
+        if not len(x):
+            if fresh:
+                self._set_scale(None, None)
+            return
+        end = now if now is not None else x[-1]
+        current = None if fresh else (self.x_scale.min, self.x_scale.max)
+        lo, hi = time_domain_steps(x[0], max(pd.Timestamp(end), pd.Timestamp(x[-1])), current)
+        self._set_scale(lo.to_pydatetime(), hi.to_pydatetime())
 
     def _move_time_axis(self, now: pd.Timestamp | None) -> None:
-        """A zoomed view: the scale's span slid to end at now. (Following the whole
-        history, the data ends at now: nothing to send here.)"""
-        if now is None or self.follow != "now" or self._span_ms is None:
+        """Following now: the zoomed span slid to end at now, or the whole history's
+        span in steps; and the "now" rule moved to now."""
+        if self.follow != "now":
+            return
+        self._show_now(now)
+        if self._span_ms is None:
+            self._step_scale(now)
+            return
+        if now is None:
             return
         end = _ms(now)
         lo = pd.Timestamp(int(round(end - self._span_ms)), unit="ms").to_pydatetime()
@@ -223,10 +245,21 @@ class FollowZoom:
             self._free_scale()
         self._show_view()
 
+    def _show_now(self, now: pd.Timestamp | None) -> None:
+        """The "now" rule (``now_mark``) at ``now`` (its x alone, sent when it moves)."""
+        mark = getattr(self, "now_mark", None)
+        if mark is None or now is None:
+            return
+        t = np.datetime64(pd.Timestamp(now).as_unit("ns").asm8, "ns")
+        if len(mark.x) and mark.x[0] == t:
+            return
+        mark.x = np.array([t, t], dtype="datetime64[ns]")
+
     @property
     def time_domain(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """The span of the time axis as the browser draws it: the scale's ``min``/``max``
-        where set (a zoom, a hold), else the drawn data's first and last time."""
+        where set (following now: in steps; a zoom, a hold), else the drawn data's first
+        and last time."""
         x = self.lines.x
         lo = self.x_scale.min if self.x_scale.min is not None else (x[0] if len(x) else None)
         hi = self.x_scale.max if self.x_scale.max is not None else (x[-1] if len(x) else None)

@@ -94,17 +94,20 @@ def test_value_axes_have_si_ticks_units_a_bounded_tick_count_and_labels_clear_of
     assert line.axes[0].tick_format == "%H:%M:%S" and 2 <= len(line.axes[0].tick_values) <= 6  # whole seconds, 24 h
 
 
-def test_the_time_axis_ends_at_now_so_a_stall_shows_as_a_gap(store, snap):
+def test_the_time_axis_runs_to_now_so_a_stall_shows_as_a_gap(store, snap):
     line = LiveLine(store, "orders", column="sum")
     for i in range(5):
         store.put(snap(t=T0 + i * SEC))
         line.refresh(T0 + i * SEC)
-    assert line.time_domain == (T0, T0 + 4 * SEC)
-    # A stall: no new snapshot for 30 s; the axis still moves on to now.
+    assert line.time_domain == (T0, T0 + 4 * SEC)  # (1 s ticks: 250 ms steps)
+    # A stall: no new snapshot for 30 s; the axis still moves on to now (in steps of a
+    # quarter tick: 10 s ticks here) and the "now" rule marks it.
     line.refresh(T0 + 34 * SEC)
-    assert line.time_domain == (T0, T0 + 34 * SEC)
+    lo, hi = line.time_domain
+    assert lo == T0 and T0 + 34 * SEC <= hi <= T0 + 34 * SEC + 2.5 * SEC
+    assert list(line.now_mark.x) == [np.datetime64(T0 + 34 * SEC, "ns")] * 2
     assert line.point_times[-1] == np.datetime64(T0 + 4 * SEC, "ns")  # the last point stays where it was
-    assert np.isnan(line.lines.y[:, -1]).all()  # the point at now draws nothing
+    assert line.lines.x[-1] == np.datetime64(T0 + 4 * SEC, "ns")  # the line ends there: the gap
 
 
 def test_a_window_that_has_not_filled_yet_is_drawn_as_partial(store, snap):
@@ -223,8 +226,8 @@ def test_a_zoomed_chart_follows_now_or_holds(store, snap):
     line.reset_button.click()  # back to the whole history: the axis follows the data again
     assert view() == "all"
     line.refresh(T0 + 72 * SEC)
-    assert (line.x_scale.min, line.x_scale.max) == (None, None)
-    assert line.time_domain == (T0, T0 + 72 * SEC)
+    lo, hi = line.time_domain  # (in steps of a quarter tick: 15 s ticks on 72 s, 3.75 s steps)
+    assert lo == T0 and T0 + 72 * SEC <= hi <= T0 + 75 * SEC
     line.zoom_button.value = True
     assert line.interaction is line.panzoom and line.panzoom.scales == {"x": [line.x_scale]}
     with pytest.raises(rtnb.UnknownNameError, match="follow"):

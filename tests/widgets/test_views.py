@@ -39,7 +39,7 @@ def test_line_follows_snapshots_top_k_keys_and_sends_binary_arrays(store):
     assert state["y"]["dtype"] == "float32" and tuple(state["y"]["shape"]) == (2, 5)
     assert isinstance(state["y"]["value"], memoryview)  # binary buffer, not a JSON list
     assert state["x"]["type"] == "date" and isinstance(state["x"]["value"], memoryview)
-    assert line.lines.x[-1] == np.datetime64(last, "ns")
+    assert line.lines.x[-1] == np.datetime64(last, "ns") and line.now_mark.x[0] == np.datetime64(last, "ns")
 
 
 def test_a_key_keeps_its_colour_when_the_ranking_changes(store, snap):
