@@ -10,7 +10,7 @@ frame is therefore views × points, whatever the event rate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import KeysView, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -163,6 +163,8 @@ class TimeRing:
            [nan, nan, nan]]))
     >>> ring.last_before(pd.Timestamp("2024-01-01 00:00:03"), "FR")
     3.0
+    >>> sorted(ring.keys())
+    ['DE', 'FR']
     """
 
     def __init__(self, capacity: int) -> None:
@@ -173,6 +175,11 @@ class TimeRing:
 
     def __len__(self) -> int:
         return min(self._n, self.capacity)
+
+    def keys(self) -> KeysView[Any]:
+        """The keys the ring records (a read-only live view): every key seen in the
+        points kept; a key with no value left in them is forgotten once per lap."""
+        return self._cols.keys()
 
     @property
     def last_time(self) -> pd.Timestamp | None:

@@ -298,7 +298,7 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
         except UnknownNameError:
             return
         between = hist[(hist.index > last) & (hist.index < t)]
-        keys = [k for k in between.columns if k in ring._cols or k in rows.index]  # the keys it records
+        keys = [k for k in between.columns if k in ring.keys() or k in rows.index]  # the keys it records
         if len(between) and keys:
             ring.fill(between[keys])
 
