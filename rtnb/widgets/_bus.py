@@ -112,6 +112,33 @@ class FrameBus(_Widget):
         self.resends += 1
         return len(shown)
 
+    def _route(self, widget: widgets.Widget) -> None:
+        """From now on, ``widget``'s state and custom messages sent outside a frame go
+        through the bus too (each as a bus message of its own), while the bus is ready.
+
+        The page applies the bus's messages on a queue of their own, and a widget's own
+        messages as they come: a message sent after a frame could be applied before it.
+        The hover dots emptied on a leave (sent outside a frame) were drawn again by the
+        frame before it, and as the kernel sends the dots only when they change, they
+        stayed on for good (test_quickstart, a loaded CI machine). One channel per
+        widget keeps its messages in the order they were sent.
+        """
+        if "_send" in vars(widget):  # routed already (by this bus or another)
+            return
+        bus_ref, widget_ref = weakref.ref(self), weakref.ref(widget)
+
+        def send(msg: dict, buffers: Any = None) -> None:
+            bus, w = bus_ref(), widget_ref()
+            if w is None:
+                return
+            if (bus is None or not bus.ready or getattr(bus, "comm", None) is None
+                    or msg.get("method") not in ("update", "custom")):
+                return widgets.Widget._send(w, msg, buffers=buffers)
+            with bus.frame():  # (inside a frame already: collected in it, in order)
+                widgets.Widget._send(w, msg, buffers=buffers)
+
+        widget._send = send  # (an instance attribute: only this widget's sends go this way)
+
     @contextmanager
     def frame(self):
         """Within it, every widget's state message is collected; sent as one at the end.
@@ -141,7 +168,9 @@ class FrameBus(_Widget):
                 updates.append([widget.model_id, msg["state"], msg.get("buffer_paths") or [], len(blobs)])
             else:  # a custom message: in the frame, in order (on its own it overtook the updates)
                 updates.append([widget.model_id, msg.get("content"), len(buffers), len(blobs), "custom"])
-            bus._carried[widget.model_id] = widget
+            if widget.model_id not in bus._carried:
+                bus._carried[widget.model_id] = widget
+                bus._route(widget)
             blobs.extend(buffers)
 
         collect._rtnb_collector = True  # type: ignore[attr-defined]

@@ -155,19 +155,77 @@ def mouse_over_chart(page, i: int) -> None:
     page.mouse.move(x, y, steps=5)
 
 
+# Per dashboard: its line chart's model id (LiveLine's class rtnb-line-id-<id>) and the
+# hover dots in the DOM; for the failure message, beside what the kernel holds.
+PAGE_DOTS = """() => [...document.querySelectorAll('.rtnb-dashboard')].map(d => {
+  const l = d.querySelector('.rtnb-live-line');
+  const c = l ? [...l.classList].find(c => c.startsWith('rtnb-line-id-')) : null;
+  return {line: c ? c.slice('rtnb-line-id-'.length) : null, dots: l ? l.querySelectorAll('path.dot').length : null}; })"""
+
+# What the kernel holds for every dashboard's line charts (printed as one JSON line).
+KERNEL_DOTS = """import gc as _gc, json as _json
+from rtnb.widgets._dashboard import Dashboard as _D
+print('rtnb-kernel-dots:', _json.dumps([dict(line=v.model_id, dots=len(v.hover_mark.x), on_demand=v.hover_on_demand,
+    hovered=v._hovered, watch_ready=getattr(d.hover_watch, 'ready', None),
+    watch_hovered=sorted(getattr(d.hover_watch, 'hovered', ())), bus_ready=d.bus.ready, bus_messages=d.bus.messages_sent,
+    runner=getattr(d.runner, 'state', None)) for d in _gc.get_objects() if isinstance(d, _D) and not d.closed
+    for v in d.views if hasattr(v, 'show_hover')]))"""
+
+
+def what_holds_the_dots(page) -> None:
+    """Print what the page and the kernel each hold of every dashboard's hover dots, and
+    the page's console errors of the bus and the widgets (when a wait for the dots failed)."""
+    print("page dots per dashboard:", json.dumps(page.evaluate(PAGE_DOTS)))
+    print("page dot counts seen (per dashboard, changes only):", json.dumps(page.evaluate(DOT_HISTORY)))
+    print("console errors:", json.dumps(getattr(page, "rtnb_console", [])[-40:]))
+    if not page.evaluate("() => !!window.jupyterapp"):  # Voila: no way into its kernel from the page
+        return
+    n = len(page.evaluate(EXECUTED))
+    page.evaluate(EXECUTE, KERNEL_DOTS)
+    try:
+        page.wait_for_function("(n) => (window.rtnbExec || []).slice(n).some(t => /rtnb-kernel-dots|Error/.test(t))",
+                               arg=n, timeout=120_000)
+    finally:
+        print("kernel said:", page.evaluate(EXECUTED)[n:])
+
+
+# Every change of the number of hover dots of each dashboard's line chart, in
+# window.rtnbDots (a list per dashboard of [count, ms]): for the failure message.
+RECORD_DOTS = """() => { window.rtnbDots = []; const t0 = performance.now();
+  const look = () => document.querySelectorAll('.rtnb-dashboard').forEach((d, j) => {
+    const s = window.rtnbDots[j] = window.rtnbDots[j] || [];
+    const n = d.querySelectorAll('.rtnb-live-line path.dot').length;
+    if (!s.length || s[s.length - 1][0] !== n) s.push([n, Math.round(performance.now() - t0)]); });
+  look(); new MutationObserver(look).observe(document.body, {childList: true, subtree: true}); }"""
+DOT_HISTORY = "() => (window.rtnbDots || []).map(s => s.slice(-12))"
+
+
 def dots_on_hover(page, i: int = ORDERS) -> None:
     """The hover dots come while the mouse is over a line chart (the dashboard's hover
     watch tells the kernel), paint nothing (they once drew as black trails), and go when
     the mouse leaves; no other chart has dots meanwhile."""
+    page.evaluate(RECORD_DOTS)
     mouse_over_chart(page, i)
-    page.wait_for_function(f"() => ({DOTS})({i}) > 0", timeout=SLOW)
-    assert page.evaluate(PAINTED_DOTS) == 0
-    page.mouse.move(2, 2)  # off every chart
-    # nobody points: no dots at all, on every dashboard (one rendered late, its watch not
-    # ready yet, still has its always-present dots for a while: a state to wait for)
-    page.wait_for_function(
-        f"() => [...document.querySelectorAll('.rtnb-dashboard')].every((_, j) => ({DOTS})(j) === 0)",
-        timeout=SLOW)
+    try:
+        page.wait_for_function(f"() => ({DOTS})({i}) > 0", timeout=SLOW)
+        assert page.evaluate(PAINTED_DOTS) == 0
+        page.mouse.move(2, 2)  # off every chart
+        # nobody points: no dots at all, on every dashboard (one rendered late, its watch not
+        # ready yet, still has its always-present dots for a while: a state to wait for)
+        page.wait_for_function(
+            f"() => [...document.querySelectorAll('.rtnb-dashboard')].every((_, j) => ({DOTS})(j) === 0)",
+            timeout=SLOW)
+    except Exception:
+        what_holds_the_dots(page)
+        raise
+
+
+def record_console(page) -> None:
+    """Keep the page's console errors and warnings (the bus's "[rtnb bus] update of ..."
+    among them) in ``page.rtnb_console``, for the failure messages."""
+    page.rtnb_console = []
+    page.on("console", lambda m: m.type in ("error", "warning") and page.rtnb_console.append(
+        f"{m.type}: {m.text[:300]}"))
 
 
 def no_mathjax(page) -> None:
@@ -309,6 +367,7 @@ def quickstart_page(chromium, url: str, app: str):
     fresh, stale, fresh. Yields the page, the first dashboard running; closed after."""
     page = chromium.new_page(viewport={"width": 1400, "height": 1100})
     page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
+    record_console(page)
     try:
         page.goto(url, timeout=120_000)
         page.wait_for_function(KERNEL_IDLE, timeout=SLOW)
@@ -373,6 +432,7 @@ def test_quickstart_in_voila(chromium, workdir, tmp_path):
     with voila(workdir / "01_quickstart.ipynb", tmp_path, live_seconds=live) as base:
         page = chromium.new_page(viewport={"width": 1400, "height": 1100})
         page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
+        record_console(page)
         try:
             page.goto(base, timeout=120_000)
             charts_render(page, 4)

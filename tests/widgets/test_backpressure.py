@@ -228,3 +228,38 @@ def test_custom_messages_of_a_frame_keep_their_order_with_its_updates(sent):
     assert [e[1] for e in entries] == [{"value": 1}, {"note": "between"}, {"value": 2}]
     assert [e[4] if len(e) > 4 else "update" for e in entries] == ["update", "custom", "update"]
     assert entries[1][2:4] == [1, 0]  # one buffer, the frame's first
+
+
+def test_a_widget_the_bus_carried_sends_through_the_bus_outside_frames_too(sent, monkeypatch):
+    # The page applies the bus's messages on a queue of their own and a widget's own
+    # messages as they come: a message sent after a frame, outside it (a click's
+    # "Resume", the hover dots emptied on a leave), could be applied before the frame
+    # and be undone by it for good. Once the bus carried a widget, its messages keep
+    # to the bus; a widget it never carried sends its own, as before.
+    import ipywidgets
+
+    dash, runner, badge, line, kpi = _dashboard()
+    runner.run("1s")
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])
+    for _ in range(12):  # a screen that keeps up; the status's clock second changes meanwhile
+        _ack(badge, badge.beat)
+        runner.run("100ms")
+    sent.clear()
+    dash.status.value = "<span>changed outside a frame</span>"  # carried: through the bus
+    dash.pause_button.description = "Resume"  # never in a frame: its own message
+    line.lines.send({"note": 1})  # a custom message too
+    assert sent.count(dash.status) == 0 and sent.count(line.lines) == 0
+    assert sent.count(dash.pause_button) == 1 and sent.count(dash.bus) == 2
+    entries = [m[0]["content"]["rtnb_frame"] for m in sent.messages[dash.bus.model_id]]
+    assert entries[0] == [[dash.status.model_id, {"value": dash.status.value}, [], 0]]
+    assert entries[1][0][:2] == [line.lines.model_id, {"note": 1}]
+    sent.clear()
+    runner.run("100ms")  # inside a frame: collected in it, as before (one message)
+    assert sent.count(dash.bus) <= 1 and sent.count(dash.status) == 0
+    w = ipywidgets.IntText()  # the same widget in a frame of a bus whose page is gone: its own
+    with dash.bus.frame():
+        w.value = 1
+    monkeypatch.setattr(dash.bus, "ready", False)
+    sent.clear()
+    w.value = 2
+    assert sent.count(w) == 1 and sent.count(dash.bus) == 0

@@ -11,6 +11,7 @@ chart: the dots come, the tooltip shows key and time, the dots go.)
 
 from __future__ import annotations
 
+import ipywidgets
 import numpy as np
 import pytest
 
@@ -186,3 +187,62 @@ def test_the_watch_names_every_line_chart_of_its_dashboard(sent):
     _ready(dash, "A")
     _page(dash, {"hover": line.model_id, "on": True, "token": "A"})
     assert len(line.hover_mark.x) > 0
+
+
+class LaggingPage:
+    """A page (JupyterLab, ipywidgets 8) on a loaded machine: it applies a widget's own
+    messages as they come, in order, and the frame bus's messages on a queue of their
+    own that runs behind (each bus entry awaits a deserialisation; Lab awaits a
+    widget's own update before the next message, never the bus's). The worst order:
+    every widget's own messages first, then every bus message."""
+
+    def __init__(self, monkeypatch):
+        from ipywidgets.widgets.widget import _instances
+
+        self.state = {i: dict(w.get_state()) for i, w in list(_instances.items()) if w.comm is not None}
+        self.log: list = []
+        monkeypatch.setattr(ipywidgets.Widget, "_send",
+                            lambda w, msg, buffers=None: w.comm is not None and self.log.append((w.model_id, msg)))
+
+    def apply(self) -> None:
+        own = [(i, m["state"]) for i, m in self.log if m.get("method") == "update"]
+        bus = [(e[0], e[1]) for _, m in self.log if m.get("method") == "custom"
+               for e in (m.get("content") or {}).get("rtnb_frame", []) if len(e) == 4]
+        for model_id, state in own + bus:
+            self.state.setdefault(model_id, {}).update(state)
+        self.log.clear()
+
+    def dots(self, line) -> int:
+        return self.state[line.hover_mark.model_id]["x"]["shape"][0]
+
+
+def test_dots_emptied_on_a_leave_stay_empty_on_a_page_that_applies_the_bus_late(monkeypatch):
+    # CI (a loaded machine): the mouse left the chart, the kernel emptied its dots, and
+    # the page kept them for good. While hovered, the frames (through the bus) carried
+    # the dots; the leave's empty dots went as the hover mark's own message, which the
+    # page applied before the bus's last frame had reached it: that frame drew the dots
+    # again, and the kernel, whose dots were empty, sent nothing more.
+    dash, runner, line = _dashboard()
+    badge = dash._screen()
+    runner.run("1s")
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])
+    _ready(dash, "A")
+    _page(dash, {"hover": line.model_id, "on": True, "token": "A"})
+    for _ in range(5):  # a screen that keeps up: the frames go through the bus, dots included
+        badge._on_screen_message(badge, {"ack": badge.beat}, [])
+        runner.run("100ms")
+    page = LaggingPage(monkeypatch)
+    badge._on_screen_message(badge, {"ack": badge.beat}, [])
+    runner.run("100ms")  # a frame whose dots are new ...
+    assert any(m.get("method") == "custom" for _, m in page.log)  # (through the bus)
+    _page(dash, {"hover": line.model_id, "on": False, "token": "A"})  # ... then the mouse leaves
+    assert len(line.hover_mark.x) == 0
+    page.apply()
+    assert page.dots(line) == 0  # the page shows what the kernel holds
+    # A view that loads later: the watch's ready empties every chart's dots, after frames
+    # that carried them (a dashboard's dots are always there until its watch is ready).
+    _page(dash, {"hover": line.model_id, "on": True, "token": "A"})
+    runner.run("100ms")
+    _page(dash, {"ready": True, "token": "B"})
+    page.apply()
+    assert len(line.hover_mark.x) == 0 and page.dots(line) == 0
