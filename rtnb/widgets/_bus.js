@@ -9,7 +9,8 @@
 // delivered to its model as the widget manager would (msg:custom), in order with the
 // frame's updates. The kernel resends every widget's full state through the bus when a
 // front-end says it is ready after frames went through it (a reload, a second tab: what
-// it missed while loading).
+// it missed while loading), and the full state of a widget whose update this page had
+// to skip (its model not made yet, or not settling: see WAIT_MS) when the page asks.
 
 function putBuffers(state, paths, buffers) {
   for (let i = 0; i < paths.length; i++) {
@@ -25,33 +26,80 @@ function putBuffers(state, paths, buffers) {
   }
 }
 
+// The longest an update waits for its model or its deserialisation (ms). Work that is
+// only promise callbacks (a deserialiser, a model already made) always settles before any
+// timer fires, however loaded the page is; what does not settle by then waits on
+// something else (a model whose creation is stuck or still loading its code): the update
+// is skipped, the bus goes on, and the kernel is asked for that widget's full state.
+const WAIT_MS = 2000;
+
+// Resolves to `promise`'s value, or to TIMED_OUT if it has not settled within `ms`.
+const TIMED_OUT = Symbol("timed out");
+function within(promise, ms) {
+  let timer;
+  const late = new Promise(res => { timer = setTimeout(() => res(TIMED_OUT), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 function initialize({ model }) {
   const manager = model.widget_manager;
   const models = new Map();
+  const pending = new Map();  // id -> the model's promise, not settled within WAIT_MS
+  const asked = new Map();  // id -> when its full state was last asked for
   let applying = Promise.resolve();
 
+  function askFor(ids, always = false) {
+    // The kernel resends these widgets' full state through the bus (in order with the
+    // frames, which it sends after); each id at most once per WAIT_MS unless `always`.
+    const now = performance.now();
+    const ask = [...ids].filter(id => always || !(now - (asked.get(id) ?? -Infinity) < WAIT_MS));
+    if (!ask.length) return;
+    ask.forEach(id => asked.set(id, now));
+    try { model.send({ missed: ask }); } catch (e) { /* no kernel: nothing to tell */ }
+  }
+
+  // The model `id` names, or null: not made (yet) on this page, or still being made.
+  async function modelOf(id) {
+    const known = models.get(id);
+    if (known) return known;
+    if (pending.has(id)) return null;
+    const made = Promise.resolve().then(() => manager.get_model(id));
+    const m = await within(made, WAIT_MS);
+    if (m === TIMED_OUT) {
+      pending.set(id, made);
+      made.then(m => { pending.delete(id); if (m) { models.set(id, m); askFor([id], true); } },
+        () => pending.delete(id));
+      return null;
+    }
+    if (!m) return null;
+    models.set(id, m);
+    m.once && m.once("comm:close", () => models.delete(id));
+    return m;
+  }
+
   async function apply(updates, buffers) {
-    // One update that fails (a model this page has not created, a deserialiser that
-    // throws) drops only itself: the frame's other updates, the badge's beat last, go on.
+    // One update that fails (a model this page has not made, a deserialiser that throws
+    // or never settles) skips only itself: the frame's other updates, the badge's beat
+    // last, go on, and the kernel is asked for that widget's full state.
+    const missed = new Set();
     for (const [id, state, paths, first, kind] of updates) {
       try {
-        let m = models.get(id);
-        if (!m) {
-          m = await manager.get_model(id);
-          models.set(id, m);
-          m.once && m.once("comm:close", () => models.delete(id));
-        }
+        const m = await modelOf(id);
+        if (!m) { missed.add(id); continue; }
         if (kind === "custom") {  // paths: the number of its buffers
           m.trigger("msg:custom", state, buffers.slice(first, first + paths));
           continue;
         }
         putBuffers(state, paths, buffers.slice(first, first + paths.length));
-        const s = await m.constructor._deserialize_state(state, m.widget_manager);
+        const s = await within(m.constructor._deserialize_state(state, m.widget_manager), WAIT_MS);
+        if (s === TIMED_OUT) { missed.add(id); console.error("[rtnb bus] update of", id, "did not deserialise"); continue; }
         m.set_state(s);
       } catch (e) {
+        missed.add(id);
         console.error("[rtnb bus] update of", id, e);
       }
     }
+    if (missed.size) askFor(missed);
   }
 
   function onCustom(content, buffers) {

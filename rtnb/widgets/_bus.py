@@ -14,6 +14,11 @@ shows the dashboard (its badge acknowledged a frame): without a front-end that a
 them, collected messages would be lost. A view's custom messages sent during a frame
 travel in it too, in order with its updates (sent on their own they overtook them).
 
+A page that had to skip an update (its model not made yet on the page, or an update that
+did not settle within the page's wait: ``_bus.js``) names the widgets (``missed``) and
+the bus resends their full state, so no update is lost for good and one stuck model
+never holds the dashboard's later frames.
+
 A page that loads while the dashboard runs (a reload, a second tab) gets every widget's
 state from ipywidgets' ``request_states`` reply, then builds its models and its bus; what
 the kernel sends meanwhile is lost on it (a comm has no handler before its model exists,
@@ -82,8 +87,11 @@ class FrameBus(_Widget):
         self.ready = False
         #: How many front-ends said they were ready (a reload, a second tab: one more each).
         self.front_ends = 0
-        #: How many times the current state was resent to a front-end that loaded.
+        #: How many times the current state was resent (to a front-end that loaded, or
+        #: of the widgets a page said it had to skip).
         self.resends = 0
+        #: How many widget updates pages said they had to skip (their state was resent).
+        self.missed = 0
         self._root = None if root is None else weakref.ref(root)
         # The widgets whose messages went through the bus (weakly: the bus keeps none alive).
         self._carried: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -91,21 +99,34 @@ class FrameBus(_Widget):
             self.on_msg(self._on_front_end)
 
     def _on_front_end(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("ready") is True:
+        if not isinstance(content, dict):
+            return
+        if content.get("ready") is True:
             self.ready = True
             self.front_ends += 1
             if self.messages_sent:  # frames went through the bus: this page may have missed some
                 self.resend()
+        elif isinstance(content.get("missed"), list):
+            # The page skipped these widgets' updates (a model not made yet, or one whose
+            # update did not settle): their full state, through the bus, in order.
+            missed = {i for i in content["missed"] if isinstance(i, str)}
+            if missed:
+                self.missed += len(missed)
+                self.resend(only=missed)
 
-    def resend(self) -> int:
+    def resend(self, only: set[str] | None = None) -> int:
         """Send the full current state of the root's widgets and of every widget the bus
-        carried, as one message (what a page that loaded meanwhile missed); returns how
-        many widgets."""
+        carried (``only`` those whose model ids are given), as one message (what a page
+        that loaded meanwhile missed, or had to skip); returns how many widgets."""
         root = self._root() if self._root is not None else None
         found = widget_tree(root) if root is not None else []
         ids = {id(w) for w in found}
         found += [w for w in list(self._carried.values()) if id(w) not in ids]
         shown = [w for w in found if w is not self and getattr(w, "comm", None) is not None]
+        if only is not None:
+            shown = [w for w in shown if w.model_id in only]
+            if not shown:
+                return 0
         with self.frame():
             for w in shown:
                 w.send_state()

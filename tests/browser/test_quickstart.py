@@ -130,8 +130,37 @@ def charts_render(page, n_dashboards: int) -> None:
     assert page.locator(".rtnb-dashboard rect.bar").count() > 0
 
 
+# What the kernel holds of every dashboard's run and frames (printed as one JSON line).
+KERNEL_FRAMES = """import gc as _gc, json as _json
+from rtnb.widgets._dashboard import Dashboard as _D
+print('rtnb-kernel-frames:', _json.dumps([dict(runner=getattr(d.runner, 'state', None), frames=d.frames,
+    in_flight=d.acks.in_flight, held=d.acks.held, beat=getattr(d._screen(), 'beat', None),
+    acked=getattr(d._screen(), 'acked_beat', None), bus_ready=d.bus.ready, bus_messages=d.bus.messages_sent)
+    for d in _gc.get_objects() if isinstance(d, _D) and not d.closed]))"""
+
+
+def kernel_prints(page, code: str, tag: str) -> None:
+    """Run ``code`` in the kernel and print what it said (for a failure message; Lab and
+    Notebook 7 only: Voila's page has no way into its kernel)."""
+    if not page.evaluate("() => !!window.jupyterapp"):
+        return
+    n = len(page.evaluate(EXECUTED))
+    page.evaluate(EXECUTE, code)
+    try:
+        page.wait_for_function("([n, tag]) => (window.rtnbExec || []).slice(n).some(t => t.includes(tag) || /Error/.test(t))",
+                               arg=[n, tag], timeout=120_000)
+    finally:
+        print("kernel said:", page.evaluate(EXECUTED)[n:])
+
+
 def lines_redraw(page, i: int, n: int = 3, timeout: float = SLOW) -> None:
-    page.wait_for_function(LINES_REDRAW, arg=[i, n], timeout=timeout)
+    try:
+        page.wait_for_function(LINES_REDRAW, arg=[i, n], timeout=timeout)
+    except Exception:
+        print(f"badge {i}:", page.evaluate(BADGE, i), "run state:", page.evaluate(RUN_STATE, i))
+        print("console errors:", json.dumps(getattr(page, "rtnb_console", [])[-40:]))
+        kernel_prints(page, KERNEL_FRAMES, "rtnb-kernel-frames")
+        raise
 
 
 def colours_are_distinct(page) -> None:
@@ -178,15 +207,7 @@ def what_holds_the_dots(page) -> None:
     print("page dots per dashboard:", json.dumps(page.evaluate(PAGE_DOTS)))
     print("page dot counts seen (per dashboard, changes only):", json.dumps(page.evaluate(DOT_HISTORY)))
     print("console errors:", json.dumps(getattr(page, "rtnb_console", [])[-40:]))
-    if not page.evaluate("() => !!window.jupyterapp"):  # Voila: no way into its kernel from the page
-        return
-    n = len(page.evaluate(EXECUTED))
-    page.evaluate(EXECUTE, KERNEL_DOTS)
-    try:
-        page.wait_for_function("(n) => (window.rtnbExec || []).slice(n).some(t => /rtnb-kernel-dots|Error/.test(t))",
-                               arg=n, timeout=120_000)
-    finally:
-        print("kernel said:", page.evaluate(EXECUTED)[n:])
+    kernel_prints(page, KERNEL_DOTS, "rtnb-kernel-dots")
 
 
 # Every change of the number of hover dots of each dashboard's line chart, in
@@ -368,6 +389,9 @@ def quickstart_page(chromium, url: str, app: str):
     page = chromium.new_page(viewport={"width": 1400, "height": 1100})
     page.set_default_timeout(SLOW)  # a loaded machine: the page can be minutes behind
     record_console(page)
+    if os.environ.get("RTNB_CPU_THROTTLE"):  # e.g. 2: the page runs as on a loaded machine (to reproduce)
+        page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate",
+                                                {"rate": float(os.environ["RTNB_CPU_THROTTLE"])})
     try:
         page.goto(url, timeout=120_000)
         page.wait_for_function(KERNEL_IDLE, timeout=SLOW)
@@ -383,6 +407,7 @@ def quickstart_page(chromium, url: str, app: str):
         stalled_and_back(page)
         yield page
         assert page.evaluate(RUN_ERRORS) == []  # no view failed to draw a frame
+        print("bus errors:", [t for t in page.rtnb_console if "rtnb bus" in t][:10])
     finally:
         page.close()
 

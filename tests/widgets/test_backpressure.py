@@ -263,3 +263,24 @@ def test_a_widget_the_bus_carried_sends_through_the_bus_outside_frames_too(sent,
     sent.clear()
     w.value = 2
     assert sent.count(w) == 1 and sent.count(dash.bus) == 0
+
+
+def test_the_widgets_a_page_had_to_skip_get_their_full_state_through_the_bus(sent):
+    # The page's bus skips an update whose model is not made yet or does not settle
+    # (it held every later frame of the dashboard before) and names the widget: the
+    # kernel resends that widget's full state, through the bus, and nothing else.
+    dash, runner, badge, line, kpi = _dashboard()
+    runner.run("1s")
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])
+    _ack(badge, badge.beat)
+    runner.run("200ms")
+    sent.clear()
+    dash.bus._on_front_end(dash.bus, {"missed": [line.lines.model_id, "not-a-widget", 3]}, [])
+    assert sent.count(line.lines) == 0 and sent.count(dash.bus) == 1 and dash.bus.missed == 2
+    (entry,) = sent.messages[dash.bus.model_id][-1][0]["content"]["rtnb_frame"]
+    assert entry[0] == line.lines.model_id
+    assert set(entry[1]) >= {"x", "y", "colors", "scales"}  # the full state, not a change
+    sent.clear()
+    for junk in ({"missed": ["not-a-widget"]}, {"missed": "x"}, {"missed": []}, ["missed"]):
+        dash.bus._on_front_end(dash.bus, junk, [])
+    assert sent.count(dash.bus) == 0
