@@ -232,7 +232,9 @@ def _measure(col: pd.Series, name: str) -> tuple[np.ndarray, list]:
         except (TypeError, ValueError):
             raise ParameterError("batch", name, f"measure {name!r} holds {dt} values, not numbers") from None
         bad_nan = None
-    if bad_nan is None and np.isfinite(vals.sum()):  # one pass: no NaN, no infinity (the common batch)
+    with np.errstate(over="ignore"):  # finite values whose sum passes float64's max: checked one by one below
+        total = vals.sum()
+    if bad_nan is None and np.isfinite(total):  # one pass: no NaN, no infinity (the common batch)
         return vals, problems
     nan = np.isnan(vals)
     if bad_nan is not None:

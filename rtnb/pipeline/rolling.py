@@ -108,6 +108,14 @@ __all__ = ["Rolling", "RollingConfig", "KINDS"]
 _EVICT_MIN = 4096  # keys: below this, emptied keys are kept (their slots cost nothing to read)
 
 
+def _float_limits() -> np.errstate:
+    """Around the engines' arithmetic: values whose sum (or square) passes float64's
+    range give ``±inf`` (or NaN for ``inf - inf``) in the table, as pandas does on the
+    same rows, and numpy's overflow warnings stay out of the user's notebook (the table
+    says it; the running totals rebuild once those rows leave, ``Totals.stale``)."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
 class Rolling(_RollingState):
     """Per-key rolling aggregates of micro-batches in event time (see the module doc).
 
@@ -219,7 +227,8 @@ class Rolling(_RollingState):
             idx = np.flatnonzero(acc)
             ts, vals, codes = ts[idx], vals[idx], codes[idx]
         if ts.size:
-            self._engine.insert(ts, codes, vals, self._arrivals.newest)
+            with _float_limits():
+                self._engine.insert(ts, codes, vals, self._arrivals.newest)
         if len(self._keys) >= self._evict_at:
             self._evict()
         return self
@@ -259,7 +268,8 @@ class Rolling(_RollingState):
         self._arrivals.newest = w
         if len(self._keys):  # an engine that never had a row has nothing to move out
             m = len(self.config.measures)
-            self._engine.insert(np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, m)), w)
+            with _float_limits():
+                self._engine.insert(np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, m)), w)
         return self
 
     # ------------------------------------------------------------------ reading
@@ -320,7 +330,8 @@ class Rolling(_RollingState):
 
     def _key_table(self) -> KeyTable:
         cfg = self.config
-        ws = self._engine.read(self._qs)
+        with _float_limits():
+            ws = self._engine.read(self._qs)
         cols = lazy_columns(ws, cfg.agg_names, cfg.measures, self._single)
         columns = self._columns_index if ws.window_start is None else pd.Index(list(cols), dtype=object)
         return KeyTable(columns, [cols[c] for c in columns], ws.keys, self._keys.view())

@@ -4,6 +4,11 @@ Running totals (count, sum, shifted power sums for the variance) are kept per ke
 updated in O(batch); they are rebuilt from the live data (O(window)) only when the rows
 evicted since the last rebuild outnumber or outweigh the live ones, which bounds the
 rounding error by the live window's own magnitude and costs O(1) amortised per row.
+
+Values near float64's limit: a window whose sum goes past it holds ``±inf`` (what pandas
+gives for the same rows), and once those rows leave, a running total would keep
+``inf - inf = NaN`` for ever; a key whose totals are not finite is rebuilt from its live
+rows instead (see :meth:`Totals.stale`).
 """
 
 from __future__ import annotations
@@ -172,10 +177,14 @@ class Totals:
 
     def stale(self) -> bool:
         """True when, for a key rows left since the last check, the evicted rows outweigh
-        the live ones 64 to 1 (its running sums could have lost digits: rebuild due).
+        the live ones 64 to 1 (its running sums could have lost digits: rebuild due), or
+        its running sums are not finite (rows past float64's range were in the window:
+        ``inf - inf`` is NaN, and only the live rows can tell what is left).
 
         Only the keys rows left are looked at, so the check costs O(batch); a key
-        whose rows all left is reset to zero instead (no rebuild).
+        whose rows all left is reset to zero instead (no rebuild). While the live rows
+        themselves sum past float64's range, each eviction of that key rebuilds
+        (O(window)): the price of an honest ``inf`` rather than a NaN that stays.
         """
         if not self._touched:
             return False
@@ -183,9 +192,14 @@ class Totals:
         self._touched = []
         with np.errstate(over="ignore"):  # |x| near float64's max: 64x is inf, never stale
             if sum(t.size for t in touched) * _DENSE >= self.keys:  # every slot: cheaper than a sort
-                return bool((self.ev_abs > 64.0 * np.maximum(self.live_abs, 0.0)).any())
-            keys = np.unique(np.concatenate(touched))
-            return bool((self.ev_abs[keys] > 64.0 * np.maximum(self.live_abs[keys], 0.0)).any())
+                keys: slice | np.ndarray = slice(None)
+            else:
+                keys = np.unique(np.concatenate(touched))
+            live = self.live_abs[keys]
+            if (self.ev_abs[keys] > 64.0 * np.maximum(live, 0.0)).any():
+                return True
+            return not (np.isfinite(self.s[keys]).all() and np.isfinite(live).all()
+                        and np.isfinite(self.d1[keys]).all() and np.isfinite(self.d2[keys]).all())
 
     def shift_drifted(self) -> bool:
         """True when a key's mean moved so far from its shift that the variance loses digits."""
