@@ -21,6 +21,7 @@ Pure Python (numpy and pandas only): the tiers lab and tests use it without a br
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -153,7 +154,10 @@ def linear_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
     """
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [float(lo)] if math.isfinite(lo) else [0.0]
-    mag = 10.0 ** math.floor(math.log10((hi - lo) / max(max_ticks - 1, 1)))
+    span = (hi - lo) / max(max_ticks - 1, 1)
+    if not math.isfinite(span) or span < sys.float_info.min:  # past float64's range, or subnormal
+        return [float(lo), float(hi)]  # no round grid there: the ends
+    mag = 10.0 ** math.floor(math.log10(span))
     for step in (m * mag for m in (1, 2, 2.5, 5, 10, 20)):  # the finest that fits max_ticks
         first = math.ceil(lo / step - 1e-9) * step
         n = int(math.floor((hi - first) / step + 1e-9)) + 1
@@ -184,7 +188,10 @@ def nice_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
     if hi <= lo:
         hi = lo + (abs(lo) or 1.0)
     max_ticks = max(int(max_ticks), 2)
-    mag = 10.0 ** math.floor(math.log10((hi - lo) / (max_ticks - 1)))
+    span = (hi - lo) / (max_ticks - 1)
+    if not math.isfinite(span) or span < sys.float_info.min:  # past float64's range, or subnormal
+        return [float(lo), float(hi)]  # no round grid there: the ends
+    mag = 10.0 ** math.floor(math.log10(span))
     for step in (m * mag for m in (1, 2, 2.5, 5, 10, 20, 25, 50, 100)):  # the finest that fits
         first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
         # Past the data, not on it (a line on the frame's edge is cut in half), except
@@ -195,7 +202,9 @@ def nice_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
             last += 1
         if last - first + 1 <= max_ticks:
             break
-    return [float(round(i * step, 12)) + 0.0 for i in range(first, last + 1)]
+    ticks = [float(round(i * step, 12)) + 0.0 for i in range(first, last + 1)]
+    ok = math.isfinite(ticks[0]) and math.isfinite(ticks[-1]) and ticks[0] <= lo and ticks[-1] >= hi
+    return ticks if ok else [float(lo), float(hi)]  # past float64's range, or below round()'s 12 digits
 
 
 #: Round steps of a time axis, in seconds: sub-second to two weeks (longer: calendar months).

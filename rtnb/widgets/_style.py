@@ -189,6 +189,8 @@ def show_value_range(axis: bq.Axis, values: np.ndarray, *, floor: float | None =
         lo = min(lo, floor)
     if hi <= lo:
         hi = lo + (abs(lo) or 1.0)
+        if not math.isfinite(hi):  # one value past half float64's max: from zero to it
+            lo, hi = 0.0, lo
     ticks = np.array(nice_ticks(lo, hi, MAX_TICKS), dtype=np.float64)
     dlo, dhi = float(ticks[0]), float(ticks[-1])
     scale = axis.scale
