@@ -165,7 +165,9 @@ def linear_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
             break
     if n < 2:  # a narrow range between two round values: its ends
         return [float(lo), float(hi)]
-    return [float(round(first + i * step, 12)) for i in range(n)]
+    ticks = [float(round(first + i * step, 12)) for i in range(n)]
+    ok = ticks[0] >= lo - step and ticks[-1] <= hi + step  # round()'s 12 digits kept the values
+    return ticks if ok else [float(lo), float(hi)]
 
 
 def nice_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
