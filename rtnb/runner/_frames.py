@@ -9,7 +9,8 @@ A frame up to 5% early (timer jitter) still counts as due.
 A screen slower than the pacer is not sent a backlog: :class:`FrameAcks` counts the
 frames a screen has acknowledged, and a view holds a frame back while too many are in
 flight (sent, not yet shown), so the screen never runs more than a frame or two
-behind its kernel — a slow page gets fewer frames, each of them current.
+behind its kernel — a slow page gets fewer frames, each of them current. While the
+screen says nobody sees it (every view hidden, frozen or closed) no frame goes at all.
 """
 
 from __future__ import annotations
@@ -110,7 +111,13 @@ class FrameAcks:
     a backlog (the quick-start page ran 21 s behind its kernel). Nothing is held back
     before the first acknowledgement (no screen shows the frames: a test, nbconvert,
     a front-end that does not acknowledge), and a frame goes at least every
-    ``patience`` seconds (a lost acknowledgement, a hidden tab, never freezes a view).
+    ``patience`` seconds (a lost acknowledgement never freezes a view).
+
+    While ``hidden`` is True (the screen said that none of its views is shown: a hidden
+    tab, a frozen page, a closed one) no frame goes, with no patience: a long-hidden tab
+    acknowledges only at its browser's throttled timer rate (once a minute in Chrome),
+    and the kernel kept drawing frames nobody saw, paced to that rate. The frames held
+    so are counted in ``held_hidden``; once a view is shown again, frames flow at once.
 
     >>> t = [0.0]
     >>> acks = FrameAcks(limit=2, patience=1.0, monotonic=lambda: t[0])
@@ -124,6 +131,10 @@ class FrameAcks:
     True
     >>> acks.acked(3); acks.in_flight, acks.held
     (0, 1)
+    >>> acks.hidden = True; t[0] = 60.0; acks.ready(), acks.held_hidden   # nobody sees it
+    (False, 1)
+    >>> acks.hidden = False; acks.ready()
+    True
     """
 
     def __init__(self, limit: int = 2, *, patience: float = 1.0,
@@ -140,6 +151,9 @@ class FrameAcks:
         self._sent_at = -math.inf
         self.held = 0  # frames held back
         self.forced = 0  # frames sent after `patience` with too many in flight
+        #: True while the screen says none of its views is shown: no frame is sent.
+        self.hidden = False
+        self.held_hidden = 0  # frames held back because no view was shown
 
     @property
     def in_flight(self) -> int:
@@ -160,6 +174,9 @@ class FrameAcks:
 
     def ready(self) -> bool:
         """True when a frame may be sent now; a frame held back is counted."""
+        if self.hidden:
+            self.held_hidden += 1
+            return False
         if self.in_flight < self.limit:
             return True
         if self._monotonic() - self._sent_at >= self.patience:
@@ -169,7 +186,8 @@ class FrameAcks:
         return False
 
     def __repr__(self) -> str:
-        return f"FrameAcks(limit={self.limit}, in_flight={self.in_flight}, held={self.held})"
+        hidden = ", hidden" if self.hidden else ""
+        return f"FrameAcks(limit={self.limit}, in_flight={self.in_flight}, held={self.held}{hidden})"
 
 
 class FrameCallbacks:

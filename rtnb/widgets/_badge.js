@@ -20,9 +20,17 @@
 // Backpressure: after the next paint following a new beat, the badge acknowledges it
 // ({ack: beat}); the kernel's dashboard holds frames back while too many beats are
 // unacknowledged (rtnb.runner.FrameAcks), so the screen stays a frame or two behind its
-// kernel instead of working through a backlog. A hidden tab paints nothing: there the
-// beat is acknowledged once processed (after at most a second). A new view (a reload,
-// a second tab) acknowledges the beat it shows at once.
+// kernel instead of working through a backlog. A new view (a reload, a second tab)
+// acknowledges the beat it shows at once.
+//
+// Hidden: each view sends a token of its own and says whether it is shown ({view,
+// visible}: on render, on visibilitychange, on the page's freeze and resume) and when it
+// leaves ({view, gone}: its cleanup, pagehide). While no view of the badge is shown the
+// kernel draws no frames for its dashboard (a long-hidden tab acknowledged at Chrome's
+// throttled timer rate, once a minute, and the kernel drew frames nobody saw); the age
+// still counts here. A view shown again acknowledges the beat it has, so the next frame
+// is the current one, and it says "kernel not responding" only once it has been shown
+// for silent_s without a message (nothing was sent to it while it was hidden).
 
 function describeAge(s) {
   if (s === null || !isFinite(s)) return "no data yet";
@@ -60,6 +68,36 @@ function render({ model, el }) {
   let lastBeat = model.get("beat");
   let offset = null;  // min over messages of (Date.now() at arrival - sent_ms), ms
   let acked = null, ackQueued = false;  // the newest beat acknowledged; an ack on its way
+  const view = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  let shown = null, shownAt = performance.now(), gone = false;  // this view is shown; since when
+
+  // Tell the kernel whether this view is shown (with the beat it has, when shown again).
+  function tellShown(on) {
+    if (gone || on === shown) return;
+    shown = on;
+    const msg = { view, visible: on };
+    if (on) {
+      shownAt = performance.now();
+      acked = msg.ack = model.get("beat");
+    }
+    try { model.send(msg); } catch (e) { /* the kernel is gone: nothing to tell */ }
+    draw();
+  }
+  const visible = () => document.visibilityState !== "hidden";
+  const onVisibility = () => tellShown(visible());
+  const onFreeze = () => tellShown(false);
+  const onResume = () => tellShown(visible());
+  function leave() {
+    if (gone) return;
+    gone = true;
+    try { model.send({ view, gone: true }); } catch (e) { /* the kernel is gone */ }
+  }
+  function back(ev) {  // restored from the back/forward cache: the view is here again
+    if (!ev.persisted) return;
+    gone = false;
+    shown = null;
+    tellShown(visible());
+  }
 
   // Acknowledge the newest beat after the next paint (rAF, then a task: the frame that
   // shows it has been drawn), or after a second where nothing paints (a hidden tab).
@@ -99,7 +137,9 @@ function render({ model, el }) {
     const limit = model.get("limit_s"), staleAfter = model.get("stale_s");
     let fresh = age === null ? "stale" : age <= limit ? "fresh" : age <= staleAfter ? "late" : "stale";
     const lost = kernelLost(el, model);
-    const silent = run === "running" && silentFor > model.get("silent_s") && !lost;
+    // Not responding: no message for silent_s while shown (none is sent to a hidden view).
+    const heard = shown ? Math.min(silentFor, (performance.now() - shownAt) / 1000) : 0;
+    const silent = run === "running" && heard > model.get("silent_s") && !lost;
     // Messages still arrive, but were sent long ago: the screen is behind, not the kernel.
     const behind = run === "running" && !silent && !lost && lag > model.get("silent_s");
     let state = fresh, words;
@@ -124,7 +164,7 @@ function render({ model, el }) {
     const note = model.get("restart_note");
     if (note && !lost) words += " · " + note;
     if (behind) words += " · screen " + lag.toFixed(0) + " s behind the kernel";
-    else if (silent) words += " · kernel not responding (" + silentFor.toFixed(0) + " s)";
+    else if (silent) words += " · kernel not responding (" + heard.toFixed(0) + " s)";
     if (model.get("store_status") === "down") {
       const err = model.get("store_error");
       words += " · serving layer down" + (err ? ": " + err.slice(0, 80) : "");
@@ -140,6 +180,7 @@ function render({ model, el }) {
     badge.dataset.beat = String(model.get("beat"));
     badge.dataset.sent = String(Math.round(model.get("sent_ms") || 0));
     badge.dataset.acked = acked === null ? "" : String(acked);
+    badge.dataset.shown = shown ? "yes" : "no";  // what this view told the kernel
     badge.dataset.offset = offset === null ? "" : String(Math.round(offset));  // ms: clocks' offset + best delivery
     badge.dataset.store = model.get("store_status");
     badge.dataset.age = age === null ? "" : age.toFixed(3);
@@ -161,9 +202,24 @@ function render({ model, el }) {
   }
   model.on("change", onMessage);
   draw();
-  ack();  // a new view (a reload, a second tab) shows the model's beat: frames flow to it at once
+  tellShown(visible());  // a new view: shown (with its beat: frames flow to it at once) or hidden
+  ack();  // (a hidden new view acknowledges its beat too)
+  document.addEventListener("visibilitychange", onVisibility);
+  document.addEventListener("freeze", onFreeze);
+  document.addEventListener("resume", onResume);
+  window.addEventListener("pagehide", leave);
+  window.addEventListener("pageshow", back);
   const timer = setInterval(draw, 100);
-  return () => { clearInterval(timer); model.off("change", onMessage); };
+  return () => {
+    leave();
+    clearInterval(timer);
+    model.off("change", onMessage);
+    document.removeEventListener("visibilitychange", onVisibility);
+    document.removeEventListener("freeze", onFreeze);
+    document.removeEventListener("resume", onResume);
+    window.removeEventListener("pagehide", leave);
+    window.removeEventListener("pageshow", back);
+  };
 }
 
 export default { render };

@@ -292,13 +292,17 @@ class Dashboard(widgets.VBox):
 
     def _on_runner_frame(self, now: pd.Timestamp) -> int:
         """A frame of the runner's pacer: drawn, unless the screen has not drawn the last
-        ``FRAMES_IN_FLIGHT`` frames yet (held back while running: the data keeps flowing,
-        and the next frame shows the newest; the frames of a pause or a stop always go)."""
+        ``FRAMES_IN_FLIGHT`` frames yet, or no view of it is shown (held back while running:
+        the data keeps flowing, and the next frame shows the newest; the frames of a pause
+        or a stop always go)."""
         badge = self._screen()
         running = self.runner is not None and self.runner.state == "running"
         if badge is not None and running:
             self.acks.acked(badge.acked_beat)
-            if not self.acks.ready():
+            shown_again, self.acks.hidden = self.acks.hidden and not badge.hidden, badge.hidden
+            if shown_again and self.use_bus and self.bus.ready and self.bus.messages_sent:
+                self.bus.resend()  # a view shown again is current at once, whatever it missed
+            if not self.acks.ready():  # (none while no view of the badge is shown)
                 return 0
         if badge is not None and badge.acked_beat is not None and self.use_bus and self.bus.ready:
             with self.bus.frame():  # a screen shows it: the frame's messages go as one

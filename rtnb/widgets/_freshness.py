@@ -13,7 +13,11 @@ over earlier data — then "restarted", never "fresh" on a partial window) it sa
 one window (``rtnb.widgets._restarts``). The data it shows ages by the screen's lag too
 (a screen 20 s behind its kernel is not fresh), and the front-end acknowledges each
 beat it has drawn (``acked_beat``), which is how a dashboard keeps its screen within a
-frame or two of the kernel (``rtnb.runner.FrameAcks``). Without anywidget the badge falls back to HTML
+frame or two of the kernel (``rtnb.runner.FrameAcks``). Each view of the badge (a tab, a
+second view of the output) also says when it is shown or hidden, and when it leaves
+the page (``hidden``): while none is shown the dashboard draws no frames for it, and a
+view shown again acknowledges the beat it shows, so the next frame is the current one.
+Without anywidget the badge falls back to HTML
 ticked by the kernel at each frame (honest while the kernel runs frames, frozen when
 it does not). Both say "paused" and "stopped" when the run is.
 """
@@ -93,6 +97,19 @@ class FreshnessBadge(StoreView, _Widget):
     'down'
     >>> "serving layer down" in badge.value
     True
+
+    Each view of the badge on a page says whether it is shown; while none is (a hidden
+    tab, a frozen or closed page), ``hidden`` is True and its dashboard draws no frames:
+
+    >>> badge.hidden   # no view has said anything (no page, nbval): frames as ever
+    False
+    >>> badge._on_screen_message(badge, {"view": "tab1", "visible": False}, [])
+    >>> badge._on_screen_message(badge, {"view": "tab2", "visible": True, "ack": 3}, [])
+    >>> badge.hidden, badge.acked_beat
+    (False, 3)
+    >>> badge._on_screen_message(badge, {"view": "tab2", "gone": True}, [])   # tab 2 closed
+    >>> badge.hidden, badge.views
+    (True, {'tab1': False})
     """
 
     #: ``fresh``, ``late`` or ``stale``; observable (not sent to the browser by itself).
@@ -150,6 +167,10 @@ class FreshnessBadge(StoreView, _Widget):
         #: the next paint); None until one has. A dashboard holds frames back while too
         #: many beats are unacknowledged (``rtnb.runner.FrameAcks``): no backlog.
         self.acked_beat: int | None = None
+        #: The views of the badge on pages, by the token each sends, and whether each is
+        #: shown (a view leaves when its page is closed or reloaded, or its output cleared).
+        self.views: dict[str, bool] = {}
+        self._heard_views = False  # True once some view has said whether it is shown
         self._snapshot: Snapshot | None = None
         self._restarts = RestartWatch()
         self._label = label if label is not None else metric
@@ -164,10 +185,29 @@ class FreshnessBadge(StoreView, _Widget):
         self.add_class("rtnb-freshness-badge")
 
     def _on_screen_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        """``{"ack": beat}`` from the front-end: the screen has drawn that beat."""
-        ack = content.get("ack") if isinstance(content, dict) else None
+        """From a view of the badge: ``{"ack": beat}`` (the screen has drawn that beat);
+        ``{"view": token, "visible": bool}`` (that view is shown or hidden; with an ``ack``
+        when shown again) and ``{"view": token, "gone": True}`` (it has left its page)."""
+        if not isinstance(content, dict):
+            return
+        ack = content.get("ack")
         if isinstance(ack, (int, float)) and not isinstance(ack, bool):
             self.acked_beat = int(ack) if self.acked_beat is None else max(self.acked_beat, int(ack))
+        view = content.get("view")
+        if isinstance(view, str) and view:
+            if content.get("gone") is True:
+                self.views.pop(view, None)
+                self._heard_views = True
+            elif isinstance(content.get("visible"), bool):
+                self.views[view] = content["visible"]
+                self._heard_views = True
+
+    @property
+    def hidden(self) -> bool:
+        """True while no view of the badge is shown: each view that said so is hidden (a
+        hidden tab, a frozen page) or has left (its page closed, its output cleared).
+        False while one is shown, and before any view has said (no page: nbval, a test)."""
+        return self._heard_views and not any(self.views.values())
 
     @property
     def ages_in_browser(self) -> bool:

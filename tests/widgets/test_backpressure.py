@@ -3,8 +3,10 @@
 A dashboard whose screen acknowledges its frames (the badge's front-end does) holds a
 frame back while ``FRAMES_IN_FLIGHT`` are unacknowledged, and the frame it draws next
 shows the newest data; once its bus's front-end is ready, the messages of a frame
-leave as one, and the views' state is what it would have been. (The browser test
-tests/browser/test_backpressure.py checks the same on a slowed page.)
+leave as one, and the views' state is what it would have been. While no view of its
+badge is shown (hidden tabs, closed pages), it draws no frames, and a view shown again
+is current at once. (The browser tests tests/browser/test_backpressure.py and
+test_second_tab.py check the same on a slowed page and on hidden and second pages.)
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from rtnb.widgets._dashboard import FRAMES_IN_FLIGHT
 from tests.conftest import FakeSource
 
 
-def _dashboard():
+def _dashboard(monotonic=None):
     store = rtnb.store.MemoryStore(history=600)
     source = FakeSource(200, name="orders", keys=("FR", "DE", "IT"), key_col="country", measure="amount")
     runner = rtnb.Runner(source, clock=rtnb.SimClock(start="2024-01-01"), tick="100ms", fps=10, frames="sim")
@@ -27,7 +29,11 @@ def _dashboard():
     line = LiveLine(store, pipe.name, column="sum", points=100)
     kpi = KpiTile(store, pipe.name, column="sum")
     # A pacer clock that never moves: no frame is let go for lack of acknowledgements.
-    dash = Dashboard([badge, line, kpi], runner=runner, monotonic=lambda: 0.0)
+    if monotonic is None:  # the pacer's clock: a frame late by `patience` goes anyway
+        monotonic = lambda: 0.0  # noqa: E731
+    elif monotonic == "sim":  # the simulated clock's seconds (the run's time)
+        monotonic = lambda: runner.clock.now().value / 1e9  # noqa: E731
+    dash = Dashboard([badge, line, kpi], runner=runner, monotonic=monotonic)
     return dash, runner, badge, line, kpi
 
 
@@ -284,3 +290,101 @@ def test_the_widgets_a_page_had_to_skip_get_their_full_state_through_the_bus(sen
     for junk in ({"missed": ["not-a-widget"]}, {"missed": "x"}, {"missed": []}, ["missed"]):
         dash.bus._on_front_end(dash.bus, junk, [])
     assert sent.count(dash.bus) == 0
+
+
+# -- hidden views ----------------------------------------------------------------------
+
+
+def _view(badge, token, visible=None, **more):
+    msg = {"view": token, **more}
+    if visible is not None:
+        msg["visible"] = visible
+    if visible:  # a view shown again acknowledges the beat it has
+        msg["ack"] = badge.beat
+    badge._on_screen_message(badge, msg, [])
+
+
+def _keep_up(runner, badge, frames):
+    """``frames`` frames of a screen that acknowledges each one it is sent."""
+    for _ in range(frames):
+        runner.run("100ms")
+        _ack(badge, badge.beat)
+
+
+def _newest_drawn(dash, line):
+    newest = dash.store.latest(line.metric).newest_event
+    return line.point_times[-1] == np.datetime64(newest.as_unit("ns").asm8)
+
+
+def test_no_frame_is_drawn_while_no_view_is_shown_and_a_view_shown_again_is_current_at_once(sent):
+    # A long-hidden tab acknowledged at Chrome's throttled timer rate: the kernel drew (and
+    # sent) a frame each `patience`, paced to a page nobody saw.
+    from rtnb.widgets._dashboard import FRAME_PATIENCE
+
+    dash, runner, badge, line, kpi = _dashboard(monotonic="sim")  # patience passes as the run goes
+    runner.run("1s")
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])
+    _view(badge, "tab", True)
+    _keep_up(runner, badge, 10)
+    assert dash.frames == 20 and not badge.hidden
+    _view(badge, "tab", False)  # the tab is hidden
+    before, beat, sent_before = dash.frames, badge.beat, dash.bus.messages_sent
+    sent.clear()
+    runner.run(pd.Timedelta(seconds=3 * FRAME_PATIENCE))  # long past any patience
+    assert badge.hidden and dash.frames == before and badge.beat == beat  # no frame, none sent
+    assert dash.bus.messages_sent == sent_before and sent.count(line.lines) == 0
+    assert dash.acks.held_hidden == 10 * 3 * FRAME_PATIENCE and dash.acks.forced == 0
+    assert not _newest_drawn(dash, line)  # the run went on (the store has newer data)
+    assert runner.health.frames == 20 + 10 * 3 * FRAME_PATIENCE  # (its frames came: none drawn)
+    resends = dash.bus.resends
+    _view(badge, "tab", True)  # shown again: it acknowledges the beat it has
+    runner.run("100ms")  # the next frame: the full state, then the newest data
+    assert dash.frames == before + 1 and dash.bus.resends == resends + 1
+    assert _newest_drawn(dash, line) and badge.beat == beat + 1
+    assert sent.count(dash.bus) == 2  # the resend, then the frame: one message each
+    _keep_up(runner, badge, 5)  # and frames flow as the screen acknowledges them
+    assert dash.frames == before + 6
+
+
+def test_frames_flow_while_any_view_is_shown(sent):
+    dash, runner, badge, line, _ = _dashboard(monotonic="sim")
+    runner.run("1s")
+    _view(badge, "A", True)
+    _view(badge, "B", False)  # a second tab, in the background
+    before = dash.frames
+    _keep_up(runner, badge, 10)
+    assert dash.frames == before + 10 and not badge.hidden
+    _view(badge, "A", gone=True)  # the shown tab is closed: only the hidden one is left
+    assert badge.hidden and badge.views == {"B": False}
+    before = dash.frames
+    runner.run("2s")
+    assert dash.frames == before
+    _view(badge, "B", True)  # the background tab comes to the front
+    runner.run("100ms")
+    assert dash.frames == before + 1 and _newest_drawn(dash, line)
+    _view(badge, "B", gone=True)  # every page closed: nobody sees it
+    before = dash.frames
+    runner.run("2s")
+    assert badge.hidden and dash.frames == before
+    _view(badge, "C", True)  # a page opened again (the bus resends on its ready)
+    runner.run("100ms")
+    assert dash.frames == before + 1 and _newest_drawn(dash, line)
+    _view(badge, "D", "yes")  # not a visibility: ignored
+    _view(badge, 7, True)
+    assert badge.views == {"C": True}
+
+
+def test_the_frames_of_a_pause_or_a_stop_go_to_a_hidden_page(sent):
+    dash, runner, badge, _, _ = _dashboard(monotonic="sim")
+    runner.run("1s")
+    _view(badge, "tab", False)
+    before = dash.frames
+    runner.health.state = "running"  # (as live)
+    runner.frame()
+    assert dash.frames == before  # a running frame: held, nobody sees it
+    runner.pause()
+    runner.frame()
+    assert dash.frames == before + 1 and "paused" in dash.status.value
+    runner.health.state = "stopped"
+    runner.frame()  # the last frame of a run: the stopped badge and the Start button
+    assert dash.frames == before + 2 and "stopped" in badge.value and not dash.start_button.disabled
