@@ -137,11 +137,13 @@ function render({ model, el }) {
     const limit = model.get("limit_s"), staleAfter = model.get("stale_s");
     let fresh = age === null ? "stale" : age <= limit ? "fresh" : age <= staleAfter ? "late" : "stale";
     const lost = kernelLost(el, model);
-    // Not responding: no message for silent_s while shown (none is sent to a hidden view).
-    const heard = shown ? Math.min(silentFor, (performance.now() - shownAt) / 1000) : 0;
+    // Not responding, or behind: only as long as this view has been shown (nothing is sent
+    // to a page while no view of it is shown).
+    const sinceShown = shown ? (performance.now() - shownAt) / 1000 : 0;
+    const heard = Math.min(silentFor, sinceShown), late = Math.min(lag, sinceShown);
     const silent = run === "running" && heard > model.get("silent_s") && !lost;
     // Messages still arrive, but were sent long ago: the screen is behind, not the kernel.
-    const behind = run === "running" && !silent && !lost && lag > model.get("silent_s");
+    const behind = run === "running" && !silent && !lost && late > model.get("silent_s");
     let state = fresh, words;
     if (lost) {
       // A restarted kernel forgot this run: nothing here will move again.
@@ -163,7 +165,7 @@ function render({ model, el }) {
     }
     const note = model.get("restart_note");
     if (note && !lost) words += " · " + note;
-    if (behind) words += " · screen " + lag.toFixed(0) + " s behind the kernel";
+    if (behind) words += " · screen " + late.toFixed(0) + " s behind the kernel";
     else if (silent) words += " · kernel not responding (" + heard.toFixed(0) + " s)";
     if (model.get("store_status") === "down") {
       const err = model.get("store_error");
