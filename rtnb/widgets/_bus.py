@@ -56,6 +56,12 @@ else:  # pragma: no cover - depends on the environment
 __all__ = ["FrameBus"]
 
 
+def _own_send() -> Any:
+    """ipywidgets' own ``Widget._send`` (not a frame's collector, while one is open)."""
+    send = widgets.Widget._send
+    return getattr(send, "_rtnb_original", send)
+
+
 class FrameBus(_Widget):
     """Collects the state messages of one frame and sends them as one.
 
@@ -129,7 +135,7 @@ class FrameBus(_Widget):
                 return 0
         with self.frame():
             for w in shown:
-                w.send_state()
+                type(w).send_state(w)  # (not the instance's: that answers a page on its own comm)
         self.resends += 1
         return len(shown)
 
@@ -144,21 +150,45 @@ class FrameBus(_Widget):
         stayed on for good (test_quickstart, a loaded CI machine). One channel per
         widget keeps its messages in the order they were sent.
         """
-        if "_send" in vars(widget):  # routed already (by this bus or another)
+        # The newest bus that carries it: a widget put in a second dashboard, or in a new
+        # one after the first closed, keeps to the bus that now carries its frames.
+        widget._rtnb_bus = weakref.ref(self)
+        if "_send" in vars(widget):  # routed already (the bus it follows is updated above)
             return
-        bus_ref, widget_ref = weakref.ref(self), weakref.ref(widget)
+        widget_ref = weakref.ref(widget)
 
         def send(msg: dict, buffers: Any = None) -> None:
-            bus, w = bus_ref(), widget_ref()
+            w = widget_ref()
             if w is None:
                 return
+            bus = w.__dict__.get("_rtnb_bus", lambda: None)()
+            if w.__dict__.get("_rtnb_direct"):  # its full state, asked for on its own comm
+                return _own_send()(w, msg, buffers=buffers)
             if (bus is None or not bus.ready or getattr(bus, "comm", None) is None
                     or msg.get("method") not in ("update", "custom")):
                 return widgets.Widget._send(w, msg, buffers=buffers)
             with bus.frame():  # (inside a frame already: collected in it, in order)
                 widgets.Widget._send(w, msg, buffers=buffers)
 
-        widget._send = send  # (an instance attribute: only this widget's sends go this way)
+        def send_state(key: Any = None) -> None:
+            # A widget's full state (key None) is what it sends when a page asks for it on
+            # the widget's own comm ("request_state": JupyterLab's and Notebook 7's manager
+            # do so when the kernel is slow to answer "request_states") and the page awaits
+            # the answer ON THAT COMM: through the bus it never came, and the page showed
+            # no widget at all. Every other send keeps to the bus.
+            w = widget_ref()
+            if w is None:
+                return None
+            if key is not None:
+                return type(w).send_state(w, key=key)
+            w.__dict__["_rtnb_direct"] = True
+            try:
+                return type(w).send_state(w)
+            finally:
+                w.__dict__.pop("_rtnb_direct", None)
+
+        widget._send = send  # (instance attributes: only this widget's sends go this way)
+        widget.send_state = send_state
 
     @contextmanager
     def frame(self):
@@ -195,6 +225,7 @@ class FrameBus(_Widget):
             blobs.extend(buffers)
 
         collect._rtnb_collector = True  # type: ignore[attr-defined]
+        collect._rtnb_original = original  # type: ignore[attr-defined]
         widgets.Widget._send = collect
         try:
             yield self

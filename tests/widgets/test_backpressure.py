@@ -388,3 +388,49 @@ def test_the_frames_of_a_pause_or_a_stop_go_to_a_hidden_page(sent):
     runner.health.state = "stopped"
     runner.frame()  # the last frame of a run: the stopped badge and the Start button
     assert dash.frames == before + 2 and "stopped" in badge.value and not dash.start_button.disabled
+
+def test_a_carried_widget_answers_a_pages_request_state_on_its_own_comm(sent):
+    # JupyterLab's and Notebook 7's manager ask each widget for its state on the widget's
+    # own comm when the kernel is slow to answer "request_states" (a loaded kernel, a
+    # reload, a second tab) and await the answer on that comm: routed through the bus it
+    # never came and the page showed no widget. The answer goes direct; the widget's
+    # other sends still keep to the bus.
+    dash, runner, badge, line, kpi = _dashboard()
+    runner.run("1s")
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])
+    for _ in range(12):  # the status's clock second changes meanwhile: the bus carries it
+        _ack(badge, badge.beat)
+        runner.run("100ms")
+    assert dash.status.model_id in dash.bus._carried
+    sent.clear()
+    dash.status._handle_msg({"content": {"data": {"method": "request_state"}}, "buffers": []})
+    assert sent.count(dash.status) == 1 and sent.count(dash.bus) == 0
+    (msg, _buffers), = sent.messages[dash.status.model_id]
+    assert msg["method"] == "update" and msg["state"]["value"] == dash.status.value
+    sent.clear()
+    dash.status.value = "<span>after the answer</span>"  # still through the bus
+    assert sent.count(dash.status) == 0 and sent.count(dash.bus) == 1
+
+
+def test_a_widget_carried_by_a_second_bus_keeps_to_the_newest_bus(sent):
+    # A widget shown in a second dashboard (or a new one after the first closed) sends
+    # outside frames through the bus that carries it now, not the first one.
+    import ipywidgets
+
+    from rtnb.widgets._bus import FrameBus
+
+    first, second = FrameBus(), FrameBus()
+    for bus in (first, second):
+        bus._on_front_end(bus, {"ready": True}, [])
+    w = ipywidgets.IntText()
+    with first.frame():
+        w.value = 1
+    with second.frame():
+        w.value = 2
+    sent.clear()
+    w.value = 3
+    assert sent.count(second) == 1 and sent.count(first) == 0 and sent.count(w) == 0
+    first.close()
+    sent.clear()
+    w.value = 4
+    assert sent.count(second) == 1 and sent.count(w) == 0
