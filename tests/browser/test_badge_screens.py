@@ -127,3 +127,84 @@ def test_a_page_reloaded_during_a_run_shows_the_kernels_state(chromium, tmp_path
             assert shown["probe"] == ["n=1", "custom between", "n=2"], shown
         finally:
             page.close()
+
+
+# -- a hidden page ---------------------------------------------------------------------
+# Headless Chromium's pages are always visible (a second tab, a minimised window and
+# CDP's Page.setWebLifecycleState leave visibilityState 'visible' and fire nothing), so
+# the page is hidden as the browser would: document.visibilityState reads 'hidden' and
+# a visibilitychange is dispatched; shown again, the same back.
+HIDE = """() => { for (const [k, v] of [['visibilityState', 'hidden'], ['hidden', true]])
+    Object.defineProperty(document, k, {configurable: true, get: () => v});
+  document.dispatchEvent(new Event('visibilitychange')); return document.visibilityState; }"""
+SHOW = """() => { delete document.visibilityState; delete document.hidden;
+  document.dispatchEvent(new Event('visibilitychange')); return document.visibilityState; }"""
+# From now on: the newest beat the page's badge shows, and the redraws of the dashboard's lines.
+COUNT = f"""() => {{ const fig = document.querySelector('.rtnb-dashboard .rtnb-live-line'), b = {BADGE};
+  const seen = window.rtnbSeen = {{lines: 0, beat: Number(b.dataset.beat)}};
+  new MutationObserver(recs => {{ seen.lines += recs.filter(r => r.target.classList.contains('line')).length; }})
+    .observe(fig, {{attributes: true, attributeFilter: ['d'], subtree: true}});
+  new MutationObserver(() => {{ seen.beat = Math.max(seen.beat, Number(b.dataset.beat)); }})
+    .observe(b, {{attributes: true, attributeFilter: ['data-beat']}});
+  return true; }}"""
+# In the kernel: until the page's hidden state has come, then the frame counts then.
+HIDDEN = """import asyncio
+_b = dash._screen()
+while not _b.hidden:
+    await asyncio.sleep(0.05)
+_f, _r, _beat = dash.frames, dash.runner.health.frames, _b.beat"""
+# In the kernel: until the runner has made 40 more frames (4 s at 10 frames/s).
+FORTY = """while dash.runner.health.frames < _r + 40:
+    await asyncio.sleep(0.05)"""
+BADGE_IS = f"() => {{ const b = {BADGE}; return {{...b.dataset}}; }}"
+
+
+def test_a_hidden_page_gets_no_frames_and_is_current_once_shown(chromium, tmp_path):
+    # A long-hidden tab acknowledged frames at Chrome's throttled timer rate: the kernel
+    # kept drawing, and sending, frames nobody saw. Now it draws none while no view of
+    # the dashboard is shown, and a page shown again gets the newest state at once.
+    _notebook(tmp_path / "work")
+    with jupyter_lab(tmp_path / "work", tmp_path) as base:
+        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(SLOW)
+        console: list[str] = []
+        page.on("console", lambda m: console.append(m.text[:300]) if "rtnb" in m.text else None)
+        try:
+            open_notebook(page, base, "screens.ipynb")
+            run_all(page)
+            page.wait_for_function(ACKING, timeout=SLOW, polling=200)
+            page.evaluate(COUNT)
+            assert page.evaluate(HIDE) == "hidden"
+            beat = int(kernel_says(page, "_beat", before=HIDDEN))  # the kernel knows
+            drawn, held, state, beats = kernel_says(
+                page, "dash.frames - _f, dash.acks.held_hidden >= 40, dash.runner.state, _b.beat - _beat",
+                before=FORTY).split()
+            # 40 frames of the runner, none drawn or sent; the run goes on.
+            assert (drawn, held, state, beats) == ("0", "True", "running", "0")
+            # Longer than silent_s without a message, and the hidden badge does not call
+            # its kernel "not responding" (nothing was sent to it).
+            page.wait_for_function(f"() => Number({BADGE}.dataset.silent) > 2.5", timeout=SLOW)
+            hidden = page.evaluate(BADGE_IS)
+            print("hidden at beat", beat, "the page:", hidden, console[-10:], flush=True)
+            assert hidden["kernel"] == "responding" and hidden["shown"] == "no", hidden
+            # (frames sent before the kernel heard may still have come meanwhile; none after)
+            assert page.evaluate("() => window.rtnbSeen.beat") <= beat
+            page.evaluate("() => { window.rtnbSeen.lines = 0; }")
+            newest = int(kernel_says(page, "int(dash.store.latest(_b.metric).newest_event.value // 1_000_000)"))
+            assert int(hidden["newest"]) < newest  # the store went on; the page shows older data
+            assert page.evaluate(SHOW) == "visible"
+            # Shown again: the newest data comes at once, the lines redraw, frames flow.
+            try:
+                page.wait_for_function(f"() => Number({BADGE}.dataset.newest) >= {newest}", timeout=SLOW)
+                page.wait_for_function(f"() => window.rtnbSeen.lines > 0 && window.rtnbSeen.beat > {beat}",
+                                       timeout=SLOW)
+            finally:
+                print("the page:", page.evaluate(BADGE_IS), page.evaluate("() => window.rtnbSeen"), flush=True)
+                print("the kernel:", kernel_says(page, "dash.frames - _f, _b.views, dash.acks, dash.bus.resends, "
+                                                       "dash.runner.state, dash.runner.health.frames - _r"), flush=True)
+            shown = page.evaluate(BADGE_IS)
+            assert shown["shown"] == "yes" and shown["run"] == "running", shown
+            after = kernel_says(page, "dash.frames > _f, _b.hidden, dash.bus.resends > 0, dash.runner.state")
+            assert after.split() == ["True", "False", "True", "running"], after
+        finally:
+            page.close()
