@@ -429,6 +429,8 @@ def main(argv: list[str] | None = None) -> dict:
                     help="notebook 01's four dashboards in this process: CPU, messages and bytes per frame")
     ap.add_argument("--frames", type=int, default=200, help="measured frames per dashboard (--quickstart-kernel)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats (--quickstart-kernel)")
+    ap.add_argument("--scroll", action="store_true",
+                    help="scroll each dashboard onto the screen in turn; frames/s of the one shown (--quickstart)")
     ap.add_argument("--js-profile", action="store_true", help="sample the page's JS (--quickstart)")
     ap.add_argument("--trace", type=float, default=0.0, help="seconds of Chromium trace after the measurement (--quickstart)")
     ap.add_argument("--tree", default=None, help="the checkout whose rtnb and notebook the kernel runs (--quickstart)")
@@ -439,7 +441,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.quickstart:
         from benchmarks._quickstart import quickstart, report as quickstart_report
 
-        result = quickstart(args.seconds, args.warmup, js_profile=args.js_profile, tree=args.tree, trace=args.trace)
+        result = quickstart(args.seconds, args.warmup, js_profile=args.js_profile, tree=args.tree, trace=args.trace,
+                            scroll=args.scroll)
         raw = result["page"].pop("raw_profile", None)
         print(quickstart_report(result))
         if args.json is not None and raw is not None:

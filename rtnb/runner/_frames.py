@@ -155,6 +155,10 @@ class FrameAcks:
         self.hidden = False
         self.held_hidden = 0  # frames held back because no view was shown
 
+    def now(self) -> float:
+        """Its clock's monotonic seconds."""
+        return self._monotonic()
+
     @property
     def in_flight(self) -> int:
         """Frames sent and not acknowledged (0 while no screen has acknowledged one)."""

@@ -24,11 +24,13 @@
 // acknowledges the beat it shows at once.
 //
 // Hidden: each view sends a token of its own and says whether it is shown ({view,
-// visible}: on render, on visibilitychange, on the page's freeze and resume) and when it
-// leaves ({view, gone}: its cleanup, pagehide). While no view of the badge is shown the
-// kernel draws no frames for its dashboard (a long-hidden tab acknowledged at Chrome's
-// throttled timer rate, once a minute, and the kernel drew frames nobody saw); the age
-// still counts here. A view shown again acknowledges the beat it has, so the next frame
+// visible}: on render, on visibilitychange, on the page's freeze and resume, and as its
+// dashboard scrolls onto or off the screen, or its notebook tab goes behind another) and
+// when it leaves ({view, gone}: its cleanup, pagehide). While no view of the badge is
+// shown the kernel sends no frames for its dashboard (a long-hidden tab acknowledged at
+// Chrome's throttled timer rate, once a minute, and the kernel drew frames nobody saw;
+// four dashboards of one notebook shared one page's time, seen or not); the age still
+// counts here. A view shown again acknowledges the beat it has, so the next frame
 // is the current one, and it says "kernel not responding" only once it has been shown
 // for silent_s without a message (nothing was sent to it while it was hidden).
 
@@ -83,8 +85,24 @@ function render({ model, el }) {
     try { model.send(msg); } catch (e) { /* the kernel is gone: nothing to tell */ }
     draw();
   }
-  const visible = () => document.visibilityState !== "hidden";
+  // Shown: the page is visible and, for a badge inside a dashboard, the dashboard is on
+  // the screen (scrolled into view, its notebook tab the one in front): a dashboard
+  // scrolled away is drawn nothing, like a hidden tab, and gets the current frame as it
+  // comes back (scrollMargin starts that a little before it reaches the screen).
+  let onScreen = true;  // until the observer has said otherwise
+  const visible = () => document.visibilityState !== "hidden" && onScreen;
   const onVisibility = () => tellShown(visible());
+  let observer = null;
+  function watchScreen() {  // once the view is in the page (its parent renders it first)
+    if (observer || typeof IntersectionObserver !== "function") return;
+    const dashboard = el.closest(".rtnb-dashboard");
+    if (!dashboard) return;
+    observer = new IntersectionObserver(entries => {
+      onScreen = entries[entries.length - 1].isIntersecting;
+      tellShown(visible());
+    }, { rootMargin: "200px", scrollMargin: "200px" });
+    observer.observe(dashboard);
+  }
   const onFreeze = () => tellShown(false);
   const onResume = () => tellShown(visible());
   function leave() {
@@ -211,9 +229,10 @@ function render({ model, el }) {
   document.addEventListener("resume", onResume);
   window.addEventListener("pagehide", leave);
   window.addEventListener("pageshow", back);
-  const timer = setInterval(draw, 100);
+  const timer = setInterval(() => { watchScreen(); draw(); }, 100);
   return () => {
     leave();
+    if (observer) observer.disconnect();
     clearInterval(timer);
     model.off("change", onMessage);
     document.removeEventListener("visibilitychange", onVisibility);

@@ -98,6 +98,10 @@ class FrameBus(_Widget):
         self.resends = 0
         #: How many widget updates pages said they had to skip (their state was resent).
         self.missed = 0
+        #: Widget updates dropped by frames drawn with ``discard`` (nobody shown them).
+        self.discarded = 0
+        #: True while the pages lack updates the kernel dropped: the next resend is due.
+        self.behind = False
         self._root = None if root is None else weakref.ref(root)
         # The widgets whose messages went through the bus (weakly: the bus keeps none alive).
         self._carried: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -110,7 +114,7 @@ class FrameBus(_Widget):
         if content.get("ready") is True:
             self.ready = True
             self.front_ends += 1
-            if self.messages_sent:  # frames went through the bus: this page may have missed some
+            if self.messages_sent or self.behind:  # frames went (or were dropped): this page may lack some
                 self.resend()
         elif isinstance(content.get("missed"), list):
             # The page skipped these widgets' updates (a model not made yet, or one whose
@@ -137,6 +141,8 @@ class FrameBus(_Widget):
             for w in shown:
                 type(w).send_state(w)  # (not the instance's: that answers a page on its own comm)
         self.resends += 1
+        if only is None:
+            self.behind = False
         return len(shown)
 
     def _route(self, widget: widgets.Widget) -> None:
@@ -191,8 +197,13 @@ class FrameBus(_Widget):
         widget.send_state = send_state
 
     @contextmanager
-    def frame(self):
+    def frame(self, *, discard: bool = False):
         """Within it, every widget's state message is collected; sent as one at the end.
+
+        With ``discard``, what was collected is dropped instead (a frame drawn while no
+        page shows the dashboard: the kernel's widgets stay current, the pages are told
+        nothing) and :attr:`behind` is set: the next :meth:`resend` makes the pages
+        current.
 
         Only messages sent by the thread that opened the frame are collected: a widget
         changed from another thread meanwhile sends its own message, as without the bus.
@@ -232,7 +243,10 @@ class FrameBus(_Widget):
         finally:
             if widgets.Widget._send is collect:  # never undo what someone installed since
                 widgets.Widget._send = original
-            if updates:
+            if updates and discard:
+                self.discarded += len(updates)
+                self.behind = True
+            elif updates:
                 self.updates_sent += len(updates)
                 self.messages_sent += 1
                 original(self, {"method": "custom", "content": {"rtnb_frame": updates}}, buffers=blobs)

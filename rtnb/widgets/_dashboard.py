@@ -42,6 +42,10 @@ FRAMES_IN_FLIGHT = 2
 #: view acknowledges at once, a hidden tab within a second; a slow page keeps
 #: acknowledging, and with a frame always in flight it is never starved).
 FRAME_PATIENCE = 5.0
+#: Seconds between the frames a dashboard draws for its kernel-side widgets alone while no
+#: page shows it (scrolled away, a hidden tab): what Python reads of them (a badge's
+#: state, a KPI's value) stays this current; the pages get the current state when shown.
+HIDDEN_FRAME_S = 1.0
 #: Grid columns: past a few, every chart is too narrow to read.
 MAX_COLUMNS = 6
 
@@ -200,6 +204,7 @@ class Dashboard(widgets.VBox):
         self.source = source
         self.store = getattr(views[0], "store", None)
         self.frames = 0
+        self._unseen_at = -math.inf  # when the last frame for the kernel's widgets alone was drawn
 
         badges = [v for v in views if isinstance(v, FreshnessBadge)]
         others = [v for v in views if not isinstance(v, FreshnessBadge)]
@@ -300,9 +305,13 @@ class Dashboard(widgets.VBox):
         if badge is not None and running:
             self.acks.acked(badge.acked_beat)
             shown_again, self.acks.hidden = self.acks.hidden and not badge.hidden, badge.hidden
-            if shown_again and self.use_bus and self.bus.ready and self.bus.messages_sent:
+            bus = self.use_bus and self.bus.ready
+            if shown_again and bus and (self.bus.messages_sent or self.bus.behind):
                 self.bus.resend()  # a view shown again is current at once, whatever it missed
+                self.acks.acked(badge.beat)  # (the resend carries the newest beat: nothing in flight)
             if not self.acks.ready():  # (none while no view of the badge is shown)
+                if self.acks.hidden and bus:
+                    return self._draw_unseen(now)
                 return 0
         if badge is not None and badge.acked_beat is not None and self.use_bus and self.bus.ready:
             with self.bus.frame():  # a screen shows it: the frame's messages go as one
@@ -312,6 +321,16 @@ class Dashboard(widgets.VBox):
         if badge is not None:
             self.acks.sent(badge.beat)
         return changed
+
+    def _draw_unseen(self, now: pd.Timestamp | None) -> int:
+        """While no page shows the dashboard: a frame every ``HIDDEN_FRAME_S`` for the
+        kernel's widgets only (its messages dropped; the pages get a resend when shown)."""
+        t = self.acks.now()
+        if t - self._unseen_at < HIDDEN_FRAME_S:
+            return 0
+        self._unseen_at = t
+        with self.bus.frame(discard=True):
+            return self._draw(now)
 
     def _screen(self) -> FreshnessBadge | None:
         """The badge whose front-end acknowledges the frames it has drawn, if any."""

@@ -161,7 +161,7 @@ BADGE_IS = f"() => {{ const b = {BADGE}; return {{...b.dataset}}; }}"
 
 def test_a_hidden_page_gets_no_frames_and_is_current_once_shown(chromium, tmp_path):
     # A long-hidden tab acknowledged frames at Chrome's throttled timer rate: the kernel
-    # kept drawing, and sending, frames nobody saw. Now it draws none while no view of
+    # kept drawing, and sending, frames nobody saw. Now it sends none while no view of
     # the dashboard is shown, and a page shown again gets the newest state at once.
     _notebook(tmp_path / "work")
     with jupyter_lab(tmp_path / "work", tmp_path) as base:
@@ -179,8 +179,10 @@ def test_a_hidden_page_gets_no_frames_and_is_current_once_shown(chromium, tmp_pa
             drawn, held, state, beats = kernel_says(
                 page, "dash.frames - _f, dash.acks.held_hidden >= 40, dash.runner.state, _b.beat - _beat",
                 before=FORTY).split()
-            # 40 frames of the runner, none drawn or sent; the run goes on.
-            assert (drawn, held, state, beats) == ("0", "True", "running", "0")
+            # 40 frames of the runner, none sent; the run goes on. The kernel draws its own
+            # widgets once a second meanwhile (HIDDEN_FRAME_S: what Python reads stays current),
+            # the first at once, and sends none of them (the page's beat stays: asserted below).
+            assert (held, state) == ("True", "running") and int(drawn) == int(beats) >= 1
             # Longer than silent_s without a message, and the hidden badge does not call
             # its kernel "not responding" (nothing was sent to it).
             page.wait_for_function(f"() => Number({BADGE}.dataset.silent) > 2.5", timeout=SLOW)
