@@ -83,7 +83,8 @@ class FrameBus(_Widget):
     """
 
     if AGES_IN_BROWSER:
-        _esm = Path(__file__).with_name("_bus.js")
+        # (a str: anywidget keeps a widget whose _esm is a file alive, connected to its change signal)
+        _esm = Path(__file__).with_name("_bus.js").read_text(encoding="utf-8")
 
     def __init__(self, root: widgets.Widget | None = None) -> None:
         super().__init__(layout={"display": "none"})

@@ -126,7 +126,8 @@ class FreshnessBadge(StoreView, _Widget):
     restarted = traitlets.Bool(False).tag(sync=AGES_IN_BROWSER)
 
     if AGES_IN_BROWSER:
-        _esm = Path(__file__).with_name("_badge.js")
+        # (a str: anywidget keeps a widget whose _esm is a file alive, connected to its change signal)
+        _esm = Path(__file__).with_name("_badge.js").read_text(encoding="utf-8")
         #: The HTML the kernel would show (the fallback's value); not sent.
         value = traitlets.Unicode("")
         label = traitlets.Unicode("").tag(sync=True)

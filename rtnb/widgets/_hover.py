@@ -163,7 +163,8 @@ class HoverWatch(_Widget):
     """
 
     if WATCHES_HOVER:
-        _esm = Path(__file__).with_name("_hover.js")
+        # (a str: anywidget keeps a widget whose _esm is a file alive, connected to its change signal)
+        _esm = Path(__file__).with_name("_hover.js").read_text(encoding="utf-8")
     #: The model ids of the line charts the page watches (anywhere in the document).
     lines = traitlets.List(traitlets.Unicode()).tag(sync=True)
 

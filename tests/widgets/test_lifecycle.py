@@ -16,7 +16,9 @@ import pytest
 import rtnb
 from rtnb.widgets import Dashboard, ErrorPanel, FreshnessBadge, LiveLine
 from rtnb.widgets import _dashboard
+from rtnb.widgets._bus import FrameBus
 from rtnb.widgets._freshness import AGES_IN_BROWSER
+from rtnb.widgets._hover import HoverWatch
 
 from .conftest import T0
 
@@ -140,7 +142,10 @@ def test_building_and_closing_20_dashboards_leaves_nothing_behind():
     for _ in range(3):  # warm-up: caches, first imports
         one()
     gc.collect()
-    kinds = (Dashboard, LiveLine, ErrorPanel, rtnb.Runner, rtnb.Pipeline, rtnb.Rolling)
+    # (the anywidget front-ends too: with a file's _esm, anywidget kept each one alive,
+    # connected to the file's change signal: a badge, a bus and a hover watch per dashboard)
+    kinds = (Dashboard, LiveLine, ErrorPanel, rtnb.Runner, rtnb.Pipeline, rtnb.Rolling, FreshnessBadge, FrameBus,
+             HoverWatch)
     counts = (_models(), *map(_alive, kinds))
     for _ in range(20):
         one()
