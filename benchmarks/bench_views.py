@@ -431,6 +431,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=3, help="repeats (--quickstart-kernel)")
     ap.add_argument("--scroll", action="store_true",
                     help="scroll each dashboard onto the screen in turn; frames/s of the one shown (--quickstart)")
+    ap.add_argument("--height", type=int, default=1000,
+                    help="the page's viewport height, px (--quickstart; tall enough: the four dashboards on the screen together)")
     ap.add_argument("--js-profile", action="store_true", help="sample the page's JS (--quickstart)")
     ap.add_argument("--trace", type=float, default=0.0, help="seconds of Chromium trace after the measurement (--quickstart)")
     ap.add_argument("--tree", default=None, help="the checkout whose rtnb and notebook the kernel runs (--quickstart)")
@@ -442,7 +444,7 @@ def main(argv: list[str] | None = None) -> dict:
         from benchmarks._quickstart import quickstart, report as quickstart_report
 
         result = quickstart(args.seconds, args.warmup, js_profile=args.js_profile, tree=args.tree, trace=args.trace,
-                            scroll=args.scroll)
+                            scroll=args.scroll, height=args.height)
         raw = result["page"].pop("raw_profile", None)
         print(quickstart_report(result))
         if args.json is not None and raw is not None:

@@ -27,6 +27,7 @@ from ._bars import LiveBars  # noqa: F401  (used in the example)
 from ._bus import FrameBus
 from ._freshness import FreshnessBadge
 from ._hover import WATCHES_HOVER, HoverWatch
+from ._live_html import LiveHTML
 from ._slider import LogSlider
 from ._style import KeyColours
 from ._tree import widget_tree
@@ -243,7 +244,7 @@ class Dashboard(widgets.VBox):
                   f"(data time per clock time)</span>"
             if isinstance(speed, (int, float)) and not isinstance(speed, bool) and speed > 0 else ""
         )
-        self.status = widgets.HTML(value="")
+        self.status = LiveHTML(value="")
         # One message per frame for all the views, once a screen shows the dashboard
         # (RTNB_FRAME_BUS=0: each widget sends its own, as before; for comparisons).
         self.bus = FrameBus(root=self)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..health import Counters, Snapshot
 from ._base import StoreView, check_count
+from ._live_html import LiveHTML
 
 __all__ = ["ErrorPanel", "describe_rejects"]
 
@@ -66,7 +67,7 @@ class _WeakCall:
             method(item)
 
 
-class ErrorPanel(StoreView, widgets.HTML):
+class ErrorPanel(StoreView, LiveHTML):
     """Counters of rejected, late and duplicate rows, and the last reasons.
 
     Counters come from the metric's latest snapshot. ``dead_letter`` (the pipeline's

@@ -18,6 +18,7 @@ from .._errors import ParameterError, UnknownNameError
 from .._time import DurationLike, to_duration
 from ..health import Snapshot
 from ._base import StoreView, TimeRing, check_count, check_name, plot_array
+from ._live_html import LiveHTML
 
 __all__ = ["KpiTile", "describe_span", "sparkline_svg"]
 
@@ -165,7 +166,7 @@ class KpiTile(StoreView, widgets.VBox):
 
         self.spark_times = np.array([], dtype="datetime64[ns]")
         self.spark_values = np.array([], dtype=np.float32)  # the sparkline's points, as drawn
-        self.label = widgets.HTML(value=self._html())
+        self.label = LiveHTML(value=self._html())  # (patched in the page: one number changes one node)
         super().__init__(
             children=[self.label],
             layout={"border": "1px solid #ddd", "padding": "6px", "min_width": "220px"},

@@ -20,6 +20,7 @@ from .._errors import UnknownNameError
 from ..health import Snapshot
 from ._base import StoreView
 from ._format import si
+from ._live_html import LiveHTML
 
 __all__ = ["LiveTable"]
 
@@ -79,7 +80,7 @@ class LiveTable(StoreView, widgets.VBox):
         self.order_control = widgets.ToggleButton(value=check_bool("ascending", ascending),
                                                   description="ascending" if ascending else "descending",
                                                   icon="sort-amount-asc" if ascending else "sort-amount-desc")
-        self.html = widgets.HTML(value=self._render())
+        self.html = LiveHTML(value=self._render())  # (patched in the page, not re-set)
         self.sort_control.observe(self._on_control, names="value")
         self.order_control.observe(self._on_control, names="value")
         super().__init__(

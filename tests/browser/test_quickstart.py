@@ -45,10 +45,15 @@ pytestmark = pytest.mark.timeout(1200)
 #: The dashboards of the notebook, in cell order.
 ORDERS, REPLAY, STALL, BAD_ROWS = range(4)
 
-LINES_DRAWN = """(n) => { const ds = document.querySelectorAll('.rtnb-dashboard');
-  if (ds.length < n) return false;
-  return Array.from(ds).every(d => Array.from(d.querySelectorAll('path.line'))
-      .some(p => !p.closest('.g_legend') && (p.getAttribute('d') || '').split(/[LC]/).length > 2)); }"""
+# Dashboard i's line chart has a line of more than two points.
+LINES_DRAWN = """(i) => { const d = document.querySelectorAll('.rtnb-dashboard')[i];
+  return !!d && Array.from(d.querySelectorAll('path.line'))
+      .some(p => !p.closest('.g_legend') && (p.getAttribute('d') || '').split(/[LC]/).length > 2); }"""
+
+# Dashboard i scrolled onto the screen (a dashboard off the screen is sent no frames: it
+# shows what it had, and is current once it is back).
+SCROLL_TO = "(i) => document.querySelectorAll('.rtnb-dashboard')[i].scrollIntoView({block: 'start'})"
+DASHBOARDS = "(n) => document.querySelectorAll('.rtnb-dashboard').length >= n"
 
 # The stroke colours of the visible lines of each dashboard's line chart (not the legend's
 # swatches, which bqplot also draws as path.line), and the fill of each bar.
@@ -121,9 +126,17 @@ BUTTON = """([i, label]) => Array.from(document.querySelectorAll('.rtnb-dashboar
   .find(b => b.innerText.trim() === label)"""
 
 
+def on_screen(page, i: int) -> None:
+    """Dashboard i scrolled onto the screen, its lines drawn (sent frames once shown)."""
+    page.wait_for_function(DASHBOARDS, arg=i + 1, timeout=SLOW)
+    page.evaluate(SCROLL_TO, i)
+    page.wait_for_function(LINES_DRAWN, arg=i, timeout=SLOW)
+
+
 def charts_render(page, n_dashboards: int) -> None:
     page.wait_for_selector(".rtnb-dashboard div.bqplot.figure path.line", state="attached", timeout=SLOW)
-    page.wait_for_function(LINES_DRAWN, arg=n_dashboards, timeout=SLOW)
+    for i in range(n_dashboards):
+        on_screen(page, i)
     # Per dashboard: the line chart and the bars (bqplot), two KPI sparklines (inline SVG).
     assert page.locator(".rtnb-dashboard div.bqplot.figure").count() >= 2 * n_dashboards
     assert page.locator(".rtnb-dashboard svg.rtnb-kpi-spark").count() >= 2 * n_dashboards
@@ -153,7 +166,19 @@ def kernel_prints(page, code: str, tag: str) -> None:
         print("kernel said:", page.evaluate(EXECUTED)[n:])
 
 
+# Dashboard i is current: its lines were redrawn once since now, or its run is not
+# running (the frame of a stop or a pause goes to a dashboard off the screen too).
+CURRENT = """(i) => new Promise(res => {
+  const d = document.querySelectorAll('.rtnb-dashboard')[i], fig = d.querySelector('.rtnb-live-line');
+  const state = () => { const s = d.querySelector('.rtnb-run-state'); return s ? s.dataset.state : null; };
+  const done = () => { obs.disconnect(); clearInterval(poll); res(true); };
+  const obs = new MutationObserver(recs => { if (recs.some(r => r.target.classList.contains('line'))) done(); });
+  obs.observe(fig, {attributes: true, attributeFilter: ['d'], subtree: true});
+  const poll = setInterval(() => { if (state() !== 'running') done(); }, 200); })"""
+
+
 def lines_redraw(page, i: int, n: int = 3, timeout: float = SLOW) -> None:
+    page.evaluate(SCROLL_TO, i)
     try:
         page.wait_for_function(LINES_REDRAW, arg=[i, n], timeout=timeout)
     except Exception:
@@ -164,8 +189,13 @@ def lines_redraw(page, i: int, n: int = 3, timeout: float = SLOW) -> None:
 
 
 def colours_are_distinct(page) -> None:
-    """No two visible lines of a chart share a colour; the bars have the lines' colours."""
-    charts = page.evaluate(COLOURS)
+    """No two visible lines of a chart share a colour; the bars have the lines' colours
+    (each chart current: scrolled onto the screen, its lines redrawn)."""
+    charts = []
+    for i in range(page.evaluate("() => document.querySelectorAll('.rtnb-dashboard').length")):
+        page.evaluate(SCROLL_TO, i)
+        page.wait_for_function(CURRENT, arg=i, timeout=SLOW)
+        charts.append(page.evaluate(COLOURS)[i])
     print("line colours per dashboard:", json.dumps(charts))
     for i, chart in enumerate(charts):
         assert len(chart["lines"]) == len(set(chart["lines"])), (i, chart["lines"])
@@ -257,14 +287,19 @@ def no_mathjax(page) -> None:
 def click(page, i: int, label: str) -> None:
     """Click dashboard i's button labelled ``label`` once it exists, from the page (a
     Playwright click waits for the element to hold still, which a live dashboard's
-    controls may never do while the charts and the table below them redraw)."""
+    controls may never do while the charts and the table below them redraw), scrolled
+    onto the screen first, as a user sees what they click (a dashboard off the screen is
+    sent no frames while it runs)."""
+    page.wait_for_function(DASHBOARDS, arg=i + 1, timeout=SLOW)
+    page.evaluate(SCROLL_TO, i)
     page.wait_for_function(f"(a) => {{ const b = ({BUTTON})(a); return !!b && !b.disabled; }}",
                            arg=[i, label], timeout=SLOW)
     page.evaluate(f"(a) => ({BUTTON})(a).click()", [i, label])
 
 
 def badge_says(page, i: int, state: str, timeout: float = SLOW) -> dict:
-    """Wait until dashboard i's badge shows ``state``; return what it shows."""
+    """Wait until dashboard i's badge (scrolled onto the screen) shows ``state``; return what it shows."""
+    page.evaluate(SCROLL_TO, i)
     try:
         page.wait_for_function(f"(i) => {{ const b = ({BADGE})(i); return !!b && b.state === {state!r}; }}",
                                arg=i, timeout=timeout)
@@ -365,7 +400,9 @@ def tooltip_on_hover(page, i: int = ORDERS, budget_s: float = 120) -> None:
 def stalled_and_back(page) -> None:
     """The stall dashboard's badge (recorded since Run All) went fresh, stale, fresh. A
     recording, not a wait for the current state: on a slow machine the stall may be over
-    before the charts render."""
+    before the charts render. (Off the screen, the badge gets no message and ages to
+    stale too; on the screen again, it is fresh.)"""
+    page.evaluate(SCROLL_TO, STALL)
     try:
         page.wait_for_function(STALLED_AND_BACK, arg="stall", timeout=SLOW)
     finally:

@@ -19,6 +19,7 @@ from rtnb.widgets import _dashboard
 from rtnb.widgets._bus import FrameBus
 from rtnb.widgets._freshness import AGES_IN_BROWSER
 from rtnb.widgets._hover import HoverWatch
+from rtnb.widgets._live_html import LiveHTML
 
 from .conftest import T0
 
@@ -145,7 +146,7 @@ def test_building_and_closing_20_dashboards_leaves_nothing_behind():
     # (the anywidget front-ends too: with a file's _esm, anywidget kept each one alive,
     # connected to the file's change signal: a badge, a bus and a hover watch per dashboard)
     kinds = (Dashboard, LiveLine, ErrorPanel, rtnb.Runner, rtnb.Pipeline, rtnb.Rolling, FreshnessBadge, FrameBus,
-             HoverWatch)
+             HoverWatch, LiveHTML)
     counts = (_models(), *map(_alive, kinds))
     for _ in range(20):
         one()
