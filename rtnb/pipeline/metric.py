@@ -10,7 +10,7 @@ differences, rates per second). The same definition
   gives per-key tables with the derived columns *and* the overall row, where a ratio is
   the ratio of the overall sums (not the mean of the per-key ratios);
 - is handed over as a plain document: ``Metric.from_dict(m.to_dict()) == m``, and
-  ``to_json`` / ``to_yaml`` / ``from_json`` / ``from_yaml``;
+  ``to_json`` / ``to_yaml`` / ``from_json`` / ``from_yaml`` (:mod:`.metric_document`);
 - is handed to a warehouse: ``metric.to_sql(table=..., dialect="duckdb")`` is a query
   that computes the same window answers over the raw rows (tested against the
   streaming answer on the same rows).
@@ -46,8 +46,6 @@ WITH src AS (
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,33 +57,17 @@ from .._errors import ParameterError, UnknownNameError
 from .._time import to_timestamp
 from ._buckets import AGGREGATES
 from .config import KINDS, RollingConfig
+from .metric_document import MetricDocument, duration_text
 from .metric_expr import Derived, RowFilter
 
 __all__ = ["Metric", "KINDS", "DIALECTS"]
 
 DIALECTS = ("duckdb",)
-_DURATIONS = ("window", "resolution", "every", "gap", "lateness")
 _ALIGNED = ("bucketed", "tumbling", "sliding")
 
 
-def duration_text(td: pd.Timedelta) -> str:
-    """A duration as the shortest exact text ``to_duration`` reads back: '1D', '90s'.
-
-    >>> duration_text(pd.Timedelta("90min")), duration_text(pd.Timedelta("1.5s"))
-    ('90min', '1500ms')
-    """
-    ns = td.value
-    if ns == 0:
-        return "0s"
-    for unit, n in (("D", 86_400 * 10**9), ("h", 3600 * 10**9), ("min", 60 * 10**9), ("s", 10**9),
-                    ("ms", 10**6), ("us", 10**3)):
-        if ns % n == 0:
-            return f"{ns // n}{unit}"
-    return f"{ns}ns"
-
-
 @dataclass(frozen=True, kw_only=True)
-class Metric:
+class Metric(MetricDocument):
     """A declarative, frozen metric definition (see the module docstring).
 
     Parameters
@@ -236,84 +218,6 @@ class Metric:
         """The parsed derived expressions, in order."""
         return self._parsed
 
-    # ------------------------------------------------------------------ documents
-    def to_dict(self) -> dict[str, Any]:
-        """A plain document (text, numbers, lists): JSON or YAML as it is.
-
-        >>> Metric(name="orders", value="amount").to_dict()["window"]
-        '5min'
-        """
-        out: dict[str, Any] = {"name": self.name, "value": list(self.value), "by": list(self.by),
-                               "aggs": list(self.aggs), "derived": dict(self.derived),
-                               "filter": self.filter, "kind": self.kind}
-        for p in _DURATIONS:
-            v = getattr(self, p)
-            out[p] = None if v is None else duration_text(v)
-        out.update(tz=self.tz, origin=None if self.origin is None else self.origin.isoformat(),
-                   time_col=self.time_col, id_col=self.id_col, description=self.description)
-        return out
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> Metric:
-        """A metric from :meth:`to_dict`'s document; an unknown field is an error.
-
-        >>> Metric.from_dict({"name": "x", "value": "v", "windw": "1min"})
-        Traceback (most recent call last):
-        ...
-        rtnb._errors.UnknownNameError: field='windw' is unknown (not a field of Metric); choose one of: 'name', 'value', 'by', 'aggs', 'derived', 'filter', 'window', 'kind', 'resolution', 'every', 'gap', 'lateness', 'tz', 'origin', 'time_col', 'id_col', 'description'
-        """
-        if not isinstance(doc, Mapping):
-            raise ParameterError("doc", type(doc).__name__, "must be a mapping (a parsed JSON/YAML document)")
-        fields = [f.name for f in dataclasses.fields(cls) if f.init]
-        for k in doc:
-            if k not in fields:
-                raise UnknownNameError("field", k, fields, reason="not a field of Metric")
-        for k in ("name", "value"):
-            if k not in doc:
-                raise ParameterError("doc", sorted(doc), f"has no {k!r}")
-        kw = dict(doc)
-        if kw.get("lateness", 0) is None:
-            kw["lateness"] = 0
-        return cls(**kw)
-
-    def to_json(self, **options: Any) -> str:
-        """The document as JSON text (``options`` go to :func:`json.dumps`)."""
-        options.setdefault("indent", 2)
-        return json.dumps(self.to_dict(), **options)
-
-    @classmethod
-    def from_json(cls, text: str) -> Metric:
-        """A metric from :meth:`to_json`'s text.
-
-        >>> m = Metric(name="x", value="v", derived={"per_s": "v_sum / seconds"})
-        >>> Metric.from_json(m.to_json()) == m
-        True
-        """
-        try:
-            doc = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise ParameterError("text", str(text)[:40], f"is not JSON: {exc}") from None
-        return cls.from_dict(doc)
-
-    def to_yaml(self) -> str:
-        """The document as YAML text (needs PyYAML, installed with JupyterLab)."""
-        return _yaml().safe_dump(self.to_dict(), sort_keys=False)
-
-    @classmethod
-    def from_yaml(cls, text: str) -> Metric:
-        """A metric from :meth:`to_yaml`'s text.
-
-        >>> m = Metric(name="x", value="v", by="k", tz="Europe/Paris", window="1D")
-        >>> Metric.from_yaml(m.to_yaml()) == m
-        True
-        """
-        yaml = _yaml()
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ParameterError("text", str(text)[:40], f"is not YAML: {exc}") from None
-        return cls.from_dict(doc)
-
     # ------------------------------------------------------------------ live
     def aggregate(self, *, clock: Any = None, keep_late: int = 1000, keep_closed: int = 100):
         """The live aggregate of this metric (update(batch) / snapshot())."""
@@ -364,11 +268,3 @@ def _check_tz(tz: Any) -> None:
         pd.Timestamp("2024-01-01").tz_localize(tz)
     except Exception:  # pytz/zoneinfo raise different types for an unknown zone
         raise ParameterError("tz", tz, "is not a time zone name such as 'Europe/Paris' or 'UTC'") from None
-
-
-def _yaml():
-    try:
-        import yaml
-    except ImportError:  # pragma: no cover - PyYAML comes with JupyterLab
-        raise ParameterError("format", "yaml", "needs PyYAML (pip install pyyaml); use to_json") from None
-    return yaml
