@@ -16,7 +16,7 @@ import numpy as np
 from .._buckets import Stats, combine, concat_stats
 from .._buckets import take_stats as _take
 from ._base import stats_arrays, stats_from_arrays
-from ._store import Part, _compact, small_counts, small_keys
+from ._part import Part, _compact, small_counts, small_keys
 
 __all__ = ["_BucketState"]
 

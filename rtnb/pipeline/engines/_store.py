@@ -10,6 +10,9 @@ group) or when the bucket is read. Memory is therefore the (bucket, key) groups 
 have rows: for count/sum/mean of one measure, 14 bytes each (uint16 key below 65,536
 keys, int32 count, float64 sum; +8 for sum |x| when a row was negative), not buckets x keys.
 
+A part and its arithmetic are :mod:`._part`; rows going in as parts and buckets coming
+out as flat arrays are :class:`~._store_rows.StoreRows` (a mixin of :class:`BucketStore`).
+
 >>> import numpy as np
 >>> from rtnb.pipeline.engines._base import Needs
 >>> st = BucketStore(1, Needs(("count", "sum")))
@@ -25,108 +28,14 @@ import bisect
 
 import numpy as np
 
-from .._buckets import compact_sketch
 from ..sketch import _mapping
+from ._part import Part, _renumbered, combine_parts, small_keys
+from ._store_rows import StoreRows
 
 __all__ = ["Part", "BucketStore"]
 
-_KEY = np.int32  # key codes < 2**31 (the key index is dense)
 
-
-def small_keys(keys: np.ndarray) -> np.ndarray:
-    """Sorted key codes in the smallest dtype that holds them (uint16 below 65,536)."""
-    return keys.astype(np.uint16 if not keys.size or keys[-1] < 65536 else _KEY)
-
-
-def small_counts(n: np.ndarray) -> np.ndarray:
-    """Counts as int32 when they fit (a bucket's count of one key seldom passes 2**31)."""
-    return n.astype(np.int32 if not n.size or n.max() < 2**31 else np.int64)
-
-
-class Part:
-    """Groups of one bucket, one per distinct key (ascending)."""
-
-    __slots__ = ("keys", "n", "s", "ab", "m2", "mn", "mx", "sk")
-
-    def __init__(self, keys, n, s, ab, m2=None, mn=None, mx=None, sk=None) -> None:
-        self.keys, self.n, self.s, self.ab = keys, n, s, ab
-        self.m2, self.mn, self.mx, self.sk = m2, mn, mx, sk
-
-    @property
-    def size(self) -> int:
-        return self.keys.size
-
-    @property
-    def absum(self) -> np.ndarray:
-        """Per group and measure, the sum of |x| (``ab is None``: no negative row, so ``s``)."""
-        return self.s if self.ab is None else self.ab
-
-    def nbytes(self) -> int:
-        arrays = [self.keys, self.n, self.s, self.ab, self.m2, self.mn, self.mx, *(self.sk or ())]
-        return sum(a.nbytes for a in arrays if a is not None)
-
-
-
-def combine_parts(parts: list[Part]) -> Part:
-    """One part holding every part's groups (equal keys combined), in O(groups) numpy calls."""
-    if len(parts) == 1:
-        return parts[0]
-    first = parts[0]
-    cat = (lambda name: np.concatenate([getattr(p, name) for p in parts]))
-    keys, inv = np.unique(cat("keys"), return_inverse=True)
-    inv = inv.ravel()
-    g, m = keys.size, first.s.shape[1]
-    n_all = cat("n")
-    n = small_counts(np.bincount(inv, weights=n_all, minlength=g))
-    s_all = cat("s")
-    s = np.empty((g, m))
-    ab = ab_all = None
-    if any(p.ab is not None for p in parts):
-        ab_all = np.concatenate([p.absum for p in parts])
-        ab = np.empty((g, m))
-    m2 = None if first.m2 is None else np.empty((g, m))
-    mn = mx = None
-    if first.mn is not None:
-        mn, mx = np.full((g, m), np.inf), np.full((g, m), -np.inf)
-        mn_all, mx_all = cat("mn"), cat("mx")
-    m2_all = None if m2 is None else cat("m2")
-    for j in range(m):
-        s[:, j] = np.bincount(inv, weights=s_all[:, j], minlength=g)
-        if ab is not None:
-            ab[:, j] = np.bincount(inv, weights=ab_all[:, j], minlength=g)
-        if m2 is not None:  # parallel variance: M2 = sum(M2_i + n_i (mean_i - mean)^2)
-            d = s_all[:, j] / n_all - (s[:, j] / n)[inv]
-            m2[:, j] = np.bincount(inv, weights=m2_all[:, j] + n_all * d * d, minlength=g)
-        if mn is not None:
-            np.minimum.at(mn[:, j], inv, mn_all[:, j])
-            np.maximum.at(mx[:, j], inv, mx_all[:, j])
-    sk = None
-    if first.sk is not None:
-        sk = _compact([p.sk for p in parts])
-    return Part(small_keys(keys), n, s, ab, m2, mn, mx, sk)
-
-
-def _renumbered(p: Part, remap: np.ndarray) -> Part:
-    """``p`` with key codes renumbered by ``remap`` (ascending on kept keys; -1: dropped)."""
-    new = remap[p.keys]
-    ok = new >= 0
-    whole = bool(ok.all())
-    pick = (lambda a: a if a is None or whole else a[ok])
-    sk = p.sk
-    if sk is not None:
-        sk_new = remap[sk[0]]
-        keep = sk_new >= 0
-        sk = (sk_new[keep].astype(_KEY), sk[1][keep], sk[2][keep], sk[3][keep])
-    return Part(small_keys(new[ok]), pick(p.n), pick(p.s), pick(p.ab), pick(p.m2), pick(p.mn), pick(p.mx), sk)
-
-
-def _compact(sketches) -> tuple:
-    g, m, b, c = (np.concatenate([x[i] for x in sketches]) for i in range(4))
-    g, m, b, c = compact_sketch(g.astype(np.int64), m.astype(np.int64), b.astype(np.int64), c)
-    return g.astype(_KEY), m.astype(np.int16), b.astype(np.int32), c
-
-
-class BucketStore:
+class BucketStore(StoreRows):
     """Live buckets (bucket index -> parts) and their sorted indices.
 
     ``needs`` (a :class:`~._base.Needs`) says which pre-aggregates are kept.
@@ -304,102 +213,3 @@ class BucketStore:
             np.minimum.at(mn[:, j], inv, a[:, j])
             np.maximum.at(mx[:, j], inv, z[:, j])
         return small_keys(keys), mn, mx
-
-    # rows -> parts -------------------------------------------------------
-    def add_rows(self, b: np.ndarray, codes: np.ndarray, vals: np.ndarray) -> None:
-        """Rows (bucket index, key code, values N x M) into their buckets: one part each."""
-        if b.size == 0:
-            return
-        needs = self.needs
-        lo, hi = int(b.min()), int(b.max())
-        top = int(codes.max()) + 1
-        if lo == hi:
-            gid_raw = codes
-        else:
-            gid_raw = (b - lo) * top + codes
-        space = (hi - lo + 1) * top
-        if space <= 4 * b.size + 64:  # few (bucket, key) pairs possible: count, no sort
-            dense = np.bincount(gid_raw, minlength=space)
-            ug = np.flatnonzero(dense)
-            lut = np.cumsum(dense > 0) - 1
-            gid = lut[gid_raw]
-            n = dense[ug].astype(np.int32)
-        else:
-            ug, gid = np.unique(gid_raw, return_inverse=True)
-            gid = gid.ravel()
-            n = np.bincount(gid, minlength=ug.size).astype(np.int32)
-        g = ug.size
-        s = np.empty((g, self.m))
-        ab = None if (vals >= 0).all() else np.empty((g, self.m))  # None: sum |x| is the sum
-        m2 = np.empty((g, self.m)) if needs.std else None
-        mn = np.full((g, self.m), np.inf) if needs.minmax else None
-        mx = np.full((g, self.m), -np.inf) if needs.minmax else None
-        for j in range(self.m):
-            v = vals[:, j]
-            s[:, j] = np.bincount(gid, weights=v, minlength=g)
-            if ab is not None:
-                ab[:, j] = np.bincount(gid, weights=np.abs(v), minlength=g)
-            if m2 is not None:
-                d = v - (s[:, j] / n)[gid]
-                m2[:, j] = np.bincount(gid, weights=d * d, minlength=g)
-            if mn is not None:
-                np.minimum.at(mn[:, j], gid, v)
-                np.maximum.at(mx[:, j], gid, v)
-        sk_all = None
-        if needs.sketch:
-            bins = self.mapping.keys(vals)  # N x M
-            rows = np.repeat(gid, self.m)
-            meas = np.tile(np.arange(self.m), gid.size)
-            sk_all = compact_sketch(rows, meas, bins.ravel(), np.ones(rows.size, dtype=np.int64))
-        if lo == hi:
-            bucket_of = None
-            keys = ug
-        else:
-            bucket_of, keys = ug // top + lo, ug % top
-        cut = [0, g] if bucket_of is None else [0, *np.flatnonzero(np.diff(bucket_of) != 0) + 1, g]
-        sk_cut = None
-        if sk_all is not None:
-            sk_cut = np.searchsorted(sk_all[0], cut)
-        for i in range(len(cut) - 1):
-            a, z = cut[i], cut[i + 1]
-            sk = None
-            if sk_all is not None:
-                sa, sz = sk_cut[i], sk_cut[i + 1]
-                sk = (keys[sk_all[0][sa:sz]].astype(_KEY), sk_all[1][sa:sz].astype(np.int16),
-                      sk_all[2][sa:sz].astype(np.int32), sk_all[3][sa:sz])
-            pick = (lambda x: None if x is None else x[a:z])
-            part = Part(small_keys(keys[a:z]), n[a:z], s[a:z], pick(ab), pick(m2), pick(mn), pick(mx), sk)
-            self.add_part(lo if bucket_of is None else int(bucket_of[a]), part)
-
-    # groups as flat arrays ----------------------------------------------
-    def flat(self, buckets: list[int]) -> tuple[np.ndarray, Part]:
-        """The groups of ``buckets`` (compacted) as one flat part: (bucket index per group, part).
-
-        Sketch entries' first array holds the *group position* in the flat part.
-        """
-        parts = [self.part(b) for b in buckets]
-        sizes = np.array([p.size for p in parts], dtype=np.int64)
-        bidx = np.repeat(np.array(buckets, dtype=np.int64), sizes)
-        m = self.m
-        if not parts:
-            e = np.empty(0, dtype=np.int64)
-            z = np.empty((0, m))
-            sk = (e, e.copy(), e.copy(), e.copy()) if self.needs.sketch else None
-            return bidx, Part(e.copy(), e.copy(), z, None, z.copy() if self.needs.std else None,
-                              z.copy() if self.needs.minmax else None, z.copy() if self.needs.minmax else None, sk)
-        cat = (lambda name: None if getattr(parts[0], name) is None
-               else np.concatenate([getattr(p, name) for p in parts]))
-        sk = None
-        if self.needs.sketch:
-            offs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-            gs = []
-            for p, off in zip(parts, offs):
-                gs.append(np.searchsorted(p.keys, p.sk[0]).astype(np.int64) + off)
-            sk = (np.concatenate(gs), *(np.concatenate([p.sk[i] for p in parts]).astype(np.int64)
-                                        for i in (1, 2, 3)))
-        keys = np.concatenate([p.keys for p in parts]).astype(np.int64)
-        n = np.concatenate([p.n for p in parts]).astype(np.int64)
-        ab = None
-        if any(p.ab is not None for p in parts):
-            ab = np.concatenate([p.absum for p in parts])
-        return bidx, Part(keys, n, cat("s"), ab, cat("m2"), cat("mn"), cat("mx"), sk)
