@@ -17,6 +17,7 @@ applied (the bus applies its messages in order).
 
 from __future__ import annotations
 
+import contextlib
 
 import nbformat
 import pytest
@@ -84,7 +85,10 @@ def _notebook(work) -> None:
     nbformat.write(nb, work / "screens.ipynb")
 
 
-def test_a_page_reloaded_during_a_run_shows_the_kernels_state(chromium, tmp_path):
+@contextlib.contextmanager
+def _running_page(chromium, tmp_path):
+    """A Lab page of the screens notebook, run, its screen acknowledging frames: yields
+    the page and the rtnb lines of its console; closes the page, then the server."""
     _notebook(tmp_path / "work")
     with jupyter_lab(tmp_path / "work", tmp_path) as base:
         page = chromium.new_page(viewport={"width": 1400, "height": 1100})
@@ -95,38 +99,43 @@ def test_a_page_reloaded_during_a_run_shows_the_kernels_state(chromium, tmp_path
             open_notebook(page, base, "screens.ipynb")
             run_all(page)
             page.wait_for_function(ACKING, timeout=SLOW, polling=200)
-            page.wait_for_selector(".rtnb-probe", state="attached")
-            # Frames go through the bus (a screen acknowledges them, its bus is ready).
-            page.wait_for_function(
-                f"() => !!document.querySelector('.rtnb-frame-bus') && !!({BADGE}).dataset.acked", timeout=SLOW)
-            assert int(kernel_says(page, "dash.bus.messages_sent")) > 0
-            # Saved with its outputs: the reloaded page shows the live dashboard again.
-            page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-            page.wait_for_function(SAVED, timeout=SLOW)
-            page.add_init_script(HOLD_BUS)
-            page.reload(timeout=120_000)
-            page.wait_for_function("() => window.rtnbBusHeld === true", timeout=SLOW)  # its bus is loading
-            page.wait_for_selector(".rtnb-dashboard .rtnb-freshness", state="attached", timeout=SLOW)
-            assert kernel_says(page, "dash.runner.state", before=PAUSE) == "paused"  # (lost on the page)
-            assert not page.evaluate("() => !!window.rtnbBusListens")
-            page.evaluate("() => window.rtnbReleaseBus()")
-            page.wait_for_function("() => window.rtnbBusListens === true", timeout=SLOW)  # it said ready
-            print("kernel after the reload (front-ends, resends):",
-                  kernel_says(page, "(dash.bus.front_ends, getattr(dash.bus, 'resends', None))"), flush=True)
-            kernel_says(page, "'synced'", before=SYNC)
-            try:
-                page.wait_for_selector(".rtnb-dashboard .rtnb-synced", state="attached", timeout=SLOW)
-            finally:
-                print("the page:", page.evaluate(SHOWN), "console:", console[-10:])
-            shown = page.evaluate(SHOWN)
-            print("the reloaded page shows:", shown)
-            # The page says what the kernel says: paused, everywhere, not "running" for good.
-            assert shown["status"] == "paused" and shown["run"] == "paused" and shown["badge"] == "paused", shown
-            assert shown["pause"] == "Resume", shown  # (changed outside a frame, while the page loaded)
-            # The frame's custom message came between its two updates, as it was sent.
-            assert shown["probe"] == ["n=1", "custom between", "n=2"], shown
+            yield page, console
         finally:
             page.close()
+
+
+def test_a_page_reloaded_during_a_run_shows_the_kernels_state(chromium, tmp_path):
+    with _running_page(chromium, tmp_path) as (page, console):
+        page.wait_for_selector(".rtnb-probe", state="attached")
+        # Frames go through the bus (a screen acknowledges them, its bus is ready).
+        page.wait_for_function(
+            f"() => !!document.querySelector('.rtnb-frame-bus') && !!({BADGE}).dataset.acked", timeout=SLOW)
+        assert int(kernel_says(page, "dash.bus.messages_sent")) > 0
+        # Saved with its outputs: the reloaded page shows the live dashboard again.
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_function(SAVED, timeout=SLOW)
+        page.add_init_script(HOLD_BUS)
+        page.reload(timeout=120_000)
+        page.wait_for_function("() => window.rtnbBusHeld === true", timeout=SLOW)  # its bus is loading
+        page.wait_for_selector(".rtnb-dashboard .rtnb-freshness", state="attached", timeout=SLOW)
+        assert kernel_says(page, "dash.runner.state", before=PAUSE) == "paused"  # (lost on the page)
+        assert not page.evaluate("() => !!window.rtnbBusListens")
+        page.evaluate("() => window.rtnbReleaseBus()")
+        page.wait_for_function("() => window.rtnbBusListens === true", timeout=SLOW)  # it said ready
+        print("kernel after the reload (front-ends, resends):",
+              kernel_says(page, "(dash.bus.front_ends, getattr(dash.bus, 'resends', None))"), flush=True)
+        kernel_says(page, "'synced'", before=SYNC)
+        try:
+            page.wait_for_selector(".rtnb-dashboard .rtnb-synced", state="attached", timeout=SLOW)
+        finally:
+            print("the page:", page.evaluate(SHOWN), "console:", console[-10:])
+        shown = page.evaluate(SHOWN)
+        print("the reloaded page shows:", shown)
+        # The page says what the kernel says: paused, everywhere, not "running" for good.
+        assert shown["status"] == "paused" and shown["run"] == "paused" and shown["badge"] == "paused", shown
+        assert shown["pause"] == "Resume", shown  # (changed outside a frame, while the page loaded)
+        # The frame's custom message came between its two updates, as it was sent.
+        assert shown["probe"] == ["n=1", "custom between", "n=2"], shown
 
 
 # -- a hidden page ---------------------------------------------------------------------
@@ -163,50 +172,39 @@ def test_a_hidden_page_gets_no_frames_and_is_current_once_shown(chromium, tmp_pa
     # A long-hidden tab acknowledged frames at Chrome's throttled timer rate: the kernel
     # kept drawing, and sending, frames nobody saw. Now it sends none while no view of
     # the dashboard is shown, and a page shown again gets the newest state at once.
-    _notebook(tmp_path / "work")
-    with jupyter_lab(tmp_path / "work", tmp_path) as base:
-        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(SLOW)
-        console: list[str] = []
-        page.on("console", lambda m: console.append(m.text[:300]) if "rtnb" in m.text else None)
+    with _running_page(chromium, tmp_path) as (page, console):
+        page.evaluate(COUNT)
+        assert page.evaluate(HIDE) == "hidden"
+        beat = int(kernel_says(page, "_beat", before=HIDDEN))  # the kernel knows
+        drawn, held, state, beats = kernel_says(
+            page, "dash.frames - _f, dash.acks.held_hidden >= 40, dash.runner.state, _b.beat - _beat",
+            before=FORTY).split()
+        # 40 frames of the runner, none sent; the run goes on. The kernel draws its own
+        # widgets once a second meanwhile (HIDDEN_FRAME_S: what Python reads stays current),
+        # the first at once, and sends none of them (the page's beat stays: asserted below).
+        assert (held, state) == ("True", "running") and int(drawn) == int(beats) >= 1
+        # Longer than silent_s without a message, and the hidden badge does not call
+        # its kernel "not responding" (nothing was sent to it).
+        page.wait_for_function(f"() => Number({BADGE}.dataset.silent) > 2.5", timeout=SLOW)
+        hidden = page.evaluate(BADGE_IS)
+        print("hidden at beat", beat, "the page:", hidden, console[-10:], flush=True)
+        assert hidden["kernel"] == "responding" and hidden["shown"] == "no", hidden
+        # (frames sent before the kernel heard may still have come meanwhile; none after)
+        assert page.evaluate("() => window.rtnbSeen.beat") <= beat
+        page.evaluate("() => { window.rtnbSeen.lines = 0; }")
+        newest = int(kernel_says(page, "int(dash.store.latest(_b.metric).newest_event.value // 1_000_000)"))
+        assert int(hidden["newest"]) < newest  # the store went on; the page shows older data
+        assert page.evaluate(SHOW) == "visible"
+        # Shown again: the newest data comes at once, the lines redraw, frames flow.
         try:
-            open_notebook(page, base, "screens.ipynb")
-            run_all(page)
-            page.wait_for_function(ACKING, timeout=SLOW, polling=200)
-            page.evaluate(COUNT)
-            assert page.evaluate(HIDE) == "hidden"
-            beat = int(kernel_says(page, "_beat", before=HIDDEN))  # the kernel knows
-            drawn, held, state, beats = kernel_says(
-                page, "dash.frames - _f, dash.acks.held_hidden >= 40, dash.runner.state, _b.beat - _beat",
-                before=FORTY).split()
-            # 40 frames of the runner, none sent; the run goes on. The kernel draws its own
-            # widgets once a second meanwhile (HIDDEN_FRAME_S: what Python reads stays current),
-            # the first at once, and sends none of them (the page's beat stays: asserted below).
-            assert (held, state) == ("True", "running") and int(drawn) == int(beats) >= 1
-            # Longer than silent_s without a message, and the hidden badge does not call
-            # its kernel "not responding" (nothing was sent to it).
-            page.wait_for_function(f"() => Number({BADGE}.dataset.silent) > 2.5", timeout=SLOW)
-            hidden = page.evaluate(BADGE_IS)
-            print("hidden at beat", beat, "the page:", hidden, console[-10:], flush=True)
-            assert hidden["kernel"] == "responding" and hidden["shown"] == "no", hidden
-            # (frames sent before the kernel heard may still have come meanwhile; none after)
-            assert page.evaluate("() => window.rtnbSeen.beat") <= beat
-            page.evaluate("() => { window.rtnbSeen.lines = 0; }")
-            newest = int(kernel_says(page, "int(dash.store.latest(_b.metric).newest_event.value // 1_000_000)"))
-            assert int(hidden["newest"]) < newest  # the store went on; the page shows older data
-            assert page.evaluate(SHOW) == "visible"
-            # Shown again: the newest data comes at once, the lines redraw, frames flow.
-            try:
-                page.wait_for_function(f"() => Number({BADGE}.dataset.newest) >= {newest}", timeout=SLOW)
-                page.wait_for_function(f"() => window.rtnbSeen.lines > 0 && window.rtnbSeen.beat > {beat}",
-                                       timeout=SLOW)
-            finally:
-                print("the page:", page.evaluate(BADGE_IS), page.evaluate("() => window.rtnbSeen"), flush=True)
-                print("the kernel:", kernel_says(page, "dash.frames - _f, _b.views, dash.acks, dash.bus.resends, "
-                                                       "dash.runner.state, dash.runner.health.frames - _r"), flush=True)
-            shown = page.evaluate(BADGE_IS)
-            assert shown["shown"] == "yes" and shown["run"] == "running", shown
-            after = kernel_says(page, "dash.frames > _f, _b.hidden, dash.bus.resends > 0, dash.runner.state")
-            assert after.split() == ["True", "False", "True", "running"], after
+            page.wait_for_function(f"() => Number({BADGE}.dataset.newest) >= {newest}", timeout=SLOW)
+            page.wait_for_function(f"() => window.rtnbSeen.lines > 0 && window.rtnbSeen.beat > {beat}",
+                                   timeout=SLOW)
         finally:
-            page.close()
+            print("the page:", page.evaluate(BADGE_IS), page.evaluate("() => window.rtnbSeen"), flush=True)
+            print("the kernel:", kernel_says(page, "dash.frames - _f, _b.views, dash.acks, dash.bus.resends, "
+                                                   "dash.runner.state, dash.runner.health.frames - _r"), flush=True)
+        shown = page.evaluate(BADGE_IS)
+        assert shown["shown"] == "yes" and shown["run"] == "running", shown
+        after = kernel_says(page, "dash.frames > _f, _b.hidden, dash.bus.resends > 0, dash.runner.state")
+        assert after.split() == ["True", "False", "True", "running"], after
