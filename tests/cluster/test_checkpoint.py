@@ -18,6 +18,7 @@ import pytest
 import rtnb
 from rtnb.checkpoint import Checkpointer, read_checkpoint, write_checkpoint
 from rtnb.sources.eventlog import EventLogSource
+from tests.cluster.conftest import PATIENT, warm
 from tests.cluster.test_dask_rolling import _chunks, _events, _local_cluster, _same, _single
 from tests.recovery import _worker
 
@@ -37,13 +38,13 @@ def test_a_state_written_to_a_checkpoint_file_resumes_in_fresh_actors(client, tm
     the rest of the stream gives the single-process answers, de-duplication included."""
     frames = _chunks(_events(2_000, 25, 11), 20)
     single = _single(OPTIONS, frames)
-    with DaskRolling(client=client, partitions=3, **OPTIONS) as first:
+    with DaskRolling(client=client, partitions=3, timeout=PATIENT, **OPTIONS) as first:
         for f in frames[:9]:
             first.update(f)
         path = tmp_path / "dask.ckpt"
         write_checkpoint(path, config={}, state={"aggregate": first.export_state()})
     state = read_checkpoint(path)["state"]["aggregate"]
-    with DaskRolling(client=client, partitions=3, **OPTIONS) as second:
+    with DaskRolling(client=client, partitions=3, timeout=PATIENT, **OPTIONS) as second:
         second.load_state(state)
         assert second.counters == _single(OPTIONS, frames[:9]).counters
         for f in frames[9:]:
@@ -55,16 +56,16 @@ def test_a_state_written_to_a_checkpoint_file_resumes_in_fresh_actors(client, tm
 
 def test_a_state_is_refused_by_another_partitioning_or_a_used_aggregate(client):
     frames = _chunks(_events(300, 8, 2), 3)
-    with DaskRolling(client=client, partitions=2, **OPTIONS) as dr:
+    with DaskRolling(client=client, partitions=2, timeout=PATIENT, **OPTIONS) as dr:
         for f in frames:
             dr.update(f)
         state = dr.export_state()
         with pytest.raises(rtnb.ParameterError, match="fresh"):
             dr.load_state(state)
-    with DaskRolling(client=client, partitions=3, **OPTIONS) as other:
+    with DaskRolling(client=client, partitions=3, timeout=PATIENT, **OPTIONS) as other:
         with pytest.raises(rtnb.ParameterError, match="^partitions=3 .*2 partitions"):
             other.load_state(state)
-    with DaskRolling(client=client, partitions=2, **{**OPTIONS, "window": "30s"}) as other:
+    with DaskRolling(client=client, partitions=2, timeout=PATIENT, **{**OPTIONS, "window": "30s"}) as other:
         with pytest.raises(rtnb.ParameterError, match="configured differently"):
             other.load_state(state)
     with pytest.raises(rtnb.ParameterError, match="not a state"):
@@ -78,7 +79,7 @@ def _log_pipeline(url: str, group: str, path, cluster=None):
                          name="orders", keys=("country",), measures=("amount",),
                          id_col="event_id", count=2, max_rows=25)
     runner = rtnb.Runner(src, clock=rtnb.SimClock(start=_worker.START), tick="1s")
-    extra = {} if cluster is None else {"cluster": cluster, "partitions": 3}
+    extra = {} if cluster is None else {"cluster": cluster, "partitions": 3, "timeout": PATIENT}
     pipe = rtnb.build_pipeline(runner, metric=_worker.METRIC, by="country", window="20s",
                                lateness="3s", aggs=("count", "sum", "max"), **extra)
     return runner, pipe, Checkpointer(pipe, path, runner=runner, every="3s")
@@ -124,6 +125,8 @@ def test_a_worker_killed_mid_run_is_reported_and_replaced_from_the_last_checkpoi
     cluster = _local_cluster()
     client = distributed.Client(cluster)
     try:
+        warm(client)
+
         def build(on_cluster):
             src = rtnb.simulate("ecommerce_orders", seed=5, rate=40,
                                 faults=rtnb.Faults(late=0.05, duplicates=0.05, max_delay="10s"))
