@@ -37,6 +37,10 @@ PALETTE = [
 #: At most this many ticks on an axis.
 MAX_TICKS = 6
 
+#: Calls in a row (frames) whose values fit a smaller value domain before an axis
+#: shrinks to it; a value outside the domain grows it at once.
+SHRINK_FRAMES = 8
+
 # Keys in the order this process first coloured them (strings only, bounded): the
 # "same palette order across the dashboards of a notebook". It holds no object.
 _FIRST_SEEN: dict[str, int] = {}
@@ -172,7 +176,9 @@ def show_value_range(axis: bq.Axis, values: np.ndarray, *, floor: float | None =
     round ticks (at most :data:`MAX_TICKS`, one at each end) on it, each sent only when
     it changes. (Left to itself, bqplot's scale takes its domain from the data: it
     changed on every frame and the page redrew the axis each time. Its ``num_ticks``
-    splits the domain evenly: 3.87, 10.4, 17...)
+    splits the domain evenly: 3.87, 10.4, 17...) The domain is sticky: it grows as soon
+    as a value leaves it, and shrinks only once the values have fitted a smaller domain
+    for :data:`SHRINK_FRAMES` calls in a row, or fit one of half its span or less.
 
     >>> import bqplot as bq
     >>> axis = value_axis(bq.LinearScale(), "sum")
@@ -194,12 +200,30 @@ def show_value_range(axis: bq.Axis, values: np.ndarray, *, floor: float | None =
     ticks = np.array(nice_ticks(lo, hi, MAX_TICKS), dtype=np.float64)
     dlo, dhi = float(ticks[0]), float(ticks[-1])
     scale = axis.scale
+    # Sticky: a maximum that hovers around a tick (99, 101, 99...) relabelled the axis
+    # on every frame (0-100, 0-125, 0-100...). The domain grows at once when a value
+    # leaves it, and shrinks only after SHRINK_FRAMES calls in a row whose values fit a
+    # smaller one, or at once to half its span or less (the data fell well inside).
+    shown, old = (scale.min, scale.max), axis.tick_values
+    if ((dlo, dhi) != shown and None not in shown and old is not None and len(old) >= 2
+            and (float(old[0]), float(old[-1])) == shown and _inside(lo, hi, *shown)
+            and dhi - dlo > (shown[1] - shown[0]) / 2):
+        waited = getattr(axis, "_rtnb_shrink_wait", 0) + 1
+        if waited < SHRINK_FRAMES:
+            axis._rtnb_shrink_wait = waited
+            return
+    axis._rtnb_shrink_wait = 0
     if (scale.min, scale.max) != (dlo, dhi):
         with scale.hold_sync():  # min and max in one message
             scale.min, scale.max = dlo, dhi
-    old = axis.tick_values
     if old is None or not np.array_equal(old, ticks):
         axis.tick_values = ticks
+
+
+def _inside(lo: float, hi: float, dlo: float, dhi: float) -> bool:
+    """Whether values from ``lo`` to ``hi`` fit the domain ``(dlo, dhi)`` as
+    :func:`._format.nice_ticks` would draw them: off its ends, except at zero."""
+    return (dlo < lo or lo == dlo == 0) and (hi < dhi or hi == dhi == 0)
 
 
 def time_axis(scale: bq.Scale, label: str = "event time") -> bq.Axis:
