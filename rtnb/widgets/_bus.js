@@ -32,6 +32,10 @@ function putBuffers(state, paths, buffers) {
 // something else (a model whose creation is stuck or still loading its code): the update
 // is skipped, the bus goes on, and the kernel is asked for that widget's full state.
 const WAIT_MS = 2000;
+// A widget whose updates keep failing is asked for at WAIT_MS, then twice as long after
+// each ask, up to ASK_MAX_MS (a model this page never makes: the kernel would resend
+// its full state every WAIT_MS for good). Applying one of its updates starts it afresh.
+const ASK_MAX_MS = 60000;
 
 // Resolves to `promise`'s value, or to TIMED_OUT if it has not settled within `ms`.
 const TIMED_OUT = Symbol("timed out");
@@ -44,18 +48,32 @@ function within(promise, ms) {
 function initialize({ model }) {
   const manager = model.widget_manager;
   const models = new Map();
+  // Widgets whose updates are skipped at once, without waiting, until their promise
+  // settles (then the kernel is asked, once, for their full state): one that did not
+  // settle within WAIT_MS would otherwise hold every later frame WAIT_MS, each frame.
   const pending = new Map();  // id -> the model's promise, not settled within WAIT_MS
-  const asked = new Map();  // id -> when its full state was last asked for
+  const stuck = new Map();  // id -> an update's deserialisation, not settled within WAIT_MS
+  const asked = new Map();  // id -> [when its full state was last asked for, the wait before the next ask]
+  const gone = new Set();  // ids the kernel no longer knows: never asked for again
   let applying = Promise.resolve();
 
   function askFor(ids, always = false) {
     // The kernel resends these widgets' full state through the bus (in order with the
-    // frames, which it sends after); each id at most once per WAIT_MS unless `always`.
+    // frames, which it sends after); each id at most once per its wait unless `always`.
     const now = performance.now();
-    const ask = [...ids].filter(id => always || !(now - (asked.get(id) ?? -Infinity) < WAIT_MS));
+    const ask = [...ids].filter(id => !gone.has(id) && (always || !asked.has(id) || now - asked.get(id)[0] >= asked.get(id)[1]));
     if (!ask.length) return;
-    ask.forEach(id => asked.set(id, now));
+    ask.forEach(id => asked.set(id, [now, asked.has(id) ? Math.min(2 * asked.get(id)[1], ASK_MAX_MS) : WAIT_MS]));
     try { model.send({ missed: ask }); } catch (e) { /* no kernel: nothing to tell */ }
+  }
+
+  function forget(id) {
+    models.delete(id); pending.delete(id); stuck.delete(id); asked.delete(id);
+  }
+
+  function keep(id, m) {
+    models.set(id, m);
+    m.once && m.once("comm:close", () => { if (models.get(id) === m) forget(id); });
   }
 
   // The model `id` names, or null: not made (yet) on this page, or still being made.
@@ -67,14 +85,22 @@ function initialize({ model }) {
     const m = await within(made, WAIT_MS);
     if (m === TIMED_OUT) {
       pending.set(id, made);
-      made.then(m => { pending.delete(id); if (m) { models.set(id, m); askFor([id], true); } },
-        () => pending.delete(id));
+      made.then(m => {
+        if (pending.get(id) !== made) return;
+        pending.delete(id);
+        if (m) { keep(id, m); askFor([id], true); }
+      }, () => { if (pending.get(id) === made) pending.delete(id); });
       return null;
     }
     if (!m) return null;
-    models.set(id, m);
-    m.once && m.once("comm:close", () => models.delete(id));
+    keep(id, m);
     return m;
+  }
+
+  function stuckOn(id, promise) {
+    stuck.set(id, promise);
+    const settled = () => { if (stuck.get(id) === promise) { stuck.delete(id); askFor([id], true); } };
+    Promise.resolve(promise).then(settled, settled);
   }
 
   async function apply(updates, buffers) {
@@ -83,6 +109,7 @@ function initialize({ model }) {
     // last, go on, and the kernel is asked for that widget's full state.
     const missed = new Set();
     for (const [id, state, paths, first, kind] of updates) {
+      if (stuck.has(id) || pending.has(id)) continue;  // (asked for once it settles)
       try {
         const m = await modelOf(id);
         if (!m) { missed.add(id); continue; }
@@ -91,9 +118,16 @@ function initialize({ model }) {
           continue;
         }
         putBuffers(state, paths, buffers.slice(first, first + paths.length));
-        const s = await within(m.constructor._deserialize_state(state, m.widget_manager), WAIT_MS);
-        if (s === TIMED_OUT) { missed.add(id); console.error("[rtnb bus] update of", id, "did not deserialise"); continue; }
+        const deserialised = m.constructor._deserialize_state(state, m.widget_manager);
+        const s = await within(deserialised, WAIT_MS);
+        if (s === TIMED_OUT) {
+          stuckOn(id, deserialised);
+          missed.add(id);
+          console.error("[rtnb bus] update of", id, "did not deserialise");
+          continue;
+        }
         m.set_state(s);
+        asked.delete(id);
       } catch (e) {
         missed.add(id);
         console.error("[rtnb bus] update of", id, e);
@@ -103,7 +137,12 @@ function initialize({ model }) {
   }
 
   function onCustom(content, buffers) {
-    if (!content || !content.rtnb_frame) return;
+    if (!content) return;
+    if (Array.isArray(content.gone)) {  // the kernel knows these no more (closed): stop asking
+      content.gone.forEach(id => { forget(id); gone.add(id); });
+      return;
+    }
+    if (!content.rtnb_frame) return;
     applying = applying.then(() => apply(content.rtnb_frame, buffers || [])).catch(e => console.error("[rtnb bus]", e));
   }
   model.on("msg:custom", onCustom);
