@@ -17,7 +17,8 @@ travel in it too, in order with its updates (sent on their own they overtook the
 A page that had to skip an update (its model not made yet on the page, or an update that
 did not settle within the page's wait: ``_bus.js``) names the widgets (``missed``) and
 the bus resends their full state, so no update is lost for good and one stuck model
-never holds the dashboard's later frames.
+never holds the dashboard's later frames; the ids it no longer knows (a widget closed
+since) it names back (``gone``), and the page stops asking for them.
 
 A page that loads while the dashboard runs (a reload, a second tab) gets every widget's
 state from ipywidgets' ``request_states`` reply, then builds its models and its bus; what
@@ -124,16 +125,15 @@ class FrameBus(_Widget):
             if missed:
                 self.missed += len(missed)
                 self.resend(only=missed)
+                gone = missed - {w.model_id for w in self._shown()}
+                if gone:  # closed, or never carried: the page stops asking for them
+                    self.send({"gone": sorted(gone)})
 
     def resend(self, only: set[str] | None = None) -> int:
         """Send the full current state of the root's widgets and of every widget the bus
         carried (``only`` those whose model ids are given), as one message (what a page
         that loaded meanwhile missed, or had to skip); returns how many widgets."""
-        root = self._root() if self._root is not None else None
-        found = widget_tree(root) if root is not None else []
-        ids = {id(w) for w in found}
-        found += [w for w in list(self._carried.values()) if id(w) not in ids]
-        shown = [w for w in found if w is not self and getattr(w, "comm", None) is not None]
+        shown = self._shown()
         if only is not None:
             shown = [w for w in shown if w.model_id in only]
             if not shown:
@@ -145,6 +145,14 @@ class FrameBus(_Widget):
         if only is None:
             self.behind = False
         return len(shown)
+
+    def _shown(self) -> list[widgets.Widget]:
+        """The open widgets of the root's tree and those the bus carried (no duplicates)."""
+        root = self._root() if self._root is not None else None
+        found = widget_tree(root) if root is not None else []
+        ids = {id(w) for w in found}
+        found += [w for w in list(self._carried.values()) if id(w) not in ids]
+        return [w for w in found if w is not self and getattr(w, "comm", None) is not None]
 
     def _route(self, widget: widgets.Widget) -> None:
         """From now on, ``widget``'s state and custom messages sent outside a frame go

@@ -282,14 +282,16 @@ def test_the_widgets_a_page_had_to_skip_get_their_full_state_through_the_bus(sen
     runner.run("200ms")
     sent.clear()
     dash.bus._on_front_end(dash.bus, {"missed": [line.lines.model_id, "not-a-widget", 3]}, [])
-    assert sent.count(line.lines) == 0 and sent.count(dash.bus) == 1 and dash.bus.missed == 2
-    (entry,) = sent.messages[dash.bus.model_id][-1][0]["content"]["rtnb_frame"]
+    assert sent.count(line.lines) == 0 and sent.count(dash.bus) == 2 and dash.bus.missed == 2
+    resent, gone = (m["content"] for m, _ in sent.messages[dash.bus.model_id])
+    (entry,) = resent["rtnb_frame"]
     assert entry[0] == line.lines.model_id
     assert set(entry[1]) >= {"x", "y", "colors", "scales"}  # the full state, not a change
+    assert gone == {"gone": ["not-a-widget"]}  # an id it does not know: the page stops asking
     sent.clear()
     for junk in ({"missed": ["not-a-widget"]}, {"missed": "x"}, {"missed": []}, ["missed"]):
         dash.bus._on_front_end(dash.bus, junk, [])
-    assert sent.count(dash.bus) == 0
+    assert [m["content"] for m, _ in sent.messages[dash.bus.model_id]] == [{"gone": ["not-a-widget"]}]
 
 
 # -- hidden views ----------------------------------------------------------------------
