@@ -214,10 +214,15 @@ class FrameBus(_Widget):
         nothing) and :attr:`behind` is set: the next :meth:`resend` makes the pages
         current.
 
-        Only messages sent by the thread that opened the frame are collected: a widget
-        changed from another thread meanwhile sends its own message, as without the bus.
-        A frame opened while another one is collecting (nested, or on another thread)
-        installs nothing: its messages go with the outer frame's, or on their own.
+        Only messages sent by the thread that opened the frame are collected, and those
+        of widgets the bus carried already: a widget changed from another thread
+        meanwhile sends its own message, as without the bus, unless its messages go
+        through the bus (then they are collected too, in order: sent on their own they
+        overtook the frame's earlier ones, applied after them on the page's own queue).
+        One lock orders the collecting against the frame's send, so nothing is collected
+        after its message went. A frame opened while another one is collecting (nested,
+        or on another thread) installs nothing: its messages go with the outer frame's,
+        or on their own.
         """
         current = widgets.Widget._send
         if getattr(current, "_rtnb_collector", False):  # a frame is collecting already
@@ -228,13 +233,24 @@ class FrameBus(_Widget):
         updates: list = []
         blobs: list = []
         bus = self
+        lock = threading.Lock()
+        is_open = [True]
 
         def collect(widget: Any, msg: dict, buffers: Any = None) -> None:
             method = msg.get("method")
-            if (widget is bus or method not in ("update", "custom") or threading.get_ident() != owner
-                    or getattr(widget, "comm", None) is None):
+            if widget is bus or method not in ("update", "custom") or getattr(widget, "comm", None) is None:
                 return original(widget, msg, buffers=buffers)
-            buffers = list(buffers or [])
+            if threading.get_ident() != owner and bus._carried.get(widget.model_id) is not widget:
+                return original(widget, msg, buffers=buffers)  # another thread's, never carried: on its own
+            with lock:
+                if is_open[0]:
+                    return add(widget, msg, method, list(buffers or []))
+            # (another thread's, after the frame's message went: through the bus all the same)
+            if "_send" in vars(widget) and widgets.Widget._send is not collect:
+                return widget._send(msg, buffers=buffers)
+            return original(widget, msg, buffers=buffers)
+
+        def add(widget: Any, msg: dict, method: str, buffers: list) -> None:
             if method == "update":
                 updates.append([widget.model_id, msg["state"], msg.get("buffer_paths") or [], len(blobs)])
             else:  # a custom message: in the frame, in order (on its own it overtook the updates)
@@ -250,15 +266,17 @@ class FrameBus(_Widget):
         try:
             yield self
         finally:
-            if widgets.Widget._send is collect:  # never undo what someone installed since
-                widgets.Widget._send = original
-            if updates and discard:
-                self.discarded += len(updates)
-                self.behind = True
-            elif updates:
-                self.updates_sent += len(updates)
-                self.messages_sent += 1
-                original(self, {"method": "custom", "content": {"rtnb_frame": updates}}, buffers=blobs)
+            with lock:
+                is_open[0] = False
+                if widgets.Widget._send is collect:  # never undo what someone installed since
+                    widgets.Widget._send = original
+                if updates and discard:
+                    self.discarded += len(updates)
+                    self.behind = True
+                elif updates:
+                    self.updates_sent += len(updates)
+                    self.messages_sent += 1
+                    original(self, {"method": "custom", "content": {"rtnb_frame": updates}}, buffers=blobs)
 
     def __repr__(self) -> str:
         return f"FrameBus(messages_sent={self.messages_sent}, updates_sent={self.updates_sent})"

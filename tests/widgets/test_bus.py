@@ -29,3 +29,30 @@ def test_a_page_asking_for_a_widget_the_kernel_no_longer_knows_is_told_it_is_gon
     sent.clear()
     bus._on_front_end(bus, {"missed": [kept.model_id]}, [])  # all known: no "gone"
     assert all("gone" not in c for c in _bus_messages(sent, bus))
+
+
+def test_a_carried_widget_changed_from_another_thread_during_a_frame_keeps_its_order(sent):
+    # Its message went on its own, ahead of the frame holding its earlier one: the page
+    # applies the bus's frames on a queue of their own, so the earlier state came last
+    # and stayed. Now it is collected in the frame, after the earlier one.
+    import threading
+
+    bus, label, other = FrameBus(), ipywidgets.HTML(), ipywidgets.IntText()
+    bus._on_front_end(bus, {"ready": True}, [])
+    with bus.frame():
+        label.value = "a"  # carried: its messages go through the bus from now on
+    sent.clear()
+    with bus.frame():
+        label.value = "b"
+        worker = threading.Thread(target=lambda: (setattr(label, "value", "c"), setattr(other, "value", 7)))
+        worker.start()
+        worker.join()
+    assert sent.count(label) == 0 and sent.count(bus) == 1
+    entries = sent.messages[bus.model_id][-1][0]["content"]["rtnb_frame"]
+    assert [(e[0], e[1]) for e in entries] == [(label.model_id, {"value": "b"}), (label.model_id, {"value": "c"})]
+    assert sent.count(other) == 1  # never carried: on its own, as without the bus
+    sent.clear()
+    worker = threading.Thread(target=lambda: setattr(label, "value", "d"))  # no frame open: its own bus message
+    worker.start()
+    worker.join()
+    assert sent.count(label) == 0 and sent.count(bus) == 1
