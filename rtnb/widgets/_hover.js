@@ -12,10 +12,13 @@
 // dashboard (two tabs, "New View for Output") each say what they point at, and the
 // kernel shows a chart's dots while any of them points at it. When a view goes (its
 // cleanup, or the page hidden by a reload or a close) it tells its leave and says bye;
-// a new view's "ready" makes the kernel forget every hover and ask the live views
-// ("ask"), which answer with what they point at ("here").
+// a new view's "ready" makes the kernel ask the live views ("ask"), which answer with
+// what they point at ("here"). A view pointing at a chart says so again every
+// REFRESH_MS: the kernel drops a hover it has not heard of for a few seconds (a page
+// that died without its pagehide would have kept its chart's dots coming for good).
 
 const LEAVE_MS = 300;
+const REFRESH_MS = 2000;
 const PREFIX = "rtnb-line-id-";
 
 function lineId(line) {
@@ -69,8 +72,11 @@ function render({ model, el }) {
   document.addEventListener("pointerout", out, true);
   window.addEventListener("pagehide", bye);
   model.on("msg:custom", asked);
+  const refresh = setInterval(() => { if (!gone && current !== null && leaving === null) tell(current, true); },
+    REFRESH_MS);
   send({ ready: true });
   return () => {
+    clearInterval(refresh);
     bye();
     document.removeEventListener("pointerover", over, true);
     document.removeEventListener("pointerout", out, true);

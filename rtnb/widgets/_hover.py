@@ -41,6 +41,14 @@ LINE_ID_CLASS = "rtnb-line-id-"
 #: Hover dots per line at most (each shows key, time and value in its tooltip).
 HOVER_DOTS = 60
 
+#: Seconds (the watch's clock) a view's hover lasts without news of it: a view that
+#: points at a chart says so again every 2 s (``_hover.js``), so a page that died without
+#: its bye (a crash, a killed tab) stops costing dots for a viewer who is gone.
+HOVER_TTL = 6.0
+
+#: Seconds the live views have to answer a new view's "ask" before their hovers go.
+ASK_TTL = 2.0
+
 
 def hover_mark(x_scale: bq.Scale, y_scale: bq.Scale, column: str) -> bq.Scatter:
     """The dots' mark: invisible, kept out of the scales' domain, with a tooltip.
@@ -142,8 +150,12 @@ class HoverWatch(_Widget):
 
     Each view (a tab, a second view of the output) sends a token of its own with each
     message, so one view's late leave does not empty the dots another view points at.
-    A view's ``ready`` makes the watch forget every hover (a reloaded page had no time
-    to tell its leave) and ask the live views what they point at (``here``).
+    A view's ``ready`` asks the live views what they point at (``here``): a hover not
+    confirmed within :data:`ASK_TTL` goes (a reloaded page had no time to tell its
+    leave), the others stay (emptied at once, every other view's dots blinked). A hover
+    not heard of for :data:`HOVER_TTL` goes too (a page that died without a bye):
+    checked on each message and by :meth:`expire`. ``monotonic`` is the watch's clock
+    (seconds; the wall clock's by default).
 
     >>> seen = []
     >>> watch = HoverWatch(on_hover=lambda i, on: seen.append((i, on)), on_ready=lambda: seen.append("ready"),
@@ -169,9 +181,16 @@ class HoverWatch(_Widget):
     lines = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
     def __init__(self, *, on_hover: Callable[[str, bool], Any], on_ready: Callable[[], Any],
-                 on_gone: Callable[[], Any] | None = None, lines: Iterable[str] = ()) -> None:
+                 on_gone: Callable[[], Any] | None = None, lines: Iterable[str] = (),
+                 monotonic: Callable[[], float] | None = None) -> None:
         super().__init__(layout={"display": "none"}, lines=list(lines))
         self._on_hover, self._on_ready, self._on_gone = on_hover, on_ready, on_gone
+        if monotonic is None:
+            from ..clock import WallClock  # the only module allowed to read the time
+
+            monotonic = WallClock().monotonic
+        self._monotonic = monotonic
+        self._due: dict[str, float] = {}  # token -> when its hover goes without news of it
         #: True while a page has the watch loaded (from its ready to its last bye).
         self.ready = False
         self._pages: set[str] = set()  # the tokens of the views heard from since the last ready
@@ -189,11 +208,17 @@ class HoverWatch(_Widget):
         token = content.get("token", "")
         if not isinstance(token, str):
             return
+        self.expire()
         before = self.hovered
+        now = self._monotonic()
         if content.get("ready") is True:
-            # A new view: forget every hover (a reloaded or closed page may not have told
-            # its leave) and ask the live views what they point at.
-            self._over.clear()
+            # A new view (or one rendered again: its own hover goes): ask the live views
+            # what they point at; a hover not confirmed soon goes (a reloaded or closed
+            # page may not have told its leave).
+            self._over.pop(token, None)
+            self._due.pop(token, None)
+            for other in self._due:
+                self._due[other] = min(self._due[other], now + ASK_TTL)
             self._pages = {token}
             self._changed(before)
             self.ready = True
@@ -203,6 +228,7 @@ class HoverWatch(_Widget):
         if content.get("bye") is True:
             self._pages.discard(token)
             self._over.pop(token, None)
+            self._due.pop(token, None)
             self._changed(before)
             if not self._pages and self.ready:
                 self.ready = False
@@ -213,13 +239,30 @@ class HoverWatch(_Widget):
         if content.get("here") is True:
             self._pages.add(token)
             if isinstance(hover, str):
-                self._over[token] = hover
+                self._over[token], self._due[token] = hover, now + HOVER_TTL
+            else:
+                self._over.pop(token, None)
+                self._due.pop(token, None)
         elif isinstance(hover, str):
             self._pages.add(token)
-            if content.get("on"):
-                self._over[token] = hover
+            if content.get("on"):  # (also a view pointing still, saying so again)
+                self._over[token], self._due[token] = hover, now + HOVER_TTL
             elif self._over.get(token) == hover:
                 del self._over[token]
+                self._due.pop(token, None)
+        self._changed(before)
+
+    def expire(self) -> None:
+        """Forget the hovers not heard of in time (:data:`HOVER_TTL`, or :data:`ASK_TTL`
+        after a new view asked): their charts' dots go unless another view points there."""
+        now = self._monotonic()
+        late = [token for token, due in self._due.items() if due <= now]
+        if not late:
+            return
+        before = self.hovered
+        for token in late:
+            del self._due[token]
+            self._over.pop(token, None)
         self._changed(before)
 
     def _changed(self, before: set[str]) -> None:

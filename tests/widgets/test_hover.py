@@ -17,7 +17,7 @@ import pytest
 
 import rtnb
 from rtnb.widgets import Dashboard, FreshnessBadge, LiveLine
-from rtnb.widgets._hover import LINE_ID_CLASS, WATCHES_HOVER
+from rtnb.widgets._hover import ASK_TTL, HOVER_TTL, LINE_ID_CLASS, WATCHES_HOVER
 from tests.conftest import FakeSource
 
 pytestmark = pytest.mark.skipif(not WATCHES_HOVER, reason="anywidget is not installed (the anywidget extra)")
@@ -30,7 +30,15 @@ def _dashboard():
     pipe = rtnb.build_pipeline(runner, metric="amount", by="country", window="1min", store=store)
     line = LiveLine(store, pipe.name, column="sum", points=100)
     dash = Dashboard([FreshnessBadge(store, pipe.name, limit="5s"), line], runner=runner, monotonic=lambda: 0.0)
+    dash.watch_clock = [0.0]  # the hover watch's clock (simulated): _later() moves it
+    if dash.hover_watch is not None:
+        dash.hover_watch._monotonic = lambda: dash.watch_clock[0]
     return dash, runner, line
+
+
+def _later(dash, seconds):
+    dash.watch_clock[0] += seconds
+    dash.hover_watch.expire()
 
 
 def _page(dash, content):
@@ -134,8 +142,8 @@ def test_two_views_one_late_leave_keeps_the_dots_of_the_other(sent):
 
 def test_a_reload_while_hovered_does_not_leave_the_dots_on(sent):
     # The page is reloaded while the mouse is on a chart: the old view may not have had
-    # the time to tell its leave. The new view's ready forgets every hover and asks the
-    # live views what they point at.
+    # the time to tell its leave. The new view's ready asks the live views what they
+    # point at; a hover no view confirms within ASK_TTL goes.
     dash, runner, line = _dashboard()
     runner.run("2s")
     _ready(dash, "old")
@@ -144,6 +152,7 @@ def test_a_reload_while_hovered_does_not_leave_the_dots_on(sent):
     sent.clear()
     _page(dash, {"ready": True, "token": "new"})
     assert ({"method": "custom", "content": {"ask": True}}, 0) in sent.messages[dash.hover_watch.model_id]
+    _later(dash, ASK_TTL)  # "old" never answers
     runner.run("2s")
     assert line.hover_on_demand and len(line.hover_mark.x) == 0  # nobody points: no dots
     # A view still alive (another tab) answers with the chart it points at: dots again.
@@ -239,10 +248,54 @@ def test_dots_emptied_on_a_leave_stay_empty_on_a_page_that_applies_the_bus_late(
     assert len(line.hover_mark.x) == 0
     page.apply()
     assert page.dots(line) == 0  # the page shows what the kernel holds
-    # A view that loads later: the watch's ready empties every chart's dots, after frames
-    # that carried them (a dashboard's dots are always there until its watch is ready).
+    # A view that loads later, and A does not confirm its hover: the dots go, after
+    # frames that carried them (a dashboard's dots are always there until its watch is ready).
     _page(dash, {"hover": line.model_id, "on": True, "token": "A"})
     runner.run("100ms")
     _page(dash, {"ready": True, "token": "B"})
+    _later(dash, ASK_TTL)
     page.apply()
     assert len(line.hover_mark.x) == 0 and page.dots(line) == 0
+
+
+def test_a_view_that_died_without_a_bye_stops_costing_dots(sent):
+    # A page that dies without pagehide (a crash, a killed tab) kept its hover for good:
+    # the kernel sent the chart's dots for a viewer who was gone. A view pointing at a
+    # chart says so again every 2 s; a hover not heard of for HOVER_TTL goes.
+    dash, runner, line = _dashboard()
+    runner.run("2s")
+    _ready(dash, "dead", "live")
+    _page(dash, {"hover": line.model_id, "on": True, "token": "dead"})
+    _later(dash, HOVER_TTL - 1)
+    assert len(line.hover_mark.x) > 0
+    _page(dash, {"hover": line.model_id, "on": True, "token": "dead"})  # (its last word)
+    _later(dash, HOVER_TTL - 1)
+    assert dash.hover_watch.hovered == {line.model_id}
+    _later(dash, 1)  # HOVER_TTL without news of it
+    assert dash.hover_watch.hovered == set() and len(line.hover_mark.x) == 0
+    sent.clear()
+    runner.run("2s")
+    assert sent.count(line.hover_mark) == 0  # no dots sent for nobody
+    # A live view pointing still keeps its hover by saying so again.
+    for _ in range(5):
+        _page(dash, {"hover": line.model_id, "on": True, "token": "live"})
+        _later(dash, HOVER_TTL / 2)
+    assert dash.hover_watch.hovered == {line.model_id} and len(line.hover_mark.x) > 0
+
+
+def test_a_new_view_keeps_the_dots_another_view_points_at():
+    # A new view's ready emptied every other view's dots until they answered its ask.
+    seen = []
+    t = [0.0]
+    from rtnb.widgets._hover import HoverWatch
+
+    watch = HoverWatch(on_hover=lambda i, on: seen.append((i, on)), on_ready=lambda: None, lines=["abc"],
+                       monotonic=lambda: t[0])
+    watch._from_page(watch, {"ready": True, "token": "A"}, [])
+    watch._from_page(watch, {"hover": "abc", "on": True, "token": "A"}, [])
+    watch._from_page(watch, {"ready": True, "token": "B"}, [])  # a second tab
+    assert watch.hovered == {"abc"}
+    watch._from_page(watch, {"here": True, "token": "A", "hover": "abc"}, [])  # A answers the ask
+    t[0] += ASK_TTL
+    watch.expire()
+    assert watch.hovered == {"abc"} and seen == [("abc", True)]  # never emptied
