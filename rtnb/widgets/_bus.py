@@ -85,7 +85,10 @@ class FrameBus(_Widget):
 
     if AGES_IN_BROWSER:
         # (a str: anywidget keeps a widget whose _esm is a file alive, connected to its change signal)
-        _esm = Path(__file__).with_name("_bus.js").read_text(encoding="utf-8")
+        # The log sliders' readout parser (_readout.js) comes first: every dashboard's page
+        # loads its bus, and the dashboard's sliders are LogSliders (_slider.py).
+        _esm = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8")
+                          for name in ("_readout.js", "_bus.js"))
 
     def __init__(self, root: widgets.Widget | None = None) -> None:
         super().__init__(layout={"display": "none"})
