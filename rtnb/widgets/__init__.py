@@ -13,7 +13,7 @@ from ._bars import LiveBars
 from ._base import FrameGate
 from ._dashboard import Dashboard
 from ._error_panel import ErrorPanel
-from ._format import SI_TICKS, duration, linear_ticks, log_ticks, money, nice_ticks, si
+from ._format import SI_TICKS, duration, linear_ticks, log_ticks, money, nice_ticks, si, tick_labels
 from ._freshness import FreshnessBadge
 from ._kpi import KpiTile
 from ._line import LiveLine
@@ -25,5 +25,5 @@ __all__ = [
     "Dashboard", "ErrorPanel", "FreshnessBadge", "FrameGate", "KeyColours", "KpiTile", "LiveBars", "LiveLine",
     "LiveTable", "dashboard",
     # formatting shared by every view (numbers, durations, money, tick values)
-    "SI_TICKS", "duration", "linear_ticks", "log_ticks", "money", "nice_ticks", "si",
+    "SI_TICKS", "duration", "linear_ticks", "log_ticks", "money", "nice_ticks", "si", "tick_labels",
 ]

@@ -10,7 +10,9 @@ One place for every view's formatting, so a dashboard and the tiers lab say "12k
 - :func:`log_ticks` and :func:`linear_ticks` — a bounded number of round tick values
   for a data range, for bqplot's ``Axis.tick_values``; :func:`nice_ticks` — the same
   reaching past both ends of the data, for an axis whose ends are labelled ticks;
-- :func:`time_ticks` — the same for a time axis, with a 24 h format that fits the step.
+- :func:`time_ticks` — the same for a time axis, with a 24 h format that fits the step;
+- :func:`tick_labels` — tick values labelled in words ("100 µs", "10,000"), for bqplot's
+  ``Axis.tick_labels`` (d3's formats cannot say "ms").
 
 Pure Python (numpy and pandas only): the tiers lab and tests use it without a browser.
 
@@ -22,14 +24,15 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 __all__ = ["SI_TICKS", "AXIS_NUMBER", "si", "duration", "money", "log_ticks", "linear_ticks", "nice_ticks",
-           "time_ticks", "NOWRAP"]
+           "time_ticks", "tick_labels", "NOWRAP"]
 
 #: d3-format for SI-prefixed ticks with trailing zeros trimmed: 12000 → "12k".
 SI_TICKS = "~s"
@@ -270,3 +273,36 @@ def time_ticks(lo: Any, hi: Any, max_ticks: int = 6) -> tuple[np.ndarray, str]:
             ticks = (first + step * np.arange(int(n), dtype=np.int64)).astype("datetime64[ns]")
             return ticks, fmt
     return _month_ticks(a, b, max_ticks)
+
+
+def tick_labels(values: Iterable[float], words: Callable[[float], str] = duration) -> dict[str, str]:
+    """``{value: words(value)}`` for bqplot's ``Axis.tick_labels``, beside ``tick_values=values``:
+    an axis of seconds labelled "100 µs", "1 ms", "10 ms" instead of d3's "0.0001".
+
+    bqplot looks each tick's label up by the number as the browser writes it (JavaScript's
+    ``String(0.00001)`` is "0.00001", Python's ``str`` says "1e-05"), so the keys are written
+    that way; a tick with no key keeps the axis's ``tick_format``.
+
+    >>> tick_labels([1e-7, 1e-5, 0.001, 1.0, 10_000_000.0])
+    {'1e-7': '100 ns', '0.00001': '10 µs', '0.001': '1 ms', '1': '1 s', '10000000': '116 d'}
+    >>> tick_labels([1_000, 100_000], "{:,.0f}".format)
+    {'1000': '1,000', '100000': '100,000'}
+    """
+    return {_js_number(float(v)): words(v) for v in values}
+
+
+def _js_number(v: float) -> str:
+    """``v`` as JavaScript's ``String(v)`` writes it (shortest round trip, like Python's
+    ``repr``; fixed notation from 1e-6 up to 1e21, an exponent without zero padding outside)."""
+    if not math.isfinite(v):
+        return {math.inf: "Infinity", -math.inf: "-Infinity"}.get(v, "NaN")
+    if v.is_integer() and abs(v) < 1e21:
+        return str(int(v))
+    text = repr(v)
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    e = int(exponent)
+    if -7 < e < 21:
+        return f"{Decimal(text):f}"
+    return f"{mantissa}e{'+' if e > 0 else '-'}{abs(e)}"

@@ -7,7 +7,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rtnb.widgets._format import duration, linear_ticks, log_ticks, money, si
+from rtnb.widgets._format import duration, linear_ticks, log_ticks, money, si, tick_labels
 
 
 @given(st.floats(0, 1e9), st.floats(1e-3, 1e9), st.integers(3, 10))
@@ -45,3 +45,23 @@ def test_durations_read_in_the_largest_unit():
 def test_money_is_one_line_with_an_en_dash():
     assert money((0.01, 0.02)) == "$0.01–0.02"
     assert " " not in money((11_000, 14_000))
+
+
+def test_tick_labels_are_keyed_as_the_browser_writes_the_tick_values():
+    # bqplot looks a tick's label up by String(value) in JavaScript: these are its answers
+    js = {1e-9: "1e-9", 1e-7: "1e-7", 1.5e-7: "1.5e-7", 1e-6: "0.000001", 1e-5: "0.00001", 2.5e-5: "0.000025",
+          1e-4: "0.0001", 0.1: "0.1", 1.0: "1", 10.0: "10", 1e6: "1000000", 1e20: "100000000000000000000",
+          1e21: "1e+21", -0.001: "-0.001", 12.5: "12.5"}
+    assert list(tick_labels(js, str)) == list(js.values())
+    labels = tick_labels([10.0 ** e for e in range(-7, 1)])
+    assert list(labels.values()) == ["100 ns", "1 µs", "10 µs", "100 µs", "1 ms", "10 ms", "100 ms", "1 s"]
+
+
+def test_an_axis_sends_its_tick_labels_beside_its_tick_values():
+    import bqplot as bq
+
+    ticks = log_ticks([2e-7, 0.3], max_ticks=9)
+    axis = bq.Axis(scale=bq.LogScale(), tick_values=ticks, tick_labels=tick_labels(ticks))
+    state = axis.get_state()
+    assert set(state["tick_labels"]) == {tick_labels([t], str).popitem()[0] for t in ticks}
+    assert state["tick_labels"]["0.001"] == "1 ms" and state["tick_labels"]["1e-7"] == "100 ns"
