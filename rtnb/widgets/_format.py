@@ -11,6 +11,7 @@ One place for every view's formatting, so a dashboard and the tiers lab say "12k
   for a data range, for bqplot's ``Axis.tick_values``; :func:`nice_ticks` — the same
   reaching past both ends of the data, for an axis whose ends are labelled ticks;
 - :func:`time_ticks` — the same for a time axis, with a 24 h format that fits the step;
+- :func:`clock_time` — a clock's reading at a glance ("09:00:03 UTC, Mon 01 Jan");
 - :func:`tick_labels` — tick values labelled in words ("100 µs", "10,000"), for bqplot's
   ``Axis.tick_labels`` (d3's formats cannot say "ms").
 
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["SI_TICKS", "AXIS_NUMBER", "si", "duration", "money", "log_ticks", "linear_ticks", "nice_ticks",
-           "time_ticks", "tick_labels", "NOWRAP"]
+           "time_ticks", "tick_labels", "clock_time", "NOWRAP"]
 
 #: d3-format for SI-prefixed ticks with trailing zeros trimmed: 12000 → "12k".
 SI_TICKS = "~s"
@@ -306,3 +307,23 @@ def _js_number(v: float) -> str:
     if -7 < e < 21:
         return f"{Decimal(text):f}"
     return f"{mantissa}e{'+' if e > 0 else '-'}{abs(e)}"
+
+
+def clock_time(when: Any) -> str:
+    """A clock's reading at a glance: the time of day to the second, the zone when the time
+    has one, and the day — never "2024-01-01 09:00:03.123456+00:00".
+
+    >>> clock_time(pd.Timestamp("2024-01-01 09:00:03.923456+00:00"))
+    '09:00:03 UTC, Mon 01 Jan'
+    >>> clock_time(pd.Timestamp("2013-03-10 14:30", tz="America/New_York")), clock_time("2024-01-01 12:05:57")
+    ('14:30:00 EDT, Sun 10 Mar', '12:05:57, Mon 01 Jan')
+    >>> clock_time(None)
+    '–'
+    """
+    if when is None:
+        return "–"
+    t = pd.Timestamp(when)
+    if t is pd.NaT:
+        return "–"
+    zone = f" {t.tzname()}" if t.tzinfo is not None else ""
+    return f"{t:%H:%M:%S}{zone}, {t:%a %d %b}"
