@@ -5,7 +5,9 @@ Markdown cell (nor anything else on the page) is typeset by MathJax — every do
 amount the Markdown writes reads as written on the page. In JupyterLab, Run All and: notebook 02:
 the four tier panels draw on one time axis, Pause stops the simulated clock, Replay
 starts the day again. Notebook 03: the explorer is one widget; moving a slider in the
-browser changes the advisor's table. Behaviour only, no rates. A picture of each
+browser changes the advisor's table. In Notebook 7, notebook 05's live dashboard keeps
+redrawing its lines while the clients run (it once stopped getting frames there).
+Behaviour only, no rates. A picture of each
 notebook goes to tests/browser/artifacts/ (``python -m scripts.screenshots`` refreshes
 the ones in docs/).
 """
@@ -18,14 +20,15 @@ import shutil
 
 import pytest
 
-from tests.browser._lab import ERRORS, KERNEL_IDLE, SLOW, dollars_read_as_dollars, kernel_says, open_notebook, \
-    run_all, screenshot_notebook
+from tests.browser._lab import ALL_RUN, ERRORS, KERNEL_IDLE, LINES_REDRAW, SLOW, dollars_read_as_dollars, \
+    kernel_says, open_notebook, run_all, screenshot_notebook
 from tests.browser._servers import BIN, ROOT, jupyter_lab, jupyter_notebook, voila
 from tests.conftest import require
 
 pytestmark = pytest.mark.timeout(1200)
 
 NOTEBOOKS = ["02_streaming_vs_batch", "03_tiers_vs_cost", "04_pre_aggregation"]
+DELIVERY = "05_delivery_for_real"  # served too, for its live dashboard in Notebook 7
 ARTIFACTS = ROOT / "tests" / "browser" / "artifacts"
 
 # The tier timeline now: its clock label, each tier's screen-update counter, and the
@@ -80,7 +83,7 @@ def served(start, tmp):
     (jupyter_lab or jupyter_notebook) at their small sizes; yields the base URL."""
     work = tmp / "work"
     work.mkdir()
-    for name in NOTEBOOKS:
+    for name in NOTEBOOKS + [DELIVERY]:
         shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", work / f"{name}.ipynb")
     with small_sizes(), start(work, tmp) as base:
         yield base
@@ -268,5 +271,30 @@ def test_in_notebook7_every_cell_runs_and_its_dollars_stay_dollars(chromium, not
         page.wait_for_selector(RENDERED[name], state="attached", timeout=SLOW)
         assert page.evaluate(ERRORS) == []
         dollars_read_as_dollars(page, ROOT / "notebooks" / f"{name}.ipynb")
+    finally:
+        page.close()
+
+
+def test_in_notebook7_notebook_05s_dashboard_keeps_drawing_while_its_clients_run(chromium, notebook7):
+    """Run All, and while the notebook's clients read the server (the cell awaits LIVE
+    seconds; the dashboard runs 3 x LIVE + 10), the dashboard kept on the screen redraws
+    its lines, and again later: frames keep reaching Notebook 7's page, not only the first."""
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.set_default_timeout(SLOW)
+        page.goto(f"{notebook7}/notebooks/{DELIVERY}.ipynb", timeout=120_000)
+        page.wait_for_function(KERNEL_IDLE, timeout=SLOW)
+        # (not returned: evaluate would wait for the promise, that is for Run All's end)
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        page.wait_for_selector(".rtnb-dashboard .rtnb-live-line path.line", state="attached", timeout=SLOW)
+        # The user watches the dashboard: Run All scrolls to the cell it runs, and a dashboard
+        # scrolled off the screen is rightly drawn nothing, so it is kept in view meanwhile.
+        page.evaluate("""() => { const d = document.querySelector('.rtnb-dashboard');
+          window.rtnbWatch = setInterval(() => d.scrollIntoView({block: 'start'}), 200); }""")
+        for _ in range(2):  # five lines: 10 redraws are two frames at least, each time
+            page.wait_for_function(LINES_REDRAW, arg=[0, 10], timeout=SLOW)
+        page.evaluate("() => clearInterval(window.rtnbWatch)")
+        page.wait_for_function(ALL_RUN, timeout=SLOW, polling=250)
+        assert page.evaluate(ERRORS) == []
     finally:
         page.close()
