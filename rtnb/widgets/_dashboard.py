@@ -25,6 +25,7 @@ from .._errors import ParameterError
 from ..runner import FrameAcks, FramePacer
 from ._bars import LiveBars  # noqa: F401  (used in the example)
 from ._bus import FrameBus
+from ._format import clock_time
 from ._freshness import FreshnessBadge
 from ._hover import WATCHES_HOVER, HoverWatch
 from ._live_html import LiveHTML
@@ -240,8 +241,9 @@ class Dashboard(widgets.VBox):
             self.rate_slider.layout.display = "none"
         speed = getattr(source, "speed", None)  # a replay's own speed-up (data time / clock time)
         self.replay_speed = widgets.HTML(
-            value=f"<span class='rtnb-replay-speed' style='font-size:12px;color:#555'>replay {speed:,.4g}× "
-                  f"(data time per clock time)</span>"
+            # (a margin: "...per clock time)" ran into the status line's "stopped")
+            value=f"<span class='rtnb-replay-speed' style='font-size:12px;color:#555;margin-right:14px'>"
+                  f"replay {speed:,.4g}× (data time per clock time)</span>"
             if isinstance(speed, (int, float)) and not isinstance(speed, bool) and speed > 0 else ""
         )
         self.status = LiveHTML(value="")
@@ -359,10 +361,12 @@ class Dashboard(widgets.VBox):
         # Start when nothing runs live; Pause only when there is something to pause.
         self.start_button.disabled = state in ("running", "paused")
         self.pause_button.disabled = state not in ("running", "paused")
-        when = f" · clock {now:%Y-%m-%d %H:%M:%S}" if now is not None else ""
+        # At a glance: "running · clock 09:00:03, Mon 01 Jan"; the full time on hover.
+        when = f" · clock {clock_time(now)}" if now is not None else ""
+        full = f" title='{html.escape(str(pd.Timestamp(now)), quote=True)}'" if now is not None else ""
         self.status.value = (
-            f"<span class='rtnb-run-state' data-state='{state}' style='font-size:12px;color:#555'>"
-            f"{state}{when}</span>"
+            f"<span class='rtnb-run-state' data-state='{state}'{full} style='font-size:12px;color:#555'>"
+            f"{html.escape(state)}{html.escape(when)}</span>"
         )
 
     def _on_hover_ready(self, on: bool) -> None:

@@ -236,3 +236,18 @@ def test_a_view_that_fails_is_reported_and_the_others_still_redraw():
     err = runner.health.errors[-1]
     assert (err.where, err.name, err.kind, err.message) == ("frame", "LiveLine.refresh", "ValueError", "cannot draw")
     assert runner.health.error_count == 10  # once per frame, counted, never silent
+
+
+def test_the_status_line_reads_the_clock_at_a_glance():
+    store = rtnb.store.MemoryStore()
+    runner = rtnb.Runner(Orders(100), clock=rtnb.SimClock(start="2024-01-01 09:00"), tick="1s")
+    wire(runner, store)
+    dash = Dashboard(views(store), runner=runner)
+    runner.run("3s")
+    state = dash.status.get_state()["value"]
+    # the time of day and the day, not the whole date to the second; the full time on hover
+    assert ">idle · clock 09:00:03, Mon 01 Jan</span>" in state, state
+    assert "title='2024-01-01 09:00:03'" in state
+    dash._show_status(pd.Timestamp("2024-01-01 09:00:03.123456+00:00"))  # a zoned clock says its zone
+    assert "clock 09:00:03 UTC, Mon 01 Jan<" in dash.status.value and ".123456" not in dash.status.value.split(">")[1]
+    dash.close()
