@@ -37,8 +37,8 @@ MAIN = [
     ("compact categories (before: DataFrames)", "cluster/_partition.py", "compact"),
     ("split by partition (before: DataFrames)", "cluster/_partition.py", "split"),
     ("split into arrays (Rows)", "cluster/_partition.py", "split_rows"),
-    ("send (actor calls)", "cluster/_driver.py", "_send"),
-    ("wait for replies", "cluster/_driver.py", "_settle"),
+    ("send (actor calls)", "cluster/_actors.py", "_send"),
+    ("wait for replies", "cluster/_actors.py", "_settle"),
     ("snapshot (Merged + Snapshot)", "cluster/_driver.py", "snapshot"),
     ("top-10 + n_keys read", "benchmarks/bench_cluster.py", "read"),
 ]

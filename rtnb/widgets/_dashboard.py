@@ -262,7 +262,8 @@ class Dashboard(widgets.VBox):
             self.hover_watch = HoverWatch(on_hover=lambda i, on: (d := me()) is not None and d._on_hover(i, on),
                                           on_ready=lambda: (d := me()) is not None and d._on_hover_ready(True),
                                           on_gone=lambda: (d := me()) is not None and d._on_hover_ready(False),
-                                          lines=[v.model_id for v in self.views if hasattr(v, "show_hover")])
+                                          lines=[v.model_id for v in self.views if hasattr(v, "show_hover")],
+                                          monotonic=monotonic)
             hidden.append(self.hover_watch)
         self.controls = widgets.HBox(
             [self.start_button, self.pause_button, self.speedup_slider, self.rate_slider, self.replay_speed,
@@ -342,6 +343,8 @@ class Dashboard(widgets.VBox):
     def _draw(self, now: pd.Timestamp | None) -> int:
         self.frames += 1
         changed = 0
+        if self.hover_watch is not None:
+            self.hover_watch.expire()  # the hovers of pages that died without a word go
         self._show_status(now)
         # The badges last: the beat a screen acknowledges comes after the frame's other
         # messages, so its acknowledgement says the whole frame was drawn.

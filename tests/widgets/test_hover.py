@@ -299,3 +299,25 @@ def test_a_new_view_keeps_the_dots_another_view_points_at():
     t[0] += ASK_TTL
     watch.expire()
     assert watch.hovered == {"abc"} and seen == [("abc", True)]  # never emptied
+
+
+def test_a_dead_views_hover_goes_on_the_dashboards_frames_alone(sent):
+    # With no other message reaching the watch, the dashboard's frames expire a hover not
+    # heard of for HOVER_TTL, on the dashboard's own clock.
+    t = [0.0]
+    store = rtnb.store.MemoryStore(history=600)
+    source = FakeSource(200, name="orders", keys=("FR", "DE", "IT"), key_col="country", measure="amount")
+    runner = rtnb.Runner(source, clock=rtnb.SimClock(start="2024-01-01"), tick="100ms", fps=10, frames="sim")
+    pipe = rtnb.build_pipeline(runner, metric="amount", by="country", window="1min", store=store)
+    line = LiveLine(store, pipe.name, column="sum", points=100)
+    dash = Dashboard([FreshnessBadge(store, pipe.name, limit="5s"), line], runner=runner, monotonic=lambda: t[0])
+    runner.run("2s")
+    _ready(dash, "dead")
+    _page(dash, {"hover": line.model_id, "on": True, "token": "dead"})
+    assert dash.hover_watch.hovered == {line.model_id}
+    t[0] += HOVER_TTL - 1
+    runner.run("1s")
+    assert dash.hover_watch.hovered == {line.model_id}  # not yet
+    t[0] += 2
+    runner.run("1s")  # frames only: nothing came from any page
+    assert dash.hover_watch.hovered == set() and len(line.hover_mark.x) == 0
