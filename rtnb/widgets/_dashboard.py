@@ -47,6 +47,8 @@ FRAME_PATIENCE = 5.0
 #: Seconds between the frames a dashboard draws for its kernel-side widgets alone while no
 #: page shows it (scrolled away, a hidden tab): what Python reads of them (a badge's
 #: state, a KPI's value) stays this current; the pages get the current state when shown.
+#: (Through the frame bus only, which can drop a frame's messages: without it, RTNB_FRAME_BUS=0
+#: or before a page's bus is ready, a hidden dashboard draws nothing until it is shown.)
 HIDDEN_FRAME_S = 1.0
 #: Grid columns: past a few, every chart is too narrow to read.
 MAX_COLUMNS = 6
@@ -317,6 +319,11 @@ class Dashboard(widgets.VBox):
                 if self.acks.hidden and bus:
                     return self._draw_unseen(now)
                 return 0
+        elif self.use_bus and self.bus.ready and self.bus.behind:
+            # A pause or a stop while no page showed it (its frames dropped): its frame goes
+            # to the pages, hidden or not, and after it no running frame notices a page
+            # shown again: the full state goes first, or the page kept its old charts for good.
+            self.bus.resend()
         if badge is not None and badge.acked_beat is not None and self.use_bus and self.bus.ready:
             with self.bus.frame():  # a screen shows it: the frame's messages go as one
                 changed = self._draw(now)

@@ -22,8 +22,13 @@ function patch(live, next) {
       if (o.nodeValue !== n.nodeValue) o.nodeValue = n.nodeValue;
       continue;
     }
-    for (const a of Array.from(o.attributes)) if (!n.hasAttribute(a.name)) o.removeAttribute(a.name);
-    for (const a of Array.from(n.attributes)) if (o.getAttribute(a.name) !== a.value) o.setAttribute(a.name, a.value);
+    // (by namespace: an SVG's xlink:href keeps its own)
+    for (const a of Array.from(o.attributes)) {
+      if (!n.hasAttributeNS(a.namespaceURI, a.localName)) o.removeAttributeNS(a.namespaceURI, a.localName);
+    }
+    for (const a of Array.from(n.attributes)) {
+      if (o.getAttributeNS(a.namespaceURI, a.localName) !== a.value) o.setAttributeNS(a.namespaceURI, a.name, a.value);
+    }
     patch(o, n);
   }
   while (live.childNodes.length > want.length) live.removeChild(live.lastChild);

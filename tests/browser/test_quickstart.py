@@ -75,8 +75,9 @@ RUN_STATE = """(i) => { const s = document.querySelectorAll('.rtnb-dashboard')[i
 # MutationObserver misses no change, even when a loaded machine throttles timers).
 RECORD_BADGE = """([i, name]) => { window.rtnbBadges = window.rtnbBadges || {};
   const s = window.rtnbBadges[name] = [], t0 = performance.now();
-  const note = b => { const now = [b.dataset.state, b.dataset.kernel || 'responding'], last = s[s.length - 1];
-    if (!last || last[0] !== now[0] || last[1] !== now[1]) s.push([...now, performance.now() - t0]); };
+  const note = b => { const now = [b.dataset.state, b.dataset.kernel || 'responding', b.dataset.shown],
+    last = s[s.length - 1];
+    if (!last || last[0] !== now[0] || last[1] !== now[1] || last[2] !== now[2]) s.push([...now, performance.now() - t0]); };
   const find = setInterval(() => {
     const d = document.querySelectorAll('.rtnb-dashboard')[i];
     const b = d && d.querySelector('.rtnb-freshness');
@@ -84,10 +85,16 @@ RECORD_BADGE = """([i, name]) => { window.rtnbBadges = window.rtnbBadges || {};
     clearInterval(find); note(b);
     new MutationObserver(() => note(b)).observe(b, {attributes: true}); }, 50); }"""
 TIMELINE = "(name) => (window.rtnbBadges || {})[name] || []"
-# ... in which a 'stale' comes between two 'fresh'.
-STALLED_AND_BACK = """(name) => { const s = ((window.rtnbBadges || {})[name] || []).map(x => x[0]);
+# ... in which a 'stale' comes between two 'fresh', all three while the badge is shown (off
+# the screen a badge gets no message and ages to stale without any stall).
+STALLED_AND_BACK = """(name) => { const s = ((window.rtnbBadges || {})[name] || [])
+    .filter(x => x[2] === 'yes').map(x => x[0]);
   const f = s.indexOf('fresh'), st = s.indexOf('stale', f + 1);
   return f >= 0 && st > f && s.indexOf('fresh', st + 1) > st; }"""
+# Keep dashboard i on the screen (Run All scrolls to the cells it runs) until unpinned.
+PIN = """(i) => { window.rtnbPin = setInterval(() => { const d = document.querySelectorAll('.rtnb-dashboard')[i];
+  if (d) d.scrollIntoView({block: 'start'}); }, 200); return true; }"""
+UNPIN = "() => { clearInterval(window.rtnbPin); return true; }"
 
 REJECTED = """(i) => { const e = document.querySelectorAll('.rtnb-dashboard')[i].querySelector('.rtnb-errors');
   return e ? [Number(e.dataset.rejected), Number(e.dataset.late), e.querySelectorAll('.rtnb-reasons li').length,
@@ -398,11 +405,9 @@ def tooltip_on_hover(page, i: int = ORDERS, budget_s: float = 120) -> None:
 
 
 def stalled_and_back(page) -> None:
-    """The stall dashboard's badge (recorded since Run All) went fresh, stale, fresh. A
-    recording, not a wait for the current state: on a slow machine the stall may be over
-    before the charts render. (Off the screen, the badge gets no message and ages to
-    stale too; on the screen again, it is fresh.)"""
-    page.evaluate(SCROLL_TO, STALL)
+    """The stall dashboard's badge (recorded since Run All, kept on the screen) went
+    fresh, stale, fresh while shown. A recording, not a wait for the current state: on a
+    slow machine the stall may be over before the charts render."""
     try:
         page.wait_for_function(STALLED_AND_BACK, arg="stall", timeout=SLOW)
     finally:
@@ -434,14 +439,16 @@ def quickstart_page(chromium, url: str, app: str):
         page.wait_for_function(KERNEL_IDLE, timeout=SLOW)
         assert page.evaluate("() => window.jupyterapp.name") == app  # Notebook 7 is not Lab's UI
         page.evaluate(RECORD_BADGE, [STALL, "stall"])
+        page.evaluate(PIN, STALL)  # on the screen through its stall, whatever Run All scrolls to
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        stalled_and_back(page)
+        page.evaluate(UNPIN)
         charts_render(page, 4)
         page.evaluate(EXECUTE, RUN_AGAIN)  # the notebook's live run may be over by now
         lines_redraw(page, ORDERS)
         colours_are_distinct(page)
         dots_on_hover(page)
         no_mathjax(page)
-        stalled_and_back(page)
         yield page
         assert page.evaluate(RUN_ERRORS) == []  # no view failed to draw a frame
         print("bus errors:", [t for t in page.rtnb_console if "rtnb bus" in t][:10])

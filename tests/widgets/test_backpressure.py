@@ -442,3 +442,27 @@ def test_a_widget_carried_by_a_second_bus_keeps_to_the_newest_bus(sent):
     sent.clear()
     w.value = 4
     assert sent.count(second) == 1 and sent.count(w) == 0
+
+
+def test_a_stop_while_no_view_is_shown_makes_the_pages_current(sent):
+    # Review HIGH: frames dropped while hidden, then the run stops: the stop frame carried
+    # only what changed since the last dropped frame, and with no running frame after it
+    # nothing noticed the page shown again: it kept its old charts for good.
+    dash, runner, badge, line, kpi = _dashboard(monotonic="sim")
+    runner.run("1s")
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])
+    _view(badge, "tab", True)
+    _keep_up(runner, badge, 5)
+    _view(badge, "tab", False)
+    runner.run("3s")  # dropped frames for the kernel's widgets
+    assert dash.bus.behind
+    resends = dash.bus.resends
+    sent.clear()
+    runner.health.state = "stopped"
+    runner.frame()  # the stop frame: the full state first, then the frame
+    assert dash.bus.resends == resends + 1 and not dash.bus.behind
+    assert sent.count(dash.bus) == 2
+    _view(badge, "tab", True)  # shown again while stopped: nothing left to send
+    sent.clear()
+    runner.frame()
+    assert dash.bus.resends == resends + 1
