@@ -12,6 +12,8 @@ import re
 import time
 from pathlib import Path
 
+import nbformat
+
 #: The budget (ms) of a wait for something the kernel sends to show on the page. On a
 #: loaded 2-core machine the page was seen more than two minutes behind the kernel (it
 #: works through a backlog of frames: ``dash.stop()`` had run, the page said "running"
@@ -102,6 +104,14 @@ def dollars_read_as_dollars(page, notebook: Path) -> None:
     assert missing == [], missing
     found = page.evaluate(MATHJAX)
     assert found == {"markdown": 0, "page": 0}, found
+
+
+def write_notebook(path: Path, *cells: str) -> Path:
+    """A notebook of these code cells, on the Python 3 kernel, at ``path``."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
 
 
 def open_notebook(page, base: str, name: str) -> None:

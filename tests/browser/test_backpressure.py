@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import json
 
-import nbformat
 import pytest
 
-from tests.browser._lab import LIVE_DASHBOARD as DASHBOARD, SLOW, open_notebook, run_all
+from tests.browser._lab import LIVE_DASHBOARD as DASHBOARD, SLOW, open_notebook, run_all, write_notebook
 from tests.browser._servers import jupyter_lab
 
 pytestmark = pytest.mark.timeout(900)
@@ -65,9 +64,7 @@ def frames_ahead(beats: list[list[float]]) -> list[int]:
 def test_a_slowed_page_stays_within_a_few_frames_of_its_kernel(chromium, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(DASHBOARD)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, work / "slow_page.ipynb")
+    write_notebook(work / "slow_page.ipynb", DASHBOARD)
     with jupyter_lab(work, tmp_path) as base:
         page = chromium.new_page(viewport={"width": 1400, "height": 1100})
         page.set_default_timeout(SLOW)

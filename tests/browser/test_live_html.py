@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 
-import nbformat
 import pytest
 
-from tests.browser._lab import SLOW, kernel_says, open_notebook, run_all
+from tests.browser._lab import SLOW, kernel_says, open_notebook, run_all, write_notebook
 from tests.browser._servers import jupyter_lab
 
 pytestmark = pytest.mark.timeout(600)
@@ -47,9 +46,7 @@ MARKED = "() => { const t = document.querySelector('.rtnb-probe-html .t'); retur
 def test_live_html_shows_the_kernels_value_and_keeps_unchanged_nodes(chromium, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, work / "html.ipynb")
+    write_notebook(work / "html.ipynb", CELL)
     with jupyter_lab(work, tmp_path) as base:
         page = chromium.new_page(viewport={"width": 1200, "height": 800})
         page.set_default_timeout(SLOW)

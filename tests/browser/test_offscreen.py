@@ -10,10 +10,9 @@ comes at once and the lines redraw. Every wait is on a state of the page or the 
 
 from __future__ import annotations
 
-import nbformat
 import pytest
 
-from tests.browser._lab import LIVE_DASHBOARD, SLOW, kernel_says, open_notebook, run_all
+from tests.browser._lab import LIVE_DASHBOARD, SLOW, kernel_says, open_notebook, run_all, write_notebook
 from tests.browser._servers import jupyter_lab
 
 pytestmark = pytest.mark.timeout(900)
@@ -45,10 +44,7 @@ THIRTY = """while dash.runner.health.frames < _r + 30:
 
 def _notebook(work) -> None:
     work.mkdir()
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(LIVE_DASHBOARD),
-                                         nbformat.v4.new_code_cell(SPACER)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, work / "offscreen.ipynb")
+    write_notebook(work / "offscreen.ipynb", LIVE_DASHBOARD, SPACER)
 
 
 def test_a_dashboard_scrolled_away_gets_no_frames_and_is_current_when_back(chromium, tmp_path):
