@@ -48,6 +48,11 @@ QUICKSTART_OBSERVERS = """() => {
     return r; });
   return [window.__qs.length, window.__wsBytes, window.__wsMessages]; }"""
 QUICKSTART_READ = "() => [window.__qs.map(r => [r.frames, r.rewrites]), window.__wsBytes, window.__wsMessages]"
+# The newest frame (beat) each dashboard's badge has acknowledged: it does so after the
+# paint that follows the frame's last message, so the beats acknowledged per second are the
+# frames the page painted, whether the line's points changed in them or not.
+ACKED = """() => Array.from(document.querySelectorAll('.rtnb-dashboard')).map(d => {
+  const b = d.querySelector('.rtnb-freshness'); return b && b.dataset.acked ? Number(b.dataset.acked) : null; })"""
 
 # The screen's lag (s) each dashboard's badge reports now (data-lag).
 LAGS = """() => Array.from(document.querySelectorAll('.rtnb-dashboard')).map(d => {
@@ -168,6 +173,7 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
                 _ask_frames(page, "k0")
                 _say("measuring")
                 n, b0, m0 = page.evaluate(QUICKSTART_OBSERVERS)
+                acked0 = page.evaluate(ACKED)
                 cpu.restart()
                 metrics.start()
                 w0 = time.monotonic()
@@ -176,6 +182,7 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
                     time.sleep(seconds / 5)
                     lags.append(page.evaluate(LAGS))
                 per, b1, m1 = page.evaluate(QUICKSTART_READ)
+                acked1 = page.evaluate(ACKED)
                 elements = page.evaluate(ELEMENTS)
                 on_screen = page.evaluate(ON_SCREEN)
                 _ask_frames(page, "k1")
@@ -209,6 +216,8 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
         "tree": str(source), "dashboards": n, "seconds": span, "warmup": warmup,
         "load": os.getloadavg()[0], "cores": os.cpu_count(),
         "frames_per_s": [f / span for f, _ in per],
+        "painted_per_s": [(b - a) / span if a is not None and b is not None else float("nan")
+                          for a, b in zip(acked0, acked1)],
         "rewrites_per_frame": [r / f if f else float("nan") for f, r in per],
         "kernel_frames_per_s": [(b[0] - a[0]) / kspan for a, b in zip(k0[1], k1[1])],
         "kernel_held_per_s": [(b[1] - a[1]) / kspan for a, b in zip(k0[1], k1[1])],
@@ -234,9 +243,9 @@ def report(r: dict) -> str:
         f"{r['load']:.1f}; kernel→browser {r['bytes_per_s'] / 1e3:,.0f} kB/s, {r['messages_per_s']:,.0f} messages/s "
         f"({r['bytes_per_frame'] / 1e3:,.1f} kB and {r['messages_per_frame']:.1f} WebSocket messages per dashboard frame shown)",
         "",
-        "| dashboard | line chart frames/s shown (wall) | kernel frames/s drawn | held back by the screen /s | "
-        "`d` rewrites per frame | screen lag, max over 5 samples (s) |",
-        "|---|---|---|---|---|---|",
+        "| dashboard | frames/s painted (its badge's acknowledged beats) | line chart frames/s shown (wall) | "
+        "kernel frames/s drawn | held back by the screen /s | `d` rewrites per frame | screen lag, max over 5 samples (s) |",
+        "|---|---|---|---|---|---|---|",
     ]
     if r.get("scrolled"):
         rows[2:] = ["Each dashboard scrolled onto the screen in turn, "
@@ -248,7 +257,8 @@ def report(r: dict) -> str:
             off = sum(f for j, f in enumerate(seg["frames_per_s"]) if j != i)
             rows.append(f"| {NAMES[i]} | {seg['frames_per_s'][i]:.1f} | {seg['kernel_frames_per_s'][i]:.1f} | {off:.1f} |")
     for i, name in enumerate(NAMES[: r["dashboards"]] if not r.get("scrolled") else []):
-        rows.append(f"| {name} | {r['frames_per_s'][i]:.1f} | {r['kernel_frames_per_s'][i]:.1f} | "
+        painted = r.get("painted_per_s") or [float("nan")] * r["dashboards"]
+        rows.append(f"| {name} | {painted[i]:.1f} | {r['frames_per_s'][i]:.1f} | {r['kernel_frames_per_s'][i]:.1f} | "
                     f"{r['kernel_held_per_s'][i]:.1f} | {r['rewrites_per_frame'][i]:.2f} | {lag_max[i]:.1f} |")
     rows += ["", "| process (CPU, cores) | " + " | ".join(cpu) + " | all Chromium |",
              "|---|" + "---|" * (len(cpu) + 1),
