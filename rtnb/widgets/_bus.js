@@ -49,8 +49,9 @@ function initialize({ model }) {
   const manager = model.widget_manager;
   const models = new Map();
   // Widgets whose updates are skipped at once, without waiting, until their promise
-  // settles (then the kernel is asked, once, for their full state): one that did not
-  // settle within WAIT_MS would otherwise hold every later frame WAIT_MS, each frame.
+  // settles (then the kernel is asked, once, for their full state; not before: its
+  // answer would come while they are still skipped): one that did not settle within
+  // WAIT_MS would otherwise hold every later frame WAIT_MS, each frame.
   const pending = new Map();  // id -> the model's promise, not settled within WAIT_MS
   const stuck = new Map();  // id -> an update's deserialisation, not settled within WAIT_MS
   const asked = new Map();  // id -> [when its full state was last asked for, the wait before the next ask]
@@ -112,7 +113,10 @@ function initialize({ model }) {
       if (stuck.has(id) || pending.has(id)) continue;  // (asked for once it settles)
       try {
         const m = await modelOf(id);
-        if (!m) { missed.add(id); continue; }
+        if (!m) {  // (one still being made is asked for once it is made: modelOf)
+          if (!pending.has(id)) missed.add(id);
+          continue;
+        }
         if (kind === "custom") {  // paths: the number of its buffers
           m.trigger("msg:custom", state, buffers.slice(first, first + paths));
           continue;
@@ -121,8 +125,9 @@ function initialize({ model }) {
         const deserialised = m.constructor._deserialize_state(state, m.widget_manager);
         const s = await within(deserialised, WAIT_MS);
         if (s === TIMED_OUT) {
+          // Asked for once it settles (stuckOn), not now: the kernel's answer would
+          // come while the widget is still stuck, and be skipped.
           stuckOn(id, deserialised);
-          missed.add(id);
           console.error("[rtnb bus] update of", id, "did not deserialise");
           continue;
         }
