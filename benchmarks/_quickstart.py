@@ -127,12 +127,15 @@ def _scrolled(page, seconds: float, dashboards: int, settle: float = 2.0) -> lis
 
 
 def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree: str | None = None,
-               trace: float = 0.0, scroll: bool = False, height: int = 1000) -> dict:
+               trace: float = 0.0, scroll: bool = False, height: int = 1000,
+               cpu_throttle: float = 1.0, page_css: str = "") -> dict:
     """Notebook 01 under Run All in JupyterLab, its four dashboards live together.
 
     With ``scroll``, the measurement scrolls each dashboard onto the screen in turn (the
     page shows one or two at a time, as a user's screen does), and reports each
-    dashboard's frames/s while it is on the screen."""
+    dashboard's frames/s while it is on the screen. ``cpu_throttle`` > 1 slows the page's
+    CPU down that many times (DevTools' ``Emulation.setCPUThrottlingRate``): how the page
+    would fare on a slower machine, with the same kernel, in the same run."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser import _servers
@@ -159,6 +162,9 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": height})
             page.add_init_script(WS_COUNTER)
+            throttled = page.context.new_cdp_session(page)  # (kept: the throttling lasts while it does)
+            if cpu_throttle > 1:
+                throttled.send("Emulation.setCPUThrottlingRate", {"rate": cpu_throttle})
             try:
                 page.goto(f"{base}/lab/tree/01_quickstart.ipynb?reset", timeout=60_000)
                 page.wait_for_function(KERNEL_IDLE, timeout=90_000)
@@ -167,6 +173,8 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
                 page.wait_for_function("() => document.querySelectorAll('.rtnb-dashboard .rtnb-live-line').length >= 4",
                                        timeout=120_000)
                 _say("four dashboards shown; warm-up")
+                if page_css:
+                    page.add_style_tag(content=page_css)
                 metrics = PageMetrics(page, js_profile=js_profile)
                 time.sleep(warmup)  # a benchmark: let the four runs reach their steady state
                 cpu = ProcessCpu()
@@ -193,7 +201,10 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
                     f0 = page.evaluate(QUICKSTART_READ)[0]
                     time.sleep(trace)
                     f1 = page.evaluate(QUICKSTART_READ)[0]
-                    traced = main_thread_self_times(browser.stop_tracing())
+                    raw_trace = browser.stop_tracing()
+                    if os.environ.get("RTNB_TRACE_OUT"):
+                        Path(os.environ["RTNB_TRACE_OUT"]).write_bytes(raw_trace)
+                    traced = main_thread_self_times(raw_trace)
                     traced["frames"] = sum(b[0] - a[0] for a, b in zip(f0, f1))
                 page_side = metrics.stop()
                 cpu_s = cpu.since()
@@ -226,7 +237,7 @@ def quickstart(seconds: float, warmup: float, *, js_profile: bool = False, tree:
         "bytes_per_frame": (b1 - b0) / max(1, shown), "messages_per_frame": (m1 - m0) / max(1, shown),
         "cpu_cores": {k: v / span for k, v in sorted(cpu_s.items(), key=lambda kv: -kv[1])},
         "page": page_side, "trace": traced, "elements": elements, "scrolled": scrolled, "height": height,
-        "on_screen": on_screen,
+        "on_screen": on_screen, "cpu_throttle": cpu_throttle, "page_css": page_css,
     }
 
 
@@ -237,7 +248,9 @@ def report(r: dict) -> str:
     lag_max = [max((x[i] or 0.0) for x in r["lag_s"]) if r["lag_s"] else float("nan") for i in range(r["dashboards"])]
     rows = [
         f"notebook 01 ({r['tree']}), Run All in JupyterLab, {r['dashboards']} dashboards live together, "
-        f"{r['seconds']:.0f} s measured after {r['warmup']:g} s, a 1400x{r.get('height', 1000)} viewport "
+        f"{r['seconds']:.0f} s measured after {r['warmup']:g} s, a 1400x{r.get('height', 1000)} viewport"
+        + (f", the page's CPU throttled {r['cpu_throttle']:g}x" if r.get("cpu_throttle", 1) > 1 else "")
+        + (f", extra CSS `{r['page_css']}` " if r.get("page_css") else " ") +
         f"(on the screen at the end: {', '.join(str(i + 1) for i, v in enumerate(r.get('on_screen') or []) if v) or 'none'}); "
         f"{r['cores']} cores, load average "
         f"{r['load']:.1f}; kernel→browser {r['bytes_per_s'] / 1e3:,.0f} kB/s, {r['messages_per_s']:,.0f} messages/s "
@@ -282,6 +295,12 @@ def report(r: dict) -> str:
                  f"busy {busy / tr['span_s']:.0%}), self time by event:", "",
                  "| event | share of busy time | ms per dashboard frame shown |", "|---|---|---|"]
         rows += [f"| {k} | {v / busy:.1%} | {v / frames * 1e3:.1f} |" for k, v in tr["self_s"][:16]]
+        c = tr.get("counts") or {}
+        if c:  # a rendering pass (style, layout, paint) ends in a Commit to the compositor
+            rows += ["", f"rendering passes (Commit) {c.get('Commit', 0) / tr['span_s']:.0f}/s, layouts "
+                     f"{c.get('Layout', 0) / tr['span_s']:.0f}/s, style recalcs {c.get('UpdateLayoutTree', 0) / tr['span_s']:.0f}/s, "
+                     f"tasks {c.get('RunTask', 0) / tr['span_s']:.0f}/s, timers fired {c.get('TimerFire', 0) / tr['span_s']:.0f}/s, "
+                     f"animation frames {c.get('FireAnimationFrame', 0) / tr['span_s']:.0f}/s"]
     prof = r["page"].get("profile")
     if prof:
         total = prof["seconds"] or 1.0

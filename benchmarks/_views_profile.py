@@ -203,4 +203,8 @@ def main_thread_self_times(trace: bytes) -> dict:
         end, name, child, dur = stack.pop()
         self_us[name] += dur - child
     span = (max(e["ts"] + e["dur"] for e in busiest) - min(e["ts"] for e in busiest)) / 1e6
-    return {"span_s": span, "self_s": sorted(((k, v / 1e6) for k, v in self_us.items()), key=lambda kv: -kv[1])}
+    counts: dict[str, int] = defaultdict(int)
+    for e in busiest:
+        counts[e["name"]] += 1
+    return {"span_s": span, "self_s": sorted(((k, v / 1e6) for k, v in self_us.items()), key=lambda kv: -kv[1]),
+            "counts": dict(counts)}

@@ -431,6 +431,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=3, help="repeats (--quickstart-kernel)")
     ap.add_argument("--scroll", action="store_true",
                     help="scroll each dashboard onto the screen in turn; frames/s of the one shown (--quickstart)")
+    ap.add_argument("--cpu-throttle", type=float, default=1.0,
+                    help="slow the page's CPU down this many times (DevTools' CPU throttling: a slower "
+                         "machine's page, same run, same kernel) (--quickstart)")
+    ap.add_argument("--page-css", default="",
+                    help="extra CSS added to the page (try a rendering change, e.g. CSS containment, "
+                         "against the same tree in the same run) (--quickstart)")
     ap.add_argument("--height", type=int, default=1000,
                     help="the page's viewport height, px (--quickstart; tall enough: the four dashboards on the screen together)")
     ap.add_argument("--js-profile", action="store_true", help="sample the page's JS (--quickstart)")
@@ -444,7 +450,8 @@ def main(argv: list[str] | None = None) -> dict:
         from benchmarks._quickstart import quickstart, report as quickstart_report
 
         result = quickstart(args.seconds, args.warmup, js_profile=args.js_profile, tree=args.tree, trace=args.trace,
-                            scroll=args.scroll, height=args.height)
+                            scroll=args.scroll, height=args.height,
+                            cpu_throttle=args.cpu_throttle, page_css=args.page_css)
         raw = result["page"].pop("raw_profile", None)
         print(quickstart_report(result))
         if args.json is not None and raw is not None:
