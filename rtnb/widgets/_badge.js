@@ -18,10 +18,14 @@
 // very first message is not seen.
 //
 // Backpressure: after the next paint following a new beat, the badge acknowledges it
-// ({ack: beat}); the kernel's dashboard holds frames back while too many beats are
-// unacknowledged (rtnb.runner.FrameAcks), so the screen stays a frame or two behind its
-// kernel instead of working through a backlog. A new view (a reload, a second tab)
-// acknowledges the beat it shows at once.
+// ({ack: beat}) when it is `ack_every` beats past the last acknowledged one, or once no
+// newer beat has come for ACK_IDLE_MS (the kernel holds its frames back: nothing newer
+// will come until this one is acknowledged); the kernel's dashboard holds frames back
+// while too many beats are unacknowledged (rtnb.runner.FrameAcks), so the screen stays
+// a frame or two behind its kernel instead of working through a backlog. Every
+// acknowledgement is a message the kernel answers with a busy and an idle status, which
+// the page handles too: acknowledging every other beat halves them. A new view (a
+// reload, a second tab) acknowledges the beat it shows at once.
 //
 // Hidden: each view sends a token of its own and says whether it is shown ({view,
 // visible}: on render, on visibilitychange, on the page's freeze and resume, and as its
@@ -59,6 +63,11 @@ function kernelLost(el, model) {
   const k = model.widget_manager && model.widget_manager.kernel;
   return k && k.status !== "dead" && !k.isDisposed ? "restarted" : "gone";
 }
+
+// How long a drawn beat waits for a newer one before it is acknowledged on its own (ms):
+// longer than a frame interval at the usual 10 frames/s, far shorter than the kernel's
+// patience.
+const ACK_IDLE_MS = 150;
 
 function render({ model, el }) {
   const badge = document.createElement("span");
@@ -118,22 +127,32 @@ function render({ model, el }) {
   }
 
   // Acknowledge the newest beat after the next paint (rAF, then a task: the frame that
-  // shows it has been drawn), or after a second where nothing paints (a hidden tab).
+  // shows it has been drawn), or after a second where nothing paints (a hidden tab): at
+  // once when it is `ack_every` beats on (or the first), else once no newer beat has
+  // come for ACK_IDLE_MS.
+  let idle = null;  // the timer of a drawn beat waiting for a newer one
+  function sendAck(b) {
+    clearTimeout(idle);
+    idle = null;
+    if (b === acked) return;
+    acked = b;
+    try { model.send({ ack: b }); } catch (e) { /* the kernel is gone: nothing to tell */ }
+  }
   function ack() {
     if (ackQueued) return;
     ackQueued = true;
     let done = false;
-    const send = () => {
+    const send = (painted) => {
       if (done) return;
       done = true;
       ackQueued = false;
-      const b = model.get("beat");
-      if (b === acked) return;
-      acked = b;
-      try { model.send({ ack: b }); } catch (e) { /* the kernel is gone: nothing to tell */ }
+      const b = model.get("beat"), every = Math.max(1, model.get("ack_every") || 1);
+      if (!painted || acked === null || b < acked || b - acked >= every) { sendAck(b); return; }
+      clearTimeout(idle);  // a beat in between: acknowledged if nothing newer comes
+      idle = setTimeout(() => { if (model.get("beat") === b) sendAck(b); }, ACK_IDLE_MS);
     };
-    requestAnimationFrame(() => setTimeout(send, 0));
-    setTimeout(send, 1000);
+    requestAnimationFrame(() => setTimeout(() => send(true), 0));
+    setTimeout(() => send(false), 1000);
   }
 
   // Seconds since a message last reached the page, and how far (s) the screen runs
@@ -234,6 +253,7 @@ function render({ model, el }) {
     leave();
     if (observer) observer.disconnect();
     clearInterval(timer);
+    clearTimeout(idle);
     model.off("change", onMessage);
     document.removeEventListener("visibilitychange", onVisibility);
     document.removeEventListener("freeze", onFreeze);

@@ -33,13 +33,20 @@ from ._slider import LogSlider
 from ._style import KeyColours
 from ._tree import widget_tree
 
-__all__ = ["Dashboard", "MAX_FPS", "MAX_COLUMNS", "FRAMES_IN_FLIGHT", "FRAME_PATIENCE"]
+__all__ = ["Dashboard", "MAX_FPS", "MAX_COLUMNS", "FRAMES_IN_FLIGHT", "ACK_EVERY", "FRAME_PATIENCE"]
 
 #: Frames per second a dashboard may ask for: a screen shows about 60; more only costs.
 MAX_FPS = 60.0
 #: Frames a dashboard sends ahead of what its screen has drawn: past that, the next frame
 #: waits (the page draws current frames at its own pace instead of a backlog).
-FRAMES_IN_FLIGHT = 2
+FRAMES_IN_FLIGHT = 3
+#: The screen acknowledges every ``ACK_EVERY``-th frame it has drawn (and a frame in
+#: between once no newer one has come for a moment): each acknowledgement is a message to
+#: the kernel, which answers every message with a busy and an idle status that the page
+#: handles too (JupyterLab swaps its favicon on each), so acknowledging each frame made
+#: two thirds of the page's WebSocket messages. Fewer than ``FRAMES_IN_FLIGHT``, so a
+#: page that keeps up is never held back.
+ACK_EVERY = 2
 #: Seconds a frame waits at most for the screen's acknowledgement (a safety net: a new
 #: view acknowledges at once, a hidden tab within a second; a slow page keeps
 #: acknowledging, and with a frame always in flight it is never starved).
@@ -211,6 +218,9 @@ class Dashboard(widgets.VBox):
         self._unseen_at = -math.inf  # when the last frame for the kernel's widgets alone was drawn
 
         badges = [v for v in views if isinstance(v, FreshnessBadge)]
+        for b in badges:
+            if b.ages_in_browser:
+                b.ack_every = ACK_EVERY
         others = [v for v in views if not isinstance(v, FreshnessBadge)]
         self.title_html = widgets.HTML(
             value=f"<b style='font-size:16px'>{html.escape(title)}</b>" if title else ""

@@ -139,6 +139,10 @@ class FreshnessBadge(StoreView, _Widget):
         silent_s = traitlets.Float(2.0).tag(sync=True)
         store_error = traitlets.Unicode("").tag(sync=True)
         beat = traitlets.Int(0).tag(sync=True)
+        #: The front-end acknowledges every ``ack_every``-th beat at once, one in between
+        #: once no newer beat has come for a moment (a dashboard sets it below its frames
+        #: in flight: each acknowledgement costs the kernel and the page three messages).
+        ack_every = traitlets.Int(1).tag(sync=True)
         #: The kernel's wall-clock time (ms since the epoch) when it sent this state: the
         #: browser compares it with its own clock, so a screen that runs behind its kernel
         #: (a loaded Jupyter server relaying a backlog, a page busy drawing) says by how much.
@@ -168,6 +172,7 @@ class FreshnessBadge(StoreView, _Widget):
         #: the next paint); None until one has. A dashboard holds frames back while too
         #: many beats are unacknowledged (``rtnb.runner.FrameAcks``): no backlog.
         self.acked_beat: int | None = None
+        self.acks_heard = 0  # acknowledgements received (messages: see ``ack_every``)
         #: The views of the badge on pages, by the token each sends, and whether each is
         #: shown (a view leaves when its page is closed or reloaded, or its output cleared).
         self.views: dict[str, bool] = {}
@@ -193,6 +198,7 @@ class FreshnessBadge(StoreView, _Widget):
             return
         ack = content.get("ack")
         if isinstance(ack, (int, float)) and not isinstance(ack, bool):
+            self.acks_heard += 1
             self.acked_beat = int(ack) if self.acked_beat is None else max(self.acked_beat, int(ack))
         view = content.get("view")
         if isinstance(view, str) and view:

@@ -16,7 +16,7 @@ import pandas as pd
 
 import rtnb
 from rtnb.widgets import Dashboard, FreshnessBadge, KpiTile, LiveLine
-from rtnb.widgets._dashboard import FRAMES_IN_FLIGHT
+from rtnb.widgets._dashboard import ACK_EVERY, FRAMES_IN_FLIGHT
 from tests.conftest import FakeSource
 
 
@@ -39,6 +39,18 @@ def _dashboard(monotonic=None):
 
 def _ack(badge, beat):
     badge._on_screen_message(badge, {"ack": beat}, [])
+
+
+def test_a_dashboards_screen_acknowledges_fewer_frames_than_it_may_have_in_flight():
+    dash, runner, badge, *_ = _dashboard()
+    # The screen acknowledges every ACK_EVERY-th frame: a page that keeps up has at most
+    # ACK_EVERY frames unacknowledged, fewer than the dashboard lets fly before it waits.
+    assert badge.ack_every == ACK_EVERY == 2 < FRAMES_IN_FLIGHT
+    assert FreshnessBadge(badge.store, badge.metric, limit="5s").ack_every == 1  # alone: every beat
+    runner.run("1s")
+    _ack(badge, 2)
+    _ack(badge, 4)
+    assert (badge.acks_heard, badge.acked_beat) == (2, 4)
 
 
 def test_a_dashboard_holds_frames_back_while_its_screen_has_not_drawn_them():
