@@ -109,6 +109,7 @@ class Runner:
         self._callbacks = FrameCallbacks()
         self._speedup = 1.0
         self._task: asyncio.Task | None = None
+        self._stepped = False  # run() has stepped it: a stop() then ends a run too
         self._run: LiveRun | None = None
 
     # -- configuration ---------------------------------------------------------------
@@ -208,6 +209,7 @@ class Runner:
                     bar.update()
         finally:
             self.health.state = "idle"
+            self._stepped = True
         if not sim:
             self.frame()  # the final frame shows the end state
 
@@ -254,11 +256,17 @@ class Runner:
 
     def stop(self) -> None:
         """Stop the live task now (it makes one final frame); a read in flight is kept
-        and handed on by the next run."""
+        and handed on by the next run. A runner stepped by :meth:`run` is stopped too:
+        it says so (``state`` is ``stopped``, and one frame shows it), or its views kept
+        saying "fresh" for a run that had ended (a crashed worker's dashboard)."""
         if self._run is not None:
             self._run.stop()
         if self._task is None or self._task.done():
-            self.health.state = "stopped" if self._task is not None else self.health.state
+            if self._task is not None:
+                self.health.state = "stopped"
+            elif self._stepped and self.health.state != "stopped":
+                self.health.state = "stopped"
+                self.frame()  # (a live run makes its own final frame)
 
     def close(self) -> None:
         """Stop, and let go of every frame callback (views), so nothing keeps them alive."""

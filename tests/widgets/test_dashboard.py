@@ -251,3 +251,32 @@ def test_the_status_line_reads_the_clock_at_a_glance():
     dash._show_status(pd.Timestamp("2024-01-01 09:00:03.123456+00:00"))  # a zoned clock says its zone
     assert "clock 09:00:03 UTC, Mon 01 Jan<" in dash.status.value and ".123456" not in dash.status.value.split(">")[1]
     dash.close()
+
+
+def test_a_stepped_run_that_is_stopped_says_stopped_not_fresh():
+    # A dashboard stepped with runner.run() and then stopped (notebook 06's crashed
+    # worker): its badge said "fresh — 0.1 s old" for a run that had ended.
+    orders = rtnb.simulate("ecommerce_orders", rate=50, seed=1, start="2024-01-01 12:00")
+    dash = rtnb.dashboard(orders, metric="amount", by="country", window="1min", limit="5s",
+                          clock=rtnb.SimClock(start="2024-01-01 12:00"))
+    try:
+        dash.runner.run("10s")
+        badge = dash.views[0]
+        assert (dash.runner.state, badge.run_state) == ("idle", "idle") and "fresh" in badge.value
+        frames = dash.runner.health.frames
+        dash.runner.stop()
+        assert (dash.runner.state, badge.run_state) == ("stopped", "stopped")
+        assert f"stopped — data {badge.age_text} at the stop" in badge.value and "stopped" in dash.status.value
+        assert dash.runner.health.frames == frames + 1  # one frame shows the stop
+        dash.runner.stop()  # stopped already: no other frame
+        assert dash.runner.health.frames == frames + 1
+        dash.runner.run("1s")  # stepped again: a run again
+        assert dash.runner.state == "idle"
+    finally:
+        dash.close()
+
+
+def test_a_runner_never_run_stays_idle_when_stopped():
+    r = rtnb.Runner(rtnb.simulate("ecommerce_orders", rate=5, seed=1), clock=rtnb.SimClock(start="2024-01-01"))
+    r.stop()
+    assert r.state == "idle" and r.health.frames == 0
