@@ -254,12 +254,33 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
     # -- data ------------------------------------------------------------------------
 
     def shown_keys(self, snapshot: Snapshot) -> list[Any]:
-        """The keys drawn for ``snapshot``: the chosen ones, or the top ``top_k``."""
+        """The keys drawn for ``snapshot``: the chosen ones, or the top ``top_k``; while
+        fewer than ``top_k`` keys have a value now, the keys of the recorded history
+        fill the rest (by their last value), so their lines stay."""
         if self.chosen_keys is not None:
             return list(self.chosen_keys)
         if self.column not in snapshot.columns:
             return []
-        return list(snapshot.top(self.top_k, by=self.column).index)  # NaN left out: no line to draw
+        keys = list(snapshot.top(self.top_k, by=self.column).index)  # NaN left out: no line to draw
+        if len(keys) < self.top_k and len(self.ring):
+            # A tumbling day just begun, windows emptied: the keys shown before keep their
+            # lines (notebook 07's chart dropped two airports of three, history and all,
+            # when the new day's first flights were all from one).
+            keys += self._recent_keys(exclude=set(keys), n=self.top_k - len(keys))
+        return keys
+
+    def _recent_keys(self, exclude: set, n: int) -> list[Any]:
+        """Up to ``n`` keys of the recorded history not in ``exclude``, by last value."""
+        others = [k for k in self.ring.keys() if k not in exclude]
+        if not others:
+            return []
+        _, y = self.ring.arrays(others)
+        last = {}
+        for k, row in zip(others, y):
+            seen = np.flatnonzero(~np.isnan(row))
+            if len(seen):
+                last[k] = row[seen[-1]]
+        return sorted(last, key=lambda k: -last[k])[:n]
 
     def _record(self, ring: TimeRing, column: str, snapshot: Snapshot, rows: pd.DataFrame) -> None:
         if len(ring) == 0:  # first sight of the metric: start from the store's history

@@ -202,7 +202,26 @@ def test_line_does_not_list_keys_whose_value_is_nan(store, snap):
     assert line.lines.labels == ["FR", "IT"]
     store.put(snap(t=T0 + pd.Timedelta("1s"), values={"FR": None}))
     line.refresh(T0 + pd.Timedelta("1s"))
-    assert line.lines.labels == []
+    # No key has a value now: the keys drawn before keep their lines (their history),
+    # DE, never a value, has none.
+    assert line.lines.labels == ["FR", "IT"]
+
+
+def test_a_line_keeps_the_keys_it_drew_while_fewer_than_top_k_have_a_value_now(store, snap):
+    # A tumbling day just begun holds one airport's flights: the chart kept only that
+    # key, and the other two lines vanished with their history (notebook 07).
+    line = LiveLine(store, "orders", column="sum", top_k=3)
+    store.put(snap(t=T0, values={"JFK": 30.0, "LGA": 20.0, "EWR": 10.0}))
+    line.refresh(T0)
+    colours = dict(zip(line.lines.labels, line.lines.colors))
+    store.put(snap(t=T0 + SEC, values={"EWR": 1.0}))
+    line.refresh(T0 + SEC)
+    assert line.lines.labels == ["EWR", "JFK", "LGA"]  # the one with a value, then by last value
+    assert dict(zip(line.lines.labels, line.lines.colors)) == colours
+    np.testing.assert_array_equal(line.lines.y[1], [30.0, np.nan])  # JFK: its past, no point now
+    store.put(snap(t=T0 + 2 * SEC, values={"EWR": 2.0, "JFK": 3.0, "LGA": 1.0, "XX": 9.0}))
+    line.refresh(T0 + 2 * SEC)
+    assert line.lines.labels == ["XX", "JFK", "EWR"]  # enough keys now: the top 3 by value
 
 
 # -- KpiTile -----------------------------------------------------------------------------
