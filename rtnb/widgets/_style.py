@@ -26,6 +26,7 @@ from .._checks import check_str
 from ._format import SI_TICKS, nice_ticks, time_ticks
 
 __all__ = ["PALETTE", "KeyColours", "value_axis", "time_axis", "show_time_range", "time_domain_steps", "axis_label",
+           "shifted_ticks", "VALUE_LABELS_OUT_PX", "TIME_LABELS_DOWN_PX",
            "colour_number"]
 
 #: Colours of the keys, in order: Okabe–Ito (colour-blind safe) first, then Tableau's.
@@ -149,12 +150,30 @@ def axis_label(name: str, unit: str = "") -> str:
     return f"{name} ({unit})" if unit else name
 
 
+#: The length of the tick bqplot draws at each end of an axis line (d3's outer tick,
+#: fixed at 6 px). The labels of the ticks at the ends sit at those ends, and 3 px from
+#: the line (d3's padding) the end ticks ran through them ("12:0|0:00" under the first
+#: point, the top value's "k"): the labels are moved out past them.
+END_TICK_PX = 6
+#: How far the time labels move down, and the value labels out (left or right), so they
+#: clear the end ticks: the padding plus this is more than :data:`END_TICK_PX`.
+TIME_LABELS_DOWN_PX = 5
+VALUE_LABELS_OUT_PX = 4
+
+
+def shifted_ticks(dx: int, dy: int) -> dict[str, str]:
+    """A tick-text style moving the labels by (dx, dy) px (a CSS transform: bqplot sets
+    the text's own ``transform`` attribute to its rotation, 0 here, which CSS overrides)."""
+    return {"transform": f"translate({dx}px, {dy}px)"}
+
+
 def value_axis(scale: bq.Scale, label: str, *, side: str = "left") -> bq.Axis:
-    """A value axis: SI ticks, the label clear of the ticks; :func:`show_value_range`
-    puts at most :data:`MAX_TICKS` round ticks on it."""
+    """A value axis: SI ticks, their labels clear of the end ticks and the axis label
+    clear of them; :func:`show_value_range` puts at most :data:`MAX_TICKS` round ticks on it."""
+    out = -VALUE_LABELS_OUT_PX if side == "left" else VALUE_LABELS_OUT_PX
     return bq.Axis(
         scale=scale, side=side, label=label, tick_format=SI_TICKS,
-        label_offset="50px", grid_color="#eee", tick_values=np.array([0.0]),
+        label_offset="50px", grid_color="#eee", tick_values=np.array([0.0]), tick_style=shifted_ticks(out, 0),
     )
 
 
@@ -229,8 +248,10 @@ def _inside(lo: float, hi: float, dlo: float, dhi: float) -> bool:
 def time_axis(scale: bq.Scale, label: str = "event time") -> bq.Axis:
     """A time axis with its label under the ticks; :func:`show_time_range` puts at most
     :data:`MAX_TICKS` round times on it, in 24 h. (bqplot's own date ticks are d3's ten
-    per axis: a 20 s span got 20 one-second ticks, and ":01" after "12:00".)"""
-    return bq.Axis(scale=scale, label=label, label_offset="32px", grid_color="#eee", tick_format="%H:%M:%S")
+    per axis: a 20 s span got 20 one-second ticks, and ":01" after "12:00".) The tick
+    labels sit below the end ticks (:data:`END_TICK_PX`), the axis label below them."""
+    return bq.Axis(scale=scale, label=label, label_offset="36px", grid_color="#eee", tick_format="%H:%M:%S",
+                   tick_style=shifted_ticks(0, TIME_LABELS_DOWN_PX))
 
 
 def show_time_range(axis: bq.Axis, lo: Any, hi: Any) -> None:

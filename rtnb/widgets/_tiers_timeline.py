@@ -32,6 +32,7 @@ from ..health import describe_age
 from ..runner import Runner
 from ..tiers import TIER_NAMES, CostModel, get_tier, simulate_tiers
 from ._format import NOWRAP, duration, money, nice_ticks, si
+from ._style import VALUE_LABELS_OUT_PX, shifted_ticks
 from ._tiers_explorer import TIER_COLOURS
 from ._tiers_tables import grouped_columns, pattern_words, tier_table
 
@@ -69,7 +70,8 @@ class _Panel:
         self.now = bq.Lines(x=[], y=[], scales=sc, colors=["#424242"], line_style="dotted")
         axes = [bq.Axis(scale=owner.x, tick_format="%H:%M", tick_values=owner.x_ticks),
                 bq.Axis(scale=owner.y, side="left", label=owner.y_label, tick_format="~s",
-                        tick_values=owner.y_ticks, label_offset="42px")]
+                        tick_values=owner.y_ticks, label_offset="42px",
+                        tick_style=shifted_ticks(-VALUE_LABELS_OUT_PX, 0))]  # the top label clear of the end tick
         self.fig = bq.Figure(marks=[self.lag, self.line, self.partial, self.now], axes=axes,
                              fig_margin={"top": 8, "bottom": 28, "left": 62, "right": 16},
                              layout=W.Layout(width="100%", height="150px"), min_aspect_ratio=0.01)

@@ -94,6 +94,39 @@ def test_value_axes_have_si_ticks_units_a_bounded_tick_count_and_labels_clear_of
     assert line.axes[0].tick_format == "%H:%M:%S" and 2 <= len(line.axes[0].tick_values) <= 6  # whole seconds, 24 h
 
 
+def _shift(axis) -> tuple[float, float]:
+    """How far an axis's tick labels are moved (px), from its tick style's translate()."""
+    import re
+
+    m = re.fullmatch(r"translate\((-?[\d.]+)px, (-?[\d.]+)px\)", axis.tick_style.get("transform", "translate(0px, 0px)"))
+    assert m, axis.tick_style
+    return float(m[1]), float(m[2])
+
+
+def test_tick_labels_at_the_ends_of_an_axis_clear_its_end_ticks(store, snap):
+    # bqplot draws a 6 px tick at each end of an axis line; d3 puts the labels 3 px from
+    # the line, so the end ticks ran through the labels at the ends (the stall chart's
+    # "12:00:00" under the first point, the top value's "k"). Moved out past them.
+    from rtnb.widgets._style import END_TICK_PX
+
+    line = LiveLine(store, "orders", column="sum", unit="EUR")
+    bars = LiveBars(store, "orders", column="sum", unit="EUR")
+    store.put(snap(t=T0, values={"FR": 3.0}))
+    line.refresh(T0), bars.refresh(T0)
+    padding = 3  # d3's tickPadding
+    time_axis = line.axes[0]
+    dx, dy = _shift(time_axis)
+    assert dx == 0 and padding + dy > END_TICK_PX  # below the end ticks
+    # The axis label stays under the moved labels (an 11 px line below them) and inside the figure.
+    assert int(time_axis.label_offset.rstrip("px")) >= padding + dy + 11 + 12
+    assert line.fig_margin["bottom"] > int(time_axis.label_offset.rstrip("px"))
+    for fig in (line, bars):
+        dx, dy = _shift(fig.axes[1])
+        assert dy == 0 and padding - dx > END_TICK_PX  # left of the end ticks
+        # still clear of the axis label: the widest SI tick text ("-999k", ~35 px) fits between
+        assert padding - dx + 35 < int(fig.axes[1].label_offset.rstrip("px"))
+
+
 def test_the_time_axis_runs_to_now_so_a_stall_shows_as_a_gap(store, snap):
     line = LiveLine(store, "orders", column="sum")
     for i in range(5):
