@@ -23,7 +23,7 @@ TimeLike = Union[str, pd.Timestamp, _dt.datetime, np.datetime64]
 _UNITS = re.compile(r"(\d(?:\.\d+)?)\s*([dwHS])(?![A-Za-z])")
 _UNIT_FIX = {"d": "D", "w": "W", "H": "h", "S": "s"}
 
-__all__ = ["to_duration", "to_timestamp", "DurationLike", "TimeLike"]
+__all__ = ["to_duration", "to_timestamp", "clock_time", "DurationLike", "TimeLike"]
 
 _BARE_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 
@@ -107,3 +107,23 @@ def to_timestamp(value: Any, param: str) -> pd.Timestamp:
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts.as_unit("ns")
+
+
+def clock_time(when: Any) -> str:
+    """A clock's reading at a glance: the time of day to the second, the zone when the time
+    has one, and the day — never "2024-01-01 09:00:03.123456+00:00".
+
+    >>> clock_time(pd.Timestamp("2024-01-01 09:00:03.923456+00:00"))
+    '09:00:03 UTC, Mon 01 Jan'
+    >>> clock_time(pd.Timestamp("2013-03-10 14:30", tz="America/New_York")), clock_time("2024-01-01 12:05:57")
+    ('14:30:00 EDT, Sun 10 Mar', '12:05:57, Mon 01 Jan')
+    >>> clock_time(None)
+    '–'
+    """
+    if when is None:
+        return "–"
+    t = pd.Timestamp(when)
+    if t is pd.NaT:
+        return "–"
+    zone = f" {t.tzname()}" if t.tzinfo is not None else ""
+    return f"{t:%H:%M:%S}{zone}, {t:%a %d %b}"

@@ -41,7 +41,7 @@ def _age(seconds: float) -> str:
 
 
 def _money(lo: float, hi: float) -> str:
-    return f"${lo:,.0f}" if round(lo) == round(hi) else f"${lo:,.0f}-{hi:,.0f}"
+    return f"${lo:,.0f}" if round(lo) == round(hi) else f"${lo:,.0f}–{hi:,.0f}"  # an en dash: a range
 
 
 def _tiers_table(df: pd.DataFrame) -> pd.DataFrame:

@@ -45,7 +45,7 @@ import pandas as pd
 import streamz
 
 from .._errors import CheckpointError, ParameterError, RtnbError
-from .._time import DurationLike, to_duration
+from .._time import DurationLike, clock_time, to_duration
 from ._format import FORMAT, read_checkpoint, write_checkpoint
 from ._state import _latest as _latest_of
 from ._state import _sources, capture, config_of, differences, restore, source_state
@@ -224,9 +224,11 @@ class Checkpointer:
                 rewind(self.pipeline.name, state["store"]["newest_event"])
             except RtnbError as exc:
                 self._report(exc)
+        # In words, as the dashboards' clock says it ("12:00:25, Mon 01 Jan", "1,643 rows");
+        # the full time stays in restored_from and the repr.
         self._report(Restored(
-            f"restarted from the checkpoint of {self.restored_from} "
-            f"({self.restored_counters.received} rows); events after it are read again"))
+            f"restarted from the checkpoint of {clock_time(self.restored_from)} "
+            f"({self.restored_counters.received:,} rows); events after it are read again"))
         return True
 
     def close(self) -> None:

@@ -2,14 +2,14 @@
 
 Four tiers, from the published guidance on dashboard latency:
 
-========================  ======================  ==================================
+========================  ======================  ==========================================
 tier                      data age it gives       how it is usually delivered
-========================  ======================  ==================================
+========================  ======================  ==========================================
 ``batch``                 an hour to a day        a scheduled job, page reloads
 ``near_real_time``        1 to 15 minutes         micro-batches, short polling
-``real_time``             seconds                 a streaming pipeline, SSE push
-``sub_second``            under a second          streaming, WebSocket push
-========================  ======================  ==================================
+``real_time``             seconds                 a streaming pipeline, Server-Sent Events
+``sub_second``            under a second          streaming, WebSockets
+========================  ======================  ==========================================
 
 >>> classify("5min").name
 'near_real_time'
@@ -95,7 +95,7 @@ TIERS: dict[str, Tier] = {
             slowest_age="1h",
             refresh="1min",
             pattern="polling",
-            description="Micro-batches every 1-15 minutes, read by short polling. "
+            description="Micro-batches every 1–15 minutes, read by short polling. "
             "Reuses the batch stack; evaluate it first.",
         ),
         Tier(
@@ -106,8 +106,8 @@ TIERS: dict[str, Tier] = {
             refresh="1s",
             pattern="sse",
             description="A streaming pipeline updates the metric within seconds and "
-            "pushes it to viewers (Server-Sent Events). Costs 40-80% more to build "
-            "than near-real-time, plus $200-$800/month of streaming infrastructure.",
+            "pushes it to viewers (Server-Sent Events). Costs 40–80% more to build "
+            "than near-real-time, plus $200–800/month of streaming infrastructure.",
         ),
         Tier(
             name="sub_second",

@@ -200,9 +200,11 @@ class Recommendation:
         }
 
     def __str__(self) -> str:
-        lines = [f"{self.metric.name}: {self.tier.label} via {self.pattern.name}"]
+        lines = [f"{self.metric.name}: {self.tier.label} via {self.pattern.label}"]
         lines += [f"  - {r}" for r in self.reasons]
-        lines.append(f"  cost: {self.cost:,.0f}")
+        c = self.cost  # under the tier's own line: not its name again ("cost: real_time: build ...")
+        lines.append(f"  cost: build ${c.build:,.0f}, then ${c.monthly:,.0f}/month "
+                     f"(${c.total:,.0f} over {c.horizon_years:g} years)")
         lines += [f"  {c}" for c in self.checklist]
         return "\n".join(lines)
 
@@ -306,7 +308,7 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
         return pd.Timedelta(seconds=sim(t).age_p95)
 
     reasons.append(f"{tier.label} is the cheapest tier built for a maximum age of {_fmt(effective)} "
-                   f"({_fmt(tier.fastest_age)}-{_fmt(tier.slowest_age)}); simulated data age p95 "
+                   f"({_fmt(tier.fastest_age)}–{_fmt(tier.slowest_age)}); simulated data age p95 "
                    f"{_fmt(p95(tier))}.")
 
     def step(t: Tier) -> tuple[Tier, float, Range]:
@@ -338,7 +340,7 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
             if tier.name == "near_real_time":
                 every = _fmt(pattern_of(tier).interval)
                 ok = p95(tier) <= effective
-                nrt_note = (f"chosen: polling every {every} gives data age p95 {_fmt(p95(tier))}, "
+                nrt_note = (f"chosen: short polling every {every} gives data age p95 {_fmt(p95(tier))}, "
                             + (f"within {_fmt(effective)}" if ok else f"over {_fmt(effective)}"))
             elif slower.name == "near_real_time" and nrt_note.startswith("not needed"):
                 nrt_note = (f"near-real-time polling gives data age p95 {_fmt(p95(slower))}; "
@@ -349,7 +351,7 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
                 break
             value = m.value_per_minute * saved
             if value >= extra.high:
-                reasons.append(f"{tier.label} pays for itself: {saved:.3g} min saved (simulated) x "
+                reasons.append(f"{tier.label} pays for itself: {saved:.3g} min saved (simulated) × "
                                f"${m.value_per_minute:,.0f} = ${value:,.0f}/year >= ${extra.high:,.0f}/year "
                                f"extra over {slower.label}.")
                 break
@@ -357,7 +359,7 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
                 reasons.append(f"{tier.label} pays for itself only at the low end of its cost: ${value:,.0f}/year "
                                f"against ${extra:,.0f}/year extra over {slower.label}.")
                 break
-            reasons.append(f"{tier.label} does not pay: {saved:.3g} min saved (simulated) x "
+            reasons.append(f"{tier.label} does not pay: {saved:.3g} min saved (simulated) × "
                            f"${m.value_per_minute:,.0f} = ${value:,.0f}/year < ${extra.low:,.0f}/year extra "
                            f"over {slower.label}; step down to {slower.label} (or relax the "
                            f"{_fmt(m.max_age)} requirement).")
@@ -397,7 +399,7 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
     else:
         reasons.append(f"The stated maximum age of {_fmt(m.max_age)} is met: data age p95 {_fmt(age95)}.")
     est = cost.estimate(tier, s)
-    reasons.append(f"Recommended: {tier.label} via {pattern.name}, data age p95 "
+    reasons.append(f"Recommended: {tier.label} via {pattern.label}, data age p95 "
                    f"{_fmt(age95)}, ${est.build:,.0f} to build and "
                    f"${est.monthly:,.0f}/month.")
     return Recommendation(

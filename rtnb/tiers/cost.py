@@ -5,13 +5,13 @@ published figures of the guidance on dashboard latency tiers, each marked
 *published*, or an *assumption* where the guidance says nothing (then change it to your
 own prices):
 
-- real-time dashboards cost **40-80% more to build** than near-real-time ones;
+- real-time dashboards cost **40–80% more to build** than near-real-time ones;
 - streaming infrastructure (managed stream, stream processing, cache) adds
-  **$200-$800 per month**;
-- a tier-2 dashboard at **$8,000** with batch refresh becomes **$11,000-$14,000** in
+  **$200–$800 per month**;
+- a tier-2 dashboard at **$8,000** with batch refresh becomes **$11,000–$14,000** in
   real time;
-- over **3 years** real time costs **$15,000-$32,000** extra;
-- retrofitting real time into a batch dashboard costs **60-80%** of the original build.
+- over **3 years** real time costs **$15,000–$32,000** extra;
+- retrofitting real time into a batch dashboard costs **60–80%** of the original build.
 
 Load-driven costs (requests, connections, messages, bytes, store queries) come from a
 :class:`~rtnb.tiers.delivery.Simulation` times unit prices.
@@ -19,7 +19,7 @@ Load-driven costs (requests, connections, messages, bytes, store queries) come f
 >>> m = CostModel()
 >>> m.build("real_time")
 Range(low=11200.0, high=14400.0)
->>> m.build("real_time").rounded(-3)       # the published $11,000-$14,000
+>>> m.build("real_time").rounded(-3)       # the published $11,000–$14,000
 Range(low=11000.0, high=14000.0)
 >>> m.infra_monthly("real_time")
 Range(low=200.0, high=800.0)
@@ -49,7 +49,7 @@ class Range:
     >>> Range(1, 2) + Range(10, 20), Range(11, 14) - 8
     (Range(low=11.0, high=22.0), Range(low=3.0, high=6.0))
     >>> f"${Range(11_200, 14_400)} or ${Range(8_000, 8_000)}"
-    '$11,200-14,400 or $8,000'
+    '$11,200–14,400 or $8,000'
 
     >>> Range(5, 1)
     Traceback (most recent call last):
@@ -128,7 +128,7 @@ class Range:
     def __format__(self, spec: str) -> str:
         spec = spec or ",.0f"
         lo, hi = format(self.low, spec), format(self.high, spec)
-        return lo if lo == hi else f"{lo}-{hi}"
+        return lo if lo == hi else f"{lo}–{hi}"  # an en dash: a range, not a minus
 
 
 # The published figures, for reference and for the tests that check the defaults.
@@ -157,30 +157,30 @@ class CostModel:
     Build (one-off):
 
     - ``batch_build`` — $8,000: a tier-2 dashboard with batch refresh (*published*).
-    - ``near_real_time_build_premium`` — 0-0% over batch. *Implied by the published
-      figures*: $11,000-$14,000 real time / 1.4-1.8 = $7,800-$7,900, i.e. about the
+    - ``near_real_time_build_premium`` — 0–0% over batch. *Implied by the published
+      figures*: $11,000–$14,000 real time / 1.4–1.8 = $7,800–$7,900, i.e. about the
       batch build (near-real-time polling reuses the batch stack).
-    - ``real_time_build_premium`` — 40-80% over near-real-time (*published*).
-    - ``sub_second_build_premium`` — 20-50% over real time (*assumption*).
+    - ``real_time_build_premium`` — 40–80% over near-real-time (*published*).
+    - ``sub_second_build_premium`` — 20–50% over real time (*assumption*).
 
     Fixed monthly infrastructure, on top of what batch already runs:
 
     - ``near_real_time_infra_monthly`` — $0 (*assumption*: micro-batches on the batch
       stack's scheduler and warehouse).
-    - ``streaming_infra_monthly`` — $200-$800 for real time: managed stream, stream
+    - ``streaming_infra_monthly`` — $200–$800 for real time: managed stream, stream
       processing, cache (*published*).
-    - ``sub_second_infra_monthly`` — $400-$1,600 (*assumption*: twice the streaming
+    - ``sub_second_infra_monthly`` — $400–$1,600 (*assumption*: twice the streaming
       figure, for in-memory state and WebSocket fan-out servers).
     - ``maintenance_per_year`` — $0 extra per year for the streaming tiers
       (*assumption*; the published 3-year figure leaves no room for more, see
       :meth:`three_year_extra`).
 
     Load (from a simulation; *assumptions*, typical cloud list prices): requests
-    $0.40-$1.00 per million (load balancer / API gateway), egress $0.05-$0.09 per GB,
-    pushed messages $0.25-$1.00 per million, connections $0.10-$0.25 per million
-    connection-minutes, store reads $0.10-$0.50 per million.
+    $0.40–$1.00 per million (load balancer / API gateway), egress $0.05–$0.09 per GB,
+    pushed messages $0.25–$1.00 per million, connections $0.10–$0.25 per million
+    connection-minutes, store reads $0.10–$0.50 per million.
 
-    Others: ``retrofit_fraction`` 60-80% of the original build (*published*),
+    Others: ``retrofit_fraction`` 60–80% of the original build (*published*),
     ``horizon_years`` 3 (*published* comparison horizon).
 
     >>> CostModel(streaming_infra_monthly=(300, 500)).infra_monthly("real_time")
@@ -312,8 +312,8 @@ class CostModel:
         """Real time over batch across ``horizon_years``: the build premium plus the
         streaming infrastructure every month (no load).
 
-        With the defaults this is $10,400-$35,200, which contains the published
-        $15,000-$32,000 with about the same midpoint ($22,800 against $23,500): the
+        With the defaults this is $10,400–$35,200, which contains the published
+        $15,000–$32,000 with about the same midpoint ($22,800 against $23,500): the
         published range pairs its ends less extremely than low-with-low and
         high-with-high.
 

@@ -15,8 +15,8 @@ gives the whole distribution and the loads.
 
 >>> Polling(interval="30s", pipeline_delay="2s").expected_age()   # 30/2 + 2 + 0.05 s
 Timedelta('0 days 00:00:17.050000')
->>> pattern_for("real_time").name
-'sse'
+>>> pattern_for("real_time").name, pattern_for("real_time").label
+('sse', 'Server-Sent Events')
 """
 
 from __future__ import annotations
@@ -83,6 +83,8 @@ class _PatternBase:
     """Fields shared by every pattern: the pipeline in front, and the network."""
 
     name: ClassVar[str] = ""
+    #: The pattern in words, as the advisor and the tables say it ("short polling").
+    label: ClassVar[str] = ""
     _durations: ClassVar[dict[str, bool]] = {}  # field -> zero allowed
     network_latency: pd.Timedelta = pd.Timedelta("50ms")
 
@@ -137,6 +139,7 @@ class BatchRefresh(_PatternBase):
     """
 
     name: ClassVar[str] = "batch_refresh"
+    label: ClassVar[str] = "batch refresh"
     _durations: ClassVar[dict[str, bool]] = {"every": False, "job_duration": True, "reload": False}
     every: pd.Timedelta = pd.Timedelta("1h")
     job_duration: pd.Timedelta = pd.Timedelta("10min")
@@ -168,6 +171,7 @@ class Polling(_PatternBase):
     """
 
     name: ClassVar[str] = "polling"
+    label: ClassVar[str] = "short polling"
     _durations: ClassVar[dict[str, bool]] = {
         "interval": False, "pipeline_interval": True, "pipeline_delay": True, "cache_ttl": True
     }
@@ -238,11 +242,12 @@ class ServerSentEvents(_Push):
     """
 
     name: ClassVar[str] = "sse"
+    label: ClassVar[str] = "Server-Sent Events"
 
 
 @dataclass(frozen=True, kw_only=True)
 class WebSocketPush(_Push):
-    """WebSocket push: small frames (2-14 bytes of header; 6 assumed), clients retry
+    """WebSocket push: small frames (2–14 bytes of header; 6 assumed), clients retry
     with exponential backoff and jitter (defaults 1 s, x2, +50%) as client libraries do.
 
     >>> WebSocketPush().expected_age()
@@ -250,6 +255,7 @@ class WebSocketPush(_Push):
     """
 
     name: ClassVar[str] = "websocket"
+    label: ClassVar[str] = "WebSockets"
     push_interval: pd.Timedelta = pd.Timedelta("100ms")
     pipeline_delay: pd.Timedelta = pd.Timedelta("100ms")
     message_overhead: float = 6.0

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._time import clock_time  # (there: the checkpoint's messages say times the same way, without widgets)
+
 __all__ = ["SI_TICKS", "AXIS_NUMBER", "si", "duration", "money", "log_ticks", "linear_ticks", "nice_ticks",
            "time_ticks", "tick_labels", "clock_time", "NOWRAP"]
 
@@ -307,23 +309,3 @@ def _js_number(v: float) -> str:
     if -7 < e < 21:
         return f"{Decimal(text):f}"
     return f"{mantissa}e{'+' if e > 0 else '-'}{abs(e)}"
-
-
-def clock_time(when: Any) -> str:
-    """A clock's reading at a glance: the time of day to the second, the zone when the time
-    has one, and the day — never "2024-01-01 09:00:03.123456+00:00".
-
-    >>> clock_time(pd.Timestamp("2024-01-01 09:00:03.923456+00:00"))
-    '09:00:03 UTC, Mon 01 Jan'
-    >>> clock_time(pd.Timestamp("2013-03-10 14:30", tz="America/New_York")), clock_time("2024-01-01 12:05:57")
-    ('14:30:00 EDT, Sun 10 Mar', '12:05:57, Mon 01 Jan')
-    >>> clock_time(None)
-    '–'
-    """
-    if when is None:
-        return "–"
-    t = pd.Timestamp(when)
-    if t is pd.NaT:
-        return "–"
-    zone = f" {t.tzname()}" if t.tzinfo is not None else ""
-    return f"{t:%H:%M:%S}{zone}, {t:%a %d %b}"

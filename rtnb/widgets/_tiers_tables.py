@@ -13,6 +13,7 @@ cut off.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,22 +21,24 @@ import pandas as pd
 
 from ._format import duration, money, si
 
-__all__ = ["pattern_words", "tier_table", "grouped_columns", "advice_table", "html_table", "checklist_html"]
+__all__ = ["pattern_words", "tier_table", "grouped_columns", "style_table", "advice_table", "html_table",
+           "checklist_html", "numeric_columns"]
 
 
 def pattern_words(pattern: Any) -> str:
-    """A delivery pattern in words: 'polling every 1 min', 'SSE push'.
+    """A delivery pattern in words, as the advisor says it (the pattern's ``label``),
+    with its cadence where it has one: 'short polling every 1 min', 'Server-Sent Events'.
 
     >>> from rtnb import tiers
-    >>> pattern_words(tiers.pattern_for("near_real_time")), pattern_words(tiers.pattern_for("sub_second"))
-    ('polling every 1 min', 'WebSocket push')
+    >>> [pattern_words(tiers.pattern_for(t)) for t in ("near_real_time", "real_time", "sub_second")]
+    ['short polling every 1 min', 'Server-Sent Events', 'WebSockets']
     """
     name = getattr(pattern, "name", str(pattern))
     if name == "polling":
-        return f"polling every {duration(pattern.interval)}"
+        return f"{pattern.label} every {duration(pattern.interval)}"
     if name == "batch_refresh":
         return f"job every {duration(pattern.every)}, pages reload every {duration(pattern.reload)}"
-    return {"sse": "SSE push", "websocket": "WebSocket push"}.get(name, name.replace("_", " "))
+    return getattr(pattern, "label", "") or name.replace("_", " ")
 
 
 def _bytes_per_s(v: float) -> str:
@@ -105,6 +108,59 @@ def grouped_columns(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# A value that reads as a number: "0.222", "$8,000", "2.2 min", "10 kB/s", "$1.05–2.56".
+_NUMBER = re.compile(r"^[-−–]?\$?[-−]?\d")
+
+
+def numeric_columns(frame: pd.DataFrame) -> list[Any]:
+    """The columns of ``frame`` (of strings) whose values read as numbers (at least half of
+    them, the others words like "not needed (batch)"): they are right-aligned, with their
+    headers, so the digits line up and the header sits over them.
+
+    >>> numeric_columns(pd.DataFrame({"delivery": ["short polling every 1 min"], "p95": ["2.2 min"],
+    ...                               "build": ["$8,000"], "pays off": ["not needed (batch)"]}))
+    ['p95', 'build']
+    """
+    out = []
+    for col in frame.columns:
+        values = [str(v) for v in frame[col] if str(v) not in ("", "–")]
+        if values and sum(bool(_NUMBER.match(v)) for v in values) * 2 >= len(values):
+            out.append(col)
+    return out
+
+
+def style_table(table: pd.DataFrame) -> Any:
+    """:func:`grouped_columns`'s table as a pandas ``Styler`` for reading: each group's
+    name centred over its columns with a rule under it (right-aligned, "load" read as the
+    header of "traffic" alone), the numbers right-aligned under right-aligned headers, the
+    words (the tiers, the delivery) left-aligned; values on one line, the delivery's
+    words wrapping where the page is narrow. The same in JupyterLab, Notebook 7 and Voila
+    (the rules are the table's own, not the page's).
+
+    >>> from rtnb import tiers
+    >>> t = grouped_columns(tier_table(tiers.simulate_tiers(10.0, viewers=20, hours=0.5), tiers.CostModel()))
+    >>> html = style_table(t).to_html()
+    >>> "th.col_heading.level0" in html and "text-align: center" in html
+    True
+    """
+    numeric = set(numeric_columns(table))
+    cells = []
+    for i, col in enumerate(table.columns):
+        side = "right" if col in numeric else "left"
+        wrap = "normal" if side == "left" else "nowrap"
+        cells.append({"selector": f"td.col{i}, th.col_heading.level{table.columns.nlevels - 1}.col{i}",
+                      "props": f"text-align: {side}; white-space: {wrap}"})
+    groups = [
+        {"selector": "th.col_heading.level0", "props": "text-align: center; white-space: nowrap"},
+        # a rule under each group's name, short of its ends (borders of cells side by side
+        # would join into one rule across the groups)
+        {"selector": "th.col_heading.level0:not(:empty)",
+         "props": "background: linear-gradient(#bbb, #bbb) no-repeat center bottom / calc(100% - 12px) 1px"},
+        {"selector": "th.row_heading, th.index_name", "props": "text-align: left; white-space: nowrap"},
+    ]
+    return table.style.set_table_styles(groups + cells)
+
+
 def _why(rec: Any) -> str:
     """The reasons that decided (the test, the classification, the break-even steps),
     without the closing 'Recommended: ...' line the other columns already show."""
@@ -160,14 +216,18 @@ def html_table(frame: pd.DataFrame, *, wrap: Iterable[str] = (), note: str | Non
     wrap = set(wrap)
     table_css, th_css, td_css = _CSS
     cols = [c for c in frame.columns if c != note]
-    head = "".join(f'<th style="{th_css}">{html.escape(str(c))}</th>' for c in [frame.index.name or ""] + cols)
+    right = set(numeric_columns(frame[cols]))  # numbers right-aligned, under right-aligned headers
+    align = {c: ";text-align:right" if c in right else "" for c in cols}
+    head = "".join(f'<th style="{th_css}{align.get(c, "") if i else ""}">{html.escape(str(c))}</th>'
+                   for i, c in enumerate([frame.index.name or ""] + cols))
     line = "border-bottom:1px solid #eee"
     body = []
     for key, row in frame.iterrows():
         last = "" if note is not None else line
         cells = [f'<th style="{th_css};vertical-align:top;white-space:nowrap;{last}">{html.escape(str(key))}</th>']
         for col in cols:
-            style = f"{td_css};{last};" + ("white-space:normal;max-width:190px" if col in wrap else "white-space:nowrap")
+            style = (f"{td_css};{last}{align[col]};"
+                     + ("white-space:normal;max-width:190px" if col in wrap else "white-space:nowrap"))
             cells.append(f'<td style="{style}">{html.escape(str(row[col]))}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
         if note is not None:

@@ -34,7 +34,7 @@ from ..tiers import TIER_NAMES, CostModel, get_tier, simulate_tiers
 from ._format import NOWRAP, duration, money, nice_ticks, si
 from ._style import VALUE_LABELS_OUT_PX, shifted_ticks
 from ._tiers_explorer import TIER_COLOURS
-from ._tiers_tables import grouped_columns, pattern_words, tier_table
+from ._tiers_tables import grouped_columns, pattern_words, style_table, tier_table
 
 __all__ = ["TierTimeline"]
 
@@ -199,6 +199,12 @@ class TierTimeline(W.VBox):
         The columns come in groups (data age, load, cost) under short one-word
         headers, so no header wraps ("data age p50" wrapped to three lines)."""
         return grouped_columns(tier_table(self.sims, self.cost))
+
+    def styled_table(self) -> Any:
+        """:meth:`table` styled for reading (a pandas ``Styler``, :func:`style_table`): the
+        numbers right-aligned under their headers, each group's name centred over its
+        columns, the words left-aligned."""
+        return style_table(self.table())
 
     @property
     def updates(self) -> dict[str, int]:

@@ -141,8 +141,26 @@ def test_a_restore_shows_on_the_runners_errors(tmp_path):
     runner, pipe, ckpt = build(tmp_path / "r.ckpt")
     assert ckpt.restore()
     [err] = runner.health.errors
-    assert err.where == "pipeline" and "restarted from the checkpoint of 2024-01-01 00:00:10" in err.message
+    assert err.where == "pipeline" and "restarted from the checkpoint of 00:00:10, Mon 01 Jan (" in err.message
     assert ckpt.restored_counters == pipe.counters and pipe.counters.received > 0
+
+
+def test_the_restart_message_says_the_time_and_the_rows_in_words_and_keeps_the_full_time_as_data(tmp_path):
+    runner, _, ckpt = build(tmp_path / "r.ckpt")
+    ckpt.restore()
+    runner.run("150s")  # past a thousand rows
+    ckpt.save()
+    runner, pipe, ckpt = build(tmp_path / "r.ckpt")
+    assert ckpt.restore()
+    [err] = runner.health.errors
+    n = ckpt.restored_counters.received
+    assert n >= 1_000
+    # "restarted from the checkpoint of 00:02:30, Mon 01 Jan (1,243 rows)": the clock's
+    # reading as the dashboards say it, a thousands separator; not "2024-01-01 00:02:30 (1243 rows)".
+    assert f"the checkpoint of 00:02:30, Mon 01 Jan ({n:,} rows)" in err.message
+    assert "2024-01-01" not in err.message
+    assert ckpt.restored_from == pd.Timestamp(T0) + pd.Timedelta("150s")  # the data keeps the full time
+    assert f"last_saved_at={ckpt.restored_from}" in repr(ckpt)
 
 
 @pytest.mark.parametrize("change, named", [
