@@ -29,7 +29,7 @@ def test_tiers_prints_one_row_per_tier_with_age_load_and_cost():
     for col in ("req/s", "connections", "queries/s", "kB/s", "msg/s", "build", "per month"):
         assert col in lines[0]
     assert [ln.split()[0] for ln in lines[1:]] == ["batch", "near_real_time", "real_time", "sub_second"]
-    assert "$11,200-14,400" in lines[3]
+    assert "$11,200–14,400" in lines[3]  # a range: an en dash
 
 
 def test_tiers_csv_has_the_raw_numbers_and_the_limit():
@@ -68,10 +68,10 @@ def test_conflicting_or_ignored_flags_exit_2_with_a_message(capsys, argv, says):
 def test_advise_examples_and_own_metric():
     code, text = run("advise", "--example", "fraud_alerts", "weekly_revenue")
     assert code == 0
-    assert "fraud_alerts: Real-time via sse" in text and "weekly_revenue: Batch via batch_refresh" in text
+    assert "fraud_alerts: Real-time via Server-Sent Events" in text and "weekly_revenue: Batch via batch refresh" in text
     assert "[ ] Budget" in text
     code, text = run("advise", "--max-age", "5min", "--response-time", "10min", "--value-per-minute", "1000")
-    assert code == 0 and "Near-real-time via polling" in text
+    assert code == 0 and "Near-real-time via short polling" in text
 
 
 def test_subcommands_are_registered_in_one_place():

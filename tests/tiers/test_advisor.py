@@ -144,3 +144,34 @@ def test_advise_many_of_nothing_is_a_clear_error():
 
     with pytest.raises(rtnb.ParameterError, match="metrics=\\[\\] is invalid"):
         rtnb.tiers.advise_many([])
+
+
+# A range written with a hyphen ("1 s-1 min", "$11,200-14,400"): shown text takes an en dash.
+HYPHEN_RANGE = r"\d[\d,.]*%?\s?(s|min|h|d)?-\$?\d"
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED_EXAMPLES))
+def test_the_advice_says_the_delivery_in_words_and_ranges_with_an_en_dash(name):
+    import re
+
+    rec = advise(EXAMPLES[name])
+    text = str(rec)
+    words = {"batch_refresh": "batch refresh", "polling": "short polling", "sse": "Server-Sent Events",
+             "websocket": "WebSockets"}[rec.pattern.name]
+    assert rec.pattern.label == words
+    assert text.splitlines()[0] == f"{name}: {rec.tier.label} via {words}"  # not "Real-time via sse"
+    assert f"Recommended: {rec.tier.label} via {words}," in text
+    assert not re.search(r"via (sse|polling|websocket|batch_refresh)\b", text)
+    assert not re.search(HYPHEN_RANGE, text), re.search(HYPHEN_RANGE, text)
+    assert "–" in text  # the cost ranges, the tier's age range
+    assert f"cost: build $" in text and "cost: real_time" not in text  # the tier's code name is not repeated
+
+
+def test_the_tiers_descriptions_write_ranges_with_an_en_dash():
+    import re
+
+    from rtnb.tiers import TIER_NAMES, get_tier
+
+    for name in TIER_NAMES:
+        assert not re.search(r"\d-\$?\d", get_tier(name).description), get_tier(name).description
+    assert "1–15 minutes" in get_tier("near_real_time").description

@@ -70,7 +70,7 @@ def test_load_costs_come_from_the_simulation_and_grow_with_viewers():
 def test_ranges_pair_low_with_low_and_reject_inverted_ends():
     assert Range(1, 2) * Range(10, 20) == Range(10, 40)
     assert Range(11, 14) - Range(8, 8) == Range(3, 6)
-    assert f"{Range(1200, 3400)}" == "1,200-3,400"
+    assert f"{Range(1200, 3400)}" == "1,200–3,400"  # an en dash: a range, not a minus
     with pytest.raises(rtnb.ParameterError) as e:
         Range(5, 1)
     assert e.value.param == "high"

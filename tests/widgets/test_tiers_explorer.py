@@ -86,7 +86,7 @@ def test_the_advisor_takes_the_sliders_workload_and_value():
     nrt = [r for r in ex.recommendations.values() if r.tier.name == "near_real_time"]
     assert nrt and all(r.pattern.interval.total_seconds() == 10 for r in nrt)
     assert all(r.metric.viewers == 50 and r.metric.value_per_minute == 5_000 for r in ex.recommendations.values())
-    assert "polling every 10 s" in ex.advice["delivery"].tolist()
+    assert "short polling every 10 s" in ex.advice["delivery"].tolist()
     ex.metric.value = "weekly_revenue"
     assert "Batch" in ex.detail.value and "Implementation checklist" in ex.detail.value
 
@@ -106,3 +106,22 @@ def test_one_call_builds_it_and_the_tiers_modules_import_no_widgets():
         text = open(tiers.__file__.replace("__init__.py", f"{mod}.py")).read()
         imports = [ln for ln in text.splitlines() if ln.lstrip().startswith(("import ", "from "))]
         assert not any("ipywidgets" in ln or "bqplot" in ln for ln in imports), mod
+
+
+def test_numeric_columns_are_right_aligned_with_their_headers_words_left(explorer):
+    import html as _html
+
+    from rtnb.widgets._tiers_tables import numeric_columns
+
+    t = explorer.tier_table
+    numeric = numeric_columns(t)
+    assert {"data age p95", "build", "per month", "requests/s", "traffic"} <= set(numeric)
+    assert "delivery" not in numeric
+    page = explorer.tiers_html.value
+    for col in t.columns:
+        header = re.search(r'<th style="([^"]*)">' + re.escape(_html.escape(col)) + "</th>", page)
+        assert header, col
+        right = "text-align:right" in header.group(1)
+        assert right == (col in numeric), (col, header.group(1))
+    first_build = re.search(r'<td style="([^"]*)">\$8,000</td>', page)
+    assert first_build and "text-align:right" in first_build.group(1)

@@ -119,3 +119,30 @@ def test_play_for_a_duration_sets_the_speed_to_fit_the_rest_of_the_run():
         await tl.runner.wait()
 
     asyncio.run(scenario())
+
+
+def test_the_table_reads_as_a_table_numbers_right_under_their_headers_groups_centred(timeline):
+    # Notebook 02's table: each group's name over its columns (centred: right-aligned,
+    # "load" read as the header of "traffic" alone), the numbers right-aligned with their
+    # headers, the words left-aligned; rules of the table's own, so every front end agrees.
+    table = timeline.table()
+    styler = timeline.styled_table()
+    rules = {s["selector"]: dict(s["props"]) for s in styler.table_styles}  # props: (name, value) pairs
+    last = table.columns.nlevels - 1
+    for i, (group, col) in enumerate(table.columns):
+        (selector,) = [s for s in rules if s.startswith(f"td.col{i},")]
+        assert f"th.col_heading.level{last}.col{i}" in selector  # the header aligned as its values
+        side = rules[selector]["text-align"]
+        assert side == ("left" if col == "delivery" else "right"), (col, side)
+    assert rules["th.col_heading.level0"]["text-align"] == "center"
+    assert rules["th.row_heading, th.index_name"]["text-align"] == "left"
+    assert {"data age", "load", "cost"} <= set(table.columns.get_level_values(0))
+    html = styler.to_html()
+    assert 'colspan="3">load</th>' in html
+
+
+def test_the_timeline_says_each_tiers_delivery_in_the_advisors_words(timeline):
+    titles = {name: p.title for name, p in timeline.panels.items()}
+    assert "Server-Sent Events" in titles["real_time"] and "WebSockets" in titles["sub_second"]
+    assert "short polling every" in titles["near_real_time"]
+    assert not any("SSE" in t or "push" in t for t in titles.values())
