@@ -38,6 +38,7 @@ from .._errors import ParameterError
 from .._time import to_duration
 from ..tiers import EXAMPLES, TIER_NAMES, CostModel, advise, break_even, compare, get_tier, pattern_for
 from ._format import duration, log_ticks, money, nice_ticks, si
+from ._style import TIME_LABELS_DOWN_PX, VALUE_LABELS_OUT_PX, shifted_ticks
 from ._tiers_tables import advice_table, checklist_html, html_table, tier_table
 
 __all__ = ["TiersExplorer", "TIER_COLOURS"]
@@ -146,9 +147,11 @@ class TiersExplorer(W.VBox):
         self.points = bq.Scatter(x=[1] * 4, y=[0] * 4, names=[get_tier(t).label for t in TIER_NAMES],
                                  display_names=True, scales={"x": self.age_x, "y": self.age_y},
                                  colors=colours, default_size=60, label_display_vertical_offset=-12)
-        self.age_xaxis = bq.Axis(scale=self.age_x, label="p95 data age (seconds, log scale)", tick_format=",~g")
-        self.age_yaxis = bq.Axis(scale=self.age_y, side="left", label="cost per year",
-                                 tick_format="$~s", label_offset="52px")
+        # (the labels at the axes' ends clear of their end ticks: see _style.END_TICK_PX)
+        self.age_xaxis = bq.Axis(scale=self.age_x, label="p95 data age (seconds, log scale)", tick_format=",~g",
+                                 tick_style=shifted_ticks(0, TIME_LABELS_DOWN_PX), label_offset="36px")
+        self.age_yaxis = bq.Axis(scale=self.age_y, side="left", label="cost per year", tick_format="$~s",
+                                 label_offset="52px", tick_style=shifted_ticks(-VALUE_LABELS_OUT_PX, 0))
         self.age_fig = bq.Figure(marks=[self.ranges, self.points], axes=[self.age_xaxis, self.age_yaxis],
                                  title="p95 data age against cost per year (low–high)",
                                  fig_margin={"top": 50, "bottom": 50, "left": 75, "right": 45},  # half "100,000"
@@ -161,9 +164,10 @@ class TiersExplorer(W.VBox):
         self.extra = bq.Lines(x=[[0, 1], [0, 1]], y=[[0, 0], [0, 0]], scales=sc, colors=["#c62828", "#ef9a9a"],
                               line_style="dashed")
         self.chosen = bq.Lines(x=[0, 0], y=[0, 1], scales=sc, colors=["gray"], line_style="dotted")
-        self.be_xaxis = bq.Axis(scale=self.be_x, label="value of a minute of delay, per year", tick_format="$~s")
-        self.be_yaxis = bq.Axis(scale=self.be_y, side="left", label="per year",
-                                tick_format="$~s", label_offset="52px")
+        self.be_xaxis = bq.Axis(scale=self.be_x, label="value of a minute of delay, per year", tick_format="$~s",
+                                tick_style=shifted_ticks(0, TIME_LABELS_DOWN_PX), label_offset="36px")
+        self.be_yaxis = bq.Axis(scale=self.be_y, side="left", label="per year", tick_format="$~s",
+                                label_offset="52px", tick_style=shifted_ticks(-VALUE_LABELS_OUT_PX, 0))
         self.be_fig = bq.Figure(marks=[self.worth, self.extra, self.chosen], axes=[self.be_xaxis, self.be_yaxis],
                                 title="real time against near-real-time: break-even",
                                 fig_margin={"top": 50, "bottom": 50, "left": 75, "right": 45},

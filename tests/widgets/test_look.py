@@ -98,7 +98,8 @@ def _shift(axis) -> tuple[float, float]:
     """How far an axis's tick labels are moved (px), from its tick style's translate()."""
     import re
 
-    m = re.fullmatch(r"translate\((-?[\d.]+)px, (-?[\d.]+)px\)", axis.tick_style.get("transform", "translate(0px, 0px)"))
+    shift = axis.tick_style.get("transform", "translate(0px, 0px)")
+    m = re.fullmatch(r"translate\((-?[\d.]+)px, (-?[\d.]+)px\)", shift)
     assert m, axis.tick_style
     return float(m[1]), float(m[2])
 
