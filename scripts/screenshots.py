@@ -65,7 +65,7 @@ RUNNING = """(i) => { const d = document.querySelectorAll('.rtnb-dashboard')[i];
     && /^running · clock /.test(s.textContent.trim()); }"""
 
 
-def readme_picture(page) -> Path:
+def readme_picture(page) -> tuple[Path, bool]:
     """The quick-start's first dashboard, running, as docs/dashboard.png (pinned on the
     screen since Run All: see PIN)."""
     page.evaluate(PIN, 0)
@@ -83,9 +83,7 @@ def readme_picture(page) -> Path:
     finally:
         page.evaluate(UNPIN)
     path = shoot_element(page, page.locator(".rtnb-dashboard").first, ROOT / "docs" / "dashboard.png")
-    if not page.evaluate(RUNNING, 0):  # a picture of a stopped dashboard is not the README's
-        raise RuntimeError(f"{path}: the first dashboard was not running when shot")
-    return path
+    return path, page.evaluate(RUNNING, 0)  # a picture of a stopped dashboard is not the README's
 
 
 def main(names: list[str], app: str = "lab", out: Path | None = None) -> int:
@@ -117,7 +115,7 @@ def main(names: list[str], app: str = "lab", out: Path | None = None) -> int:
         finally:
             browser.close()
     if failed:
-        print("tracebacks in:", ", ".join(failed))
+        print("tracebacks (or a README picture of a stopped dashboard) in:", ", ".join(failed))
     return 1 if failed else 0
 
 
@@ -143,7 +141,9 @@ def shoot_jupyter(browser, base: str, app: str, name: str, path: Path) -> bool:
         page.wait_for_timeout((LIVE_SECONDS + 2) * 1000)  # the live runs end
         errors, maths = page.evaluate(ERRORS), page.evaluate(MATHJAX)
         if readme:
-            print(f"{readme_picture(page).relative_to(ROOT)}: the first dashboard, running")
+            picture, running = readme_picture(page)
+            print(f"{picture.relative_to(ROOT)}: the first dashboard, " + ("running" if running else "NOT running"))
+            errors = errors if running else [*errors, "the README's dashboard was not running when shot"]
         shot = screenshot_notebook(page, path)
         print(f"{shot}: ran in {took:.1f} s, errors {errors or 'none'}, MathJax {maths}")
         return not errors
