@@ -216,6 +216,7 @@ class Dashboard(widgets.VBox):
         self.store = getattr(views[0], "store", None)
         self.frames = 0
         self._unseen_at = -math.inf  # when the last frame for the kernel's widgets alone was drawn
+        self._drawn_unseen = False  # frames were drawn for the kernel alone since a page showed it
 
         badges = [v for v in views if isinstance(v, FreshnessBadge)]
         for b in badges:
@@ -323,6 +324,7 @@ class Dashboard(widgets.VBox):
             shown_again, self.acks.hidden = self.acks.hidden and not badge.hidden, badge.hidden
             bus = self.use_bus and self.bus.ready
             if shown_again and bus and (self.bus.messages_sent or self.bus.behind):
+                self._refill_lines(now)
                 self.bus.resend()  # a view shown again is current at once, whatever it missed
                 self.acks.acked(badge.beat)  # (the resend carries the newest beat: nothing in flight)
             if not self.acks.ready():  # (none while no view of the badge is shown)
@@ -350,8 +352,28 @@ class Dashboard(widgets.VBox):
         if t - self._unseen_at < HIDDEN_FRAME_S:
             return 0
         self._unseen_at = t
+        self._drawn_unseen = True
         with self.bus.frame(discard=True):
             return self._draw(now)
+
+    def _refill_lines(self, now: pd.Timestamp | None) -> None:
+        """Shown again after frames drawn for the kernel alone (one a second): the line
+        charts read their points again from the store's history, at its own spacing (the
+        full state then sent carries them), or they broke at each sparse step."""
+        if not self._drawn_unseen:
+            return
+        self._drawn_unseen = False
+        with self.bus.frame(discard=True):  # (their messages: the resend that follows carries them)
+            for view in self.views:
+                refill = getattr(view, "refill", None)
+                if refill is None:
+                    continue
+                try:
+                    refill(now)
+                except Exception as exc:  # one broken view must not freeze the others
+                    if self.runner is None:
+                        raise
+                    self.runner.report_error("frame", f"{type(view).__name__}.refill", exc)
 
     def _screen(self) -> FreshnessBadge | None:
         """The badge whose front-end acknowledges the frames it has drawn, if any."""

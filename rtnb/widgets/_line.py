@@ -269,6 +269,20 @@ class LiveLine(FollowZoom, StoreView, bq.Figure):
             keys += self._recent_keys(exclude=set(keys), n=self.top_k - len(keys))
         return keys
 
+    def refill(self, now: pd.Timestamp | None = None) -> bool:
+        """Forget the recorded points, read them again from the store's history and draw.
+
+        A dashboard calls it when a page shows it again after it drew the line for the
+        kernel alone, once a second, while no page showed it: recorded so, the line
+        broke at each of those steps once frames came ten times as often (a step over
+        ``GAP_FACTOR`` times the usual reads as a stall)."""
+        self.ring = TimeRing(self.points)
+        if self._band_rings is not None:
+            self._band_rings = (TimeRing(self.points), TimeRing(self.points))
+        self._filled_version = {}
+        self._seen_version = None
+        return self.refresh(now)
+
     def _recent_keys(self, exclude: set, n: int) -> list[Any]:
         """Up to ``n`` keys of the recorded history not in ``exclude``, by last value."""
         others = [k for k in self.ring.keys() if k not in exclude]

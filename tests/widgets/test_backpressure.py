@@ -12,6 +12,7 @@ test_second_tab.py check the same on a slowed page and on hidden and second page
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 
 import rtnb
@@ -364,6 +365,22 @@ def test_no_frame_is_sent_while_no_view_is_shown_and_a_view_shown_again_is_curre
     assert sent.count(dash.bus) == 2  # the resend, then the frame: one message each
     _keep_up(runner, badge, 5)  # and frames flow as the screen acknowledges them
     assert dash.frames == drawn + 6
+
+
+def test_a_line_drawn_sparsely_while_hidden_is_read_again_from_the_store_when_shown(sent):
+    # Drawn for the kernel alone once a second while hidden, the line recorded a point a
+    # second; shown again, at ten frames a second, each of those steps read as a stall
+    # and broke the line (the README's picture, notebook 01 after Run All).
+    dash, runner, badge, line, _ = _dashboard(monotonic="sim")
+    dash.bus._on_front_end(dash.bus, {"ready": True}, [])
+    _view(badge, "tab", False)  # off the screen from the start (Run All ends at the last cell)
+    runner.run("15s")  # hidden: a point a second
+    _view(badge, "tab", True)
+    _keep_up(runner, badge, 80)  # shown again: ten a second
+    steps = np.diff(line.point_times.astype(np.int64)) / 1e9
+    assert steps.max() == pytest.approx(0.1) and len(line.point_times) == 100
+    assert not np.isnan(np.asarray(line.lines.y, dtype=float)).any()  # no break: no stall here
+    assert line.refill() is True and len(line.point_times) == 100  # (by hand too: the same points)
 
 
 def test_frames_flow_while_any_view_is_shown(sent):
