@@ -25,13 +25,11 @@ from .._errors import ParameterError
 from ..runner import FrameAcks, FramePacer
 from ._bars import LiveBars  # noqa: F401  (used in the example)
 from ._bus import FrameBus
-from ._format import clock_time
+from ._cells import close_widgets, replace_earlier_run
+from ._controls import RunControls
 from ._freshness import FreshnessBadge
 from ._hover import WATCHES_HOVER, HoverWatch
-from ._live_html import LiveHTML
-from ._slider import LogSlider
 from ._style import KeyColours
-from ._tree import widget_tree
 
 __all__ = ["Dashboard", "MAX_FPS", "MAX_COLUMNS", "FRAMES_IN_FLIGHT", "ACK_EVERY", "FRAME_PATIENCE"]
 
@@ -59,90 +57,6 @@ FRAME_PATIENCE = 5.0
 HIDDEN_FRAME_S = 1.0
 #: Grid columns: past a few, every chart is too narrow to read.
 MAX_COLUMNS = 6
-
-
-def _show_value(slider: widgets.FloatLogSlider, value: float) -> None:
-    """Set a log slider to ``value``, widening its range to hold it.
-
-    A log slider clamps values outside its range; the clamped value would then flow
-    back through the observer and change the run (a speed-up of 28,800 became 10,000).
-    """
-    exponent = math.log(value, slider.base)
-    if exponent < slider.min:
-        slider.min = math.floor(exponent)
-    if exponent > slider.max:
-        slider.max = math.ceil(exponent)
-    slider.value = value
-
-
-def _settable_rate(source: Any) -> bool:
-    """True when ``source`` has an event rate the dashboard can set (a simulator's).
-
-    A replay's pace is its speed-up, an event log's is its writer's: neither has a
-    rate to set, and a read-only ``rate`` (a property without a setter, an estimate)
-    is not one either — an "events/s" slider there would do nothing.
-    """
-    rate = getattr(source, "rate", None)
-    if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and math.isfinite(rate) and rate > 0):
-        return False
-    attr = getattr(type(source), "rate", None)
-    return not isinstance(attr, property) or attr.fset is not None
-
-
-# cell id -> (id of the execution that built them, weak references to its dashboards).
-# Strings and weak references only: it keeps no dashboard alive.
-_BUILT_BY_CELL: dict[str, tuple[str, list[weakref.ref]]] = {}
-
-
-def _cell_run() -> tuple[str, str] | None:
-    """(cell id, execution id) of the notebook cell running now, or None outside one."""
-    try:
-        from IPython import get_ipython
-
-        kernel = getattr(get_ipython(), "kernel", None)
-        parent = kernel.get_parent() if kernel is not None else None
-    except Exception:  # no IPython, an old ipykernel: nothing to track
-        return None
-    if not isinstance(parent, dict):
-        return None
-    cell = (parent.get("metadata") or {}).get("cellId")
-    run = (parent.get("header") or {}).get("msg_id")
-    return (str(cell), str(run)) if cell and run else None
-
-
-def _replace_earlier_run(dash: Dashboard) -> None:
-    """Close what the same cell built in an earlier run; remember this dashboard."""
-    where = _cell_run()
-    if where is None:
-        return
-    cell, run = where
-    earlier = _BUILT_BY_CELL.get(cell)
-    if earlier is not None and earlier[0] != run:
-        for ref in earlier[1]:
-            old = ref()
-            if old is not None and old is not dash:
-                old.close()
-        earlier = None
-    if earlier is None:
-        earlier = (run, [])
-        _BUILT_BY_CELL[cell] = earlier
-    earlier[1].append(weakref.ref(dash))
-    if len(_BUILT_BY_CELL) > 1000:  # bounded: forget cells whose dashboards are gone
-        for c in [c for c, (_, refs) in _BUILT_BY_CELL.items() if all(r() is None for r in refs)]:
-            del _BUILT_BY_CELL[c]
-
-
-def close_widgets(root: widgets.Widget) -> int:
-    """Close ``root`` and every widget it holds (children, marks, scales, axes, layouts,
-    tooltips, widgets kept as attributes); returns how many were closed.
-
-    ``Widget.close()`` closes one widget: its layout, style and children stay in
-    ipywidgets' registry (and in the browser) until closed too.
-    """
-    found = widget_tree(root)
-    for w in found:
-        widgets.Widget.close(w)
-    return len(found)
 
 
 class Dashboard(widgets.VBox):
@@ -235,31 +149,6 @@ class Dashboard(widgets.VBox):
             cells,
             layout={"grid_template_columns": f"repeat({columns}, minmax(0, 1fr))", "grid_gap": "8px", "width": "100%"},
         )
-        self.start_button = widgets.Button(description="Start", icon="play", disabled=True,
-                                           tooltip="start the run again (for the same live duration)")
-        self.pause_button = widgets.ToggleButton(value=False, description="Pause", icon="pause", disabled=True)
-        self.speedup_slider = LogSlider(  # readout "1", "21,600" (ipywidgets' own: "1.00")
-            value=1.0, base=10, min=0, max=4, step=0.1, description="speed-up", disabled=True,
-            continuous_update=False,
-        )
-        has_rate = _settable_rate(source)
-        rate = getattr(source, "rate", None)
-        self.rate_slider = LogSlider(
-            value=1.0, base=10, min=-1, max=5, step=0.1, description="events/s",
-            disabled=not has_rate, continuous_update=False,
-        )
-        if has_rate:
-            _show_value(self.rate_slider, float(rate))
-        else:  # a control that cannot do anything is not shown (a disabled "1.00" misleads)
-            self.rate_slider.layout.display = "none"
-        speed = getattr(source, "speed", None)  # a replay's own speed-up (data time / clock time)
-        self.replay_speed = widgets.HTML(
-            # (a margin: "...per clock time)" ran into the status line's "stopped")
-            value=f"<span class='rtnb-replay-speed' style='font-size:12px;color:#555;margin-right:14px'>"
-                  f"replay {speed:,.4g}× (data time per clock time)</span>"
-            if isinstance(speed, (int, float)) and not isinstance(speed, bool) and speed > 0 else ""
-        )
-        self.status = LiveHTML(value="")
         # One message per frame for all the views, once a screen shows the dashboard
         # (RTNB_FRAME_BUS=0: each widget sends its own, as before; for comparisons).
         self.bus = FrameBus(root=self)
@@ -278,24 +167,18 @@ class Dashboard(widgets.VBox):
                                           lines=[v.model_id for v in self.views if hasattr(v, "show_hover")],
                                           monotonic=monotonic)
             hidden.append(self.hover_watch)
-        self.controls = widgets.HBox(
-            [self.start_button, self.pause_button, self.speedup_slider, self.rate_slider, self.replay_speed,
-             self.status, *hidden],
-            layout={"align_items": "center", "flex_flow": "row wrap"},
-        )
-        self.start_button.on_click(self._on_start)
-        self.pause_button.observe(self._on_pause, names="value")
-        self.speedup_slider.observe(self._on_speedup, names="value")
-        self.rate_slider.observe(self._on_rate, names="value")
+        self.controls = RunControls(source, extra=hidden)
+        c = self.controls  # (its parts, as the dashboard's own: dash.pause_button...)
+        self.start_button, self.pause_button, self.status = c.start_button, c.pause_button, c.status
+        self.speedup_slider, self.rate_slider, self.replay_speed = c.speedup_slider, c.rate_slider, c.replay_speed
         super().__init__([self.header, self.controls, self.grid], layout={"width": "100%"})
         self.add_class("rtnb-dashboard")
-        self._live_duration: Any = None
         self.closed = False
         self.pipeline: Any = None
         self.owns_runner = False  # True when the dashboard built its runner: close() closes it
         if runner is not None:
             self.attach(runner)
-        _replace_earlier_run(self)
+        replace_earlier_run(self)
 
     # -- frames ----------------------------------------------------------------------
 
@@ -384,7 +267,7 @@ class Dashboard(widgets.VBox):
         changed = 0
         if self.hover_watch is not None:
             self.hover_watch.expire()  # the hovers of pages that died without a word go
-        self._show_status(now)
+        self.controls.show_status(now)
         # The badges last: the beat a screen acknowledges comes after the frame's other
         # messages, so its acknowledgement says the whole frame was drawn.
         for view in sorted(self.views, key=lambda v: isinstance(v, FreshnessBadge)):
@@ -395,21 +278,6 @@ class Dashboard(widgets.VBox):
                     raise
                 self.runner.report_error("frame", f"{type(view).__name__}.refresh", exc)
         return changed
-
-    def _show_status(self, now: pd.Timestamp | None) -> None:
-        if self.runner is None:
-            return
-        state = self.runner.state
-        # Start when nothing runs live; Pause only when there is something to pause.
-        self.start_button.disabled = state in ("running", "paused")
-        self.pause_button.disabled = state not in ("running", "paused")
-        # At a glance: "running · clock 09:00:03, Mon 01 Jan"; the full time on hover.
-        when = f" · clock {clock_time(now)}" if now is not None else ""
-        full = f" title='{html.escape(str(pd.Timestamp(now)), quote=True)}'" if now is not None else ""
-        self.status.value = (
-            f"<span class='rtnb-run-state' data-state='{state}'{full} style='font-size:12px;color:#555'>"
-            f"{html.escape(state)}{html.escape(when)}</span>"
-        )
 
     def _on_hover_ready(self, on: bool) -> None:
         """A page shows the dashboard and tells where the mouse is: dots on demand (True);
@@ -437,13 +305,7 @@ class Dashboard(widgets.VBox):
         for view in self.views:
             if hasattr(view, "runner"):
                 view.runner = runner  # the badge says "paused" / "stopped" when the run is
-        self.start_button.disabled = runner.state in ("running", "paused")
-        self.pause_button.disabled = runner.state not in ("running", "paused")
-        simulated = bool(getattr(runner.clock, "simulated", False))
-        self.speedup_slider.disabled = not simulated
-        self.speedup_slider.layout.display = None if simulated else "none"
-        if simulated:
-            _show_value(self.speedup_slider, float(runner.speedup))
+        self.controls.attach(runner)
 
     def detach(self) -> None:
         """Stop refreshing from the runner (the views keep their last state)."""
@@ -453,23 +315,13 @@ class Dashboard(widgets.VBox):
             for view in self.views:
                 if hasattr(view, "runner"):
                     view.runner = None
-            self.start_button.disabled = True
-            self.pause_button.disabled = True
-            self.speedup_slider.disabled = True
+            self.controls.detach()
 
     def start(self, duration: Any = None, *, speedup: float | None = None):
         """Start the runner live on the kernel's loop (see ``Runner.start``); returns the task."""
         if self.runner is None:
             raise ParameterError("runner", None, "attach a runner first: Dashboard(..., runner=r)")
-        task = self.runner.start(duration, speedup=speedup)
-        self._live_duration = duration
-        self.start_button.disabled = True
-        self.pause_button.disabled = False
-        if self.pause_button.value:  # left on "Resume" by an earlier run that ended paused
-            self.pause_button.value = False
-        if speedup is not None and not self.speedup_slider.disabled:
-            _show_value(self.speedup_slider, float(self.runner.speedup))
-        return task
+        return self.controls.start(duration, speedup=speedup)
 
     def stop(self) -> None:
         """Stop the live run."""
@@ -499,31 +351,6 @@ class Dashboard(widgets.VBox):
                 view.close()  # a view with streams to let go of (the error panel)
         close_widgets(self)
         self.views = []
-
-    def _on_start(self, _button: Any = None) -> None:
-        if self.runner is not None and self.runner.state not in ("running", "paused"):
-            self.start(self._live_duration)
-
-    def _on_pause(self, change: dict) -> None:
-        if self.runner is None:
-            return
-        if change["new"]:
-            if self.runner.state not in ("running", "paused"):  # nothing to pause: stay "Pause"
-                self.pause_button.value = False
-                return
-            self.runner.pause()
-            self.pause_button.description, self.pause_button.icon = "Resume", "play"
-        else:
-            self.runner.resume()
-            self.pause_button.description, self.pause_button.icon = "Pause", "pause"
-
-    def _on_speedup(self, change: dict) -> None:
-        if self.runner is not None and not self.speedup_slider.disabled:
-            self.runner.speedup = float(change["new"])
-
-    def _on_rate(self, change: dict) -> None:
-        if self.source is not None and not self.rate_slider.disabled:
-            self.source.rate = float(change["new"])
 
     def __repr__(self) -> str:
         names = ", ".join(type(v).__name__ for v in self.views)

@@ -248,7 +248,7 @@ def test_the_status_line_reads_the_clock_at_a_glance():
     # the time of day and the day, not the whole date to the second; the full time on hover
     assert ">idle · clock 09:00:03, Mon 01 Jan</span>" in state, state
     assert "title='2024-01-01 09:00:03'" in state
-    dash._show_status(pd.Timestamp("2024-01-01 09:00:03.123456+00:00"))  # a zoned clock says its zone
+    dash.controls.show_status(pd.Timestamp("2024-01-01 09:00:03.123456+00:00"))  # a zoned clock says its zone
     assert "clock 09:00:03 UTC, Mon 01 Jan<" in dash.status.value and ".123456" not in dash.status.value.split(">")[1]
     dash.close()
 

@@ -170,7 +170,7 @@ def test_a_stall_breaks_the_line_instead_of_joining_it(store, snap):
 def test_frames_that_slip_on_a_busy_kernel_do_not_break_the_line():
     # A loaded kernel spreads frames unevenly (a third of them 3-4x late) while the data
     # keeps coming: no break. A 60 s stall among them still breaks, once.
-    from rtnb.widgets._line import break_gaps
+    from rtnb.widgets._line_points import break_gaps
 
     rng = np.random.default_rng(7)
     steps = np.where(rng.random(200) < 0.3, rng.uniform(3.0, 4.0, 200), rng.uniform(0.8, 1.2, 200))

@@ -15,7 +15,7 @@ import pytest
 
 import rtnb
 from rtnb.widgets import Dashboard, ErrorPanel, FreshnessBadge, LiveLine
-from rtnb.widgets import _dashboard
+from rtnb.widgets import _cells
 from rtnb.widgets._bus import FrameBus
 from rtnb.widgets._freshness import AGES_IN_BROWSER
 from rtnb.widgets._hover import HoverWatch
@@ -183,7 +183,7 @@ def test_re_running_a_cell_closes_the_dashboards_it_built_before(monkeypatch):
     assert first.runner is None and first.views == []
     for d in (other, again):
         d.close()
-    _dashboard._BUILT_BY_CELL.clear()
+    _cells._BUILT_BY_CELL.clear()
 
 
 def _worker(store, path, start):
