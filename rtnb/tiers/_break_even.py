@@ -21,7 +21,7 @@ from .cost import CostModel, Range
 from .delivery import Pattern, pattern_for
 from .simulation import simulate
 
-__all__ = ["break_even", "break_even_curve", "tier_costs"]
+__all__ = ["break_even", "break_even_curve", "minutes_and_extra", "tier_costs"]
 
 
 def break_even(extra_per_year: Range | float | tuple[float, float], minutes_saved: float) -> Range:
@@ -38,6 +38,24 @@ def break_even(extra_per_year: Range | float | tuple[float, float], minutes_save
     if isinstance(minutes_saved, bool) or not isinstance(minutes_saved, (int, float)) or not minutes_saved > 0:
         raise ParameterError("minutes_saved", minutes_saved, "must be > 0 (the faster tier must save time)")
     return Range.of(extra_per_year, "extra_per_year") / minutes_saved
+
+
+def minutes_and_extra(faster: Any, slower: Any, sims: Mapping[Any, Any], cost: CostModel) -> tuple[float, Range]:
+    """What ``faster`` (a tier or its name) gives over ``slower`` on the same workload:
+    the minutes of mean data age saved (never below 0) and the extra cost per year, from
+    the two tiers' simulations in ``sims`` (keyed by tier name). The one computation the
+    advisor's break-even and the explorer's verdict both use, so they say the same figures.
+
+    >>> from rtnb.tiers import simulate_tiers
+    >>> sims = simulate_tiers(10.0, viewers=50, hours=0.5)
+    >>> saved, extra = minutes_and_extra("real_time", "near_real_time", sims, CostModel())
+    >>> saved > 0, extra.low < extra.high   # minutes of mean age saved, dollars a year more
+    (True, True)
+    """
+    f, s = get_tier(faster), get_tier(slower)
+    fast, slow = sims[f.name], sims[s.name]
+    saved = max(slow.age_mean - fast.age_mean, 0.0) / 60.0
+    return float(saved), cost.extra(f, s, fast, slow).per_year
 
 
 def break_even_curve(

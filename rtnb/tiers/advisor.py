@@ -42,7 +42,7 @@ import pandas as pd
 from .._checks import check_int
 from .._errors import ParameterError
 from .._time import to_duration
-from ._break_even import break_even, break_even_curve, tier_costs
+from ._break_even import break_even, break_even_curve, minutes_and_extra, tier_costs
 from ._checklist import ChecklistItem, _checklist, _fmt
 from ._tiers import TIER_NAMES, Tier, classify, get_tier
 from .cost import CostEstimate, CostModel, Range
@@ -224,7 +224,8 @@ def _fields_of(metric: Any, fields: dict[str, Any]) -> Metric:
 
 
 def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
-           events: Any = None, patterns: Mapping[str, Pattern] | None = None, **fields: Any) -> Recommendation:
+           events: Any = None, patterns: Mapping[str, Pattern] | None = None,
+           simulations: Mapping[str, Simulation] | None = None, **fields: Any) -> Recommendation:
     """Recommend a tier and pattern for a metric (a :class:`Metric`, or its fields).
 
     ``metric`` may also be an :class:`rtnb.Metric` definition, with the advice fields
@@ -235,6 +236,10 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
     data ages: when no tier meets ``max_age``, it says so and by how much.
     ``patterns`` overrides a tier's usual pattern (by tier name), e.g. near-real-time
     polling every 10 s instead of every minute, as for :func:`tier_costs`.
+    ``simulations`` (by tier name) are tiers already simulated on this metric's workload
+    (its viewers and event rate, those patterns): the advice uses them instead of
+    simulating an hour again, so a view that shows them (the explorer) and the advice
+    agree to the dollar.
 
     >>> r = advise(name="orders", max_age="5min", response_time="10min", value_per_minute=10_000)
     >>> r.tier.name, r.pattern.name, r.decision_changes, r.meets_max_age
@@ -296,7 +301,7 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
                        f"{_fmt(DECISION_CHANGE_AGE)} old instead of 1 s changes nothing; "
                        f"data fresher than {_fmt(effective)} would be wasted.")
     tier = classify(effective)
-    sims: dict[str, Simulation] = {}
+    sims: dict[str, Simulation] = {get_tier(k).name: v for k, v in (simulations or {}).items()}
 
     def sim(t: Tier) -> Simulation:
         if t.name not in sims:
@@ -314,9 +319,9 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
     def step(t: Tier) -> tuple[Tier, float, Range]:
         slower = get_tier(TIER_NAMES[TIER_NAMES.index(t.name) - 1])
         # minutes of data age saved, from the two simulations on this workload
-        saved = max(sim(slower).age_mean - sim(t).age_mean, 0.0) / 60.0
-        extra = cost.extra(t, slower, sim(t), sim(slower)).per_year
-        return slower, float(saved), extra
+        sim(t), sim(slower)
+        saved, extra = minutes_and_extra(t, slower, sims, cost)
+        return slower, saved, extra
 
     extra = be = None
     minutes = None
@@ -352,7 +357,7 @@ def advise(metric: Any = None, *, cost: CostModel | None = None, seed: int = 0,
             value = m.value_per_minute * saved
             if value >= extra.high:
                 reasons.append(f"{tier.label} pays for itself: {saved:.3g} min saved (simulated) × "
-                               f"${m.value_per_minute:,.0f} = ${value:,.0f}/year >= ${extra.high:,.0f}/year "
+                               f"${m.value_per_minute:,.0f} = ${value:,.0f}/year ≥ ${extra.high:,.0f}/year "
                                f"extra over {slower.label}.")
                 break
             if value >= extra.low:

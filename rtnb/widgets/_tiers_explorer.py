@@ -5,7 +5,7 @@
 real-time premium, streaming infrastructure) and the value of a minute of delay; every
 change re-simulates each tier in virtual time and redraws
 
-1. p95 data age (log axis, one tick per power of ten) against the cost per year, each
+1. p95 data age (log axis, ticks at 1 s, 1 min, 1 h, 1 d in words) against the cost per year, each
    tier a labelled low–high range;
 2. the break-even of real time against near-real-time;
 3. the tiers in numbers and the advisor on the catalogue of example metrics — tables
@@ -37,7 +37,8 @@ from .._checks import check_int, check_number
 from .._errors import ParameterError
 from .._time import to_duration
 from ..tiers import EXAMPLES, TIER_NAMES, CostModel, advise, break_even, compare, get_tier, pattern_for
-from ._format import duration, log_ticks, money, nice_ticks, si
+from ..tiers._break_even import minutes_and_extra
+from ._format import duration, money, nice_ticks, si, tick_labels
 from ._style import TIME_LABELS_DOWN_PX, VALUE_LABELS_OUT_PX, shifted_ticks
 from ._tiers_tables import advice_table, checklist_html, html_table, tier_table
 
@@ -49,8 +50,25 @@ TIER_COLOURS = {"batch": "#6d4c41", "near_real_time": "#1565c0", "real_time": "#
 _RATES = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000)
 _INTERVALS = (5, 10, 15, 30, 60, 120, 300, 600, 900)
 _VALUES = (0, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000)
+#: Where the data-age axis may put a tick (seconds): round times a reader knows by name
+#: (10 ms, 100 ms, 1 s, 1 min, 1 h, 1 d, 1 week), not powers of ten ("100,000" s is 28 h).
+_AGE_TICKS = (0.001, 0.01, 0.1, 1.0, 60.0, 3_600.0, 86_400.0, 604_800.0)
 _STYLE = {"description_width": "190px"}
 _WIDE = W.Layout(width="470px")
+
+
+def age_ticks(low: float, high: float) -> list[float]:
+    """The :data:`_AGE_TICKS` covering ``low``–``high`` seconds (the last at or under
+    ``low``, the first at or over ``high``, those between), for a log axis of data age.
+
+    >>> age_ticks(0.17, 13_000)
+    [0.1, 1.0, 60.0, 3600.0, 86400.0]
+    >>> age_ticks(2.0, 30.0)
+    [1.0, 60.0]
+    """
+    lo = max([t for t in _AGE_TICKS if t <= low], default=_AGE_TICKS[0])
+    hi = min([t for t in _AGE_TICKS if t >= high], default=_AGE_TICKS[-1])
+    return [t for t in _AGE_TICKS if lo <= t <= hi]
 
 
 def _options(values: tuple[float, ...], given: float, label: Any) -> list[tuple[str, float]]:
@@ -148,13 +166,13 @@ class TiersExplorer(W.VBox):
                                  display_names=True, scales={"x": self.age_x, "y": self.age_y},
                                  colors=colours, default_size=60, label_display_vertical_offset=-12)
         # (the labels at the axes' ends clear of their end ticks: see _style.END_TICK_PX)
-        self.age_xaxis = bq.Axis(scale=self.age_x, label="p95 data age (seconds, log scale)", tick_format=",~g",
+        self.age_xaxis = bq.Axis(scale=self.age_x, label="p95 data age (log scale)", tick_format=",~g",
                                  tick_style=shifted_ticks(0, TIME_LABELS_DOWN_PX), label_offset="36px")
         self.age_yaxis = bq.Axis(scale=self.age_y, side="left", label="cost per year", tick_format="$~s",
                                  label_offset="52px", tick_style=shifted_ticks(-VALUE_LABELS_OUT_PX, 0))
         self.age_fig = bq.Figure(marks=[self.ranges, self.points], axes=[self.age_xaxis, self.age_yaxis],
                                  title="p95 data age against cost per year (low–high)",
-                                 fig_margin={"top": 50, "bottom": 50, "left": 75, "right": 45},  # half "100,000"
+                                 fig_margin={"top": 50, "bottom": 50, "left": 75, "right": 45},
                                  layout=W.Layout(width="560px", height="380px"))
 
     def _build_break_even_chart(self) -> None:
@@ -207,7 +225,9 @@ class TiersExplorer(W.VBox):
         self.tiers_html.value = html_table(self.tier_table, wrap=("delivery",))
         metrics = [dataclasses.replace(m, viewers=int(self.viewers.value), event_rate=float(self.event_rate.value),
                                        value_per_minute=float(self.value.value)) for m in self.metrics]
-        self.recommendations = {m.name: advise(m, cost=cost, patterns=patterns, seed=self.seed) for m in metrics}
+        # the advice on the simulations shown: its break-even and the verdict's are one computation
+        self.recommendations = {m.name: advise(m, cost=cost, patterns=patterns, seed=self.seed, simulations=sims)
+                                for m in metrics}
         self.advice = advice_table(self.recommendations.values())
         self.advice_html.value = html_table(self.advice, wrap=("needs", "delivery"), note="why")
         self._show_detail()
@@ -215,13 +235,15 @@ class TiersExplorer(W.VBox):
     def _draw_ages(self, sims: dict[str, Any], cost: CostModel) -> None:
         ages = np.array([s.age_p95 for s in sims.values()], float)
         per_year = [cost.estimate(t, s).per_year for t, s in sims.items()]
-        ticks = log_ticks(np.concatenate([ages / 3, ages * 3]), max_ticks=6)
+        # ticks at 1 s, 1 min, 1 h, 1 d... labelled in words ("100,000" seconds read as nothing)
+        ticks = age_ticks(float(ages.min()) / 3, float(ages.max()) * 3)
         # Both ends of the cost axis are labelled ticks (the domain ended between ticks:
         # d3's outer ticks at the top and under $0 had no label).
         y_ticks = nice_ticks(0, max(r.high for r in per_year) or 1.0, max_ticks=6)
         with self.ranges.hold_sync(), self.points.hold_sync(), self.age_x.hold_sync(), self.age_y.hold_sync():
             self.age_x.min, self.age_x.max = ticks[0], ticks[-1]
             self.age_xaxis.tick_values = ticks
+            self.age_xaxis.tick_labels = tick_labels(ticks)
             self.age_y.min, self.age_y.max = y_ticks[0], y_ticks[-1]
             self.age_yaxis.tick_values = y_ticks
             self.ranges.x = [[a, a] for a in ages]
@@ -229,9 +251,8 @@ class TiersExplorer(W.VBox):
             self.points.x, self.points.y = ages, np.array([r.mid for r in per_year])
 
     def _draw_break_even(self, sims: dict[str, Any], cost: CostModel) -> None:
-        rt, nrt = sims["real_time"], sims["near_real_time"]
-        saved = (nrt.age_p50 - rt.age_p50) / 60
-        more = cost.extra("real_time", "near_real_time", rt, nrt).per_year
+        # the advisor's computation (mean data age saved, extra cost per year), on the same simulations
+        saved, more = minutes_and_extra("real_time", "near_real_time", sims, cost)
         v = float(self.value.value)
         if not saved > 0:
             self.break_even_value = None
@@ -256,7 +277,7 @@ class TiersExplorer(W.VBox):
                 "<b style='color:#ef6c00'>pays only at the low end of its cost</b>" if pays >= more.low else
                 "<b style='color:#c62828'>does not pay</b>")
         self.verdict.value = (
-            f"<span style='white-space:nowrap'>Real time saves <b>{duration(saved * 60)}</b> of median data age "
+            f"<span style='white-space:nowrap'>Real time saves <b>{duration(saved * 60)}</b> of mean data age "
             f"for <b>{money(more)}</b> more per year</span>: it pays above <b>{money(be)}</b> per minute of "
             f"delay per year. At <span style='white-space:nowrap'>{money(v)}</span> it {word} "
             f"(the minutes saved are worth {money(pays)} a year).")
