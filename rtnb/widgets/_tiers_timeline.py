@@ -18,6 +18,7 @@ replay controls drive the runner.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import bqplot as bq
@@ -123,7 +124,8 @@ class TierTimeline(W.VBox):
     ``source`` (default: ``rtnb.simulate("ecommerce_orders", seed=1)``) is read once
     over ``hours`` plus a ``warmup``; ``viewers`` viewers of each tier are simulated;
     ``bucket`` is the chart's bucket (orders per bucket); ``cost`` the cost model for
-    the running-cost counters; ``fps`` the frame rate of the live play.
+    the running-cost counters; ``fps`` the frame rate of the live play; ``max_rows``
+    the stream's cap per read (a runner that falls behind says it is catching up).
 
     >>> TierTimeline(hours=0)
     Traceback (most recent call last):
@@ -132,7 +134,8 @@ class TierTimeline(W.VBox):
     """
 
     def __init__(self, source: Any = None, *, hours: float = 24, viewers: int = 200, warmup: Any = "2h",
-                 bucket: Any = "15min", cost: CostModel | None = None, fps: float = 10, seed: int = 1) -> None:
+                 bucket: Any = "15min", cost: CostModel | None = None, fps: float = 10, seed: int = 1,
+                 max_rows: int | None = 20_000) -> None:
         from ..sources.simulate import simulate
 
         self.hours = check_number("hours", hours, minimum=0, strict=True)
@@ -140,6 +143,7 @@ class TierTimeline(W.VBox):
         self.warmup = to_duration(warmup, "warmup", allow_zero=True)
         self.bucket = to_duration(bucket, "bucket")
         self.fps = check_number("fps", fps, minimum=0, strict=True)
+        self.max_rows = max_rows  # the stream's read cap (the Runner checks it)
         self.source = source if source is not None else simulate("ecommerce_orders", seed=check_int("seed", seed))
         self.cost = cost or CostModel()
         self.sims = simulate_tiers(self.source, viewers=viewers, hours=self.hours)
@@ -215,10 +219,30 @@ class TierTimeline(W.VBox):
         """Draw every panel as its viewer sees it at simulated time ``now``."""
         now = min(pd.Timestamp(now), self.end)
         self.clock_label.value = f"<b style='{NOWRAP}'>simulated time {now:%a %H:%M:%S}</b>"
-        self.stream_label.value = (f"<span style='{NOWRAP}'>orders delivered by the stream so far: "
-                                   f"{self.delivered:,} ({si(self.delivered)})</span>")
+        self.stream_label.value = f"<span style='{NOWRAP}'>{html.escape(self.stream_words())}</span>"
         for p in self.panels.values():
             p.show(self, now)
+
+    def stream_words(self) -> str:
+        """The stream's count in words, and whether it keeps up: a runner whose reads
+        were capped (``max_rows``) is behind the simulated clock, and says so with how
+        far, so the count is not read as all the orders up to the time shown.
+
+        >>> t = TierTimeline(hours=1, viewers=5)
+        >>> t.stream_words()
+        'orders delivered by the stream so far: 0 (0)'
+        """
+        words = f"orders delivered by the stream so far: {self.delivered:,} ({si(self.delivered)})"
+        health = self.runner.health.sources if self.runner is not None else {}
+        late = [h for h in health.values() if h.catching_up and h.behind > pd.Timedelta(0)]
+        if not late:
+            return words
+        behind = max(h.behind for h in late)
+        backlog = sum(h.backlog for h in late)
+        stopped = self.runner is not None and self.runner.state == "stopped"
+        lead = "stopped" if stopped else "catching up"
+        rows = f", about {backlog:,} orders still to read" if backlog else ""
+        return f"{words} · {lead}: {duration(behind)} of simulated time behind{rows}"
 
     # -- playing -------------------------------------------------------------------
 
@@ -229,7 +253,8 @@ class TierTimeline(W.VBox):
         self.delivered = 0
         for p in self.panels.values():
             p.as_of, p.updates = None, 0
-        self.runner = Runner(self.source, clock=SimClock(start=self.start), fps=self.fps, tick="1min")
+        self.runner = Runner(self.source, clock=SimClock(start=self.start), fps=self.fps, tick="1min",
+                             max_rows=self.max_rows)
         self.runner.stream.sink(self._count)
         self.runner.on_frame(self._frame)
 

@@ -146,3 +146,24 @@ def test_the_timeline_says_each_tiers_delivery_in_the_advisors_words(timeline):
     assert "Server-Sent Events" in titles["real_time"] and "WebSockets" in titles["sub_second"]
     assert "short polling every" in titles["near_real_time"]
     assert not any("SSE" in t or "push" in t for t in titles.values())
+
+
+def test_the_stream_header_says_when_the_stream_falls_behind_the_simulated_clock():
+    # notebook 02's count of orders delivered changed between runs of the same seed and
+    # did not rise with simulated time: capped reads left the stream behind, unsaid
+    t = tiers.timeline(rtnb.simulate("ecommerce_orders", seed=3), hours=1, viewers=5, max_rows=50)
+    r = t.runner
+    r.clock.advance_to(t.start + pd.Timedelta("30min"))
+    r.pull()  # one capped read: 50 orders of half an hour's
+    t.show(r.clock.now())
+    h = next(iter(r.health.sources.values()))
+    assert h.catching_up and h.behind > pd.Timedelta("20min")
+    words = t.stream_label.value
+    assert "orders delivered by the stream so far: 50 (50)" in words
+    assert f"catching up: {rtnb.widgets.duration(h.behind)} of simulated time behind" in words, words
+    assert f"about {h.backlog:,} orders still to read" in words
+    while r._reads.behind:  # caught up: the header says the count alone
+        r.pull()
+    t.show(r.clock.now())
+    assert "catching up" not in t.stream_label.value and "behind" not in t.stream_label.value
+    assert t.delivered == len(t.source.read(t.start, t.start + pd.Timedelta("30min")))
