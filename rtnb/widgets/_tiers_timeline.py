@@ -234,15 +234,16 @@ class TierTimeline(W.VBox):
         """
         words = f"orders delivered by the stream so far: {self.delivered:,} ({si(self.delivered)})"
         health = self.runner.health.sources if self.runner is not None else {}
-        late = [h for h in health.values() if h.catching_up and h.behind > pd.Timedelta(0)]
+        late = [h for h in health.values() if h.catching_up and (h.behind > pd.Timedelta(0) or h.backlog)]
         if not late:
             return words
         behind = max(h.behind for h in late)
         backlog = sum(h.backlog for h in late)
         stopped = self.runner is not None and self.runner.state == "stopped"
-        lead = "stopped" if stopped else "catching up"
-        rows = f", about {backlog:,} orders still to read" if backlog else ""
-        return f"{words} · {lead}: {duration(behind)} of simulated time behind{rows}"
+        parts = [f"{duration(behind)} of simulated time behind"] if behind > pd.Timedelta(0) else []
+        if backlog:
+            parts.append(f"about {backlog:,} orders still to read")
+        return f"{words} · {'stopped' if stopped else 'catching up'}: {', '.join(parts)}"
 
     # -- playing -------------------------------------------------------------------
 

@@ -157,11 +157,10 @@ def test_the_stream_header_says_when_the_stream_falls_behind_the_simulated_clock
     r.pull()  # one capped read: 50 orders of half an hour's
     t.show(r.clock.now())
     h = next(iter(r.health.sources.values()))
-    assert h.catching_up and h.behind > pd.Timedelta("20min")
+    assert h.catching_up and h.backlog > 1000  # (read whole, handed on 50 rows a step)
     words = t.stream_label.value
     assert "orders delivered by the stream so far: 50 (50)" in words
-    assert f"catching up: {rtnb.widgets.duration(h.behind)} of simulated time behind" in words, words
-    assert f"about {h.backlog:,} orders still to read" in words
+    assert f"catching up: about {h.backlog:,} orders still to read" in words, words
     while r._reads.behind:  # caught up: the header says the count alone
         r.pull()
     t.show(r.clock.now())
